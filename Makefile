@@ -1,0 +1,61 @@
+# gtmkit — `make demo` runs the main job on bundled data; `make test` runs every check.
+# Both create .venv on first use and are fast on later runs (install is skipped while
+# pyproject.toml is unchanged).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Keep Jupyter's state out of the home directory so runs are hermetic.
+export JUPYTER_CONFIG_DIR := $(CURDIR)/.venv/jupyter/config
+export JUPYTER_DATA_DIR   := $(CURDIR)/.venv/jupyter/data
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/.venv/jupyter/runtime
+export IPYTHONDIR         := $(CURDIR)/.venv/ipython
+export JUPYTER_PLATFORM_DIRS := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint format bench bench-quick samples lab clean
+
+help: ## list targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (gtmkit)" >/dev/null
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## create .venv and install gtmkit with test extras
+
+demo: $(STAMP) ## run the main job on bundled sample data (no API keys, no network)
+	$(BIN)/python -m gtmkit.demo
+
+test: $(STAMP) ## ruff, pytest (unit, property, notebooks)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q -p no:cacheprovider tests
+	$(BIN)/pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+samples: $(STAMP) ## regenerate data/samples/ from the simulated world
+	$(BIN)/python -m gtmkit.sandbox samples --out data/samples
+
+bench-quick: $(STAMP) ## every benchmark in --quick mode (under a minute each)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+bench: $(STAMP) ## every benchmark at full size
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lab: $(STAMP) ## open JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,58 @@
+"""gtmkit: lead-list intake, enrichment waterfalls and provider comparison for GTM engineers.
+
+The public API is re-exported here and imported lazily, so ``import gtmkit`` stays cheap in a
+notebook until a piece is used.
+
+Example:
+    >>> import gtmkit
+    >>> "load_list" in gtmkit.__all__
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (None: the name is the submodule itself)
+_EXPORTS: dict[str, str | None] = {
+    "Finding": "gtmkit.providers.base",
+    "ListError": "gtmkit.lists",
+    "LoadedList": "gtmkit.lists",
+    "Provider": "gtmkit.providers.base",
+    "Waterfall": "gtmkit.waterfall",
+    "WaterfallResult": "gtmkit.waterfall",
+    "charts": None,
+    "compare": "gtmkit.compare",
+    "export_csv": "gtmkit.lists",
+    "load_list": "gtmkit.lists",
+    "providers": None,
+    "sandbox": None,
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from gtmkit import charts, providers, sandbox
+    from gtmkit.compare import compare
+    from gtmkit.lists import ListError, LoadedList, export_csv, load_list
+    from gtmkit.providers.base import Finding, Provider
+    from gtmkit.waterfall import Waterfall, WaterfallResult
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gtmkit' has no attribute {name!r}")
+    module_name = _EXPORTS[name]
+    if module_name is None:
+        value: Any = importlib.import_module(f"gtmkit.{name}")
+    else:
+        value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,222 @@
+"""The one small interface every provider adapter implements.
+
+An adapter speaks one provider's real HTTP API through an ``httpx.AsyncClient`` it is handed.
+It knows the request shape, the auth header, how to read hit/miss/error bodies and how the
+provider bills. It does *not* retry, rate-limit, cache, meter or budget: the waterfall engine
+wraps those around every adapter the same way.
+
+Contract (relied on by ``gtmkit.waterfall`` and ``gtmkit.compare``):
+
+* ``await provider.lookup(record)`` never raises for provider or transport failures; it
+  returns a :class:`Finding` whose ``outcome`` is ``"error"`` and whose ``error`` is a typed
+  :class:`~gtmkit.providers.errors.ProviderError`.
+* ``provider.lookup_key(record)`` is the normalized identity of the lookup (same person asked
+  the same way → same key); the engine caches and dedupes on ``(provider.name, endpoint,
+  lookup_key)``.
+* ``provider.max_credits`` is the worst case one call can cost; the engine reserves it
+  against the budget before sending and settles to ``finding.credits`` afterwards.
+* Records are plain mappings of canonical field name → value (``None`` or ``""`` = missing).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from gtmkit.providers.errors import (
+    MalformedResponse,
+    ProviderDown,
+    ProviderError,
+    ProviderTimeout,
+)
+from gtmkit.schema import BillingModel, EmailStatus, Outcome
+
+Record = Mapping[str, Any]
+ProviderKind = Literal["finder", "verifier", "local"]
+
+
+class MissingCredentials(RuntimeError):
+    """Raised in live mode when no key was given and the provider's variable is unset."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A provider's default throttle: sustained requests per second and calls in flight."""
+
+    per_second: float
+    max_in_flight: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """What a response said about the provider's remaining quota (from rate-limit headers)."""
+
+    remaining: int | None = None
+    reset_after_s: float | None = None
+    limit_per_second: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The normalized result of one provider call.
+
+    Attributes:
+        provider: adapter name.
+        endpoint: logical endpoint (e.g. ``"people/match"``), part of the cache key.
+        outcome: ``hit`` (the target data was found), ``miss`` or ``error``.
+        fields: canonical field → value for everything found (``email``, ``title``...).
+        email_status: the common scale (valid / catch_all / risky / invalid / unknown).
+        provider_status: the provider's own status word, verbatim.
+        confidence: 0..1, the provider's confidence in the returned email, if it says.
+        credits: credits actually charged (as reported, or as the billing rule implies).
+        latency_s: wall time of the call including any polling.
+        http_status: final HTTP status, ``None`` for transport failures and local steps.
+        raw: the parsed response body kept for audit (never contains the key).
+        error: the typed error when ``outcome == "error"``.
+        throttle: quota information read from the response headers, if any.
+    """
+
+    provider: str
+    endpoint: str
+    outcome: Outcome
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    email_status: EmailStatus | None = None
+    provider_status: str | None = None
+    confidence: float | None = None
+    credits: float = 0.0
+    latency_s: float = 0.0
+    http_status: int | None = None
+    raw: Any = None
+    error: ProviderError | None = None
+    throttle: Throttle | None = None
+
+    @property
+    def email(self) -> str | None:
+        value = self.fields.get("email")
+        return value or None
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Provider(ABC):
+    """Base class for provider adapters. Subclasses set the class attributes and ``_lookup``.
+
+    Args:
+        client: the shared ``httpx.AsyncClient`` (real network, the in-process sandbox
+            transport, or a ``MockTransport`` in tests).
+        api_key: explicit key; else the ``env_var`` environment variable is read.
+        base_url: override of the provider's real base URL (e.g. the loopback sandbox).
+        live: when true, a missing key raises :class:`MissingCredentials` at construction.
+            The sandbox needs no real key; it is handed a placeholder.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[ProviderKind] = "finder"
+    endpoint: ClassVar[str]
+    default_base_url: ClassVar[str]
+    env_var: ClassVar[str | None] = None
+    #: Alternative sets of canonical fields that are each enough for a lookup.
+    needs: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Canonical fields the provider can return.
+    returns: ClassVar[frozenset[str]] = frozenset()
+    billing: ClassVar[BillingModel] = "per_hit"
+    credits_per_lookup: ClassVar[float] = 1.0
+    #: Worst-case credits one call can cost (reserved against the budget before sending).
+    max_credits: ClassVar[float] = 1.0
+    #: Default list price of one credit in US dollars (overridable per run).
+    price_per_credit: ClassVar[float] = 0.0
+    rate_limit: ClassVar[RateLimit] = RateLimit(per_second=10.0)
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        live: bool = False,
+    ) -> None:
+        self.client = client
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        key = api_key if api_key is not None else (os.environ.get(self.env_var or "") or None)
+        if key is None and live and self.env_var:
+            raise MissingCredentials(
+                f"{self.name}: no API key. Set the {self.env_var} environment variable "
+                f"(or put it in a git-ignored .env file); keys are never notebook parameters."
+            )
+        self.__key = key  # name-mangled: kept out of vars(), reprs and pickles of subclasses
+
+    # -- credentials -------------------------------------------------------------------
+    @property
+    def has_key(self) -> bool:
+        return bool(self.__key)
+
+    def _key(self) -> str:
+        """The API key for building request headers. Never log or store the result."""
+        return self.__key or ""
+
+    def redact(self, text: str) -> str:
+        """Remove the key from any text (error messages, URLs) before it is kept."""
+        return text.replace(self.__key, "***") if self.__key else text
+
+    def __repr__(self) -> str:
+        key = "set" if self.__key else "unset"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, key={key})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop(f"_{Provider.__name__}__key", None)
+        state["client"] = None
+        return state
+
+    # -- what a record needs -----------------------------------------------------------
+    def can_lookup(self, record: Record) -> bool:
+        """Whether the record carries one of the input sets in ``needs``."""
+        return any(all(not _missing(record.get(f)) for f in group) for group in self.needs)
+
+    @abstractmethod
+    def lookup_key(self, record: Record) -> str:
+        """Normalized identity of this lookup (same person asked the same way → same key)."""
+
+    # -- the call ----------------------------------------------------------------------
+    @abstractmethod
+    async def _lookup(self, record: Record) -> Finding:
+        """Send the request(s) and parse the answer. May raise ProviderError or httpx errors."""
+
+    async def lookup(self, record: Record) -> Finding:
+        """Look one record up. Never raises for provider or transport failures."""
+        started = time.perf_counter()
+        try:
+            finding = await self._lookup(record)
+        except ProviderError as exc:
+            return self._failed(exc, started)
+        except httpx.TimeoutException as exc:
+            error = ProviderTimeout(self.redact(f"{self.name}: timed out ({type(exc).__name__})"))
+            return self._failed(error, started)
+        except httpx.TransportError as exc:
+            error = ProviderDown(self.redact(f"{self.name}: connection failed ({exc!s})"))
+            return self._failed(error, started)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            error = MalformedResponse(self.redact(f"{self.name}: unreadable response ({exc!s})"))
+            return self._failed(error, started)
+        if not finding.latency_s:
+            object.__setattr__(finding, "latency_s", time.perf_counter() - started)
+        return finding
+
+    def _failed(self, error: ProviderError, started: float) -> Finding:
+        error.provider = error.provider or self.name
+        return Finding(
+            provider=self.name,
+            endpoint=self.endpoint,
+            outcome="error",
+            latency_s=time.perf_counter() - started,
+            http_status=error.http_status,
+            error=error,
+        )
