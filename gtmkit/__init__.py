@@ -32,7 +32,20 @@ _EXPORTS: dict[str, str | None] = {
     "sandbox": None,
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Finding",
+    "ListError",
+    "LoadedList",
+    "Provider",
+    "Waterfall",
+    "WaterfallResult",
+    "charts",
+    "compare",
+    "export_csv",
+    "load_list",
+    "providers",
+    "sandbox",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gtmkit import charts, providers, sandbox
