@@ -1,0 +1,90 @@
+"""Test-wide guards: no provider keys leak into tests, and nothing leaves the loopback interface.
+
+Tests marked ``live`` are the only ones allowed out; they skip unless their key is set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+PROVIDER_KEY_VARS = (
+    "APOLLO_API_KEY",
+    "HUNTER_API_KEY",
+    "PDL_API_KEY",
+    "PROSPEO_API_KEY",
+    "DROPCONTACT_API_KEY",
+)
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to reach something other than loopback."""
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return False
+    if host in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(sock: socket.socket, address: object) -> None:
+    if sock.family == getattr(socket, "AF_UNIX", None):
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if not _is_loopback(host):
+        raise NetworkBlocked(f"tests are offline: refused connection to {address!r}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check(self, address)
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None and not _is_loopback(name):
+        raise NetworkBlocked(f"tests are offline: refused DNS lookup of {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _offline_and_keyless(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    if request.node.get_closest_marker("live"):
+        yield
+        return
+    for var in PROVIDER_KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    yield
+
+
+@pytest.fixture
+def live_key(request: pytest.FixtureRequest) -> str:
+    """For ``live`` tests: the key named by ``@pytest.mark.live("HUNTER_API_KEY")``.
+
+    Skips when the key is unset: live tests are the only tests allowed to skip.
+    """
+    marker = request.node.get_closest_marker("live")
+    var = marker.args[0] if marker and marker.args else None
+    if not var or not os.environ.get(var):
+        pytest.skip(f"live test: set {var or 'the provider key'} to run it")
+    return os.environ[var]
