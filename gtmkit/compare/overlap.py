@@ -1,0 +1,109 @@
+"""Pairwise overlap between providers, and the rows where they disagree.
+
+For an ordered pair (A, B) over the same sampled rows:
+
+* ``both_hit``: rows both found; ``either_hit``; ``jaccard`` = both ÷ either.
+* ``overlap_coef`` = both ÷ min(hits A, hits B): 1.0 means the smaller one's finds are all
+  inside the larger one's.
+* ``gain_b_after_a`` = rows B found among A's misses ÷ A's misses — what B adds *after* A in a
+  waterfall. ``incremental_rows`` is the same count.
+* ``conflicts``: rows both found with *different* emails; ``conflict_rate`` = conflicts ÷
+  both_hit. With truth: ``conflicts_a_right`` / ``conflicts_b_right`` / ``conflicts_none_right``.
+
+Each unordered pair gets one ``relation`` (same on both orderings), first rule that applies:
+
+1. ``conflicting`` — ``conflict_rate`` ≥ :data:`CONFLICT_RATE` (10 %) over at least
+   :data:`MIN_BOTH_HIT` (20) shared finds: chaining them without verification risks keeping
+   the wrong email on one row in ten.
+2. ``redundant`` — ``overlap_coef`` ≥ :data:`REDUNDANT_OVERLAP` (0.85): the smaller provider
+   adds under 15 % of its finds once the larger one ran.
+3. ``complementary`` — otherwise: each finds a worthwhile share of rows the other misses.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from gtmkit.schema import ROW_ID
+
+#: Share of shared finds with a different email at which a pair is "conflicting".
+CONFLICT_RATE = 0.10
+#: Shared finds needed before a conflict rate is trusted.
+MIN_BOTH_HIT = 20
+#: Overlap coefficient at which a pair is "redundant".
+REDUNDANT_OVERLAP = 0.85
+
+_EMAIL = pl.col("email").str.strip_chars().str.to_lowercase()
+
+
+def pairwise_overlap(obs: pl.DataFrame) -> pl.DataFrame:
+    """Overlap statistics for every ordered pair of distinct providers (see module docs)."""
+    base = obs.select(ROW_ID, "provider", "hit", _EMAIL.alias("email"), "correct")
+    a = base.rename({c: f"{c}_a" for c in ("provider", "hit", "email", "correct")})
+    b = base.rename({c: f"{c}_b" for c in ("provider", "hit", "email", "correct")})
+    pairs = a.join(b, on=ROW_ID).filter(pl.col("provider_a") != pl.col("provider_b"))
+    both = pl.col("hit_a") & pl.col("hit_b")
+    conflict = both & (pl.col("email_a") != pl.col("email_b"))
+    stats = pairs.group_by(["provider_a", "provider_b"], maintain_order=True).agg(
+        pl.len().alias("rows"),
+        pl.col("hit_a").sum().alias("hits_a"),
+        pl.col("hit_b").sum().alias("hits_b"),
+        both.sum().alias("both_hit"),
+        (pl.col("hit_a") | pl.col("hit_b")).sum().alias("either_hit"),
+        (~pl.col("hit_a") & pl.col("hit_b")).sum().alias("incremental_rows"),
+        (~pl.col("hit_a")).sum().alias("_misses_a"),
+        conflict.sum().alias("conflicts"),
+        (conflict & pl.col("correct_a").fill_null(False)).sum().alias("conflicts_a_right"),
+        (conflict & pl.col("correct_b").fill_null(False)).sum().alias("conflicts_b_right"),
+        (conflict & (pl.col("correct_a") == False) & (pl.col("correct_b") == False))  # noqa: E712
+        .sum()
+        .alias("conflicts_none_right"),
+    )
+    out = stats.with_columns(
+        jaccard=pl.when(pl.col("either_hit") > 0).then(pl.col("both_hit") / pl.col("either_hit")),
+        overlap_coef=pl.when(pl.min_horizontal("hits_a", "hits_b") > 0).then(
+            pl.col("both_hit") / pl.min_horizontal("hits_a", "hits_b")
+        ),
+        gain_b_after_a=pl.when(pl.col("_misses_a") > 0).then(
+            pl.col("incremental_rows") / pl.col("_misses_a")
+        ),
+        conflict_rate=pl.when(pl.col("both_hit") > 0).then(
+            pl.col("conflicts") / pl.col("both_hit")
+        ),
+    ).with_columns(
+        relation=pl.when(
+            (pl.col("both_hit") >= MIN_BOTH_HIT)
+            & (pl.col("conflict_rate").fill_null(0.0) >= CONFLICT_RATE)
+        )
+        .then(pl.lit("conflicting"))
+        .when(pl.col("overlap_coef").fill_null(0.0) >= REDUNDANT_OVERLAP)
+        .then(pl.lit("redundant"))
+        .otherwise(pl.lit("complementary"))
+    )
+    return out.drop("_misses_a").sort(["provider_a", "provider_b"])
+
+
+def conflict_rows(obs: pl.DataFrame) -> pl.DataFrame:
+    """Rows where at least two providers found different emails, one row per (row, provider hit).
+
+    Columns: ``row_id``, ``provider``, ``email``, ``email_status``, ``correct`` (null without
+    truth), ``n_emails`` (distinct emails found on that row), ``right_provider_count``.
+    """
+    hits = obs.filter(pl.col("hit")).with_columns(_EMAIL.alias("email"))
+    distinct = hits.group_by(ROW_ID).agg(
+        pl.col("email").n_unique().alias("n_emails"),
+        pl.col("correct").fill_null(False).sum().alias("right_provider_count"),
+    )
+    return (
+        hits.join(distinct.filter(pl.col("n_emails") > 1), on=ROW_ID)
+        .select(
+            ROW_ID,
+            "provider",
+            "email",
+            "email_status",
+            "correct",
+            "n_emails",
+            "right_provider_count",
+        )
+        .sort([ROW_ID, "provider"])
+    )

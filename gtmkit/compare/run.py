@@ -1,0 +1,572 @@
+"""``gtmkit.compare``: every provider on every sampled row, then metrics, overlap and orders.
+
+The comparison is a waterfall whose steps all use ``when="always"``, run through the same
+engine as any other waterfall — same rate limits, retries, budget and ledger. So each lookup
+is paid once, and a later waterfall over the same rows with the same ledger is answered from
+its cache for free.
+
+Example (simulated world, no key, no spend)::
+
+    import gtmkit
+    from gtmkit.sandbox import default_world
+
+    world = default_world()
+    people = world.sample_records(500)                 # or gtmkit.load_list(path).records
+    cmp = gtmkit.compare(people, ["hunter", "apollo", "pdl"], truth=world,
+                         segment_by="employee_band", ledger="data/ledger.sqlite")
+    cmp.metrics                      # per provider
+    cmp.segment_metrics              # per provider × segment value
+    cmp.overlap, cmp.conflicts
+    cmp.frontier().filter("pareto")
+    rec = cmp.recommend(target_coverage=0.8)
+    rec.waterfall.run(people, ledger="data/ledger.sqlite")   # reuses the comparison's lookups
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal
+
+import polars as pl
+
+from gtmkit.compare.metrics import provider_metrics
+from gtmkit.compare.optimize import HitPattern, ProviderCost, evaluate_order, frontier
+from gtmkit.compare.outcomes import attach_truth, observations_from_attempts
+from gtmkit.compare.overlap import conflict_rows, pairwise_overlap
+from gtmkit.compare.recommend import Metric, Recommendation, recommend
+from gtmkit.schema import ROW_ID
+
+TruthSource = Literal["world", "sandbox"]
+
+
+class CompareError(ValueError):
+    """A comparison cannot run as asked (bad input, over budget, declined estimate)."""
+
+
+# -- provider prices -----------------------------------------------------------------------
+def provider_costs(
+    names: Sequence[str],
+    *,
+    providers: Mapping[str, Any] | None = None,
+    prices: Mapping[str, float] | None = None,
+    attempts: pl.DataFrame | None = None,
+) -> dict[str, ProviderCost]:
+    """Billing rule and unit price per provider.
+
+    The rule and list price come from the adapter class (``billing``, ``credits_per_lookup``,
+    ``price_per_credit``), ``prices`` overrides the price per credit, and when ``attempts``
+    holds billed calls that were actually sent, their mean credits replace the adapter's
+    nominal ``credits_per_lookup`` (measured beats declared).
+    """
+    out: dict[str, ProviderCost] = {}
+    for name in names:
+        if providers is not None and name in providers:
+            cls = type(providers[name])
+        else:
+            from gtmkit.providers import provider_class
+
+            cls = provider_class(name)
+        credits = float(getattr(cls, "credits_per_lookup", 1.0))
+        if attempts is not None and attempts.height:
+            paid = attempts.filter(
+                (pl.col("provider") == name) & pl.col("billed") & ~pl.col("cached")
+            )["credits"]
+            if paid.len():
+                credits = float(paid.mean())  # type: ignore[arg-type]
+        price = float((prices or {}).get(name, getattr(cls, "price_per_credit", 0.0)))
+        out[name] = ProviderCost(name, cls.billing, credits, price)
+    return out
+
+
+def estimate_compare(
+    n_rows: int, costs: Mapping[str, ProviderCost], *, max_credits: Mapping[str, float]
+) -> pl.DataFrame:
+    """What a comparison may spend before anything is sent: one row per provider.
+
+    ``usd_if_all_billed`` prices every lookup as billed (the ceiling for per-hit providers, the
+    expected figure for per-call ones); ``usd_worst_case`` uses the adapter's ``max_credits``
+    (what the engine reserves against the budget).
+    """
+    rows = [
+        {
+            "provider": name,
+            "billing": c.billing,
+            "lookups": n_rows,
+            "usd_per_credit": c.usd_per_credit,
+            "credits_if_all_billed": n_rows * c.credits_per_billed_call,
+            "usd_if_all_billed": n_rows * c.usd_per_billed_call,
+            "usd_worst_case": n_rows
+            * max_credits.get(name, c.credits_per_billed_call)
+            * c.usd_per_credit,
+        }
+        for name, c in costs.items()
+    ]
+    frame = pl.DataFrame(rows)
+    total = frame.select(
+        pl.lit("TOTAL").alias("provider"),
+        pl.lit("").alias("billing"),
+        pl.col("lookups").sum(),
+        pl.lit(None, dtype=pl.Float64).alias("usd_per_credit"),
+        pl.col("credits_if_all_billed").sum(),
+        pl.col("usd_if_all_billed").sum(),
+        pl.col("usd_worst_case").sum(),
+    )
+    return pl.concat([frame, total], how="vertical_relaxed")
+
+
+# -- the comparison object ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Comparison:
+    """Everything measured by :func:`compare` (or rebuilt from attempts with ``from_attempts``).
+
+    Attributes:
+        observations: one row per (sampled row, provider) — see ``gtmkit.compare.outcomes`` —
+            with the segment columns joined.
+        costs: billing rule and unit price per provider.
+        providers: provider names in the order compared.
+        segment_by: segment columns available on ``observations``.
+        estimate: the pre-run cost estimate (when run through :func:`compare`).
+        result: the underlying ``WaterfallResult`` (when run through :func:`compare`).
+        truth_source: what ``correct`` was judged against (``None`` = no truth).
+    """
+
+    observations: pl.DataFrame
+    costs: Mapping[str, ProviderCost]
+    providers: tuple[str, ...]
+    segment_by: tuple[str, ...] = ()
+    estimate: pl.DataFrame | None = None
+    result: Any = None
+    truth_source: str | None = None
+    attempts: pl.DataFrame | None = field(default=None, repr=False)
+
+    # -- construction without running ---------------------------------------------------
+    @classmethod
+    def from_attempts(
+        cls,
+        attempts: pl.DataFrame,
+        costs: Mapping[str, ProviderCost],
+        *,
+        rows: pl.DataFrame | None = None,
+        truth: pl.DataFrame | None = None,
+        segment_by: str | Sequence[str] = (),
+        providers: Sequence[str] | None = None,
+        usable_statuses: Sequence[str] = ("valid",),
+    ) -> Comparison:
+        """Build a comparison from an attempts-shaped frame (e.g. an earlier run's).
+
+        Args:
+            attempts: ``WaterfallResult.attempts`` of a run where every provider was tried on
+                every row.
+            costs: billing rule and price per provider (see :func:`provider_costs`).
+            rows: the sampled rows (``row_id`` plus any segment columns).
+            truth: ``row_id, true_email`` or ``email, bounced`` (see ``normalize_truth``);
+                segment columns it carries (e.g. the world's ``employee_band``) are joined too.
+            segment_by: columns to break metrics down by.
+            providers: providers to keep (default: all in ``attempts``).
+            usable_statuses: email statuses counted as verified.
+        """
+        seg = (segment_by,) if isinstance(segment_by, str) else tuple(segment_by)
+        obs = observations_from_attempts(
+            attempts, rows=rows, providers=providers, usable_statuses=usable_statuses
+        )
+        names = tuple(dict.fromkeys(obs["provider"].to_list()))
+        missing_costs = [p for p in names if p not in costs]
+        if missing_costs:
+            raise CompareError(f"no price/billing information for {missing_costs}")
+        obs = attach_truth(obs, truth)
+        obs = _join_segments(obs, seg, rows, truth)
+        return cls(
+            observations=obs,
+            costs=dict(costs),
+            providers=names,
+            segment_by=seg,
+            truth_source=None if truth is None else "frame",
+            attempts=attempts,
+        )
+
+    def with_truth(self, truth: pl.DataFrame, *, source: str = "frame") -> Comparison:
+        """The same comparison judged against (new) truth — e.g. bounce outcomes joined later."""
+        obs = attach_truth(self.observations.with_columns(pl.lit(None).alias("correct")), truth)
+        return replace(self, observations=obs, truth_source=source)
+
+    # -- measurements -------------------------------------------------------------------
+    @cached_property
+    def metrics(self) -> pl.DataFrame:
+        """Per-provider metrics (see ``gtmkit.compare.metrics`` for every column)."""
+        return provider_metrics(self.observations, self.costs)
+
+    def metrics_by(self, column: str) -> pl.DataFrame:
+        """Per provider × values of ``column`` (any column on the observations)."""
+        return provider_metrics(self.observations, self.costs, by=[column])
+
+    @cached_property
+    def segment_metrics(self) -> pl.DataFrame:
+        """Per provider × segment for every ``segment_by`` column, stacked: columns
+        ``segment`` (the column name) and ``segment_value`` (as text) then the metrics."""
+        frames = []
+        for col in self.segment_by:
+            m = self.metrics_by(col)
+            frames.append(
+                m.rename({col: "segment_value"})
+                .with_columns(pl.col("segment_value").cast(pl.String), pl.lit(col).alias("segment"))
+                .select(
+                    "provider",
+                    "segment",
+                    "segment_value",
+                    pl.exclude("provider", "segment", "segment_value"),
+                )
+            )
+        if not frames:
+            return pl.DataFrame()
+        return pl.concat(frames, how="vertical_relaxed")
+
+    @cached_property
+    def overlap(self) -> pl.DataFrame:
+        """Pairwise overlap, gain and conflicts (see ``gtmkit.compare.overlap``)."""
+        return pairwise_overlap(self.observations)
+
+    @cached_property
+    def conflicts(self) -> pl.DataFrame:
+        """Rows where providers found different emails, and who was right when known."""
+        return conflict_rows(self.observations)
+
+    # -- optimizer ------------------------------------------------------------------------
+    def pattern(
+        self, providers: Sequence[str] | None = None, *, rows: Sequence[int] | None = None
+    ) -> HitPattern:
+        """The measured joint hit pattern (optionally for some providers / row_ids)."""
+        obs = self.observations
+        if rows is not None:
+            obs = obs.filter(pl.col(ROW_ID).is_in(list(rows)))
+        return HitPattern.from_observations(obs, self.costs, providers=providers or self.providers)
+
+    def frontier(
+        self,
+        providers: Sequence[str] | None = None,
+        *,
+        method: Literal["auto", "exact", "heuristic"] = "auto",
+        metric: Metric = "coverage",
+    ) -> pl.DataFrame:
+        """Every subset's cost-minimal order with coverage, usable coverage and cost per row;
+        ``pareto`` marks the frontier (see ``gtmkit.compare.optimize.frontier``)."""
+        return frontier(self.pattern(providers), method=method, metric=metric)
+
+    def _segments(self, column: str, pattern: HitPattern) -> list[Any]:
+        if column not in self.observations.columns:
+            raise CompareError(f"segment column {column!r} not available; have {self.segment_by}")
+        first = self.providers[0]
+        per_row = (
+            self.observations.filter(pl.col("provider") == first)
+            .select(ROW_ID, column)
+            .filter(pl.col(ROW_ID).is_in(list(pattern.row_ids)))
+            .sort(ROW_ID)
+        )
+        return per_row[column].to_list()
+
+    def recommend(
+        self,
+        *,
+        target_coverage: float | None = None,
+        budget_per_row: float | None = None,
+        by_segment: bool | str = False,
+        metric: Metric = "coverage",
+        providers: Sequence[str] | None = None,
+        rows: Sequence[int] | None = None,
+    ) -> Recommendation:
+        """A ready-to-run ``Waterfall`` with predicted coverage and cost per row.
+
+        Args:
+            target_coverage: cheapest order reaching this share of rows with an email.
+            budget_per_row: best coverage within this spend per row (USD).
+            by_segment: ``True`` (first ``segment_by`` column) or a column name: one order
+                per segment where worth it (see ``gtmkit.compare.recommend``).
+            metric: ``coverage`` or ``usable_coverage`` (verified and correct).
+            providers: restrict to these providers.
+            rows: fit on these ``row_id`` only (used by the out-of-sample check).
+        """
+        pattern = self.pattern(providers, rows=rows)
+        if by_segment:
+            column = self.segment_by[0] if by_segment is True else str(by_segment)
+            if by_segment is True and not self.segment_by:
+                raise CompareError("by_segment=True needs compare(..., segment_by=...)")
+            return recommend(
+                pattern,
+                target_coverage=target_coverage,
+                budget_per_row=budget_per_row,
+                metric=metric,
+                segments=self._segments(column, pattern),
+                segment_column=column,
+            )
+        return recommend(
+            pattern, target_coverage=target_coverage, budget_per_row=budget_per_row, metric=metric
+        )
+
+    def holdout_check(
+        self,
+        *,
+        target_coverage: float | None = None,
+        budget_per_row: float | None = None,
+        metric: Metric = "coverage",
+        fit_share: float = 0.5,
+        seed: int = 0,
+        providers: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Fit on one part of the sample, replay the recommended order on the other.
+
+        The held-out rows are replayed from their *measured* outcomes (what each provider
+        really answered on them), so "realized" is what the order would have done there.
+
+        Returns:
+            ``order``, ``fit_rows``, ``holdout_rows``, predicted and realized ``coverage``,
+            ``usable_coverage`` and ``cost_per_row_usd``, and the relative errors
+            ``coverage_rel_error`` / ``cost_rel_error`` (realized ÷ predicted − 1).
+        """
+        if not 0.0 < fit_share < 1.0:
+            raise CompareError(f"fit_share must be between 0 and 1, got {fit_share}")
+        fit, hold = split_rows(self.observations[ROW_ID].unique().to_list(), fit_share, seed)
+        rec = self.recommend(
+            target_coverage=target_coverage,
+            budget_per_row=budget_per_row,
+            metric=metric,
+            providers=providers,
+            rows=fit,
+        )
+        realized = evaluate_order(self.pattern(providers, rows=hold), rec.order)
+        return holdout_report(rec, realized, fit_rows=len(fit))
+
+
+def split_rows(row_ids: Sequence[int], fit_share: float, seed: int) -> tuple[list[int], list[int]]:
+    """A seeded random split of row ids into (fit, held-out), each sorted."""
+    ids = sorted(row_ids)
+    rng = random.Random(seed)
+    shuffled = ids[:]
+    rng.shuffle(shuffled)
+    cut = round(len(ids) * fit_share)
+    if cut == 0 or cut == len(ids):
+        raise CompareError(f"cannot split {len(ids)} rows with fit_share={fit_share}")
+    return sorted(shuffled[:cut]), sorted(shuffled[cut:])
+
+
+def holdout_report(rec: Recommendation, realized: Any, *, fit_rows: int) -> dict[str, Any]:
+    """Predicted (fit half) against realized (held-out half) figures for one order."""
+
+    def rel(real: float, pred: float) -> float | None:
+        return real / pred - 1.0 if pred else None
+
+    return {
+        "order": list(rec.order),
+        "fit_rows": fit_rows,
+        "holdout_rows": realized.n_rows,
+        "predicted_coverage": rec.predicted_coverage,
+        "realized_coverage": realized.coverage,
+        "predicted_usable_coverage": rec.predicted_usable_coverage,
+        "realized_usable_coverage": realized.usable_coverage,
+        "predicted_cost_per_row_usd": rec.predicted_cost_per_row_usd,
+        "realized_cost_per_row_usd": realized.cost_per_row_usd,
+        "coverage_rel_error": rel(realized.coverage, rec.predicted_coverage),
+        "cost_rel_error": rel(realized.cost_per_row_usd, rec.predicted_cost_per_row_usd),
+    }
+
+
+def _join_segments(
+    obs: pl.DataFrame,
+    segment_by: Sequence[str],
+    rows: pl.DataFrame | None,
+    truth: pl.DataFrame | None,
+) -> pl.DataFrame:
+    for col in segment_by:
+        if col in obs.columns:
+            continue
+        source = None
+        for frame in (rows, truth):
+            if frame is not None and col in frame.columns and ROW_ID in frame.columns:
+                source = frame
+                break
+        if source is None:
+            raise CompareError(
+                f"segment column {col!r} is in neither the records nor the truth frame"
+            )
+        obs = obs.join(
+            source.select(pl.col(ROW_ID).cast(pl.Int64), col).unique(ROW_ID),
+            on=ROW_ID,
+            how="left",
+        )
+    return obs
+
+
+# -- running -------------------------------------------------------------------------------
+def _sample(records: pl.DataFrame, sample: int | float | None, seed: int) -> pl.DataFrame:
+    if sample is None:
+        return records
+    n = records.height
+    if isinstance(sample, float):
+        if not 0.0 < sample <= 1.0:
+            raise CompareError(f"a fractional sample must be in (0, 1], got {sample}")
+        k = max(1, round(n * sample))
+    else:
+        if sample <= 0:
+            raise CompareError(f"sample must be positive, got {sample}")
+        k = min(int(sample), n)
+    if k >= n:
+        return records
+    return records.sample(n=k, seed=seed, shuffle=False).sort(ROW_ID)
+
+
+def _resolve_truth(
+    truth: Any, sample: pl.DataFrame, world: Any
+) -> tuple[pl.DataFrame | None, str | None]:
+    if truth is None:
+        return None, None
+    if isinstance(truth, pl.DataFrame):
+        return truth, "frame"
+    if isinstance(truth, str) and truth in ("world", "sandbox"):
+        if world is None:
+            from gtmkit.sandbox import default_world
+
+            world = default_world()
+        return world.truth(sample), "world"
+    if isinstance(truth, str):
+        if truth not in sample.columns:
+            raise CompareError(f"truth column {truth!r} is not in the records")
+        frame = sample.select(ROW_ID, pl.col(truth).cast(pl.String).alias("true_email")).filter(
+            pl.col("true_email").is_not_null() & (pl.col("true_email") != "")
+        )
+        return frame, f"column:{truth}"
+    if hasattr(truth, "truth"):  # a sandbox World
+        return truth.truth(sample), "world"
+    raise CompareError(
+        "truth must be None, a World, 'world', a column name of verified emails, or a frame "
+        "(row_id, true_email) / (email, bounced)"
+    )
+
+
+def compare(
+    records: Any,
+    providers: Sequence[str] | Mapping[str, Any] = ("apollo", "hunter", "pdl", "prospeo"),
+    *,
+    sample: int | float | None = None,
+    truth: Any = None,
+    segment_by: str | Sequence[str] = (),
+    ledger: Any = None,
+    budget_usd: float | None = None,
+    budget_credits: float | None = None,
+    prices: Mapping[str, float] | None = None,
+    seed: int = 0,
+    mode: Literal["auto", "sandbox", "live"] = "auto",
+    world: Any = None,
+    confirm: Callable[[pl.DataFrame], bool] | None = None,
+    echo: bool = True,
+    usable_statuses: Sequence[str] = ("valid",),
+    **run_options: Any,
+) -> Comparison:
+    """Run every provider on every sampled row and measure them side by side.
+
+    Args:
+        records: a ``LoadedList`` or its ``.records`` frame (needs ``row_id``).
+        providers: provider names, or a mapping name → ``Provider`` (or an open connection)
+            handed to the engine.
+        sample: rows to compare on: a count, a share (float in (0, 1]) or ``None`` (all).
+        truth: ``None``; ``"world"`` / a sandbox ``World`` (its ground truth); the name of a
+            column of verified emails; or a frame ``(row_id, true_email)`` /
+            ``(email, bounced)``. Bounces can also be joined later with ``with_truth``.
+        segment_by: column(s) to break metrics down by (from the records, or from the truth
+            frame, e.g. the world's ``employee_band``, ``industry``, ``region``, ``seniority``).
+        ledger: the engine's ledger (path or ``Ledger``): every lookup paid once, reusable.
+        budget_usd: refuse to start when the estimate exceeds it; also a hard cap in the run.
+        budget_credits: hard credit cap for the run.
+        prices: ``{provider: usd_per_credit}`` overriding list prices.
+        seed: sampling seed.
+        mode: engine connection mode (``auto``: live with a key, sandbox otherwise).
+        world: the sandbox world for ``truth="world"`` (default: ``default_world()``).
+        confirm: called with the estimate frame before spending; return False to abort.
+        echo: print the estimate before spending.
+        usable_statuses: statuses that count as verified.
+        **run_options: passed to ``Waterfall.run`` (``concurrency``, ``progress``...).
+
+    Returns:
+        A :class:`Comparison`.
+    """
+    from gtmkit.waterfall import Step, Waterfall
+
+    frame = getattr(records, "records", records)
+    if not isinstance(frame, pl.DataFrame):
+        raise CompareError("records must be a LoadedList or a polars DataFrame")
+    if ROW_ID not in frame.columns:
+        raise CompareError(f"records need a {ROW_ID!r} column (use gtmkit.load_list)")
+    names = list(providers.keys() if isinstance(providers, Mapping) else providers)
+    if hasattr(providers, "names") and not isinstance(providers, Mapping):
+        names = list(providers.names)  # an open connection
+    if not names:
+        raise CompareError("no providers to compare")
+    if len(set(names)) != len(names):
+        raise CompareError(f"duplicate providers in {names}")
+    sampled = _sample(frame, sample, seed)
+    if sampled.height == 0:
+        raise CompareError("no rows to compare")
+    conn = providers if not isinstance(providers, Sequence) else None
+    instances = conn if isinstance(conn, Mapping) else None
+    costs = provider_costs(names, providers=instances, prices=prices)
+    max_credits = {}
+    for name in names:
+        cls = type(instances[name]) if instances and name in instances else None
+        if cls is None:
+            from gtmkit.providers import provider_class
+
+            cls = provider_class(name)
+        max_credits[name] = float(getattr(cls, "max_credits", costs[name].credits_per_billed_call))
+    est = estimate_compare(sampled.height, costs, max_credits=max_credits)
+    if echo:
+        print(
+            f"gtmkit.compare: {len(names)} provider(s) × {sampled.height} row(s) — estimate "
+            "before spending:",
+            file=sys.stderr,
+        )
+        print(est, file=sys.stderr)
+    if confirm is not None and not confirm(est):
+        raise CompareError("comparison declined at the estimate; nothing was spent")
+    expected = float(est.filter(pl.col("provider") == "TOTAL")["usd_if_all_billed"][0])
+    if budget_usd is not None and expected > budget_usd:
+        raise CompareError(
+            f"the comparison could cost up to ${expected:,.2f} ({sampled.height} rows × "
+            f"{len(names)} providers at list price) — over budget_usd=${budget_usd:,.2f}. "
+            "Lower sample= or raise the budget; nothing was spent."
+        )
+    truth_frame, truth_source = _resolve_truth(truth, sampled, world)
+    wf = Waterfall(
+        steps=[Step(name, when="always") for name in names],
+        prices=dict(prices) if prices else None,
+        name="gtmkit compare",
+    )
+    options = dict(run_options)
+    if conn is not None:
+        options["providers"] = conn
+    result = wf.run(
+        sampled,
+        ledger=ledger,
+        budget_usd=budget_usd,
+        budget_credits=budget_credits,
+        mode=mode,
+        **options,
+    )
+    attempts = result.attempts
+    measured = provider_costs(names, providers=instances, prices=prices, attempts=attempts)
+    rows = result.records.filter(pl.col(ROW_ID).is_in(sampled[ROW_ID].implode()))
+    keep = [c for c in (ROW_ID, "duplicate_of") if c in rows.columns]
+    seg = (segment_by,) if isinstance(segment_by, str) else tuple(segment_by)
+    rows = rows.select(keep).join(
+        sampled.select(ROW_ID, *[c for c in seg if c in sampled.columns]), on=ROW_ID, how="left"
+    )
+    cmp = Comparison.from_attempts(
+        attempts,
+        measured,
+        rows=rows,
+        truth=truth_frame,
+        segment_by=seg,
+        providers=names,
+        usable_statuses=usable_statuses,
+    )
+    return replace(cmp, estimate=est, result=result, truth_source=truth_source)
