@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -134,6 +134,8 @@ class Provider(ABC):
     #: Default list price of one credit in US dollars (overridable per run).
     price_per_credit: ClassVar[float] = 0.0
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=10.0)
+    #: Position in ``gtmkit.providers.PROVIDERS`` (lower first; ties by name).
+    listing_order: ClassVar[int] = 100
 
     def __init__(
         self,
@@ -192,31 +194,37 @@ class Provider(ABC):
 
     async def lookup(self, record: Record) -> Finding:
         """Look one record up. Never raises for provider or transport failures."""
+        return await self._safely(self.endpoint, self._lookup(record))
+
+    async def _safely(self, endpoint: str, call: Awaitable[Finding]) -> Finding:
+        """Await one call, turning provider and transport failures into an error Finding."""
         started = time.perf_counter()
         try:
-            finding = await self._lookup(record)
+            finding = await call
         except ProviderError as exc:
-            return self._failed(exc, started)
+            return self._failed(exc, started, endpoint)
         except httpx.TimeoutException as exc:
             error = ProviderTimeout(self.redact(f"{self.name}: timed out ({type(exc).__name__})"))
-            return self._failed(error, started)
+            return self._failed(error, started, endpoint)
         except httpx.TransportError as exc:
             error = ProviderDown(self.redact(f"{self.name}: connection failed ({exc!s})"))
-            return self._failed(error, started)
+            return self._failed(error, started, endpoint)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             error = MalformedResponse(self.redact(f"{self.name}: unreadable response ({exc!s})"))
-            return self._failed(error, started)
+            return self._failed(error, started, endpoint)
         if not finding.latency_s:
             object.__setattr__(finding, "latency_s", time.perf_counter() - started)
         return finding
 
-    def _failed(self, error: ProviderError, started: float) -> Finding:
+    def _failed(self, error: ProviderError, started: float, endpoint: str | None = None) -> Finding:
         error.provider = error.provider or self.name
         return Finding(
             provider=self.name,
-            endpoint=self.endpoint,
+            endpoint=endpoint or self.endpoint,
             outcome="error",
             latency_s=time.perf_counter() - started,
             http_status=error.http_status,
+            raw=error.body,
             error=error,
+            throttle=error.throttle,
         )

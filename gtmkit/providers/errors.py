@@ -7,6 +7,12 @@ breaker, or give up on the row). Messages never contain an API key.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
 
 class ProviderError(Exception):
     """Base class for everything a provider call can fail with.
@@ -21,6 +27,12 @@ class ProviderError(Exception):
 
     retryable: bool = False
     disables_provider: bool = False
+    #: the provider's own error code from the body (``"INSUFFICIENT_CREDITS"``...), if any.
+    code: str | None = None
+    #: the parsed error body kept for audit (scrubbed of the key), if any.
+    body: Any = None
+    #: rate-limit headers of the answer (a ``Throttle``), if any.
+    throttle: Any = None
 
     def __init__(self, message: str, *, provider: str = "", http_status: int | None = None):
         super().__init__(message)
@@ -93,3 +105,254 @@ _KIND_BY_CLASS: dict[type[ProviderError], str] = {
     ProviderTimeout: "timeout",
     MalformedResponse: "malformed_response",
 }
+
+
+# -- the one mapping from an HTTP answer to a typed error ------------------------------------
+
+#: Body codes that mean "this key cannot be used" / "no credits left" / "slow down", per the
+#: providers' own vocabularies (Apollo ``error_code``, Prospeo ``error_code``, PDL ``error.type``).
+_AUTH_CODES = frozenset(
+    {
+        "API_INACCESSIBLE",
+        "INVALID_ACCESS_TOKEN",
+        "INVALID_API_KEY",
+        "ACCOUNT_RESTRICTED",
+        "authentication_error",
+    }
+)
+_CREDIT_CODES = frozenset({"INSUFFICIENT_CREDITS", "payment_required"})
+_RATE_CODES = frozenset({"RATE_LIMITED", "RATE_LIMIT_EXCEEDED", "rate_limit_error"})
+_DOWN_CODES = frozenset({"INTERNAL_ERROR", "api_error"})
+_BAD_CODES = frozenset(
+    {
+        "INVALID_DATAPOINTS",
+        "INVALID_REQUEST",
+        "INVALID_FILTERS",
+        "RECORD_LIMIT_EXCEEDED",
+        "invalid_request_error",
+        "wrong_params",
+        "invalid_email",
+        "invalid_domain",
+        "invalid_first_name",
+        "invalid_last_name",
+        "invalid_full_name",
+        "invalid_max_duration",
+        "claimed_email",
+    }
+)
+#: Hunter answers a per-second/minute throttle with 403 (its docs), not 429.
+_RATE_LIMIT_403 = frozenset({"hunter", "hunter_verifier"})
+#: Dropcontact answers "not enough credits for the whole batch" with 403.
+_CREDITS_403 = frozenset({"dropcontact"})
+
+
+def _lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    if not headers:
+        return {}
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def retry_after_seconds(
+    headers: Mapping[str, str] | None, *, now: datetime | None = None
+) -> float | None:
+    """Seconds to wait before retrying, from the headers of a throttled answer.
+
+    Reads ``Retry-After`` (seconds or an HTTP date, any capitalisation), then PDL's
+    ``x-ratelimit-reset`` (a UTC timestamp such as ``2022-02-23T20:19:55Z``), then Prospeo's
+    ``x-minute-reset-seconds``. ``None`` when nothing says.
+
+    Example:
+        >>> retry_after_seconds({"Retry-After": "7"})
+        7.0
+    """
+    h = _lower_headers(headers)
+    now = now or datetime.now(UTC)
+    value = h.get("retry-after")
+    if value:
+        seconds = _seconds_or_date(value, now)
+        if seconds is not None:
+            return seconds
+    reset = h.get("x-ratelimit-reset")
+    if reset:
+        seconds = _seconds_or_date(reset, now)
+        if seconds is not None:
+            return seconds
+    minute_reset = h.get("x-minute-reset-seconds")
+    if minute_reset:
+        return _float(minute_reset)
+    return None
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return max(0.0, value) if math.isfinite(value) else None
+
+
+def _seconds_or_date(text: str, now: datetime) -> float | None:
+    seconds = _float(text)
+    if seconds is not None:
+        # A bare number this large is an epoch timestamp, not a delay.
+        if seconds > 1_000_000_000:
+            return max(0.0, seconds - now.timestamp())
+        return seconds
+    when: datetime | None = None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _error_code(body: Any) -> str | None:
+    """The provider's machine-readable error code in a body, if any."""
+    if not isinstance(body, Mapping):
+        return None
+    code = body.get("error_code")
+    if isinstance(code, str):
+        return code
+    error = body.get("error")
+    if isinstance(error, Mapping):  # PDL: {"error": {"type": "not_found" | [..], ...}}
+        kind = error.get("type")
+        if isinstance(kind, list) and kind:
+            kind = kind[0]
+        if isinstance(kind, str):
+            return kind
+    errors = body.get("errors")  # Hunter: {"errors": [{"id": ..., "code": ..., "details": ...}]}
+    if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+        ident = errors[0].get("id")
+        if isinstance(ident, str):
+            return ident
+    return None
+
+
+def error_detail(body: Any, text: str = "") -> str:
+    """A short human-readable reason from a provider's error body (never the whole body)."""
+    detail = ""
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping):
+            detail = str(error.get("message") or "")
+        elif isinstance(error, str):
+            detail = error
+        errors = body.get("errors")
+        if not detail and isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+            detail = str(errors[0].get("details") or "")
+        for key in ("error_message", "message", "reason", "detail", "error_code"):
+            if detail:
+                break
+            value = body.get(key)
+            if isinstance(value, str):
+                detail = value
+    elif isinstance(body, str):
+        detail = body
+    if not detail:
+        detail = text
+    detail = " ".join(detail.split())
+    return detail[:200] + ("…" if len(detail) > 200 else "")
+
+
+def _mentions_credits(detail: str) -> bool:
+    lowered = detail.lower()
+    return "credit" in lowered and any(
+        word in lowered for word in ("insufficient", "not enough", "exhausted", "out of", "no ")
+    )
+
+
+def error_for_response(
+    provider: str,
+    status: int,
+    body: Any,
+    headers: Mapping[str, str] | None = None,
+    *,
+    text: str = "",
+    redact: Callable[[str], str] | None = None,
+) -> ProviderError | None:
+    """Map one provider answer to a typed error, or ``None`` if it is not an error.
+
+    This is the single place where HTTP statuses and provider error bodies become exceptions.
+    Misses are *not* errors and are recognised by the adapters before calling this (PDL's 404
+    ``not_found``, Prospeo's ``NO_MATCH``, Hunter's 200 with ``data.email: null``...).
+
+    Rules, provider body codes first, then the status:
+
+    * ``RateLimited``: 429; Hunter's 403; ``RATE_LIMITED`` / ``rate_limit_error`` bodies.
+      ``retry_after`` from ``Retry-After`` / ``retry-after``, PDL's ``x-ratelimit-reset`` or
+      Prospeo's ``x-minute-reset-seconds``.
+    * ``AuthError``: 401, 403 (except Hunter's and Dropcontact's), ``API_INACCESSIBLE``,
+      ``INVALID_API_KEY``, ``ACCOUNT_RESTRICTED``.
+    * ``OutOfCredits``: 402, ``INSUFFICIENT_CREDITS``, Dropcontact's 403, or a 4xx whose message
+      says the credits ran out.
+    * ``BadRequest``: other 4xx (400, 404 when not a miss, 405, 409, 410, 422, 451...).
+    * ``ProviderTimeout``: 408 and 504; ``ProviderDown``: other 5xx, ``INTERNAL_ERROR``.
+    * ``MalformedResponse`` is raised by the adapters when a 2xx body cannot be read.
+
+    Args:
+        provider: adapter name (``"hunter"``...), used for the provider-specific rules.
+        status: HTTP status code.
+        body: parsed JSON body (or ``None`` / the text for non-JSON answers).
+        headers: response headers (any capitalisation).
+        text: raw text of the body, used for the message when the body is not JSON.
+        redact: function removing the API key from the message.
+
+    Example:
+        >>> err = error_for_response("apollo", 429, {"message": "slow down"}, {"retry-after": "3"})
+        >>> type(err).__name__, err.retry_after
+        ('RateLimited', 3.0)
+    """
+    code = _error_code(body)
+    detail = error_detail(body, text)
+    body_error = isinstance(body, Mapping) and body.get("error") is True
+    if 200 <= status < 300 and not body_error and code is None:
+        return None
+    if code == "not_found" and 200 <= status < 300:
+        return None
+
+    def message(kind: str) -> str:
+        reason = f": {detail}" if detail else ""
+        code_part = f" [{code}]" if code and code not in detail else ""
+        out = f"{provider}: HTTP {status} {kind}{code_part}{reason}"
+        return redact(out) if redact else out
+
+    error: ProviderError
+    if code in _RATE_CODES or status == 429 or (status == 403 and provider in _RATE_LIMIT_403):
+        error = RateLimited(
+            message("rate limited"),
+            provider=provider,
+            http_status=status,
+            retry_after=retry_after_seconds(headers),
+        )
+    elif (
+        code in _CREDIT_CODES
+        or status == 402
+        or (status == 403 and provider in _CREDITS_403 and not _mentions_auth(detail))
+    ):
+        error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
+    elif code in _AUTH_CODES or status in (401, 403):
+        error = AuthError(message("authentication failed"), provider=provider, http_status=status)
+    elif 400 <= status < 500 and _mentions_credits(detail):
+        error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
+    elif status in (408, 504):
+        error = ProviderTimeout(message("timed out"), provider=provider, http_status=status)
+    elif code in _DOWN_CODES or status >= 500:
+        error = ProviderDown(message("provider down"), provider=provider, http_status=status)
+    elif code in _BAD_CODES or 400 <= status < 500:
+        error = BadRequest(message("bad request"), provider=provider, http_status=status)
+    else:  # a 2xx/3xx carrying an error flag we do not know
+        error = BadRequest(message("error answer"), provider=provider, http_status=status)
+    error.code = code
+    return error
+
+
+def _mentions_auth(detail: str) -> bool:
+    lowered = detail.lower()
+    return any(word in lowered for word in ("token", "api key", "apikey", "unauthori", "auth"))

@@ -1,0 +1,62 @@
+"""Provider adapters: one small interface, one module per real API.
+
+Every adapter speaks its provider's real HTTP API through a shared ``httpx.AsyncClient``;
+:func:`connect` points that client at the real providers (live, key from the environment) or
+at the simulated world (``gtmkit.sandbox``), which serves the same endpoints.
+
+Example:
+    >>> from gtmkit.providers import PROVIDERS, provider_class
+    >>> PROVIDERS
+    ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'pattern')
+    >>> provider_class("pdl").billing
+    'per_hit'
+
+See ``gtmkit/providers/README.md`` for adding a provider (one new module).
+"""
+
+from __future__ import annotations
+
+from gtmkit.providers._http import SearchResults
+from gtmkit.providers.base import Finding, MissingCredentials, Provider, RateLimit, Throttle
+from gtmkit.providers.connect import Connection, connect
+from gtmkit.providers.errors import (
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    OutOfCredits,
+    ProviderDown,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    error_for_response,
+)
+from gtmkit.providers.registry import provider_class, provider_names, register
+from gtmkit.providers.status import common_status
+
+#: Registered provider names, in listing order.
+PROVIDERS: tuple[str, ...] = provider_names()
+
+__all__ = [
+    "PROVIDERS",
+    "AuthError",
+    "BadRequest",
+    "Connection",
+    "Finding",
+    "MalformedResponse",
+    "MissingCredentials",
+    "OutOfCredits",
+    "Provider",
+    "ProviderDown",
+    "ProviderError",
+    "ProviderTimeout",
+    "RateLimit",
+    "RateLimited",
+    "SearchResults",
+    "Throttle",
+    "common_status",
+    "connect",
+    "error_for_response",
+    "provider_class",
+    "provider_names",
+    "register",
+]

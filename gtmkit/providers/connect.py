@@ -1,0 +1,228 @@
+"""``connect(...)``: build adapters on one shared ``httpx.AsyncClient``, live or simulated.
+
+Example:
+    >>> import asyncio
+    >>> from gtmkit.providers import connect
+    >>> async def main():
+    ...     async with connect(["pattern"], mode="sandbox") as conn:
+    ...         return conn.names, conn.mode_of("pattern")
+    >>> asyncio.run(main())
+    (('pattern',), 'local')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from gtmkit.providers.base import MissingCredentials, Provider
+from gtmkit.providers.registry import provider_class
+
+Mode = Literal["auto", "sandbox", "live"]
+ResolvedMode = Literal["sandbox", "live", "local"]
+
+#: Key handed to adapters talking to the simulation (it accepts any non-empty key). It is not
+#: a secret, and a real key is never sent to the simulation.
+SANDBOX_KEY = "sandbox-placeholder-key"
+
+#: Real API hosts, from each adapter's default base URL (used to mount the sandbox transport).
+_HOST_PREFIX = "https://"
+
+
+class Connection:
+    """Adapters sharing one ``httpx.AsyncClient``; an async context manager that closes it.
+
+    Use :func:`connect` to build one. ``conn[name]`` is the adapter, ``conn.mode_of(name)`` says
+    whether it talks to the real provider (``"live"``), the simulation (``"sandbox"``) or
+    nothing at all (``"local"``, the ``pattern`` step).
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        providers: Mapping[str, Provider],
+        modes: Mapping[str, ResolvedMode],
+    ) -> None:
+        self.client = client
+        self._providers = dict(providers)
+        self._modes = dict(modes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._providers)
+
+    def __getitem__(self, name: str) -> Provider:
+        try:
+            return self._providers[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not connected; connected: {self.names}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._providers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._providers)
+
+    def __len__(self) -> int:
+        return len(self._providers)
+
+    def items(self) -> list[tuple[str, Provider]]:
+        return list(self._providers.items())
+
+    def mode_of(self, name: str) -> ResolvedMode:
+        """``"live"``, ``"sandbox"`` or ``"local"`` for a connected provider."""
+        self[name]
+        return self._modes[name]
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{n}={self._modes[n]}" for n in self._providers)
+        return f"Connection({parts})"
+
+
+def connect(
+    names: Sequence[str] | str,
+    *,
+    mode: Mode = "auto",
+    world: Any = None,
+    base_urls: Mapping[str, str] | None = None,
+    latency_scale: float = 0.0,
+    faults: Any = None,
+    rate_limits: bool = False,
+    timeout: float = 30.0,
+    api_keys: Mapping[str, str] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Connection:
+    """Build the named adapters on one shared client.
+
+    Args:
+        names: provider names (see ``gtmkit.providers.PROVIDERS``).
+        mode: ``"auto"`` — live for a provider whose key variable is set (and that has no
+            ``base_urls`` entry), simulated otherwise; ``"sandbox"`` — always the simulated
+            world, no key, no spend; ``"live"`` — the real APIs, a key is required
+            (:class:`MissingCredentials` names the variable to set).
+        world: the sandbox ``World`` (default: ``gtmkit.sandbox.default_world()``).
+        base_urls: ``{name: base_url}`` overrides, e.g. the loopback server's printed map;
+            requests go over the real network stack to that URL. ``hunter_verifier`` falls
+            back to the ``hunter`` entry.
+        latency_scale: in-process sandbox: 0 = no simulated latency, 1 = realistic.
+        faults: in-process sandbox fault injection (``gtmkit.sandbox.FaultConfig``).
+        rate_limits: in-process sandbox: enforce provider rate limits.
+        timeout: per-request timeout in seconds.
+        api_keys: explicit keys by provider name (else the environment variables).
+        options: extra constructor options by provider name (e.g.
+            ``{"dropcontact": {"max_polls": 5}}``).
+
+    Returns:
+        a :class:`Connection` (use ``async with``, or call ``await conn.aclose()``).
+
+    Raises:
+        KeyError: an unknown provider name.
+        MissingCredentials: live mode and no key for a provider.
+    """
+    if mode not in ("auto", "sandbox", "live"):
+        raise ValueError(f"mode must be 'auto', 'sandbox' or 'live', not {mode!r}")
+    if isinstance(names, str):
+        names = [names]
+    classes = {name: provider_class(name) for name in dict.fromkeys(names)}
+    base_urls = dict(base_urls or {})
+    api_keys = dict(api_keys or {})
+    options = dict(options or {})
+
+    modes: dict[str, ResolvedMode] = {}
+    for name, cls in classes.items():
+        if cls.kind == "local":
+            modes[name] = "local"
+        elif mode == "auto":
+            has_key = bool(api_keys.get(name)) or bool(cls.env_var and os.environ.get(cls.env_var))
+            loopback = _base_url_for(name, cls, base_urls) is not None
+            modes[name] = "live" if has_key and not loopback else "sandbox"
+        else:
+            modes[name] = mode
+        if modes[name] == "live" and not (
+            api_keys.get(name) or (cls.env_var and os.environ.get(cls.env_var))
+        ):
+            raise MissingCredentials(
+                f"{name}: live mode needs an API key. Set the {cls.env_var} environment "
+                "variable (or put it in a git-ignored .env file); keys are never notebook "
+                "parameters."
+            )
+
+    mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    in_process = [
+        n
+        for n, cls in classes.items()
+        if modes[n] == "sandbox" and _base_url_for(n, cls, base_urls) is None
+    ]
+    if in_process:
+        from gtmkit.sandbox import SandboxTransport  # lazy: live use never imports the world
+
+        transport = SandboxTransport(
+            world, latency_scale=latency_scale, faults=faults, rate_limits=rate_limits
+        )
+        for n in in_process:
+            host = httpx.URL(classes[n].default_base_url).host
+            mounts[f"{_HOST_PREFIX}{host}"] = transport
+
+    # Adapters first (a bad option fails here, before any client exists), then the client.
+    providers: dict[str, Provider] = {}
+    for name, cls in classes.items():
+        kwargs: dict[str, Any] = dict(options.get(name, {}))
+        if modes[name] == "sandbox":
+            kwargs["api_key"] = SANDBOX_KEY  # a real key is never sent to the simulation
+            for key, value in _sandbox_options(cls, latency_scale).items():
+                kwargs.setdefault(key, value)
+        elif modes[name] == "live":
+            if api_keys.get(name):
+                kwargs["api_key"] = api_keys[name]
+            kwargs["live"] = True
+        base_url = _base_url_for(name, cls, base_urls)
+        if base_url:
+            kwargs["base_url"] = base_url
+        providers[name] = cls(None, **kwargs)
+    client = httpx.AsyncClient(
+        mounts=mounts or None, timeout=httpx.Timeout(timeout), follow_redirects=False
+    )
+    for provider in providers.values():
+        provider.client = client
+    return Connection(client, providers, modes)
+
+
+def _base_url_for(name: str, cls: type[Provider], base_urls: Mapping[str, str]) -> str | None:
+    if name in base_urls:
+        return base_urls[name]
+    api_name = getattr(cls, "api_name", None)
+    if api_name and api_name in base_urls:
+        return base_urls[api_name]
+    return None
+
+
+def _sandbox_options(cls: type[Provider], latency_scale: float) -> dict[str, Any]:
+    """Waiting knobs scaled for the simulation: its "not ready" answers resolve in simulated
+    time, so a poll loop should not sleep real seconds when latency is switched off."""
+    out: dict[str, Any] = {}
+    params = cls.__init__.__code__.co_varnames
+    if "poll_interval_s" in params:
+        out["poll_interval_s"] = 0.05 * latency_scale
+        out["max_poll_wait_s"] = max(0.05 * latency_scale, 0.5 * latency_scale)
+        out["max_polls"] = 50
+    if "pending_wait_s" in params:
+        out["pending_wait_s"] = 0.05 * latency_scale
+    return out

@@ -1,0 +1,131 @@
+"""Normalization of the inputs a lookup is keyed on: emails, domains, names, LinkedIn URLs.
+
+Two records that ask a provider the same question must give the same ``lookup_key`` (so the
+engine pays once); these helpers decide what "the same" means.
+
+Example:
+    >>> normalize_domain("https://www.Acme.com/about")
+    'acme.com'
+    >>> normalize_linkedin("HTTP://www.linkedin.com/in/Tim-Zheng-677ba010/?trk=x")
+    'linkedin.com/in/tim-zheng-677ba010'
+    >>> normalize_name("  José   DE la Cruz ")
+    'josé de la cruz'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+_SPACES = re.compile(r"\s+")
+
+
+def text(value: Any) -> str:
+    """A record value as stripped text (``None`` → ``""``)."""
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def normalize_email(value: Any) -> str:
+    """Lowercased, trimmed email (``""`` when missing or without ``@``)."""
+    email = text(value).lower()
+    if email.startswith("mailto:"):
+        email = email[7:]
+    return email if "@" in email else ""
+
+
+def normalize_domain(value: Any) -> str:
+    """Bare lowercase host of a domain, URL or email (no scheme, ``www.``, path, port, dot)."""
+    raw = text(value).lower()
+    if not raw:
+        return ""
+    if "@" in raw and "/" not in raw:
+        raw = raw.rsplit("@", 1)[1]
+    if "//" not in raw:
+        raw = "//" + raw
+    host = urlsplit(raw).hostname or ""
+    host = host.strip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    # Internationalised domains are compared in their ASCII (punycode) form.
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    return host
+
+
+def normalize_name(value: Any) -> str:
+    """Trimmed, NFC-normalized, casefolded name with single spaces."""
+    name = unicodedata.normalize("NFC", text(value))
+    return _SPACES.sub(" ", name).casefold()
+
+
+def normalize_linkedin(value: Any) -> str:
+    """Canonical ``linkedin.com/in/<slug>`` (or ``/company/<slug>``) form of a LinkedIn URL."""
+    raw = text(value)
+    if not raw:
+        return ""
+    if "//" not in raw:
+        raw = "//" + raw
+    parts = urlsplit(raw)
+    host = (parts.hostname or "").lower()
+    if host.startswith("www.") or re.match(r"^[a-z]{2}\.linkedin\.com$", host):
+        host = host.split(".", 1)[1]
+    path = unquote(parts.path).rstrip("/").lower()
+    segments = [s for s in path.split("/") if s]
+    if len(segments) >= 2 and segments[0] in ("in", "pub", "company", "school"):
+        path = "/" + "/".join(segments[:2])
+    else:
+        path = "/" + "/".join(segments)
+    return f"{host}{path}" if host else path.lstrip("/")
+
+
+def record_domain(record: Mapping[str, Any]) -> str:
+    """The company domain of a record: ``company_domain``, else the ``website``'s host."""
+    return normalize_domain(record.get("company_domain")) or normalize_domain(record.get("website"))
+
+
+def split_full_name(value: Any) -> tuple[str, str]:
+    """(first, last) from a full name: the first word, and the rest."""
+    words = text(value).split()
+    if not words:
+        return "", ""
+    if len(words) == 1:
+        return words[0], ""
+    return words[0], " ".join(words[1:])
+
+
+def record_names(record: Mapping[str, Any]) -> tuple[str, str]:
+    """(first, last) as given, falling back to splitting ``full_name``."""
+    first, last = text(record.get("first_name")), text(record.get("last_name"))
+    if first and last:
+        return first, last
+    split_first, split_last = split_full_name(record.get("full_name"))
+    return first or split_first, last or split_last
+
+
+def person_key(record: Mapping[str, Any], *, use_email: bool = False) -> str:
+    """A lookup key for person finders: LinkedIn if given, else name + domain (or company).
+
+    The key lists exactly the inputs the adapter sends, normalized, so that the same person
+    asked the same way always maps to the same key.
+    """
+    parts: list[str] = []
+    if use_email and normalize_email(record.get("email")):
+        parts.append("email=" + normalize_email(record.get("email")))
+    linkedin = normalize_linkedin(record.get("linkedin_url"))
+    if linkedin:
+        parts.append("li=" + linkedin)
+    first, last = record_names(record)
+    if first or last:
+        parts.append("name=" + normalize_name(first) + "|" + normalize_name(last))
+    domain = record_domain(record)
+    if domain:
+        parts.append("domain=" + domain)
+    elif text(record.get("company_name")):
+        parts.append("company=" + normalize_name(record.get("company_name")))
+    return ";".join(parts)
