@@ -1,0 +1,258 @@
+"""``load_list``: file or upload in, canonical records + rejected rows out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from gtmkit.lists.dedupe import mark_duplicates
+from gtmkit.lists.errors import ListError
+from gtmkit.lists.headers import map_headers
+from gtmkit.lists.normalize import DERIVED_FIELDS, canonical_frame, country_code, normalize_records
+from gtmkit.lists.read import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_UNZIPPED_BYTES,
+    SourceInfo,
+    read_source,
+    with_rows,
+)
+from gtmkit.schema import CANONICAL_FIELDS, ROW_ID
+
+#: Columns that follow the canonical fields in ``LoadedList.records``, before the source's
+#: unmapped columns.
+RECORD_EXTRAS: tuple[str, ...] = (*DERIVED_FIELDS, "dedupe_key", "duplicate_of")
+REASON = "reason"
+_PROFILE = "https://www.linkedin.com/"
+
+
+@dataclass(frozen=True, repr=False)
+class LoadedList:
+    """A lead list after intake.
+
+    Attributes:
+        records: Accepted rows: ``row_id``, the canonical fields, ``email_valid``,
+            ``email_is_personal``, ``country_code``, ``dedupe_key``, ``duplicate_of`` (the
+            ``row_id`` of the first row with the same key, null on first occurrences), then
+            the source's unmapped columns untouched.
+        rejected: One row per data row not accepted: ``row_id``, ``reason``, then every source
+            column with its raw value (nothing is lost).
+        mapping: ``{source header: canonical field}`` for the columns that were mapped.
+        source_info: How the file was read (format, encoding, delimiter, sheets, notes).
+
+    ``len(records) + len(rejected) == source_info.data_rows`` always holds.
+    """
+
+    records: pl.DataFrame
+    rejected: pl.DataFrame
+    mapping: dict[str, str]
+    source_info: SourceInfo
+
+    @property
+    def duplicates(self) -> int:
+        """Accepted rows that repeat an earlier row's person (they link via ``duplicate_of``)."""
+        return int(self.records.get_column("duplicate_of").is_not_null().sum())
+
+    @property
+    def unmapped(self) -> list[str]:
+        """Source columns kept untouched in ``records`` (not mapped to a canonical field)."""
+        start = 1 + len(CANONICAL_FIELDS) + len(RECORD_EXTRAS)
+        return self.records.columns[start:]
+
+    def _headline(self) -> str:
+        info = self.source_info
+        how = [info.format]
+        if info.encoding:
+            how.append(info.encoding)
+        if info.delimiter:
+            how.append(f"delimiter {info.delimiter!r}")
+        if info.sheet:
+            how.append(f"sheet {info.sheet!r}")
+        name = repr(info.filename) if info.filename else "upload"
+        return (
+            f"{name} ({', '.join(how)}): {info.data_rows:,} rows -> "
+            f"{self.records.height:,} records ({self.duplicates:,} duplicates linked), "
+            f"{self.rejected.height:,} rejected"
+        )
+
+    def summary(self) -> str:
+        """A few lines for a person: what was read, mapped, kept, rejected and why."""
+        info = self.source_info
+        lines = [self._headline()]
+        if info.sheets and len(info.sheets) > 1:
+            lines.append(f"sheets: {', '.join(info.sheets)}")
+        mapped = ", ".join(f"{src!r} -> {dst}" for src, dst in self.mapping.items())
+        lines.append(f"mapped: {mapped or '(nothing)'}")
+        if self.unmapped:
+            lines.append(f"kept as-is: {', '.join(self.unmapped)}")
+        missing = [f for f in CANONICAL_FIELDS if f not in self.mapping.values()]
+        if missing:
+            lines.append(f"not in the file: {', '.join(missing)}")
+        if self.rejected.height:
+            counts = self.rejected.group_by(REASON).len().sort(["len", REASON], descending=True)
+            for reason, count in counts.head(5).iter_rows():
+                lines.append(f"rejected {count:,}x: {reason}")
+        lines.extend(f"note: {note}" for note in info.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<LoadedList {self._headline()}>"
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"- {line}" for line in self.summary().splitlines())
+
+
+def load_list(
+    source: str | Path | bytes,
+    *,
+    filename: str | None = None,
+    sheet: str | int | None = None,
+    mapping: Mapping[str, str | None] | None = None,
+    default_country: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES,
+) -> LoadedList:
+    """Load a lead list: read, map headers, normalize, reject the unusable, link duplicates.
+
+    Args:
+        source: A path, or the bytes of an upload (pass ``filename=`` with it).
+        filename: The upload's file name (used in messages and as a format hint).
+        sheet: Workbook sheet name or 0-based index; default: the first non-empty sheet.
+        mapping: ``{source header: canonical field or None}`` overriding the automatic
+            header matching.
+        default_country: Country (ISO code or name) for phone numbers on rows without one.
+        max_bytes: Refuse files or uploads larger than this.
+        max_unzipped_bytes: Refuse workbooks whose parts inflate past this (zip bombs).
+
+    Returns:
+        A :class:`LoadedList`.
+
+    Raises:
+        ListError: The file cannot be read as a lead list (the message says why and what to
+            do); nothing partial is returned.
+
+    Example:
+        >>> data = b"Name,E-mail,Company\\nAnn Lee,ANN@Acme.com,Acme\\nBob,,\\n"
+        >>> leads = load_list(data, filename="leads.csv")
+        >>> leads.records.select("row_id", "first_name", "email", "company_domain").row(0)
+        (0, 'Ann', 'ann@acme.com', 'acme.com')
+        >>> leads.rejected.select("row_id", "reason").row(0)[0]
+        1
+    """
+    region = None
+    if default_country is not None:
+        region = country_code(default_country)
+        if region is None:
+            raise ValueError(
+                f"default_country={default_country!r} is not a known country; "
+                "use an ISO code such as 'US' or 'GB'."
+            )
+    table = read_source(
+        source,
+        filename=filename,
+        sheet=sheet,
+        max_bytes=max_bytes,
+        max_unzipped_bytes=max_unzipped_bytes,
+    )
+    raw = table.frame
+    label = repr(table.info.filename) if table.info.filename else "The file"
+    filled = pl.any_horizontal(
+        [pl.col(c).str.strip_chars().str.len_bytes().fill_null(0) > 0 for c in raw.columns]
+    )
+    nonempty = raw.select(filled.alias("nonempty")).to_series()
+    positions = nonempty.arg_true()
+    if positions.len() == 0:
+        what = "only a header row" if raw.height == 0 or table.headers else "no data"
+        raise ListError(
+            f"{label} has {what} and no data rows (headers: {table.headers}). "
+            "Export the list again with its rows."
+        )
+    # Blank rows after the last filled one are export artefacts; blank rows in between are
+    # real rows (rejected as empty) so row_id keeps matching the source's row positions.
+    data_rows = int(positions[-1]) + 1
+    raw = raw.slice(0, data_rows).with_row_index(ROW_ID).with_columns(pl.col(ROW_ID).cast(pl.Int64))
+    nonempty = nonempty.slice(0, data_rows)
+    table = with_rows(table, data_rows)
+
+    field_of = map_headers(table.headers, mapping)
+    canon = canonical_frame(
+        {field: raw.get_column(src) for src, field in field_of.items()}, raw.height
+    )
+    canon = normalize_records(
+        canon.insert_column(0, raw.get_column(ROW_ID)), default_country=region
+    )
+
+    reason = _reject_reason(canon, nonempty, raw, table.overflow)
+    accepted = reason.is_null()
+
+    unmapped = [h for h in table.headers if h not in field_of]
+    reserved = {ROW_ID, *CANONICAL_FIELDS, *RECORD_EXTRAS}
+    kept = [pl.col(h).alias(f"{h} (source)" if h in reserved else h) for h in unmapped]
+    records = pl.concat([canon, raw.select(kept)], how="horizontal").filter(accepted)
+    records = mark_duplicates(records)
+    records = records.select(
+        ROW_ID,
+        *CANONICAL_FIELDS,
+        *RECORD_EXTRAS,
+        *[c for c in records.columns if c not in reserved],
+    )
+    rejected = (
+        raw.with_columns(reason.alias(REASON))
+        .filter(~accepted)
+        .select(ROW_ID, REASON, *table.headers, *table.overflow)
+    )
+    if records.height + rejected.height != data_rows:  # pragma: no cover - invariant guard
+        raise AssertionError("row accounting broke: records + rejected != data rows")
+    return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=table.info)
+
+
+def _reject_reason(
+    canon: pl.DataFrame, nonempty: pl.Series, raw: pl.DataFrame, overflow: list[str]
+) -> pl.Series:
+    """Why each row is rejected (null: accepted)."""
+    col = pl.col
+    has_email = col("email_valid").fill_null(False)
+    has_profile = col("linkedin_url").str.starts_with(_PROFILE).fill_null(False)
+    has_name = col("first_name").is_not_null() & col("last_name").is_not_null()
+    has_company = col("company_name").is_not_null() | col("company_domain").is_not_null()
+    findable = has_email | has_profile | (has_name & has_company)
+    spill = (
+        pl.any_horizontal([raw.get_column(c).is_not_null() for c in overflow])
+        if overflow
+        else pl.lit(False)
+    )
+    frame = canon.with_columns(
+        pl.lit(nonempty).alias("_filled"),
+        pl.lit(raw.select(spill).to_series() if overflow else False).alias("_spill"),
+    )
+    nothing = (
+        "nothing to look the person up by: no valid email, no LinkedIn profile URL, "
+        "and no first + last name with a company or domain"
+    )
+    reason = (
+        pl.when(~col("_filled"))
+        .then(pl.lit("empty row"))
+        .when(col("_spill"))
+        .then(
+            pl.lit(
+                "row has more fields than the header (extra values kept in extra_field_* "
+                "columns); check the delimiter and quoting"
+            )
+        )
+        .when(findable)
+        .then(None)
+        .when(col("email").is_not_null() & ~has_email)
+        .then(
+            pl.concat_str(
+                pl.lit("invalid email '"),
+                col("email"),
+                pl.lit("', and no LinkedIn profile URL or name + company to fall back on"),
+            )
+        )
+        .when(has_name)
+        .then(pl.lit("name but no company, domain, email or LinkedIn profile URL to look it up by"))
+        .otherwise(pl.lit(nothing))
+    )
+    return frame.select(reason.alias(REASON)).to_series()
