@@ -32,6 +32,26 @@ API_HOSTS: Mapping[str, tuple[str, str]] = {
 Query = Mapping[str, str]
 
 
+#: Each provider's own email-status words, as ``PersonAnswer.email_status`` carries them
+#: (PDL reports none: its ``likelihood`` is a match score, not a verification).
+EMAIL_STATUS_VOCAB: Mapping[str, tuple[str, ...]] = {
+    "apollo": ("verified", "guessed"),
+    "hunter": ("valid", "accept_all", "unknown"),
+    "pdl": (),
+    "prospeo": ("VERIFIED", "UNVERIFIED"),
+    "dropcontact": ("nominative@pro", "catch-all@pro"),
+}
+
+#: ``PersonAnswer.confidence`` is always 0.0-1.0; what each provider shows on the wire.
+CONFIDENCE_SCALE: Mapping[str, str] = {
+    "apollo": "extrapolated_email_confidence, 0.0-1.0 as is",
+    "hunter": "score = round(confidence * 100), 0-100",
+    "pdl": "likelihood = round(confidence * 10), 1-10 (match confidence, not email validity)",
+    "prospeo": "none (confidence is None)",
+    "dropcontact": "none (confidence is None)",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PersonAnswer:
     """What one provider answers to one person query.
@@ -41,7 +61,9 @@ class PersonAnswer:
     a stale record; ``correct_person`` / ``email_current`` say so for tests (the HTTP layer never
     exposes them). ``email_status`` is in the provider's own vocabulary (Apollo ``verified`` /
     ``guessed``; Hunter ``valid`` / ``accept_all`` / ``unknown``; Prospeo ``VERIFIED`` /
-    ``UNVERIFIED``; Dropcontact ``nominative@pro`` / ``catch_all@pro``; PDL: none).
+    ``UNVERIFIED``; Dropcontact ``nominative@pro`` / ``catch-all@pro`` as its docs spell it;
+    PDL: none) — see :data:`EMAIL_STATUS_VOCAB`. ``confidence`` is on 0.0-1.0 for every
+    provider (see :data:`CONFIDENCE_SCALE` for how each one shows it).
     """
 
     found: bool

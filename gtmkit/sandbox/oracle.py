@@ -49,6 +49,8 @@ from typing import Any, Literal
 
 from gtmkit.sandbox import names as pools
 from gtmkit.sandbox.contract import (
+    CONFIDENCE_SCALE,
+    EMAIL_STATUS_VOCAB,
     SIMULATED_PROVIDERS,
     PersonAnswer,
     Query,
@@ -58,23 +60,6 @@ from gtmkit.sandbox.world import EMAIL_PATTERNS_ORDER, World, email_local, norma
 
 AnswerKind = Literal["correct", "stale", "wrong_person", "bad_guess"]
 
-#: Each provider's own email-status words (PDL reports none: its ``likelihood`` is a match score).
-EMAIL_STATUS_VOCAB: Mapping[str, tuple[str, ...]] = {
-    "apollo": ("verified", "guessed"),
-    "hunter": ("valid", "accept_all", "unknown"),
-    "pdl": (),
-    "prospeo": ("VERIFIED", "UNVERIFIED"),
-    "dropcontact": ("nominative@pro", "catch-all@pro"),
-}
-
-#: What ``PersonAnswer.confidence`` means per provider.
-CONFIDENCE_SCALE: Mapping[str, str] = {
-    "apollo": "extrapolated_email_confidence, 0.0-1.0",
-    "hunter": "score, 0-100 (probability the address is right)",
-    "pdl": "likelihood, 1-10 (match confidence, not email validity)",
-    "prospeo": "none",
-    "dropcontact": "none",
-}
 
 _NORMAL = NormalDist()
 
@@ -599,15 +584,15 @@ class ProviderOracle:
         if name == "apollo":
             low, high = (0.75, 0.98) if deliverable else (0.45, 0.8)
             return ("verified" if verified else "guessed"), round(low + (high - low) * u_conf, 2)
-        if name == "hunter":
+        if name == "hunter":  # rendered as Hunter's 0-100 score
             if catch_all:
-                return "accept_all", float(55 + int(30 * u_conf))
+                return "accept_all", (55 + int(30 * u_conf)) / 100
             if verified:
-                return "valid", float(88 + int(12 * u_conf))
-            return "unknown", float(40 + int(35 * u_conf))
-        if name == "pdl":
+                return "valid", (88 + int(12 * u_conf)) / 100
+            return "unknown", (40 + int(35 * u_conf)) / 100
+        if name == "pdl":  # rendered as PDL's 1-10 likelihood (a match score)
             right_person = kind != "wrong_person"
-            return None, float((6 if right_person else 3) + int(5 * u_conf))
+            return None, ((6 if right_person else 3) + int(5 * u_conf)) / 10
         if name == "prospeo":
             return ("VERIFIED" if verified else "UNVERIFIED"), None
         if name == "dropcontact":
