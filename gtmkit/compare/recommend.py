@@ -126,7 +126,10 @@ def choose(
 
 
 def _waterfall(order: list[str], route: dict[str, list[str]] | None, column: str | None) -> Any:
-    from gtmkit.waterfall import Step, Waterfall
+    try:
+        from gtmkit.waterfall import Step, Waterfall
+    except ImportError:  # the package may not re-export them yet; the spec module is the source
+        from gtmkit.waterfall.spec import Step, Waterfall
 
     extra = [p for seg in (route or {}).values() for p in seg if p not in order]
     steps = [Step(p, when="missing") for p in dict.fromkeys([*order, *extra])]

@@ -1,0 +1,511 @@
+"""Charts of gtmkit results: functions that return altair charts and never display or save.
+
+Every function aggregates in polars first and hands altair a small table (one row per
+provider, step, pair, subset or segment cell), far under altair's 5,000-row inline limit, so a
+chart embeds cleanly in a notebook or a papermill report. Titles say what is shown, axes carry
+units, money is formatted as money (``$0.042``) and rates as percentages.
+
+Importing this module registers and enables the ``gtmkit`` altair theme (altair ≥ 5.5 theme
+API); :func:`use_theme` re-enables it after another theme was switched on.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit import charts
+    >>> m = pl.DataFrame({"provider": ["a", "b"], "hits": [50, 30], "n": [100, 100],
+    ...     "hit_rate": [0.5, 0.3], "hit_rate_low": [0.4, 0.22], "hit_rate_high": [0.6, 0.4],
+    ...     "usd_per_hit": [0.05, 0.02]})
+    >>> spec = charts.hit_rate_vs_cost(m).to_dict()
+    >>> spec["layer"][0]["mark"]["type"]
+    'rule'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import altair as alt
+import polars as pl
+
+__all__ = [
+    "THEME",
+    "hit_rate_vs_cost",
+    "latency_distribution",
+    "overlap_heatmap",
+    "pareto_frontier",
+    "segment_heatmap",
+    "use_theme",
+    "waterfall_steps",
+]
+
+#: Name of the registered altair theme.
+THEME = "gtmkit"
+
+Chart = alt.Chart | alt.LayerChart
+
+MONEY = "$,.3f"  # d3-format: dollars with three decimals (provider prices are sub-cent to cents)
+PERCENT = ".0%"
+PALETTE = ["#1f5f8b", "#e07b39", "#3a9e6f", "#b8457a", "#7a6fb0", "#c9a227", "#5a8f9e", "#8c564b"]
+#: Most points a frontier chart draws for non-frontier subsets (the frontier is always drawn).
+MAX_BACKGROUND_POINTS = 1000
+
+
+@alt.theme.register(THEME, enable=True)
+def _gtmkit_theme() -> alt.theme.ThemeConfig:
+    return {
+        "config": {
+            "font": "Liberation Sans, DejaVu Sans, Helvetica, Arial, sans-serif",
+            "view": {"continuousWidth": 420, "continuousHeight": 300, "stroke": None},
+            "title": {"fontSize": 15, "anchor": "start", "subtitleColor": "#555555"},
+            "axis": {
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "gridColor": "#e6e6e6",
+                "domainColor": "#888888",
+            },
+            "legend": {"labelFontSize": 11, "titleFontSize": 12},
+            "range": {"category": PALETTE},
+            "point": {"size": 80, "filled": True},
+            "bar": {"color": PALETTE[0]},
+        }
+    }
+
+
+def use_theme() -> None:
+    """Enable the gtmkit theme (it is enabled when this module is imported)."""
+    alt.theme.enable(THEME)
+
+
+def _frame(obj: Any, attr: str) -> pl.DataFrame:
+    """Accept either a gtmkit result object (read ``attr``) or the frame itself."""
+    frame = obj if isinstance(obj, pl.DataFrame) else getattr(obj, attr, None)
+    if not isinstance(frame, pl.DataFrame):
+        raise TypeError(f"expected a polars DataFrame or an object with .{attr}, got {type(obj)}")
+    return frame
+
+
+def _need(frame: pl.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs column(s) {missing}; got {frame.columns}")
+
+
+def _natural(values: Sequence[Any]) -> list[str]:
+    """Segment labels in a human order: by leading number when there is one ("1-10" before
+    "11-50" before "201-1000"), otherwise alphabetically."""
+
+    def key(v: Any) -> tuple[int, float, str]:
+        text = "" if v is None else str(v)
+        digits = ""
+        for ch in text:
+            if ch.isdigit():
+                digits += ch
+            elif digits:
+                break
+        return (0, float(digits), text) if digits else (1, 0.0, text)
+
+    return [str(v) for v in sorted(values, key=key)]
+
+
+def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChart:
+    """Hit rate (with its Wilson 95 % interval) against cost per hit, one point per provider.
+
+    Args:
+        metrics: ``Comparison`` (uses ``.metrics``) or a metrics frame with ``provider``,
+            ``hit_rate``, ``hit_rate_low``, ``hit_rate_high``, ``usd_per_hit`` (and
+            optionally ``n``, ``hits``, ``accuracy``).
+    """
+    m = _frame(metrics, "metrics")
+    _need(m, ["provider", "hit_rate", "hit_rate_low", "hit_rate_high", "usd_per_hit"], "chart")
+    keep = [
+        c
+        for c in (
+            "provider",
+            "n",
+            "hits",
+            "hit_rate",
+            "hit_rate_low",
+            "hit_rate_high",
+            "usd_per_hit",
+            "accuracy",
+        )
+        if c in m.columns
+    ]
+    data = m.select(keep).filter(pl.col("usd_per_hit").is_not_null())
+    base = alt.Chart(data)
+    x = alt.X("usd_per_hit:Q", title="Cost per hit (USD)", axis=alt.Axis(format=MONEY))
+    y_scale = alt.Scale(domain=[0, 1])
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=x,
+        y=alt.Y(
+            "hit_rate_low:Q",
+            title="Hit rate (share of rows with an email)",
+            axis=alt.Axis(format=PERCENT),
+            scale=y_scale,
+        ),
+        y2="hit_rate_high:Q",
+        color=alt.Color("provider:N", title="Provider"),
+    )
+    tips = [
+        alt.Tooltip("provider:N", title="Provider"),
+        alt.Tooltip("hit_rate:Q", title="Hit rate", format=".1%"),
+        alt.Tooltip("hit_rate_low:Q", title="95% low", format=".1%"),
+        alt.Tooltip("hit_rate_high:Q", title="95% high", format=".1%"),
+        alt.Tooltip("usd_per_hit:Q", title="Cost per hit", format=MONEY),
+    ]
+    points = base.mark_point().encode(
+        x=x, y=alt.Y("hit_rate:Q", scale=y_scale), color="provider:N", tooltip=tips
+    )
+    labels = base.mark_text(align="left", dx=8, dy=-6).encode(
+        x=x, y=alt.Y("hit_rate:Q", scale=y_scale), text="provider:N"
+    )
+    return alt.layer(bars, points, labels).properties(
+        title=alt.Title(
+            title or "Hit rate vs cost per hit",
+            subtitle="Bars: Wilson 95% interval of the hit rate. Up and to the left is better.",
+        )
+    )
+
+
+def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart:
+    """Incremental coverage per waterfall step, as a waterfall (floating bars) chart.
+
+    Args:
+        summary: ``WaterfallResult`` (uses ``.summary``) or its summary frame with ``step``,
+            ``provider``, ``incremental_coverage``, ``cumulative_coverage`` (and optionally
+            ``cost_usd``, ``cost_per_hit``, ``hits``).
+    """
+    s = _frame(summary, "summary")
+    _need(s, ["step", "provider", "incremental_coverage", "cumulative_coverage"], "chart")
+    extras = [c for c in ("hits", "calls", "cost_usd", "cost_per_hit") if c in s.columns]
+    data = (
+        s.sort("step")
+        .select("step", "provider", "incremental_coverage", "cumulative_coverage", *extras)
+        .with_columns(
+            label=pl.format("{}. {}", pl.col("step") + 1, pl.col("provider")),
+            start=pl.col("cumulative_coverage") - pl.col("incremental_coverage"),
+            gain=pl.format("+{}%", (pl.col("incremental_coverage") * 100).round(1).cast(pl.String)),
+        )
+    )
+    order = data["label"].to_list()
+    x = alt.X("label:N", title="Waterfall step (in order)", sort=order, axis=alt.Axis(labelAngle=0))
+    tips = [
+        alt.Tooltip("provider:N", title="Provider"),
+        alt.Tooltip("incremental_coverage:Q", title="Added coverage", format=".1%"),
+        alt.Tooltip("cumulative_coverage:Q", title="Coverage so far", format=".1%"),
+    ]
+    if "cost_usd" in data.columns:
+        tips.append(alt.Tooltip("cost_usd:Q", title="Step cost", format="$,.2f"))
+    if "cost_per_hit" in data.columns:
+        tips.append(alt.Tooltip("cost_per_hit:Q", title="Cost per hit", format=MONEY))
+    base = alt.Chart(data)
+    bars = base.mark_bar().encode(
+        x=x,
+        y=alt.Y(
+            "start:Q",
+            title="Rows with an email (cumulative share)",
+            axis=alt.Axis(format=PERCENT),
+            scale=alt.Scale(domain=[0, 1]),
+        ),
+        y2="cumulative_coverage:Q",
+        color=alt.Color("provider:N", title="Provider", legend=None),
+        tooltip=tips,
+    )
+    text = base.mark_text(dy=-8).encode(x=x, y="cumulative_coverage:Q", text="gain:N")
+    return alt.layer(bars, text).properties(
+        width=alt.Step(110),
+        title=alt.Title(
+            title or "Coverage added by each waterfall step",
+            subtitle="Each bar starts where the previous steps left off.",
+        ),
+    )
+
+
+def overlap_heatmap(
+    overlap: Any,
+    *,
+    value: Literal["gain_b_after_a", "jaccard", "conflict_rate", "overlap_coef"] = (
+        "gain_b_after_a"
+    ),
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Pairwise overlap as a heatmap (rows: provider A, columns: provider B).
+
+    Args:
+        overlap: ``Comparison`` (uses ``.overlap``) or the pairwise overlap frame.
+        value: the cell value: ``gain_b_after_a`` (share of A's misses B finds — what B adds
+            after A), ``jaccard``, ``conflict_rate`` or ``overlap_coef``.
+    """
+    o = _frame(overlap, "overlap")
+    _need(o, ["provider_a", "provider_b", value], "chart")
+    extras = [c for c in ("relation", "both_hit", "conflicts") if c in o.columns]
+    data = o.select("provider_a", "provider_b", value, *extras)
+    titles = {
+        "gain_b_after_a": "Share of A's misses B finds",
+        "jaccard": "Jaccard overlap of hits",
+        "conflict_rate": "Share of shared hits with different emails",
+        "overlap_coef": "Overlap coefficient",
+    }
+    base = alt.Chart(data).encode(
+        x=alt.X("provider_b:N", title="Provider B (tried second)", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("provider_a:N", title="Provider A (tried first)"),
+    )
+    tips = [
+        alt.Tooltip("provider_a:N", title="A"),
+        alt.Tooltip("provider_b:N", title="B"),
+        alt.Tooltip(f"{value}:Q", title=titles[value], format=".1%"),
+    ]
+    tips += [alt.Tooltip(f"{c}:N", title=c.replace("_", " ")) for c in extras]
+    rect = base.mark_rect().encode(
+        color=alt.Color(
+            f"{value}:Q",
+            title=titles[value],
+            legend=alt.Legend(format=PERCENT),
+            scale=alt.Scale(scheme="blues", domain=[0, 1]),
+        ),
+        tooltip=tips,
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text(f"{value}:Q", format=".0%"),
+        color=alt.condition(alt.datum[value] > 0.65, alt.value("white"), alt.value("black")),
+    )
+    return alt.layer(rect, text).properties(
+        width=alt.Step(64),
+        height=alt.Step(36),
+        title=alt.Title(title or f"Provider overlap: {titles[value].lower()}"),
+    )
+
+
+def pareto_frontier(
+    frontier: Any,
+    *,
+    recommendation: Any = None,
+    metric: Literal["coverage", "usable_coverage"] = "coverage",
+    max_background_points: int = MAX_BACKGROUND_POINTS,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Coverage against expected cost per row for provider subsets; frontier and pick marked.
+
+    Args:
+        frontier: the frame from ``Comparison.frontier()`` (``order``, ``coverage``,
+            ``usable_coverage``, ``cost_per_row_usd``, ``pareto``).
+        recommendation: a ``Recommendation`` to mark (its order and predictions).
+        metric: which coverage to plot.
+        max_background_points: non-frontier subsets are drawn (faint) only up to this many,
+            keeping the embedded data small; beyond it only the frontier is drawn.
+    """
+    f = _frame(frontier, "frontier")
+    _need(f, ["order", metric, "cost_per_row_usd", "pareto"], "chart")
+    data = f.select(
+        pl.col("order").list.join(" → ").alias("order"),
+        pl.col(metric).alias("value"),
+        "cost_per_row_usd",
+        "pareto",
+    )
+    background = data.filter(~pl.col("pareto"))
+    note = ""
+    if background.height > max_background_points:
+        background = background.head(0)
+        note = " Other subsets omitted (too many to draw)."
+    front = data.filter(pl.col("pareto")).sort("cost_per_row_usd")
+    y_title = "Rows with an email" if metric == "coverage" else "Rows with a usable email"
+    x = alt.X(
+        "cost_per_row_usd:Q", title="Expected cost per input row (USD)", axis=alt.Axis(format=MONEY)
+    )
+    y = alt.Y(
+        "value:Q",
+        title=f"{y_title} (share)",
+        axis=alt.Axis(format=PERCENT),
+        scale=alt.Scale(domain=[0, 1]),
+    )
+    tips = [
+        alt.Tooltip("order:N", title="Order"),
+        alt.Tooltip("value:Q", title=y_title, format=".1%"),
+        alt.Tooltip("cost_per_row_usd:Q", title="Cost per row", format=MONEY),
+    ]
+    layers: list[Any] = []
+    if background.height:
+        layers.append(
+            alt.Chart(background)
+            .mark_point(color="#bbbbbb", opacity=0.5, size=30)
+            .encode(x=x, y=y, tooltip=tips)
+        )
+    layers.append(
+        alt.Chart(front)
+        .mark_line(point=True, color=PALETTE[0], interpolate="step-after")
+        .encode(x=x, y=y, tooltip=tips)
+    )
+    if recommendation is not None:
+        pick = pl.DataFrame(
+            {
+                "order": [" → ".join(recommendation.order)],
+                "value": [
+                    recommendation.predicted_coverage
+                    if metric == "coverage"
+                    else recommendation.predicted_usable_coverage
+                ],
+                "cost_per_row_usd": [recommendation.predicted_cost_per_row_usd],
+                "label": ["Recommended: " + " → ".join(recommendation.order)],
+            }
+        )
+        layers.append(
+            alt.Chart(pick)
+            .mark_point(shape="diamond", size=260, color=PALETTE[1], filled=True)
+            .encode(x=x, y=y, tooltip=tips)
+        )
+        layers.append(
+            alt.Chart(pick)
+            .mark_text(align="left", dx=10, dy=12, color=PALETTE[1], fontWeight="bold")
+            .encode(x=x, y=y, text="label:N")
+        )
+    return alt.layer(*layers).properties(
+        title=alt.Title(
+            title or "Coverage vs cost: the Pareto frontier of provider orders",
+            subtitle="Line: best coverage for the money (each point is a subset in its cheapest "
+            "order)." + note,
+        )
+    )
+
+
+def segment_heatmap(
+    segment_metrics: Any,
+    *,
+    value: Literal["hit_rate", "accuracy", "usable_rate", "usd_per_usable"] = "hit_rate",
+    segment: str | None = None,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Provider × segment heatmap of one metric; cells too noisy to act on are marked ``±``.
+
+    Args:
+        segment_metrics: ``Comparison`` (uses ``.segment_metrics``) or a frame with
+            ``provider``, ``segment_value`` (and ``segment``), the ``value`` column and
+            ``too_wide``.
+        value: ``hit_rate``, ``accuracy``, ``usable_rate`` or ``usd_per_usable``.
+        segment: which segment column to show when several were measured (default: first).
+    """
+    s = _frame(segment_metrics, "segment_metrics")
+    _need(s, ["provider", "segment_value", value], "chart")
+    if "segment" in s.columns:
+        seg = segment or s["segment"][0]
+        s = s.filter(pl.col("segment") == seg)
+    else:
+        seg = segment or "segment"
+    money = value == "usd_per_usable"
+    fmt = MONEY if money else ".0%"
+    too_wide = pl.col("too_wide") if "too_wide" in s.columns else pl.lit(False)
+    data = s.select(
+        "provider",
+        pl.col("segment_value").cast(pl.String),
+        value,
+        *[c for c in ("n",) if c in s.columns],
+        too_wide.alias("too_wide"),
+    ).with_columns(flag=pl.when(pl.col("too_wide")).then(pl.lit("±")).otherwise(pl.lit("")))
+    names = {
+        "hit_rate": "Hit rate",
+        "accuracy": "Accuracy among hits",
+        "usable_rate": "Usable (verified & correct) rate",
+        "usd_per_usable": "Cost per usable record (USD)",
+    }
+    base = alt.Chart(data).encode(
+        x=alt.X(
+            "segment_value:N",
+            title=seg.replace("_", " ").capitalize(),
+            sort=_natural(data["segment_value"].unique().to_list()),
+            axis=alt.Axis(labelAngle=0),
+        ),
+        y=alt.Y("provider:N", title="Provider"),
+    )
+    tips = [
+        alt.Tooltip("provider:N", title="Provider"),
+        alt.Tooltip("segment_value:N", title="Segment"),
+        alt.Tooltip(f"{value}:Q", title=names[value], format=fmt),
+    ]
+    if "n" in data.columns:
+        tips.append(alt.Tooltip("n:Q", title="Rows"))
+    scale = alt.Scale(scheme="greens", reverse=money)
+    if not money:
+        scale = alt.Scale(scheme="greens", domain=[0, 1])
+    rect = base.mark_rect().encode(
+        color=alt.Color(
+            f"{value}:Q", title=names[value], legend=alt.Legend(format=fmt), scale=scale
+        ),
+        tooltip=tips,
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text(f"{value}:Q", format=fmt if money else ".0%"),
+    )
+    flag = base.mark_text(fontSize=10, dy=12, color="#b00020").encode(text="flag:N")
+    return alt.layer(rect, text, flag).properties(
+        width=alt.Step(80),
+        height=alt.Step(36),
+        title=alt.Title(
+            title or f"{names[value]} by provider and {seg.replace('_', ' ')}",
+            subtitle="± marks cells whose 95% interval is too wide to act on (measure more rows).",
+        ),
+    )
+
+
+def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.LayerChart:
+    """Latency per provider as a box summary (p5–p95 whisker, p25–p75 box, median tick).
+
+    Args:
+        latencies: ``Comparison`` / ``WaterfallResult`` (uses ``.attempts``), or any frame with
+            ``provider`` and ``latency_s`` (raw calls: aggregated here to quantiles; cached
+            answers are excluded when a ``cached`` column exists), or an already aggregated
+            frame with ``provider``, ``p5``, ``p25``, ``p50``, ``p75``, ``p95``.
+    """
+    frame = (
+        latencies if isinstance(latencies, pl.DataFrame) else getattr(latencies, "attempts", None)
+    )
+    if frame is None and hasattr(latencies, "observations"):
+        frame = latencies.observations
+    if not isinstance(frame, pl.DataFrame):
+        raise TypeError("expected a frame with provider/latency_s or a gtmkit result")
+    if {"p5", "p25", "p50", "p75", "p95"} <= set(frame.columns):
+        data = frame.select(
+            "provider",
+            "p5",
+            "p25",
+            "p50",
+            "p75",
+            "p95",
+            *[c for c in ("calls",) if c in frame.columns],
+        )
+    else:
+        _need(frame, ["provider", "latency_s"], "chart")
+        if "cached" in frame.columns:
+            frame = frame.filter(~pl.col("cached"))
+        q = pl.col("latency_s").drop_nulls()
+        data = (
+            frame.group_by("provider")
+            .agg(
+                q.quantile(0.05, "linear").alias("p5"),
+                q.quantile(0.25, "linear").alias("p25"),
+                q.quantile(0.50, "linear").alias("p50"),
+                q.quantile(0.75, "linear").alias("p75"),
+                q.quantile(0.95, "linear").alias("p95"),
+                q.len().alias("calls"),
+            )
+            .filter(pl.col("calls") > 0)
+            .sort("provider")
+        )
+    y = alt.Y("provider:N", title="Provider", sort=alt.EncodingSortField("p50", order="ascending"))
+    x_title = "Latency per call (seconds)"
+    tips = [alt.Tooltip("provider:N", title="Provider")] + [
+        alt.Tooltip(f"{c}:Q", title=f"{c} (s)", format=".2f")
+        for c in ("p5", "p25", "p50", "p75", "p95")
+    ]
+    base = alt.Chart(data)
+    whisker = base.mark_rule(color="#666666").encode(
+        y=y, x=alt.X("p5:Q", title=x_title), x2="p95:Q"
+    )
+    box = base.mark_bar(size=16, opacity=0.8).encode(
+        y=y, x="p25:Q", x2="p75:Q", color=alt.Color("provider:N", legend=None), tooltip=tips
+    )
+    median = base.mark_tick(color="black", size=18, thickness=2).encode(y=y, x="p50:Q")
+    return alt.layer(whisker, box, median).properties(
+        title=alt.Title(
+            title or "Latency per provider",
+            subtitle="Line: 5th–95th percentile; box: 25th–75th; tick: median.",
+        )
+    )
