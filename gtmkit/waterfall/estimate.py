@@ -1,0 +1,130 @@
+"""Expected calls, credits and dollars of a waterfall before running it.
+
+Each step's hit rate comes from ``priors`` (a mapping, or a comparison run's frame with
+``provider`` and ``hit_rate`` columns); rows reaching a step are the rows that missed every
+earlier one. Assuming misses independent across providers *understates* the rows reaching late
+steps when coverage is correlated (it usually is), so a comparison run's measured rates — which
+already carry that correlation when measured in waterfall order — beat the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+#: Hit-rate prior when nothing better is known: the middle of the published 40–65% range for
+#: one provider finding an email (../shared/DESIGN.md "Facts to respect").
+DEFAULT_HIT_RATE = 0.5
+#: Share of found emails a verifier confirms as valid (unknown without a comparison run).
+DEFAULT_VERIFY_RATE = 0.6
+
+
+def _provider_attrs(name: str, providers: Mapping[str, Any] | None) -> Any:
+    if providers is not None and name in providers:
+        return providers[name]
+    try:
+        from gtmkit.providers import provider_class
+
+        return provider_class(name)
+    except Exception:
+        return None
+
+
+def _rates(priors: Any) -> dict[str, float]:
+    if priors is None:
+        return {}
+    if isinstance(priors, pl.DataFrame):
+        if not {"provider", "hit_rate"} <= set(priors.columns):
+            raise ValueError("priors frame needs 'provider' and 'hit_rate' columns")
+        return dict(zip(priors["provider"].to_list(), priors["hit_rate"].to_list(), strict=True))
+    return {str(k): float(v) for k, v in dict(priors).items()}
+
+
+def estimate(
+    wf: Any,
+    records: Any,
+    *,
+    priors: Mapping[str, float] | pl.DataFrame | None = None,
+    providers: Mapping[str, Any] | None = None,
+) -> pl.DataFrame:
+    """One row per step plus a ``total`` row: expected rows in, calls, hits, credits, dollars,
+    and the worst case (every call billed at the provider's maximum).
+
+    Args:
+        wf: the :class:`~gtmkit.waterfall.spec.Waterfall`.
+        records: a ``LoadedList`` or polars frame (rows with an email already skip the steps
+            that fill only the email).
+        priors: ``{provider: hit_rate}`` or a frame with ``provider``/``hit_rate`` columns.
+        providers: ``{name: Provider}`` when they are not registered adapters.
+    """
+    from gtmkit.waterfall.engine import prepare_records
+
+    frame, _ = prepare_records(records)
+    if "duplicate_of" in frame.columns:
+        frame = frame.filter(pl.col("duplicate_of").is_null())
+    need = frame.height
+    if "email" in frame.columns:
+        need = int(frame["email"].is_null().sum() + (frame["email"].cast(pl.String) == "").sum())
+    rates = _rates(priors)
+    rows = []
+    remaining = float(need)
+    found_total = 0.0
+    for index, step in enumerate(wf.steps):
+        attrs = _provider_attrs(step.provider, providers)
+        rate = rates.get(step.provider, DEFAULT_HIT_RATE)
+        entering = float(frame.height) if step.when == "always" else remaining
+        hits = entering * rate
+        per_call = float(getattr(attrs, "credits_per_lookup", 1.0) or 0.0)
+        worst = float(getattr(attrs, "max_credits", per_call) or 0.0)
+        billing = getattr(attrs, "billing", "per_hit")
+        credits = entering * per_call if billing == "per_call" else hits * per_call
+        price = float((wf.prices or {}).get(step.provider, getattr(attrs, "price_per_credit", 0.0)))
+        rows.append(
+            {
+                "step": index,
+                "provider": step.provider,
+                "hit_rate": rate,
+                "rows_in": entering,
+                "calls": entering,
+                "hits": hits,
+                "credits": credits,
+                "cost_usd": credits * price,
+                "worst_case_credits": entering * worst,
+                "worst_case_usd": entering * worst * price,
+            }
+        )
+        found_total += hits
+        remaining = max(0.0, remaining - hits)
+    if wf.verify:
+        attrs = _provider_attrs(wf.verify, providers)
+        per_call = float(getattr(attrs, "credits_per_lookup", 1.0) or 0.0)
+        worst = float(getattr(attrs, "max_credits", per_call) or 0.0)
+        price = float((wf.prices or {}).get(wf.verify, getattr(attrs, "price_per_credit", 0.0)))
+        # every found email may need verifying in the worst case; the expectation assumes the
+        # finders' unverified share is unknown, so it counts them all
+        rows.append(
+            {
+                "step": len(wf.steps),
+                "provider": wf.verify,
+                "hit_rate": rates.get(wf.verify, DEFAULT_VERIFY_RATE),
+                "rows_in": found_total,
+                "calls": found_total,
+                "hits": found_total * rates.get(wf.verify, DEFAULT_VERIFY_RATE),
+                "credits": found_total * per_call,
+                "cost_usd": found_total * per_call * price,
+                "worst_case_credits": found_total * worst,
+                "worst_case_usd": found_total * worst * price,
+            }
+        )
+    out = pl.DataFrame(rows)
+    total = out.select(
+        pl.lit(None, dtype=pl.Int64).alias("step"),
+        pl.lit("total").alias("provider"),
+        pl.lit(None, dtype=pl.Float64).alias("hit_rate"),
+        pl.lit(float(need)).alias("rows_in"),
+        *(pl.col(c).sum() for c in ("calls", "hits", "credits", "cost_usd")),
+        *(pl.col(c).sum() for c in ("worst_case_credits", "worst_case_usd")),
+    )
+    return pl.concat([out, total], how="vertical_relaxed")

@@ -1,0 +1,356 @@
+"""``WaterfallResult``: the enriched records, every attempt, and a per-step summary."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from gtmkit.schema import ROW_ID
+
+STATUSES: tuple[str, ...] = (
+    "enriched",
+    "not_found",
+    "budget_exhausted",
+    "failed",
+    "duplicate",
+    "rejected",
+)
+
+#: Ledger/attempt tuple layout (see ``ledger._ATTEMPT_COLUMNS``).
+_TUPLE_COLUMNS = (
+    "run_id",
+    "seq",
+    "state",
+    "row_id",
+    "lookup_key",
+    "step",
+    "provider",
+    "endpoint",
+    "attempt",
+    "started_at",
+    "outcome",
+    "error_kind",
+    "http_status",
+    "latency_s",
+    "credits",
+    "billed",
+    "cost_usd",
+    "cached",
+    "email",
+    "email_status",
+    "provider_status",
+    "confidence",
+    "fields_json",
+)
+_ATTEMPT_SCHEMA: dict[str, Any] = {
+    "run_id": pl.String,
+    "seq": pl.Int64,
+    "state": pl.String,
+    "row_id": pl.Int64,
+    "lookup_key": pl.String,
+    "step": pl.Int64,
+    "provider": pl.String,
+    "endpoint": pl.String,
+    "attempt": pl.Int64,
+    "started_at": pl.String,
+    "outcome": pl.String,
+    "error_kind": pl.String,
+    "http_status": pl.Int64,
+    "latency_s": pl.Float64,
+    "credits": pl.Float64,
+    "billed": pl.Int64,
+    "cost_usd": pl.Float64,
+    "cached": pl.Int64,
+    "email": pl.String,
+    "email_status": pl.String,
+    "provider_status": pl.String,
+    "confidence": pl.Float64,
+    "fields_json": pl.String,
+}
+ATTEMPT_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "lookup_key",
+    "step",
+    "provider",
+    "endpoint",
+    "outcome",
+    "error_kind",
+    "http_status",
+    "latency_s",
+    "credits",
+    "billed",
+    "cost_usd",
+    "attempt",
+    "cached",
+    "started_at",
+    "email",
+    "email_status",
+    "provider_status",
+    "confidence",
+    "fields_json",
+)
+
+
+@dataclass(slots=True)
+class RowOutcome:
+    """Where one representative row ended."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+    email_status: str | None
+    credits: float
+    cost_usd: float
+    attempts: int
+    status: str
+    reason: str | None
+
+
+@dataclass
+class WaterfallResult:
+    """What a run produced.
+
+    Attributes:
+        records: every input row exactly once, with enriched fields, sources, status and cost.
+        attempts: one row per provider call or cache use.
+        summary: one row per step (verifier last): rows in, calls, hits, coverage, credits,
+            dollars, cost per hit, latency percentiles, circuit-breaker state.
+        totals: run-level figures (rows, statuses, credits, calls, cached, resumed_in_flight...).
+    """
+
+    records: pl.DataFrame
+    attempts: pl.DataFrame
+    summary: pl.DataFrame
+    totals: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (
+            f"WaterfallResult(rows={t.get('rows')}, enriched={t.get('enriched')}, "
+            f"credits={t.get('credits', 0):g}, cost_usd={t.get('cost_usd', 0):.2f}, "
+            f"calls={t.get('calls')}, cached={t.get('cached')})"
+        )
+
+
+def attempts_frame(rows: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
+    """The public attempts frame from ledger-shaped tuples."""
+    frame = pl.DataFrame(rows, schema=_ATTEMPT_SCHEMA, orient="row")
+    return frame.select(
+        pl.col("row_id"),
+        pl.col("lookup_key"),
+        pl.col("step"),
+        pl.col("provider"),
+        pl.col("endpoint"),
+        pl.col("outcome"),
+        pl.col("error_kind"),
+        pl.col("http_status"),
+        pl.col("latency_s"),
+        pl.col("credits"),
+        pl.col("billed").cast(pl.Boolean),
+        pl.col("cost_usd"),
+        pl.col("attempt"),
+        pl.col("cached").cast(pl.Boolean),
+        pl.col("started_at").str.to_datetime(time_zone="UTC", time_unit="us"),
+        pl.col("email"),
+        pl.col("email_status"),
+        pl.col("provider_status"),
+        pl.col("confidence"),
+        pl.col("fields_json"),
+    )
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = (len(values) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def build_result(
+    wf: Any,
+    frame: pl.DataFrame,
+    rejected: pl.DataFrame | None,
+    outcomes: Mapping[int, RowOutcome],
+    duplicates: Mapping[int, int],
+    attempt_rows: Sequence[tuple[Any, ...]],
+    stats: Sequence[Any],
+    *,
+    breaker_reasons: Mapping[str, str],
+    totals_extra: Mapping[str, Any],
+) -> WaterfallResult:
+    attempts = attempts_frame(attempt_rows)
+    records = _records_frame(wf, frame, rejected, outcomes, duplicates)
+    summary = _summary_frame(wf, attempts, outcomes, stats, breaker_reasons)
+    counts = records.group_by("status").len()
+    by_status = dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True))
+    sent = attempts.filter(~pl.col("cached"))
+    totals: dict[str, Any] = {
+        "rows": records.height,
+        **{s: int(by_status.get(s, 0)) for s in STATUSES},
+        "emails_found": int(records["email"].is_not_null().sum()) if "email" in records else 0,
+        "credits": float(attempts["credits"].sum()),
+        "cost_usd": float(attempts["cost_usd"].sum()),
+        "calls": sent.height,
+        "cached": attempts.height - sent.height,
+        "disabled": dict(breaker_reasons),
+    }
+    totals.update(totals_extra)
+    return WaterfallResult(records=records, attempts=attempts, summary=summary, totals=totals)
+
+
+def _records_frame(
+    wf: Any,
+    frame: pl.DataFrame,
+    rejected: pl.DataFrame | None,
+    outcomes: Mapping[int, RowOutcome],
+    duplicates: Mapping[int, int],
+) -> pl.DataFrame:
+    fields = ["email", *dict.fromkeys(f for s in wf.steps for f in s.fills if f != "email")]
+    row_ids = frame[ROW_ID].to_list()
+    per_row: list[RowOutcome] = []
+    dup_of: list[int | None] = []
+    for row_id in row_ids:
+        if row_id in duplicates:
+            rep = duplicates[row_id]
+            base = outcomes[rep]
+            per_row.append(
+                RowOutcome(
+                    values=base.values,
+                    sources=base.sources,
+                    email_status=base.email_status,
+                    credits=0.0,
+                    cost_usd=0.0,
+                    attempts=0,
+                    status="duplicate",
+                    reason=f"duplicate of row {rep} ({base.status})",
+                )
+            )
+            dup_of.append(rep)
+        else:
+            per_row.append(outcomes[row_id])
+            dup_of.append(None)
+    columns: list[pl.Series] = []
+    for f in fields:
+        values = [o.values.get(f) for o in per_row]
+        dtype = frame.schema.get(f)
+        if dtype is not None:
+            series = pl.Series(
+                f, values, dtype=pl.Object if dtype == pl.Object else None, strict=False
+            )
+            try:
+                series = series.cast(dtype)
+            except Exception:
+                series = pl.Series(
+                    f, [None if v is None else str(v) for v in values], dtype=pl.String
+                )
+        else:
+            series = pl.Series(f, values, strict=False)
+        columns.append(series)
+        columns.append(
+            pl.Series(f"{f}_source", [o.sources.get(f) for o in per_row], dtype=pl.String)
+        )
+    statuses = [o.email_status for o in per_row]
+    columns += [
+        pl.Series("email_status", statuses, dtype=pl.String),
+        pl.Series("email_verified", [s == "valid" for s in statuses], dtype=pl.Boolean),
+        pl.Series("credits", [o.credits for o in per_row], dtype=pl.Float64),
+        pl.Series("cost_usd", [o.cost_usd for o in per_row], dtype=pl.Float64),
+        pl.Series("attempts", [o.attempts for o in per_row], dtype=pl.Int64),
+        pl.Series("status", [o.status for o in per_row], dtype=pl.String),
+        pl.Series("status_reason", [o.reason for o in per_row], dtype=pl.String),
+    ]
+    if "duplicate_of" in frame.columns:
+        dup_series = frame["duplicate_of"]
+    else:
+        dup_series = pl.Series("duplicate_of", dup_of, dtype=frame.schema[ROW_ID])
+    out = frame.with_columns(columns).with_columns(dup_series.alias("duplicate_of"))
+    if rejected is not None and ROW_ID in rejected.columns:
+        reason_col = "reason" if "reason" in rejected.columns else None
+        extra = pl.DataFrame(
+            {
+                ROW_ID: rejected[ROW_ID].cast(out.schema[ROW_ID]),
+                "email_verified": [False] * rejected.height,
+                "credits": [0.0] * rejected.height,
+                "cost_usd": [0.0] * rejected.height,
+                "attempts": [0] * rejected.height,
+                "status": ["rejected"] * rejected.height,
+                "status_reason": (
+                    rejected[reason_col].cast(pl.String)
+                    if reason_col
+                    else ["rejected at intake"] * rejected.height
+                ),
+            },
+            schema_overrides={"attempts": pl.Int64},
+        )
+        out = pl.concat([out, extra], how="diagonal_relaxed")
+    return out.sort(ROW_ID)
+
+
+def _summary_frame(
+    wf: Any,
+    attempts: pl.DataFrame,
+    outcomes: Mapping[int, RowOutcome],
+    stats: Sequence[Any],
+    breaker_reasons: Mapping[str, str],
+) -> pl.DataFrame:
+    names = [s.provider for s in wf.steps] + ([wf.verify] if wf.verify else [])
+    n = max(1, len(outcomes))
+    filled_by: dict[str, int] = {}
+    for o in outcomes.values():
+        src = o.sources.get("email")
+        if src and src != "input" and o.values.get("email"):
+            filled_by[src] = filled_by.get(src, 0) + 1
+    rows = []
+    cumulative = 0.0
+    for index, name in enumerate(names):
+        mine = attempts.filter(pl.col("step") == index)
+        sent = mine.filter(~pl.col("cached"))
+        latencies = sent["latency_s"].to_list()
+        credits = float(mine["credits"].sum())
+        cost = float(mine["cost_usd"].sum())
+        hits = stats[index].hits
+        verifier = wf.verify is not None and index == len(wf.steps)
+        incremental = 0.0 if verifier else filled_by.get(name, 0) / n
+        cumulative += incremental
+        rows.append(
+            {
+                "step": index,
+                "provider": name,
+                "rows_in": stats[index].rows_in,
+                "calls": sent.height,
+                "hits": hits,
+                "incremental_coverage": incremental,
+                "cumulative_coverage": cumulative,
+                "credits": credits,
+                "cost_usd": cost,
+                "cost_per_hit": cost / hits if hits else None,
+                "latency_p50_s": _percentile(latencies, 0.5),
+                "latency_p95_s": _percentile(latencies, 0.95),
+                "disabled": name in breaker_reasons,
+                "disabled_reason": breaker_reasons.get(name),
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "step": pl.Int64,
+            "provider": pl.String,
+            "rows_in": pl.Int64,
+            "calls": pl.Int64,
+            "hits": pl.Int64,
+            "incremental_coverage": pl.Float64,
+            "cumulative_coverage": pl.Float64,
+            "credits": pl.Float64,
+            "cost_usd": pl.Float64,
+            "cost_per_hit": pl.Float64,
+            "latency_p50_s": pl.Float64,
+            "latency_p95_s": pl.Float64,
+            "disabled": pl.Boolean,
+            "disabled_reason": pl.String,
+        },
+    )

@@ -1,0 +1,325 @@
+"""The declarative waterfall spec: ordered :class:`Step` objects, loadable from TOML or YAML.
+
+A spec says *what* to try and in which order; :mod:`gtmkit.waterfall.engine` decides *how*
+(concurrency, retries, budget, ledger). Specs are plain frozen dataclasses so they compare,
+hash into a run fingerprint and print cleanly in a notebook.
+
+Example:
+    >>> from gtmkit.waterfall import Step, Waterfall
+    >>> steps = [Step("hunter"), Step("apollo", stop="first_verified")]
+    >>> wf = Waterfall(steps, verify="hunter_verifier")
+    >>> [s.provider for s in wf.steps]
+    ['hunter', 'apollo']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import polars as pl
+
+When = Literal["missing", "always"]
+StopRule = Literal["first_hit", "first_verified"]
+CatchAllPolicy = Literal["accept", "accept_if_confident", "continue"]
+
+_WHEN: tuple[str, ...] = get_args(When)
+_STOP: tuple[str, ...] = get_args(StopRule)
+_CATCH_ALL: tuple[str, ...] = get_args(CatchAllPolicy)
+
+
+class SpecError(ValueError):
+    """A waterfall spec (in Python or in a file) is not valid; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One provider in the waterfall.
+
+    Args:
+        provider: registered provider name (``gtmkit.providers.PROVIDERS``) or a key of the
+            ``providers`` mapping handed to :meth:`Waterfall.run`.
+        fills: canonical fields this step may fill (default ``("email",)``). Other fields the
+            provider returns are kept in the attempts' ``fields_json`` but not merged.
+        when: ``"missing"`` (default): only rows where one of ``fills`` is still missing, or
+            whose email is not yet acceptable under the previous step's stop rule;
+            ``"always"``: every row; or a polars expression evaluated on the *input* records
+            (the step then runs where it is true and the target is still missing).
+        stop: ``"first_hit"``: any email found ends the search for the email; or
+            ``"first_verified"``: only a verified (``valid``) email does, so an unverified guess
+            falls through to the next step.
+        catch_all: what a ``catch_all`` email from this step counts as: ``"accept"`` (final),
+            ``"accept_if_confident"`` (final when the provider's confidence is at least
+            ``min_confidence``) or ``"continue"`` (keep it but try the next steps).
+        min_confidence: threshold for ``accept_if_confident`` (0..1).
+    """
+
+    provider: str
+    fills: tuple[str, ...] = ("email",)
+    when: When | pl.Expr = "missing"
+    stop: StopRule = "first_hit"
+    catch_all: CatchAllPolicy = "accept"
+    min_confidence: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.provider, str) or not self.provider.strip():
+            raise SpecError(
+                f"Step.provider must be a non-empty provider name, got {self.provider!r}"
+            )
+        fills = (self.fills,) if isinstance(self.fills, str) else tuple(self.fills)
+        if not fills or not all(isinstance(f, str) and f for f in fills):
+            raise SpecError(f"Step({self.provider!r}).fills must name at least one field")
+        object.__setattr__(self, "fills", fills)
+        if not isinstance(self.when, pl.Expr) and self.when not in _WHEN:
+            raise SpecError(
+                f"Step({self.provider!r}).when must be one of {_WHEN} or a polars expression, "
+                f"got {self.when!r}"
+            )
+        if self.stop not in _STOP:
+            raise SpecError(
+                f"Step({self.provider!r}).stop must be one of {_STOP}, got {self.stop!r}"
+            )
+        if self.catch_all not in _CATCH_ALL:
+            raise SpecError(
+                f"Step({self.provider!r}).catch_all must be one of {_CATCH_ALL}, "
+                f"got {self.catch_all!r}"
+            )
+        if not 0.0 <= float(self.min_confidence) <= 1.0:
+            raise SpecError(f"Step({self.provider!r}).min_confidence must be within 0..1")
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able description (used for the run fingerprint and for display)."""
+        when = (
+            self.when
+            if isinstance(self.when, str)
+            else f"expr:{self.when.meta.serialize(format='json')}"
+        )
+        return {
+            "provider": self.provider,
+            "fills": list(self.fills),
+            "when": when,
+            "stop": self.stop,
+            "catch_all": self.catch_all,
+            "min_confidence": self.min_confidence,
+        }
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """An ordered set of provider steps, with optional verification and per-segment routing.
+
+    Args:
+        steps: the steps in default order.
+        verify: name of a verifier provider (e.g. ``"hunter_verifier"``) run after any step
+            that produced an unverified (``risky``/``unknown``) email.
+        route_by: ``{column: {segment value: [provider, ...]}}`` — rows whose ``column`` equals
+            a segment value try only those providers, in that order; other rows use ``steps``.
+        prices: ``{provider: usd_per_credit}``, overriding the adapters' list prices.
+        name: a label for reports.
+
+    Example:
+        >>> wf = Waterfall(
+        ...     [Step("hunter"), Step("apollo"), Step("pdl")],
+        ...     route_by={"employee_band": {"1-10": ["hunter", "pdl"]}},
+        ... )
+        >>> wf.order_for({"employee_band": "1-10"})
+        [0, 2]
+    """
+
+    steps: Sequence[Step]
+    verify: str | None = None
+    route_by: Mapping[str, Mapping[str, Sequence[str]]] | None = None
+    prices: Mapping[str, float] | None = None
+    name: str = "waterfall"
+    _route_column: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        steps = tuple(self.steps)
+        if not steps:
+            raise SpecError("a Waterfall needs at least one Step")
+        for i, step in enumerate(steps):
+            if not isinstance(step, Step):
+                raise SpecError(f"steps[{i}] must be a Step, got {type(step).__name__}")
+        names = [s.provider for s in steps]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SpecError(f"provider(s) {dupes} appear in more than one step")
+        object.__setattr__(self, "steps", steps)
+        if self.verify is not None and (not isinstance(self.verify, str) or not self.verify):
+            raise SpecError(f"verify must be a provider name or None, got {self.verify!r}")
+        if self.route_by is not None:
+            if not isinstance(self.route_by, Mapping) or len(self.route_by) != 1:
+                raise SpecError("route_by must be {column: {segment value: [provider, ...]}}")
+            ((column, table),) = self.route_by.items()
+            if not isinstance(table, Mapping):
+                raise SpecError(f"route_by[{column!r}] must map segment values to provider lists")
+            for segment, order in table.items():
+                unknown = [p for p in order if p not in names]
+                if unknown:
+                    raise SpecError(
+                        f"route_by[{column!r}][{segment!r}] names {unknown}, which are not steps "
+                        f"(steps: {names})"
+                    )
+            object.__setattr__(self, "_route_column", column)
+        if self.prices is not None:
+            for provider, price in self.prices.items():
+                if not isinstance(price, int | float) or price < 0:
+                    raise SpecError(f"prices[{provider!r}] must be a non-negative number")
+
+    # -- construction from files ---------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Waterfall:
+        """Build a spec from a mapping shaped like the TOML/YAML file (see :meth:`from_file`)."""
+        if not isinstance(data, Mapping):
+            raise SpecError("a waterfall spec must be a mapping")
+        known = {"name", "steps", "verify", "route_by", "prices"}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise SpecError(f"unknown key(s) {extra} in waterfall spec (known: {sorted(known)})")
+        raw_steps = data.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise SpecError("the spec needs a non-empty 'steps' list")
+        steps = []
+        step_keys = {"provider", "fills", "when", "stop", "catch_all", "min_confidence"}
+        for i, raw in enumerate(raw_steps):
+            if isinstance(raw, str):
+                raw = {"provider": raw}
+            if not isinstance(raw, Mapping) or "provider" not in raw:
+                raise SpecError(f"steps[{i}] must be a provider name or a table with 'provider'")
+            bad = sorted(set(raw) - step_keys)
+            if bad:
+                raise SpecError(f"steps[{i}]: unknown key(s) {bad} (known: {sorted(step_keys)})")
+            kwargs = dict(raw)
+            if "fills" in kwargs:
+                kwargs["fills"] = (
+                    tuple(kwargs["fills"])
+                    if not isinstance(kwargs["fills"], str)
+                    else (kwargs["fills"],)
+                )
+            if "when" in kwargs and kwargs["when"] not in _WHEN:
+                kwargs["when"] = _parse_when(kwargs["when"], i)
+            try:
+                steps.append(Step(**kwargs))
+            except TypeError as exc:
+                raise SpecError(f"steps[{i}]: {exc}") from exc
+        return cls(
+            steps=steps,
+            verify=data.get("verify"),
+            route_by=data.get("route_by"),
+            prices=data.get("prices"),
+            name=str(data.get("name", "waterfall")),
+        )
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Waterfall:
+        """Load a spec from ``.toml`` or ``.yaml``/``.yml``.
+
+        TOML shape::
+
+            name = "smb emails"
+            verify = "hunter_verifier"
+            [[steps]]
+            provider = "hunter"
+            [[steps]]
+            provider = "apollo"
+            stop = "first_verified"
+            catch_all = "accept_if_confident"
+            [prices]
+            apollo = 0.02
+
+        A step's ``when`` may be ``"missing"``, ``"always"`` or a SQL predicate over the input
+        columns (``"country = 'FR'"``), turned into a polars expression.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise SpecError(f"no waterfall spec at {path}")
+        text = path.read_text(encoding="utf-8")
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".toml":
+                data = tomllib.loads(text)
+            elif suffix in {".yaml", ".yml"}:
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                raise SpecError(f"{path}: unsupported spec format {suffix!r} (use .toml or .yaml)")
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            if isinstance(exc, SpecError):
+                raise
+            raise SpecError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from exc
+        except Exception as exc:  # yaml.YAMLError without importing yaml at module level
+            raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+        try:
+            return cls.from_dict(data)
+        except SpecError as exc:
+            raise SpecError(f"{path}: {exc}") from exc
+
+    # -- helpers used by the engine and estimate ------------------------------------------
+    @property
+    def providers(self) -> tuple[str, ...]:
+        """Every provider the spec may call (steps, then the verifier)."""
+        names = tuple(s.provider for s in self.steps)
+        return (*names, self.verify) if self.verify else names
+
+    def order_for(self, row: Mapping[str, Any]) -> list[int]:
+        """Step indices a row goes through, honouring ``route_by``."""
+        if self._route_column is not None and self.route_by is not None:
+            table = self.route_by[self._route_column]
+            segment = row.get(self._route_column)
+            if segment is not None and str(segment) in table:
+                index = {s.provider: i for i, s in enumerate(self.steps)}
+                return [index[p] for p in table[str(segment)]]
+        return list(range(len(self.steps)))
+
+    def fingerprint(self) -> str:
+        """Stable hash of the spec (part of the run identity used for resume)."""
+        body = {
+            "steps": [s.describe() for s in self.steps],
+            "verify": self.verify,
+            "route_by": {
+                k: {s: list(v) for s, v in t.items()} for k, t in (self.route_by or {}).items()
+            },
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+    # -- running (implemented in engine.py; thin wrappers keep the spec the entry point) -----
+    def estimate(self, records: Any, **options: Any) -> pl.DataFrame:
+        """Expected calls, credits and dollars per step before running. See
+        :func:`gtmkit.waterfall.estimate.estimate`."""
+        from gtmkit.waterfall.estimate import estimate
+
+        return estimate(self, records, **options)
+
+    def run(self, records: Any, **options: Any) -> Any:
+        """Run the waterfall and return a :class:`~gtmkit.waterfall.result.WaterfallResult`.
+
+        Works from a script and inside a Jupyter kernel. See
+        :func:`gtmkit.waterfall.engine.run_async` for the options.
+        """
+        from gtmkit.waterfall.engine import run_async
+        from gtmkit.waterfall.sync import run_sync
+
+        return run_sync(run_async(self, records, **options))
+
+    async def run_async(self, records: Any, **options: Any) -> Any:
+        """The same as :meth:`run`, for callers already inside an event loop."""
+        from gtmkit.waterfall.engine import run_async
+
+        return await run_async(self, records, **options)
+
+
+def _parse_when(value: Any, index: int) -> pl.Expr:
+    if not isinstance(value, str):
+        raise SpecError(f"steps[{index}].when must be 'missing', 'always' or a SQL predicate")
+    try:
+        return pl.sql_expr(value)
+    except Exception as exc:
+        raise SpecError(
+            f"steps[{index}].when: cannot parse {value!r} as a predicate: {exc}"
+        ) from exc
