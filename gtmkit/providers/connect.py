@@ -46,10 +46,14 @@ class Connection:
         client: httpx.AsyncClient,
         providers: Mapping[str, Provider],
         modes: Mapping[str, ResolvedMode],
+        sandbox_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.client = client
         self._providers = dict(providers)
         self._modes = dict(modes)
+        #: the in-process ``SandboxTransport`` serving the simulated providers, if any (its
+        #: ``app.ledger`` holds the credits the simulation charged).
+        self.sandbox_transport = sandbox_transport
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -109,6 +113,7 @@ def connect(
     timeout: float = 30.0,
     api_keys: Mapping[str, str] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    sandbox_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Connection:
     """Build the named adapters on one shared client.
 
@@ -129,6 +134,9 @@ def connect(
         api_keys: explicit keys by provider name (else the environment variables).
         options: extra constructor options by provider name (e.g.
             ``{"dropcontact": {"max_polls": 5}}``).
+        sandbox_transport: serve the in-process sandbox with this transport instead of a new
+            ``SandboxTransport(world, latency_scale=..., faults=..., rate_limits=...)`` (e.g.
+            one built with a credit allowance, or shared between connections).
 
     Returns:
         a :class:`Connection` (use ``async with``, or call ``await conn.aclose()``).
@@ -166,17 +174,20 @@ def connect(
             )
 
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    transport: httpx.AsyncBaseTransport | None = None
     in_process = [
         n
         for n, cls in classes.items()
         if modes[n] == "sandbox" and _base_url_for(n, cls, base_urls) is None
     ]
     if in_process:
-        from gtmkit.sandbox import SandboxTransport  # lazy: live use never imports the world
+        transport = sandbox_transport
+        if transport is None:
+            from gtmkit.sandbox import SandboxTransport  # lazy: live use never loads the world
 
-        transport = SandboxTransport(
-            world, latency_scale=latency_scale, faults=faults, rate_limits=rate_limits
-        )
+            transport = SandboxTransport(
+                world, latency_scale=latency_scale, faults=faults, rate_limits=rate_limits
+            )
         for n in in_process:
             host = httpx.URL(classes[n].default_base_url).host
             mounts[f"{_HOST_PREFIX}{host}"] = transport
@@ -202,7 +213,7 @@ def connect(
     )
     for provider in providers.values():
         provider.client = client
-    return Connection(client, providers, modes)
+    return Connection(client, providers, modes, transport)
 
 
 def _base_url_for(name: str, cls: type[Provider], base_urls: Mapping[str, str]) -> str | None:
