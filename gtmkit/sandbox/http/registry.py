@@ -1,0 +1,18 @@
+"""Provider name → simulated API class (one module per provider)."""
+
+from __future__ import annotations
+
+from gtmkit.sandbox.http.api import ProviderAPI
+from gtmkit.sandbox.http.apollo import ApolloAPI
+from gtmkit.sandbox.http.dropcontact import DropcontactAPI
+from gtmkit.sandbox.http.hunter import HunterAPI
+from gtmkit.sandbox.http.pdl import PDLAPI
+from gtmkit.sandbox.http.prospeo import ProspeoAPI
+
+API_CLASSES: dict[str, type[ProviderAPI]] = {
+    "apollo": ApolloAPI,
+    "hunter": HunterAPI,
+    "pdl": PDLAPI,
+    "prospeo": ProspeoAPI,
+    "dropcontact": DropcontactAPI,
+}
