@@ -41,6 +41,26 @@ Record = Mapping[str, Any]
 ProviderKind = Literal["finder", "verifier", "local"]
 
 
+class _Secret:
+    """Holds an API key so that no repr, str, ``vars()`` dump or pickle shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None) -> None:
+        self._value = value
+
+    def reveal(self) -> str | None:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(***)" if self._value else "Secret(unset)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("an API key is never pickled")
+
+
 class MissingCredentials(RuntimeError):
     """Raised in live mode when no key was given and the provider's variable is unset."""
 
@@ -153,23 +173,25 @@ class Provider(ABC):
                 f"{self.name}: no API key. Set the {self.env_var} environment variable "
                 f"(or put it in a git-ignored .env file); keys are never notebook parameters."
             )
-        self.__key = key  # name-mangled: kept out of vars(), reprs and pickles of subclasses
+        # Wrapped: a repr or vars() dump shows "Secret(***)"; pickling drops it (__getstate__).
+        self.__key = _Secret(key)
 
     # -- credentials -------------------------------------------------------------------
     @property
     def has_key(self) -> bool:
-        return bool(self.__key)
+        return bool(self.__key.reveal())
 
     def _key(self) -> str:
         """The API key for building request headers. Never log or store the result."""
-        return self.__key or ""
+        return self.__key.reveal() or ""
 
     def redact(self, text: str) -> str:
         """Remove the key from any text (error messages, URLs) before it is kept."""
-        return text.replace(self.__key, "***") if self.__key else text
+        key = self.__key.reveal()
+        return text.replace(key, "***") if key else text
 
     def __repr__(self) -> str:
-        key = "set" if self.__key else "unset"
+        key = "set" if self.__key.reveal() else "unset"
         return f"{type(self).__name__}(base_url={self.base_url!r}, key={key})"
 
     def __getstate__(self) -> dict[str, Any]:
@@ -177,6 +199,10 @@ class Provider(ABC):
         state.pop(f"_{Provider.__name__}__key", None)
         state["client"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__key = _Secret(None)  # an unpickled adapter has no key until given one
 
     # -- what a record needs -----------------------------------------------------------
     def can_lookup(self, record: Record) -> bool:
