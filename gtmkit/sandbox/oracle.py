@@ -40,8 +40,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -128,10 +130,10 @@ PROVIDER_PROFILES: Mapping[str, ProviderProfile] = {
         },
         stale_share=0.45,
         wrong_person_share=0.03,
-        bad_guess_share=0.04,
+        bad_guess_share=0.035,
         verified_share=0.85,
         false_verified_share=0.08,
-        catch_all_verified_share=0.35,
+        catch_all_verified_share=0.25,
         phone_share=0.35,
         latency_median_s=0.5,
     ),
@@ -217,11 +219,11 @@ PROVIDER_PROFILES: Mapping[str, ProviderProfile] = {
             "Latin America": -0.06,
         },
         stale_share=0.25,
-        wrong_person_share=0.02,
-        bad_guess_share=0.04,
+        wrong_person_share=0.025,
+        bad_guess_share=0.06,
         verified_share=1.0,
         false_verified_share=1.0,
-        drops_dead_share=0.7,  # it verifies before answering: most dead guesses never come back
+        drops_dead_share=0.85,  # it verifies before answering: most dead guesses never come back
         phone_share=0.4,
         latency_median_s=3.0,
         latency_sigma=0.5,
@@ -238,7 +240,17 @@ VERIFIER_LATENCY_MEDIAN_S = 2.2
 def _uniforms(*parts: object) -> tuple[float, ...]:
     """Eight stable uniforms in [0, 1) from a hash of ``parts`` (no global random state)."""
     digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=64).digest()
-    return tuple(int.from_bytes(digest[i : i + 8], "big") / 2.0**64 for i in range(0, 64, 8))
+    return tuple(n * _TWO_TO_MINUS_64 for n in _EIGHT_U64.unpack(digest))
+
+
+_EIGHT_U64 = struct.Struct(">8Q")
+_TWO_TO_MINUS_64 = 2.0**-64
+
+
+@functools.lru_cache(maxsize=4096)
+def _threshold(p: float) -> float:
+    """Φ⁻¹(p), cached: hit probabilities take few distinct values (one per segment)."""
+    return _NORMAL.inv_cdf(p)
 
 
 def _probit(u: float) -> float:
@@ -455,7 +467,7 @@ class ProviderOracle:
         p += profile.seniority_delta.get(row["seniority"], 0.0)
         if not row["technical"] and 51 <= row["employee_count"] <= 1000:
             p += profile.mid_market_business_delta
-        return min(0.97, max(0.03, p))
+        return round(min(0.97, max(0.03, p)), 4)
 
     def _miss(self, provider: str, profile: ProviderProfile, query: Query) -> PersonAnswer:
         fingerprint = "&".join(f"{k}={query[k]}" for k in sorted(query) if query[k])
@@ -474,7 +486,7 @@ class ProviderOracle:
         row = world._row(index)
         u = _uniforms(world.seed, profile.name, row["person_id"], "person")
         latency = _lognormal(profile.latency_median_s, profile.latency_sigma, u[7])
-        threshold = _probit(self._hit_probability(profile, row))
+        threshold = _threshold(self._hit_probability(profile, row))
         latent = self._shared * row["findability"] + self._own * _probit(u[0])
         if latent >= threshold:
             return PersonAnswer(found=False, latency_s=latency)
@@ -488,12 +500,10 @@ class ProviderOracle:
             kind = "bad_guess"
 
         subject, email = row, row["email"]
-        company = world.company_by_id(row["company_id"])
-        assert company is not None
+        company = world._company_rows[world._company_by_id[row["company_id"]]]
         if kind == "stale":
             email = row["prev_email"]
-            company = world.company_by_id(row["prev_company_id"])
-            assert company is not None
+            company = world._company_rows[world._company_by_id[row["prev_company_id"]]]
         elif kind == "wrong_person":
             colleague = self._colleague(index, u[3])
             if colleague is None:
@@ -642,6 +652,136 @@ __all__ = [
     "EMAIL_STATUS_VOCAB",
     "PROVIDER_PROFILES",
     "SIMULATED_PROVIDERS",
+    "VERIFIED_WORD",
     "ProviderOracle",
     "ProviderProfile",
+    "calibration_report",
 ]
+
+
+#: The provider word that means "verified deliverable" (bounce among these should be ~1 %).
+VERIFIED_WORD: Mapping[str, str] = {
+    "apollo": "verified",
+    "hunter": "valid",
+    "prospeo": "VERIFIED",
+    "dropcontact": "nominative@pro",
+}
+
+
+def calibration_report(
+    oracle: ProviderOracle,
+    *,
+    sample_size: int = 5000,
+    seed: int = 0,
+    waterfall: tuple[str, ...] = ("apollo", "hunter", "pdl"),
+) -> dict[str, Any]:
+    """Measure the oracle against the published calibration figures on a sample of people.
+
+    Each sampled person is looked up by first + last name and current company domain (the
+    usual waterfall input) at every provider.
+
+    Returns:
+        A JSON-ready dict: ``hit_rate``, ``wrong_rate`` (hits that are not the person's current
+        address: stale + wrong person + bad guess), its parts, ``verified_bounce`` (share of
+        "verified"-worded hits that would bounce), ``latency_median_s`` per provider; the
+        ``waterfall`` coverage against the independent-provider prediction; Apollo's hit rate
+        under 50 and above 200 employees; the catch-all share of domains.
+    """
+    import random
+
+    world = oracle.world
+    total = world.people.height
+    if sample_size < 1:
+        raise ValueError("sample_size must be at least 1")
+    rng = random.Random(f"calibration-{seed}")
+    indices = rng.sample(range(total), min(sample_size, total))
+    rows = [world._row(i) for i in indices]
+    queries = [
+        {
+            "first_name": r["first_name"],
+            "last_name": r["last_name"],
+            "company_domain": r["company_domain"],
+        }
+        for r in rows
+    ]
+    answers = {p: [oracle.person(p, q) for q in queries] for p in oracle.providers}
+    report: dict[str, Any] = {"sample_people": len(rows), "world": repr(world)}
+    hit_rate: dict[str, float] = {}
+    wrong: dict[str, float] = {}
+    parts: dict[str, dict[str, float]] = {}
+    bounce: dict[str, float | None] = {}
+    latency: dict[str, float] = {}
+    for provider, found in answers.items():
+        hits = [(a, r) for a, r in zip(found, rows, strict=True) if a.found]
+        hit_rate[provider] = round(len(hits) / len(rows), 4)
+        n_hits = max(1, len(hits))
+        stale = sum(1 for a, r in hits if a.email == r["prev_email"])
+        wrong_person = sum(1 for a, _ in hits if not a.correct_person)
+        bad = sum(1 for a, r in hits if a.correct_person and not a.email_current) - stale
+        wrong[provider] = round((stale + wrong_person + bad) / n_hits, 4)
+        parts[provider] = {
+            "stale": round(stale / n_hits, 4),
+            "wrong_person": round(wrong_person / n_hits, 4),
+            "bad_guess": round(bad / n_hits, 4),
+        }
+        word = VERIFIED_WORD.get(provider)
+        verified = [a for a, _ in hits if word and a.email_status == word]
+        bounce[provider] = (
+            round(sum(1 for a in verified if not a.email_current) / len(verified), 4)
+            if verified
+            else None
+        )
+        ordered = sorted(a.latency_s for a in found)
+        latency[provider] = round(ordered[len(ordered) // 2], 3)
+    report["hit_rate"] = hit_rate
+    report["wrong_rate"] = wrong
+    report["wrong_rate_parts"] = parts
+    report["verified_bounce"] = bounce
+    report["latency_median_s"] = latency
+
+    covered = sum(1 for i in range(len(rows)) if any(answers[p][i].found for p in waterfall)) / len(
+        rows
+    )
+    independent = 1.0 - math.prod(1.0 - hit_rate[p] for p in waterfall)
+    report["waterfall"] = {
+        "providers": list(waterfall),
+        "coverage": round(covered, 4),
+        "independent_prediction": round(independent, 4),
+        "gap_points": round(100 * (independent - covered), 2),
+        "correct_current_email": round(
+            sum(
+                1
+                for i in range(len(rows))
+                if (first := next((answers[p][i] for p in waterfall if answers[p][i].found), None))
+                and first.correct_person
+                and first.email_current
+            )
+            / len(rows),
+            4,
+        ),
+    }
+    depth = []
+    for k in range(1, len(oracle.providers) + 1):
+        chain = oracle.providers[:k]
+        depth.append(
+            round(
+                sum(1 for i in range(len(rows)) if any(answers[p][i].found for p in chain))
+                / len(rows),
+                4,
+            )
+        )
+    report["coverage_by_depth"] = {"providers": list(oracle.providers), "coverage": depth}
+
+    under = [
+        a.found for a, r in zip(answers["apollo"], rows, strict=True) if r["employee_count"] < 50
+    ]
+    over = [
+        a.found for a, r in zip(answers["apollo"], rows, strict=True) if r["employee_count"] > 200
+    ]
+    report["apollo_hit_under_50"] = round(sum(under) / max(1, len(under)), 4)
+    report["apollo_hit_over_200"] = round(sum(over) / max(1, len(over)), 4)
+    report["apollo_gap_points"] = round(
+        100 * (report["apollo_hit_over_200"] - report["apollo_hit_under_50"]), 2
+    )
+    report["catch_all_domain_share"] = round(float(world.companies["catch_all"].mean()), 4)
+    return report

@@ -89,6 +89,7 @@ def ascii_fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+@functools.lru_cache(maxsize=131072)
 def name_key(*parts: str | None) -> str:
     """Match key for a person's name: folded letters and digits only, parts concatenated.
 
@@ -101,6 +102,7 @@ def name_key(*parts: str | None) -> str:
     return _NON_ALNUM.sub("", ascii_fold(" ".join(p for p in parts if p)))
 
 
+@functools.lru_cache(maxsize=131072)
 def company_key(name: str | None) -> str:
     """Match key for a company name, ignoring case, accents, punctuation and legal suffixes.
 
@@ -114,6 +116,7 @@ def company_key(name: str | None) -> str:
     return "".join(kept or tokens)
 
 
+@functools.lru_cache(maxsize=131072)
 def normalize_domain(value: str | None) -> str | None:
     """Bare lowercase host from a domain, URL or email; punycode labels decoded to Unicode.
 
@@ -135,6 +138,7 @@ def normalize_domain(value: str | None) -> str | None:
     return text or None
 
 
+@functools.lru_cache(maxsize=131072)
 def normalize_email(value: str | None) -> str | None:
     """Trimmed, lowercased address with its domain normalized (punycode → Unicode)."""
     if not value or "@" not in value:
@@ -144,6 +148,7 @@ def normalize_email(value: str | None) -> str | None:
     return f"{local}@{host}" if local and host else None
 
 
+@functools.lru_cache(maxsize=131072)
 def linkedin_key(url: str | None) -> str | None:
     """The ``/in/<handle>`` part of a LinkedIn profile URL, lowercased (or a bare handle).
 
@@ -572,7 +577,10 @@ def _aliases(rng: random.Random, name: str, legal_name: str, country: str) -> li
 
 
 def _employee_count(rng: random.Random) -> int:
-    # Lognormal body with a Pareto-like tail: most companies are small, a few are huge.
+    # Lognormal body plus a thin log-uniform tail of enterprises (5k-100k): most companies
+    # are small, a few are huge.
+    if rng.random() < 0.006:
+        return round(math.exp(rng.uniform(math.log(5_000), math.log(100_000))))
     value = math.exp(rng.gauss(math.log(28), 1.75))
     return max(1, min(100_000, round(value)))
 
@@ -717,6 +725,7 @@ def _generate_people(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     locals_by_domain: dict[str, set[str]] = {}
+    used_personal: set[str] = set()
     culture_mixes = pools.CULTURE_MIX
     reference_ordinal = REFERENCE_DATE.toordinal()
     for company in companies:
@@ -746,6 +755,10 @@ def _generate_people(
                 else str(rng.randint(1, 99) if roll < 0.75 else rng.randint(1960, 2002))
             )
             personal_local = email_local("first.last", first, last).replace(".", personal_sep)
+            personal = f"{personal_local}{personal_num}@{rng.choice(pools.WEBMAIL_DOMAINS)}"
+            while personal in used_personal:  # webmail addresses are unique too
+                personal = personal.replace("@", f"{rng.randint(0, 9)}@")
+            used_personal.add(personal)
             years_in_role = rng.expovariate(1 / 3.2)
             rows.append(
                 {
@@ -758,9 +771,7 @@ def _generate_people(
                     "department": department,
                     "technical": department in TECHNICAL_DEPARTMENTS,
                     "email": f"{candidate}@{company['domain']}",
-                    "personal_email": (
-                        f"{personal_local}{personal_num}@{rng.choice(pools.WEBMAIL_DOMAINS)}"
-                    ),
+                    "personal_email": personal,
                     "phone": _phone(rng, company["country"]),
                     "linkedin_url": f"https://www.linkedin.com/in/{handle}",
                     "start_date": dt.date.fromordinal(

@@ -1,0 +1,269 @@
+"""Calibration and speed of the simulated world.
+
+Usage: python benchmarks/bench_world.py [--quick] [--sample N] [--http-lookups N]
+
+Measures, on a sample of people from ``default_world()`` (seed 7, 3,000 companies), through the
+oracle directly: each provider's hit rate (target 40–68 %), a three-provider waterfall's
+coverage (80–90 %) and the independent-model prediction (at least 3 points higher), the
+catch-all share of domains (30–55 %), the wrong/stale rate of hits (5–15 %), Apollo's hit rate
+under 50 vs above 200 employees (gap at least 20 points); world generation time; oracle
+answers per second (cold and memoized); and, when the HTTP layer is importable, in-process
+lookups per second through ``SandboxTransport`` with raw httpx requests and latency off.
+
+The last line of output is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gtmkit.sandbox.oracle import ProviderOracle, calibration_report
+from gtmkit.sandbox.world import World, default_world
+
+BANDS = {
+    "hit_rate": (0.40, 0.68),
+    "waterfall_coverage": (0.80, 0.90),
+    "waterfall_gap_points_min": 3.0,
+    "catch_all_share": (0.30, 0.55),
+    "wrong_rate": (0.05, 0.15),
+    "apollo_gap_points_min": 20.0,
+}
+
+
+def _check(report: dict[str, Any]) -> dict[str, bool]:
+    lo, hi = BANDS["hit_rate"]
+    wlo, whi = BANDS["wrong_rate"]
+    clo, chi = BANDS["waterfall_coverage"]
+    alo, ahi = BANDS["catch_all_share"]
+    wf = report["waterfall"]
+    return {
+        "hit_rates_in_band": all(lo <= v <= hi for v in report["hit_rate"].values()),
+        "wrong_rates_in_band": all(wlo <= v <= whi for v in report["wrong_rate"].values()),
+        "waterfall_in_band": clo <= wf["coverage"] <= chi,
+        "waterfall_below_independent": wf["gap_points"] >= BANDS["waterfall_gap_points_min"],
+        "catch_all_in_band": alo <= report["catch_all_domain_share"] <= ahi,
+        "apollo_small_company_gap": report["apollo_gap_points"] >= BANDS["apollo_gap_points_min"],
+    }
+
+
+def _oracle_speed(world: World, sample: list[dict[str, Any]]) -> dict[str, float]:
+    """Answers/s for a fresh oracle (every answer drawn) and again (memoized)."""
+    oracle = ProviderOracle(world)
+    queries = [
+        {
+            "first_name": r["first_name"],
+            "last_name": r["last_name"],
+            "company_domain": r["company_domain"],
+        }
+        for r in sample
+    ]
+    providers = oracle.providers
+    start = time.perf_counter()
+    for provider in providers:
+        for query in queries:
+            oracle.person(provider, query)
+    cold = len(providers) * len(queries) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for provider in providers:
+        for query in queries:
+            oracle.person(provider, query)
+    warm = len(providers) * len(queries) / (time.perf_counter() - start)
+    by_email = [{"email": r["email"]} for r in sample]
+    start = time.perf_counter()
+    for query in by_email:
+        oracle.verify(query["email"])
+    verify = len(by_email) / (time.perf_counter() - start)
+    return {
+        "oracle_answers_per_s_cold": round(cold),
+        "oracle_answers_per_s_warm": round(warm),
+        "oracle_verify_per_s_cold": round(verify),
+    }
+
+
+def _http_requests(sample: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, url, kwargs) per lookup, rotating over the providers' real endpoints."""
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    for i, r in enumerate(sample):
+        first, last, domain = r["first_name"], r["last_name"], r["company_domain"]
+        kind = i % 4
+        if kind == 0:
+            calls.append(
+                (
+                    "GET",
+                    "https://api.hunter.io/v2/email-finder",
+                    {
+                        "params": {"domain": domain, "first_name": first, "last_name": last},
+                        "headers": {"X-API-KEY": "bench"},
+                    },
+                )
+            )
+        elif kind == 1:
+            calls.append(
+                (
+                    "POST",
+                    "https://api.apollo.io/api/v1/people/match",
+                    {
+                        "json": {"first_name": first, "last_name": last, "domain": domain},
+                        "headers": {"x-api-key": "bench"},
+                    },
+                )
+            )
+        elif kind == 2:
+            calls.append(
+                (
+                    "GET",
+                    "https://api.peopledatalabs.com/v5/person/enrich",
+                    {
+                        "params": {"first_name": first, "last_name": last, "company": domain},
+                        "headers": {"X-Api-Key": "bench"},
+                    },
+                )
+            )
+        else:
+            calls.append(
+                (
+                    "POST",
+                    "https://api.prospeo.io/enrich-person",
+                    {
+                        "json": {
+                            "data": {
+                                "first_name": first,
+                                "last_name": last,
+                                "company_website": domain,
+                            }
+                        },
+                        "headers": {"X-KEY": "bench"},
+                    },
+                )
+            )
+    return calls
+
+
+async def _http_speed(world: World, sample: list[dict[str, Any]]) -> dict[str, Any]:
+    try:
+        import httpx
+
+        from gtmkit.sandbox import SandboxTransport
+    except (ImportError, AttributeError) as exc:  # the HTTP layer has not landed
+        return {"http_lookups_per_s": None, "http_note": f"SandboxTransport unavailable: {exc}"}
+    transport = SandboxTransport(world, latency_scale=0.0)
+    calls = _http_requests(sample)
+    statuses: dict[int, int] = {}
+    async with httpx.AsyncClient(transport=transport) as client:
+        # Warm-up request so one-time imports and route tables are not in the timing.
+        method, url, kwargs = calls[0]
+        await client.request(method, url, **kwargs)
+        start = time.perf_counter()
+        for i in range(0, len(calls), 64):  # 64 in flight, like a waterfall with concurrency
+            batch = calls[i : i + 64]
+            responses = await asyncio.gather(*(client.request(m, u, **kw) for m, u, kw in batch))
+            for response in responses:
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        elapsed = time.perf_counter() - start
+    return {
+        "http_lookups": len(calls),
+        "http_lookups_per_s": round(len(calls) / elapsed),
+        "http_statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller HTTP run (under a minute)")
+    parser.add_argument("--sample", type=int, default=5000, help="people sampled (5000)")
+    parser.add_argument("--http-lookups", type=int, default=None, help="HTTP lookups to time")
+    args = parser.parse_args(argv)
+    http_lookups = args.http_lookups or (2000 if args.quick else 10000)
+
+    start, cpu = time.perf_counter(), time.process_time()
+    world = World.generate(seed=7, companies=3000)
+    generate_s = time.perf_counter() - start
+    generate_cpu_s = time.process_time() - cpu
+    start = time.perf_counter()
+    default = default_world()
+    default_s = time.perf_counter() - start
+
+    oracle = ProviderOracle(default)
+    report = calibration_report(oracle, sample_size=args.sample, seed=0)
+    checks = _check(report)
+
+    rng = random.Random(1)
+    sample = [default._row(i) for i in rng.sample(range(default.people.height), args.sample)]
+    speed = _oracle_speed(world, sample)
+    http_sample = [
+        default._row(i) for i in rng.choices(range(default.people.height), k=http_lookups)
+    ]
+    http = asyncio.run(_http_speed(default, http_sample))
+
+    print(
+        f"world: {report['world']}, generated in {generate_s:.2f} s wall / "
+        f"{generate_cpu_s:.2f} s CPU (default_world {default_s:.2f} s)"
+    )
+    print(f"sample: {report['sample_people']} people, looked up by name + current domain")
+    header = ("provider", "hit", "wrong", "stale", "wrongp", "guess", "vbounce", "p50 s")
+    print("{:12s} {:>6s} {:>6s} {:>6s} {:>6s} {:>6s} {:>8s} {:>6s}".format(*header))
+    for provider, hit in report["hit_rate"].items():
+        parts = report["wrong_rate_parts"][provider]
+        bounce = report["verified_bounce"][provider]
+        bounce_text = "-" if bounce is None else f"{bounce:.1%}"
+        print(
+            f"{provider:12s} {hit:6.1%} {report['wrong_rate'][provider]:6.1%} "
+            f"{parts['stale']:6.1%} {parts['wrong_person']:6.1%} {parts['bad_guess']:6.1%} "
+            f"{bounce_text:>8s} {report['latency_median_s'][provider]:6.2f}"
+        )
+    wf = report["waterfall"]
+    print(
+        f"waterfall {' -> '.join(wf['providers'])}: {wf['coverage']:.1%} "
+        f"(independent model {wf['independent_prediction']:.1%}, gap {wf['gap_points']:.1f} pts; "
+        f"right current email {wf['correct_current_email']:.1%})"
+    )
+    depth = report["coverage_by_depth"]
+    steps = zip(depth["providers"], depth["coverage"], strict=True)
+    print("coverage by depth: " + ", ".join(f"{p}: {c:.1%}" for p, c in steps))
+    print(
+        f"apollo: {report['apollo_hit_under_50']:.1%} under 50 employees vs "
+        f"{report['apollo_hit_over_200']:.1%} above 200 ({report['apollo_gap_points']:.1f} pts)"
+    )
+    print(f"catch-all domains: {report['catch_all_domain_share']:.1%}")
+    print(
+        f"oracle: {speed['oracle_answers_per_s_cold']:,} answers/s cold, "
+        f"{speed['oracle_answers_per_s_warm']:,} warm, "
+        f"verify {speed['oracle_verify_per_s_cold']:,}/s"
+    )
+    if http.get("http_lookups_per_s") is not None:
+        print(
+            f"SandboxTransport (in process, latency off): {http['http_lookups_per_s']:,} "
+            f"lookups/s over {http['http_lookups']:,} requests, statuses {http['http_statuses']}"
+        )
+    else:
+        print(f"SandboxTransport: not measured ({http.get('http_note')})")
+    print("checks: " + ", ".join(f"{k}={'ok' if v else 'FAIL'}" for k, v in checks.items()))
+
+    figures = {
+        "benchmark": "bench_world",
+        "quick": args.quick,
+        "world_generate_s": round(generate_s, 3),
+        "world_generate_cpu_s": round(generate_cpu_s, 3),
+        "world_people": default.people.height,
+        "world_companies": default.companies.height,
+        **{k: v for k, v in report.items() if k != "world"},
+        **speed,
+        **http,
+        "checks": checks,
+        "all_checks_pass": all(checks.values()),
+    }
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
