@@ -85,6 +85,10 @@ class FakeWorld:
         default_factory=lambda: {"alpha": 0.5, "beta": 0.5, "gamma": 0.6}
     )
     seed: int = 0
+    #: scripted answers: {(provider, "first|last|domain"): answer dict or None (a miss)}
+    script: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    #: scripted verifier verdicts: {email: verdict}
+    verdicts: dict[str, str] = field(default_factory=dict)
 
     def true_email(self, first: str, last: str, domain: str) -> str:
         return f"{first}.{last}@{domain}".lower()
@@ -93,6 +97,10 @@ class FakeWorld:
         return _h("catch", domain, self.seed) % 100 < 30
 
     def find(self, provider: str, first: str, last: str, domain: str) -> dict[str, Any] | None:
+        key = f"{first}|{last}|{domain}".lower()
+        if (provider, key) in self.script:
+            answer = self.script[(provider, key)]
+            return None if answer is None else {"title": "", "confidence": None, **answer}
         rate = self.hit_rates.get(provider, 0.5)
         if _h(provider, first, last, domain, self.seed) % 1000 >= rate * 1000:
             return None
@@ -111,6 +119,8 @@ class FakeWorld:
         return {"email": email, "status": status, "confidence": confidence, "title": "VP " + last}
 
     def verify(self, email: str) -> str:
+        if email in self.verdicts:
+            return self.verdicts[email]
         local, _, domain = email.partition("@")
         if self.catch_all(domain):
             return "catch_all"

@@ -405,7 +405,7 @@ class _Run:
 
     # -- one row --------------------------------------------------------------------------
     def _applies(self, step_index: int, step: Step, row: RowState) -> bool:
-        if step.when == "always":
+        if isinstance(step.when, str) and step.when == "always":
             return True
         if step_index in self.conditions and not self.conditions[step_index][row.index]:
             return False

@@ -20,6 +20,8 @@ class RetryPolicy:
 
     Args:
         max_attempts: attempts per lookup, first call included.
+        max_rate_limited_attempts: attempts when the failures are rate limits (flow control
+            rather than failure: the provider says when to come back).
         max_malformed_attempts: cap for malformed bodies.
         base_s: first backoff ceiling; the n-th retry waits ``uniform(0, base * 2**(n-1))``.
         max_backoff_s: ceiling of any single wait (a provider's Retry-After is honoured up to
@@ -29,6 +31,7 @@ class RetryPolicy:
 
     max_attempts: int = 6
     max_malformed_attempts: int = 3
+    max_rate_limited_attempts: int = 10
     base_s: float = 0.2
     max_backoff_s: float = 10.0
     max_retry_after_s: float = 120.0
@@ -45,8 +48,10 @@ class RetryPolicy:
             return False
         if isinstance(error, MalformedResponse):
             return attempt < self.max_malformed_attempts
-        if isinstance(error, RateLimited) and (error.retry_after or 0) > self.max_retry_after_s:
-            return False
+        if isinstance(error, RateLimited):
+            if (error.retry_after or 0) > self.max_retry_after_s:
+                return False
+            return attempt < max(self.max_attempts, self.max_rate_limited_attempts)
         return attempt < self.max_attempts
 
     def delay(self, error: ProviderError, attempt: int, rng: random.Random) -> float:
