@@ -1,0 +1,155 @@
+"""The one mapping from (provider, HTTP status, body, headers) to a typed error."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from _providers_helpers import (
+    APOLLO_403,
+    APOLLO_422,
+    APOLLO_429,
+    DROPCONTACT_400,
+    HUNTER_400,
+    PDL_404,
+)
+
+from gtmkit.providers.errors import (
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    OutOfCredits,
+    ProviderDown,
+    ProviderTimeout,
+    RateLimited,
+    error_for_response,
+    retry_after_seconds,
+)
+from gtmkit.providers.throttle import read_throttle
+
+NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+
+CASES = [
+    # provider, status, body, expected class
+    ("apollo", 401, None, AuthError),
+    ("apollo", 403, APOLLO_403, AuthError),
+    ("apollo", 422, APOLLO_422, BadRequest),
+    ("apollo", 429, APOLLO_429, RateLimited),
+    ("apollo", 402, {"error_code": "INSUFFICIENT_CREDITS"}, OutOfCredits),
+    ("hunter", 400, HUNTER_400, BadRequest),
+    ("hunter", 403, {"errors": [{"id": "rate_limited", "code": 403}]}, RateLimited),
+    ("hunter_verifier", 403, None, RateLimited),
+    ("hunter", 429, None, RateLimited),
+    ("hunter", 402, None, OutOfCredits),
+    ("hunter", 401, None, AuthError),
+    ("pdl", 404, {"status": 404, "error": {"type": "bad_thing"}}, BadRequest),
+    ("pdl", 402, {"status": 402, "error": {"type": "payment_required"}}, OutOfCredits),
+    ("pdl", 429, {"status": 429, "error": {"type": "rate_limit_error"}}, RateLimited),
+    ("prospeo", 400, {"error": True, "error_code": "INSUFFICIENT_CREDITS"}, OutOfCredits),
+    ("prospeo", 200, {"error": True, "error_code": "INTERNAL_ERROR"}, ProviderDown),
+    ("prospeo", 401, {"error": True, "error_code": "INVALID_API_KEY"}, AuthError),
+    ("dropcontact", 400, DROPCONTACT_400, BadRequest),
+    ("dropcontact", 403, {"error": True, "reason": "not enough credits"}, OutOfCredits),
+    ("dropcontact", 403, {"error": True, "reason": "Invalid access token"}, AuthError),
+    ("dropcontact", 429, None, RateLimited),
+    ("any", 408, None, ProviderTimeout),
+    ("any", 504, None, ProviderTimeout),
+    ("any", 500, None, ProviderDown),
+    ("any", 503, None, ProviderDown),
+    ("any", 410, None, BadRequest),
+    ("any", 422, {"message": "Not enough credits to run this"}, OutOfCredits),
+]
+
+
+@pytest.mark.parametrize(("provider", "status", "body", "expected"), CASES)
+def test_mapping(provider, status, body, expected) -> None:
+    error = error_for_response(provider, status, body, {})
+    assert type(error) is expected
+    assert error.provider == provider
+    assert error.http_status == status
+    assert str(error).startswith(f"{provider}: HTTP {status}")
+
+
+def test_retry_and_disable_flags_follow_the_class() -> None:
+    assert error_for_response("x", 429, None).retryable
+    assert error_for_response("x", 503, None).retryable
+    assert not error_for_response("x", 400, None).retryable
+    assert error_for_response("x", 401, None).disables_provider
+    assert error_for_response("x", 402, None).disables_provider
+    assert not error_for_response("x", 429, None).disables_provider
+    assert MalformedResponse("m").retryable
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"data": {"email": None}}, {"person": None}, {"error": False, "person": {}}, None],
+)
+def test_successes_are_not_errors(body) -> None:
+    assert error_for_response("apollo", 200, body) is None
+
+
+def test_pdl_not_found_on_a_2xx_is_not_an_error_and_404_body_is_bad_request_here() -> None:
+    # The adapter reads PDL's 404 not_found as a miss before asking the mapping.
+    assert type(error_for_response("pdl", 404, PDL_404)) is BadRequest
+
+
+def test_message_redaction_hook() -> None:
+    error = error_for_response(
+        "apollo",
+        401,
+        {"error": "bad key SECRET123"},
+        redact=lambda t: t.replace("SECRET123", "***"),
+    )
+    assert "SECRET123" not in str(error) and "***" in str(error)
+
+
+def test_message_is_short_even_for_a_huge_body() -> None:
+    error = error_for_response("apollo", 500, {"error": "x" * 10_000})
+    assert len(str(error)) < 300
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after": "2.5"}, 2.5),
+        ({"Retry-After": "Mon, 30 Nov 2026 12:00:30 GMT"}, 30.0),
+        ({"x-ratelimit-reset": "2026-11-30T12:00:45Z"}, 45.0),
+        ({"x-ratelimit-reset": str(int(NOW.timestamp()) + 20)}, 20.0),
+        ({"x-minute-reset-seconds": "12"}, 12.0),
+        ({"Retry-After": "garbage"}, None),
+        ({"x-ratelimit-reset": "2026-11-30T11:00:00Z"}, 0.0),  # in the past: retry now
+        ({}, None),
+    ],
+)
+def test_retry_after_parsing(headers, expected) -> None:
+    assert retry_after_seconds(headers, now=NOW) == expected
+
+
+def test_retry_after_prefers_the_explicit_header() -> None:
+    headers = {"Retry-After": "3", "x-ratelimit-reset": "2026-11-30T12:01:00Z"}
+    assert retry_after_seconds(headers, now=NOW) == 3.0
+
+
+def test_rate_limited_error_carries_retry_after_from_pdl_reset() -> None:
+    error = error_for_response("pdl", 429, None, {"x-ratelimit-reset": "2030-01-01T00:00:00Z"})
+    assert isinstance(error, RateLimited)
+    assert error.retry_after > 0
+
+
+def test_throttle_reading() -> None:
+    assert read_throttle({}) is None
+    assert read_throttle({"content-type": "application/json"}) is None
+    pdl = read_throttle(
+        {
+            "x-ratelimit-remaining": '{"minute": 10, "day": 500, "month": null}',
+            "x-ratelimit-limit": '{"minute": 600, "day": 10000}',
+            "x-ratelimit-reset": "2026-11-30T12:00:09Z",
+        },
+        now=NOW,
+    )
+    assert (pdl.remaining, pdl.reset_after_s, pdl.limit_per_second) == (10, 9.0, 10.0)
+    generic = read_throttle({"X-RateLimit-Remaining": "4", "X-RateLimit-Limit": "100"})
+    assert generic.remaining == 4
+    broken = read_throttle({"x-ratelimit-remaining": "{not json"})
+    assert broken is None
