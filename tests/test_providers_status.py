@@ -61,3 +61,10 @@ def test_unmapped_words_are_unknown_and_a_found_email_without_a_word_is_risky(pr
     assert common_status(provider, None) == "unknown"
     assert found_status(provider, None) == "risky"
     assert found_status(provider, "  ") == "risky"
+
+
+def test_an_adapter_can_bring_its_own_table() -> None:
+    table = {"deliverable": "valid", "catchall": "catch_all"}
+    assert common_status("newprovider", "catchall", table=table) == "catch_all"
+    assert found_status("newprovider", "deliverable", table=table) == "valid"
+    assert found_status("newprovider", "weird", table=table) == "unknown"

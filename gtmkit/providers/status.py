@@ -84,13 +84,17 @@ TABLES: Mapping[str, Mapping[str, EmailStatus]] = {
 }
 
 
-def common_status(provider: str, status: str | None) -> EmailStatus:
+def common_status(
+    provider: str, status: str | None, *, table: Mapping[str, EmailStatus] | None = None
+) -> EmailStatus:
     """Map one provider's own status word to the common scale (``unknown`` if unmapped).
 
     Args:
         provider: adapter name (``apollo``, ``hunter``, ``hunter_verifier``, ``pdl``,
             ``prospeo``, ``dropcontact``, ``pattern``).
         status: the provider's word, verbatim (``None`` for no word).
+        table: the provider's own word → status table, for adapters that keep it in their
+            module instead of here.
     """
     if status is None or not str(status).strip():
         return "unknown"
@@ -100,12 +104,14 @@ def common_status(provider: str, status: str | None) -> EmailStatus:
         return DROPCONTACT_KINDS.get(kind, "unknown")
     if provider == "pdl":
         return PDL_FOUND
-    table = TABLES.get(provider, {})
+    table = table if table is not None else TABLES.get(provider, {})
     return table.get(word, table.get(word.lower(), table.get(word.upper(), "unknown")))
 
 
-def found_status(provider: str, status: str | None) -> EmailStatus:
+def found_status(
+    provider: str, status: str | None, *, table: Mapping[str, EmailStatus] | None = None
+) -> EmailStatus:
     """Status of an email a finder *returned*: the mapped word, or ``risky`` with no word."""
     if status is None or not str(status).strip():
         return "risky"
-    return common_status(provider, status)
+    return common_status(provider, status, table=table)
