@@ -275,3 +275,31 @@ def test_small_helpers() -> None:
     assert employee_band(100_000) == "10001+"
     assert email_local("flast", "Seán", "O'Neil") == "soneil"
     assert email_local("last.first", "Ann", "van der Berg") == "vanderberg.ann"
+
+
+def test_sample_records_are_distinct_people_with_truth_attached() -> None:
+    world = small_world()
+    records = world.sample_records(300, seed=2)
+    assert records.height == 300
+    assert records["row_id"].to_list() == list(range(300))
+    assert records["person_id"].n_unique() == 300
+    assert records.equals(world.sample_records(300, seed=2))
+    assert not records.equals(world.sample_records(300, seed=3))
+    truth = world.truth(records.drop("person_id"))
+    clear = set(unambiguous(world)["person_id"])
+    agree = [
+        t == p for t, p in zip(truth["person_id"], records["person_id"], strict=True) if p in clear
+    ]
+    assert agree and all(agree)
+    with pytest.raises(ValueError, match="n must lie"):
+        world.sample_records(10**9)
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from gtmkit.sandbox import oracle, samples, world
+
+    for module in (world, oracle, samples):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
