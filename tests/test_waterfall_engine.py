@@ -75,7 +75,14 @@ def test_every_row_once_with_status_and_provenance():
     # email_verified is exactly "status valid"
     assert (out["email_verified"] == (out["email_status"] == "valid").fill_null(False)).all()
     # the columns the contract promises
-    for column in ("email_source", "title", "title_source", "cost_usd", "attempts", "status_reason"):
+    for column in (
+        "email_source",
+        "title",
+        "title_source",
+        "cost_usd",
+        "attempts",
+        "status_reason",
+    ):
         assert column in out.columns
     titled = out.filter(pl.col("title").is_not_null())
     assert titled.height > 0 and (titled["title_source"] == "gamma").all()
@@ -161,7 +168,11 @@ def test_first_hit_keeps_first_step_value_on_disagreement():
 
 @pytest.mark.parametrize(
     ("stop", "status", "beta_called"),
-    [("first_hit", "risky", False), ("first_verified", "risky", True), ("first_verified", "valid", False)],
+    [
+        ("first_hit", "risky", False),
+        ("first_verified", "risky", True),
+        ("first_verified", "valid", False),
+    ],
 )
 def test_stop_rules(stop, status, beta_called):
     world = FakeWorld(
@@ -170,7 +181,11 @@ def test_stop_rules(stop, status, beta_called):
             ("beta", key(0)): None,
         }
     )
-    res, svc = run(Waterfall([Step("alpha", stop=stop), Step("beta")]), frame(person(0)), FakeService(world=world))
+    res, svc = run(
+        Waterfall([Step("alpha", stop=stop), Step("beta")]),
+        frame(person(0)),
+        FakeService(world=world),
+    )
     assert (svc.calls["beta"] == 1) is beta_called
     assert res.records["email"].to_list() == ["ana.x0@a.example"]
 
@@ -314,7 +329,11 @@ def test_route_by_segment_and_when_expression():
         band=pl.when(pl.col("row_id") % 2 == 0).then(pl.lit("small")).otherwise(pl.lit("large"))
     )
     wf = Waterfall(
-        [Step("alpha"), Step("beta"), Step("gamma", when=pl.col("company_domain") == "co1.example")],
+        [
+            Step("alpha"),
+            Step("beta"),
+            Step("gamma", when=pl.col("company_domain") == "co1.example"),
+        ],
         route_by={"band": {"small": ["beta"]}},
     )
     res, _ = run(wf, records)
@@ -322,7 +341,9 @@ def test_route_by_segment_and_when_expression():
     att = res.attempts
     assert set(att.filter(pl.col("provider") == "alpha")["row_id"].to_list()).isdisjoint(small)
     gamma_rows = att.filter(pl.col("provider") == "gamma")["row_id"].to_list()
-    domains = dict(zip(records["row_id"].to_list(), records["company_domain"].to_list(), strict=True))
+    domains = dict(
+        zip(records["row_id"].to_list(), records["company_domain"].to_list(), strict=True)
+    )
     assert all(domains[r] == "co1.example" for r in gamma_rows)
 
 

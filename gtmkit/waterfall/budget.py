@@ -53,6 +53,7 @@ class Budget:
         self.spent_usd = 0.0
         self.reserved_credits = 0.0
         self.reserved_usd = 0.0
+        self.open_reservations = 0
         #: Highest ``spent + reserved`` ever seen (tests assert it never passes the cap).
         self.peak_committed_credits = 0.0
         self.peak_committed_usd = 0.0
@@ -85,6 +86,7 @@ class Budget:
                 return None
             self.reserved_credits += credits
             self.reserved_usd += usd
+            self.open_reservations += 1
             self.peak_committed_credits = max(
                 self.peak_committed_credits, self.spent_credits + self.reserved_credits
             )
@@ -116,8 +118,12 @@ class Budget:
             if reservation.settled:
                 raise RuntimeError("reservation settled twice")
             reservation.settled = True
-            self.reserved_credits = max(0.0, self.reserved_credits - reservation.credits)
-            self.reserved_usd = max(0.0, self.reserved_usd - reservation.usd)
+            self.open_reservations -= 1
+            if self.open_reservations == 0:  # no float residue once nothing is in flight
+                self.reserved_credits = self.reserved_usd = 0.0
+            else:
+                self.reserved_credits = max(0.0, self.reserved_credits - reservation.credits)
+                self.reserved_usd = max(0.0, self.reserved_usd - reservation.usd)
             self.spent_credits += credits
             self.spent_usd += usd
         if self._changed is not None:

@@ -84,6 +84,7 @@ class RowState:
     attempts: int = 0
     blocked: str | None = None
     failed: str | None = None
+    weak_input_email: bool = False
     notes: list[str] = field(default_factory=list)
 
     def current(self) -> dict[str, Any]:
@@ -294,6 +295,7 @@ class _Run:
         worst = float(getattr(provider, "max_credits", 1.0))
         endpoint = provider.endpoint
         attempt = 0
+        failures: dict[str, int] = {}
         while True:
             attempt += 1
             if self.breaker.is_open(name):
@@ -371,7 +373,8 @@ class _Run:
                 if error.disables_provider:
                     self.breaker.trip(name, error)
                     return Failure("disabled", f"{name} disabled: {self.breaker.reasons[name]}")
-                if self.retry.should_retry(error, attempt):
+                failures[error.kind] = failures.get(error.kind, 0) + 1
+                if self.retry.should_retry(error, attempt, same_kind=failures[error.kind]):
                     await asyncio.sleep(self.retry.delay(error, attempt, self.rng))
                     continue
                 return Failure("error", f"{name}: {error.kind} after {attempt} attempt(s)")
@@ -415,7 +418,7 @@ class _Run:
         if _missing(row.values.get("email")):
             return False
         if row.sources.get("email") == "input" or row.email_step is None:
-            return True
+            return "email" in row.settled  # intake may have flagged the input email as weak
         step = row.email_step
         if row.email_status == "valid":
             return True
@@ -440,7 +443,8 @@ class _Run:
                 if a.email_status == "invalid":
                     continue
                 current = row.values.get("email")
-                if _missing(current):
+                weak_input = row.sources.get("email") == "input" and "email" not in row.settled
+                if _missing(current) or weak_input:
                     self._set_email(row, step, name, value, a)
                     changed = True
                 elif str(current).lower() == str(value).lower():
@@ -733,6 +737,12 @@ def _row_states(wf: Waterfall, frame: pl.DataFrame) -> tuple[list[RowState], dic
                 row.values[f] = record[f]
                 row.sources[f] = "input"
                 row.settled.add(f)
+        if "email" in row.values and (
+            record.get("email_is_personal") is True or record.get("email_valid") is False
+        ):
+            # intake flagged it (webmail or undeliverable): keep it, but look for a work email
+            row.settled.discard("email")
+            row.weak_input_email = True
         if "email" in row.values and "email_status" in record and record["email_status"]:
             row.email_status = record["email_status"]
         rows.append(row)
@@ -753,11 +763,16 @@ def _outcome(row: RowState) -> RowOutcome:
         status, reason = "budget_exhausted", row.blocked
     elif row.failed:
         status, reason = "failed", row.failed
-    elif enriched or has_email:
-        status, reason = "enriched", None if enriched else "already complete in the input"
+    elif enriched:
+        status, reason = "enriched", None
+    elif has_email and not row.weak_input_email:
+        status, reason = "enriched", "already complete in the input"
     else:
         status = "not_found"
-        reason = "; ".join(dict.fromkeys(row.notes)) or "no provider found it"
+        notes = list(dict.fromkeys(row.notes))
+        if row.weak_input_email:
+            notes.append("only the input email, flagged personal or invalid at intake")
+        reason = "; ".join(notes) or "no provider found it"
     return RowOutcome(
         values=dict(row.values),
         sources=dict(row.sources),

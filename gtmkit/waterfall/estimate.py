@@ -74,7 +74,11 @@ def estimate(
     for index, step in enumerate(wf.steps):
         attrs = _provider_attrs(step.provider, providers)
         rate = rates.get(step.provider, DEFAULT_HIT_RATE)
-        entering = float(frame.height) if isinstance(step.when, str) and step.when == "always" else remaining
+        entering = (
+            float(frame.height)
+            if isinstance(step.when, str) and step.when == "always"
+            else remaining
+        )
         hits = entering * rate
         per_call = float(getattr(attrs, "credits_per_lookup", 1.0) or 0.0)
         worst = float(getattr(attrs, "max_credits", per_call) or 0.0)

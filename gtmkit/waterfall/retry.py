@@ -42,12 +42,13 @@ class RetryPolicy:
         if self.base_s < 0 or self.max_backoff_s < 0:
             raise ValueError("backoff times must be non-negative")
 
-    def should_retry(self, error: ProviderError, attempt: int) -> bool:
-        """Whether attempt number ``attempt`` (1-based, just failed) deserves another try."""
+    def should_retry(self, error: ProviderError, attempt: int, *, same_kind: int = 1) -> bool:
+        """Whether to try again after attempt number ``attempt`` (1-based) failed with
+        ``error``, the ``same_kind``-th failure of that kind for this lookup."""
         if not error.retryable or error.disables_provider:
             return False
         if isinstance(error, MalformedResponse):
-            return attempt < self.max_malformed_attempts
+            return same_kind < self.max_malformed_attempts and attempt < self.max_attempts
         if isinstance(error, RateLimited):
             if (error.retry_after or 0) > self.max_retry_after_s:
                 return False
