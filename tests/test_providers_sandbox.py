@@ -144,3 +144,95 @@ def test_loopback_server_gives_the_same_answers_as_in_process(people) -> None:
         a = [(f.outcome, f.email, f.email_status, f.credits) for f in in_process[name]]
         b = [(f.outcome, f.email, f.email_status, f.credits) for f in over_network[name]]
         assert a == b, name
+
+
+FAULT_ERRORS = {
+    "429": "rate_limited",
+    "5xx": "provider_down",
+    "timeout": "timeout",
+    "reset": "provider_down",
+    "malformed": "malformed_response",
+    "401": "auth",
+    "402": "out_of_credits",
+}
+VERIFIER = ("hunter_verifier",)
+
+
+@pytest.mark.parametrize("kind", sorted(FAULT_ERRORS))
+def test_injected_faults_become_the_right_typed_errors(people, kind: str) -> None:
+    from gtmkit.sandbox import FaultConfig
+
+    record = _record(people[0])
+    names = (*FINDERS, *VERIFIER)
+
+    async def main():
+        faults = FaultConfig(rate=1.0, kinds=(kind,), timeout_s=0.0)
+        async with connect(names, mode="sandbox", faults=faults) as conn:
+            out = {}
+            for name in names:
+                asked = {"email": people[0]["email"]} if name in VERIFIER else record
+                out[name] = await conn[name].lookup(asked)
+            return out
+
+    findings = run(main())
+    for name, finding in findings.items():
+        assert finding.outcome == "error", (name, kind, finding)
+        assert finding.error.kind == FAULT_ERRORS[kind], (name, kind, finding.error)
+        assert finding.credits == 0.0  # faulted requests are never billed
+        if kind == "429":
+            assert finding.error.retryable
+
+
+def test_dropcontact_polls_through_not_ready_answers_in_the_sandbox(people) -> None:
+    records = [_record(p) for p in people[:10]]
+
+    async def main():
+        transport = SandboxTransport(dropcontact_ready_polls=3)
+        async with connect(["dropcontact"], mode="sandbox", sandbox_transport=transport) as conn:
+            findings = await _lookup_all(conn, "dropcontact", records)
+        return findings, transport.app.ledger.totals()
+
+    findings, charged = run(main())
+    assert all(f.outcome in ("hit", "miss") for f in findings)
+    assert any(f.outcome == "hit" for f in findings)
+    assert sum(f.credits for f in findings) == pytest.approx(charged.get("dropcontact", 0.0))
+
+
+def test_sandbox_credit_allowance_runs_out_as_out_of_credits(people) -> None:
+    records = [_record(p) for p in people[:40]]
+
+    async def main():
+        transport = SandboxTransport(credits=3)
+        async with connect(["hunter", "pdl"], mode="sandbox", sandbox_transport=transport) as conn:
+            out = {}
+            for name in ("hunter", "pdl"):
+                out[name] = [await conn[name].lookup(r) for r in records]
+            return out
+
+    for name, findings in run(main()).items():
+        assert sum(f.credits for f in findings) <= 3, name
+        errors = [f.error for f in findings if f.outcome == "error"]
+        assert errors, name
+        assert all(e.kind == "out_of_credits" and e.disables_provider for e in errors), name
+
+
+def test_sandbox_rate_limits_answer_the_provider_way(people) -> None:
+    records = [_record(p) for p in people[:60]]
+
+    async def main():
+        transport = SandboxTransport(rate_limits={"apollo": 5, "hunter": 5, "pdl": 5})
+        async with connect(
+            ["apollo", "hunter", "pdl"], mode="sandbox", sandbox_transport=transport
+        ) as conn:
+            return {n: await _lookup_all(conn, n, records) for n in ("apollo", "hunter", "pdl")}
+
+    results = run(main())
+    for name, findings in results.items():
+        limited = [f for f in findings if f.outcome == "error"]
+        assert limited, name
+        assert all(f.error.kind == "rate_limited" for f in limited), name
+        assert all(f.credits == 0.0 for f in limited)
+    assert {f.http_status for f in results["hunter"] if f.outcome == "error"} == {403}
+    apollo_waits = [f.error.retry_after for f in results["apollo"] if f.outcome == "error"]
+    pdl_waits = [f.error.retry_after for f in results["pdl"] if f.outcome == "error"]
+    assert all(w is not None and w >= 0 for w in apollo_waits + pdl_waits)
