@@ -52,6 +52,7 @@ def test_hit_after_not_ready_answers() -> None:
     assert finding.fields["title"] == "VP Sales"
     assert finding.fields["company_domain"] == "acme.com"
     assert len(rec.requests) == 4  # submit + 2 not ready + result
+    assert finding.raw == {"submit": DROPCONTACT_SUBMIT, "result": DROPCONTACT_RESULT_HIT}
     submit = rec.requests[0]
     assert (submit.method, submit.url.path) == ("POST", "/v1/enrich/all")
     assert submit.headers["X-Access-Token"] == FAKE_KEY
@@ -83,7 +84,7 @@ def test_polling_is_bounded_and_gives_up_with_a_charged_timeout() -> None:
     assert "qzmxkpvlrtdnhwa" in str(finding.error)
     assert len(rec.requests) == 1 + 5
     assert finding.credits == 1.0  # taken at submit, refund unknown
-    assert finding.raw == DROPCONTACT_SUBMIT
+    assert finding.raw == {"submit": DROPCONTACT_SUBMIT, "result": None}
 
 
 def test_not_ready_hint_is_honoured_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:

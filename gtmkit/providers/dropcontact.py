@@ -12,6 +12,7 @@ Real API: ``https://api.dropcontact.com/v1``, key in the ``X-Access-Token`` head
 3. Result ``data[0]``: ``email: [{"email", "qualification"}]`` where qualification is
    ``<kind>@<pro|perso>`` (``nominative@pro`` → valid, ``catch_all@pro`` → catch_all...).
    Miss: a record without ``email``.
+   ``Finding.raw`` keeps both answers: ``{"submit": ..., "result": ...}``.
 
 Billing ("pay on success", ``refund_on_miss``): a credit is taken at submit and given back if
 no email is found, so a hit costs 1 and a miss 0. When polling gives up the credit is still
@@ -173,14 +174,14 @@ class DropcontactProvider(HttpProvider):
             reply = await self._send("GET", f"enrich/all/{request_id}")
             self._check(reply)
             if reply.body.get("success") is True and isinstance(reply.body.get("data"), list):
-                return self._result(reply, time.perf_counter() - started)
+                return self._result(submit, reply, time.perf_counter() - started)
             hint = _retry_hint(str(reply.body.get("reason") or ""))
             delay = min(hint if hint is not None else self.poll_interval_s, self.max_poll_wait_s)
             if waited + delay > self.max_wait_s:
                 break
         return self._gave_up(submit, request_id, time.perf_counter() - started)
 
-    def _result(self, reply: Reply, latency: float) -> Finding:
+    def _result(self, submit: Reply, reply: Reply, latency: float) -> Finding:
         data = reply.body["data"]
         contact = data[0] if data and isinstance(data[0], Mapping) else {}
         emails = [
@@ -196,8 +197,12 @@ class DropcontactProvider(HttpProvider):
             "company_name": first_text(contact.get("company")),
             "company_domain": normalize_domain(contact.get("website")) or None,
         }
+        # Audit trail: both answers (the submit carries the request_id and credits_left).
+        raw = {"submit": submit.body, "result": reply.body}
         if not emails:
-            return self._finding(reply, "miss", fields=fields, credits=0.0, latency_s=latency)
+            return self._finding(
+                reply, "miss", fields=fields, credits=0.0, latency_s=latency, raw=raw
+            )
         best = min(emails, key=lambda e: _email_rank(first_text(e.get("qualification"))))
         word = first_text(best.get("qualification"))
         fields["email"] = str(best["email"]).strip().lower()
@@ -209,6 +214,7 @@ class DropcontactProvider(HttpProvider):
             provider_status=word,
             credits=1.0,
             latency_s=latency,
+            raw=raw,
         )
 
     def _gave_up(self, submit: Reply, request_id: str, latency: float) -> Finding:
@@ -225,7 +231,7 @@ class DropcontactProvider(HttpProvider):
             credits=1.0,  # taken at submit; only refunded once a miss is confirmed
             latency_s=latency,
             http_status=200,
-            raw=submit.body,
+            raw={"submit": submit.body, "result": None},
             error=error,
             throttle=submit.throttle,
         )
