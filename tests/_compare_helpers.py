@@ -6,10 +6,15 @@ unlike an independence model — and segment-dependent strengths so per-segment 
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
 import random
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -127,3 +132,48 @@ def synth_costs(providers: tuple[SynthProvider, ...] = DEFAULT_PROVIDERS) -> dic
         p.name: ProviderCost(p.name, p.billing, p.credits, p.usd_per_credit)  # type: ignore[arg-type]
         for p in providers
     }
+
+
+# -- the simulated world, through the real engine -------------------------------------------
+class Unthrottled:
+    """An adapter proxy that drops the rate-limit headers' advice from findings.
+
+    Why: the engine's limiter adopts a provider's advertised ``x-second-rate-limit`` even with
+    ``rate_limits="off"``, and the sandbox advertises real-world rates (Prospeo 5/s), so a
+    comparison of a few hundred rows would take minutes of sleeping in tests. Everything else
+    (requests, parsing, billing, errors) is the real adapter's.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def lookup(self, record: Any) -> Any:
+        finding = await self._inner.lookup(record)
+        if finding.throttle is None:
+            return finding
+        return dataclasses.replace(finding, throttle=None)
+
+
+@contextmanager
+def sandbox_providers(names: Sequence[str], world: Any = None) -> Iterator[dict[str, Any]]:
+    """Sandbox adapters (in-process simulated APIs, no latency) for ``compare(providers=...)``."""
+    from gtmkit.providers import connect
+
+    conn = connect(list(names), mode="sandbox", world=world)
+    try:
+        yield {name: Unthrottled(conn[name]) for name in names}
+    finally:
+        asyncio.run(conn.aclose())
+
+
+def world_records(world: Any, n: int, *, seed: int = 0) -> pl.DataFrame:
+    """``n`` people of the world as a canonical lead list (name + company), with ``row_id``."""
+    people = world.people.sample(n=n, seed=seed, shuffle=True)
+    return (
+        people.select("first_name", "last_name", "full_name", "company_name", "company_domain")
+        .with_row_index("row_id")
+        .with_columns(pl.col("row_id").cast(pl.Int64))
+    )

@@ -12,6 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from gtmkit.compare.metrics import provider_metrics
 from gtmkit.compare.optimize import (
     DEFAULT_EXACT_LIMIT,
@@ -68,3 +72,18 @@ __all__ = [
     "split_rows",
     "wilson_interval",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``gtmkit.compare`` is both this package and the ``compare`` function.
+
+    Once anything imports ``gtmkit.compare.<module>``, Python binds the *package* to the
+    ``gtmkit.compare`` attribute, shadowing the lazily re-exported function. Making the package
+    callable keeps ``gtmkit.compare(records, providers, ...)`` working either way.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Comparison:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

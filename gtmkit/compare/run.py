@@ -42,12 +42,25 @@ from gtmkit.schema import ROW_ID
 
 TruthSource = Literal["world", "sandbox"]
 
+#: Marker for "let the engine use its default ledger" (``data/ledger.sqlite``).
+ENGINE_DEFAULT_LEDGER: Any = "<engine default>"
+
 
 class CompareError(ValueError):
     """A comparison cannot run as asked (bad input, over budget, declined estimate)."""
 
 
 # -- provider prices -----------------------------------------------------------------------
+def _provider_info(name: str, providers: Mapping[str, Any] | None) -> Any:
+    """The adapter instance given for ``name`` (its attributes are the class's), else the
+    registered adapter class."""
+    if providers is not None and name in providers:
+        return providers[name]
+    from gtmkit.providers import provider_class
+
+    return provider_class(name)
+
+
 def provider_costs(
     names: Sequence[str],
     *,
@@ -64,12 +77,7 @@ def provider_costs(
     """
     out: dict[str, ProviderCost] = {}
     for name in names:
-        if providers is not None and name in providers:
-            cls = type(providers[name])
-        else:
-            from gtmkit.providers import provider_class
-
-            cls = provider_class(name)
+        cls = _provider_info(name, providers)
         credits = float(getattr(cls, "credits_per_lookup", 1.0))
         if attempts is not None and attempts.height:
             paid = attempts.filter(
@@ -451,7 +459,7 @@ def compare(
     sample: int | float | None = None,
     truth: Any = None,
     segment_by: str | Sequence[str] = (),
-    ledger: Any = None,
+    ledger: Any = ENGINE_DEFAULT_LEDGER,
     budget_usd: float | None = None,
     budget_credits: float | None = None,
     prices: Mapping[str, float] | None = None,
@@ -475,7 +483,9 @@ def compare(
             ``(email, bounced)``. Bounces can also be joined later with ``with_truth``.
         segment_by: column(s) to break metrics down by (from the records, or from the truth
             frame, e.g. the world's ``employee_band``, ``industry``, ``region``, ``seniority``).
-        ledger: the engine's ledger (path or ``Ledger``): every lookup paid once, reusable.
+        ledger: the engine's ledger (path or ``Ledger``; default: the engine's default
+            ``data/ledger.sqlite``): every lookup paid once, reusable by a later waterfall.
+            ``None`` runs without a ledger (no cache: every lookup is sent and paid).
         budget_usd: refuse to start when the estimate exceeds it; also a hard cap in the run.
         budget_credits: hard credit cap for the run.
         prices: ``{provider: usd_per_credit}`` overriding list prices.
@@ -512,11 +522,7 @@ def compare(
     costs = provider_costs(names, providers=instances, prices=prices)
     max_credits = {}
     for name in names:
-        cls = type(instances[name]) if instances and name in instances else None
-        if cls is None:
-            from gtmkit.providers import provider_class
-
-            cls = provider_class(name)
+        cls = _provider_info(name, instances)
         max_credits[name] = float(getattr(cls, "max_credits", costs[name].credits_per_billed_call))
     est = estimate_compare(sampled.height, costs, max_credits=max_credits)
     if echo:
@@ -544,9 +550,10 @@ def compare(
     options = dict(run_options)
     if conn is not None:
         options["providers"] = conn
+    if ledger is not ENGINE_DEFAULT_LEDGER:
+        options["ledger"] = ledger
     result = wf.run(
         sampled,
-        ledger=ledger,
         budget_usd=budget_usd,
         budget_credits=budget_credits,
         mode=mode,

@@ -46,8 +46,10 @@ def wilson_interval(successes: int, n: int, *, z: float = Z95) -> tuple[float, f
     denom = 1.0 + z2 / n
     centre = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    # clamp away float dust so that 0/n gives exactly 0 and n/n exactly 1
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the exact bounds at 0/n and n/n are 0 and 1; float dust would otherwise leave 5e-17
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
 
 
 def wilson_exprs(successes: str, n: str, *, prefix: str, z: float = Z95) -> list[pl.Expr]:
@@ -59,13 +61,14 @@ def wilson_exprs(successes: str, n: str, *, prefix: str, z: float = Z95) -> list
     denom = 1.0 + z2 / m
     centre = (p + z2 / (2 * m)) / denom
     half = z * ((p * (1 - p) / m + z2 / (4 * m * m)).sqrt()) / denom
-    empty = pl.col(n) == 0
+    none = pl.col(successes) == 0
+    every = pl.col(successes) == pl.col(n)
     return [
-        pl.when(empty)
+        pl.when(none)
         .then(0.0)
         .otherwise(pl.max_horizontal(centre - half, pl.lit(0.0)))
         .alias(f"{prefix}_low"),
-        pl.when(empty)
+        pl.when(every)
         .then(1.0)
         .otherwise(pl.min_horizontal(centre + half, pl.lit(1.0)))
         .alias(f"{prefix}_high"),
