@@ -1,4 +1,4 @@
-"""Metrics from attempts-shaped frames: collapsing retries/cache, truth sources, Wilson, warnings."""
+"""Metrics from attempts-shaped frames: retries, cache, truth sources, Wilson, warnings."""
 
 from __future__ import annotations
 
@@ -51,8 +51,10 @@ def _hand_attempts() -> pl.DataFrame:
     rows = [
         # row 0: p finds the right email after a 429 retry; q finds a wrong one
         _attempt(0, "p", "error", attempt=1, error_kind="rate_limited", latency=0.1),
-        _attempt(0, "p", "hit", email="A@x.com", status="valid", attempt=2, credits=1, billed=True, cost=0.05, latency=0.5),
-        _attempt(0, "q", "hit", email="wrong@x.com", status="catch_all", credits=1, billed=True, cost=0.02, latency=2.0),
+        _attempt(0, "p", "hit", email="A@x.com", status="valid", attempt=2, credits=1,
+                 billed=True, cost=0.05, latency=0.5),
+        _attempt(0, "q", "hit", email="wrong@x.com", status="catch_all", credits=1,
+                 billed=True, cost=0.02, latency=2.0),
         # row 1: p misses; q finds the right one (answered from the ledger cache: free)
         _attempt(1, "p", "miss", latency=0.7),
         _attempt(1, "q", "hit", email="b@y.com", status="valid", cached=True, latency=0.0),
