@@ -184,3 +184,19 @@ def test_a_provider_from_outside_the_package_can_be_registered() -> None:
     finally:
         registry_module._REGISTRY.pop("echo_test", None)
     assert "echo_test" not in provider_names()
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_record_without_the_needed_inputs_is_not_sent(name: str) -> None:
+    recorder = Recorder(reply(500))
+
+    async def main():
+        transport = httpx.MockTransport(recorder)
+        async with connect([name], mode="sandbox", sandbox_transport=transport) as conn:
+            return await conn[name].lookup({"country": "France", "title": "CEO"})
+
+    finding = run(main())
+    assert finding.outcome == "error"
+    assert finding.error.kind == "bad_request" and not finding.error.retryable
+    assert "needs" in str(finding.error)
+    assert recorder.requests == []

@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from gtmkit.providers.errors import (
+    BadRequest,
     MalformedResponse,
     ProviderDown,
     ProviderError,
@@ -219,7 +220,18 @@ class Provider(ABC):
         """Send the request(s) and parse the answer. May raise ProviderError or httpx errors."""
 
     async def lookup(self, record: Record) -> Finding:
-        """Look one record up. Never raises for provider or transport failures."""
+        """Look one record up. Never raises for provider or transport failures.
+
+        A record without any of the input sets in ``needs`` is not sent (it would only earn a
+        400): the finding is a ``BadRequest`` error naming what is missing.
+        """
+        if self.needs and not self.can_lookup(record):
+            wanted = " or ".join("+".join(group) for group in self.needs)
+            error = BadRequest(
+                f"{self.name}: record lacks the inputs for a lookup (needs {wanted})",
+                provider=self.name,
+            )
+            return self._failed(error, time.perf_counter())
         return await self._safely(self.endpoint, self._lookup(record))
 
     async def _safely(self, endpoint: str, call: Awaitable[Finding]) -> Finding:
