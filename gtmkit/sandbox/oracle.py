@@ -131,9 +131,9 @@ PROVIDER_PROFILES: Mapping[str, ProviderProfile] = {
         stale_share=0.45,
         wrong_person_share=0.03,
         bad_guess_share=0.035,
-        verified_share=0.85,
-        false_verified_share=0.08,
-        catch_all_verified_share=0.25,
+        verified_share=0.7,
+        false_verified_share=0.05,
+        catch_all_verified_share=0.15,
         phone_share=0.35,
         latency_median_s=0.5,
     ),
@@ -155,7 +155,7 @@ PROVIDER_PROFILES: Mapping[str, ProviderProfile] = {
         stale_share=0.0,  # domain-scoped: stale only when asked at the old employer's domain
         wrong_person_share=0.02,
         bad_guess_share=0.06,
-        verified_share=0.86,
+        verified_share=0.8,
         false_verified_share=0.07,
         phone_share=0.08,
         latency_median_s=1.6,
@@ -200,7 +200,7 @@ PROVIDER_PROFILES: Mapping[str, ProviderProfile] = {
         stale_share=0.30,
         wrong_person_share=0.03,
         bad_guess_share=0.03,
-        verified_share=0.9,
+        verified_share=0.75,
         false_verified_share=0.06,
         catch_all_verified_share=0.15,
         phone_share=0.3,
@@ -683,7 +683,8 @@ def calibration_report(
     Returns:
         A JSON-ready dict: ``hit_rate``, ``wrong_rate`` (hits that are not the person's current
         address: stale + wrong person + bad guess), its parts, ``verified_bounce`` (share of
-        "verified"-worded hits that would bounce), ``latency_median_s`` per provider; the
+        "verified"-worded hits that would bounce), ``bounce_by_status_class`` (verified /
+        catch-all / unverified), ``latency_median_s`` per provider; the
         ``waterfall`` coverage against the independent-provider prediction; Apollo's hit rate
         under 50 and above 200 employees; the catch-all share of domains.
     """
@@ -711,6 +712,7 @@ def calibration_report(
     parts: dict[str, dict[str, float]] = {}
     bounce: dict[str, float | None] = {}
     latency: dict[str, float] = {}
+    by_class: dict[str, dict[str, float | None]] = {}
     for provider, found in answers.items():
         hits = [(a, r) for a, r in zip(found, rows, strict=True) if a.found]
         hit_rate[provider] = round(len(hits) / len(rows), 4)
@@ -731,12 +733,25 @@ def calibration_report(
             if verified
             else None
         )
+        classes: dict[str, list[bool]] = {"verified": [], "catch_all": [], "unverified": []}
+        for a, _ in hits:
+            label = (
+                "verified"
+                if word and a.email_status == word
+                else ("catch_all" if a.catch_all else "unverified")
+            )
+            classes[label].append(not a.email_current)
+        by_class[provider] = {
+            label: round(sum(dead) / len(dead), 4) if dead else None
+            for label, dead in classes.items()
+        }
         ordered = sorted(a.latency_s for a in found)
         latency[provider] = round(ordered[len(ordered) // 2], 3)
     report["hit_rate"] = hit_rate
     report["wrong_rate"] = wrong
     report["wrong_rate_parts"] = parts
     report["verified_bounce"] = bounce
+    report["bounce_by_status_class"] = by_class
     report["latency_median_s"] = latency
 
     covered = sum(1 for i in range(len(rows)) if any(answers[p][i].found for p in waterfall)) / len(
