@@ -200,3 +200,19 @@ def test_a_record_without_the_needed_inputs_is_not_sent(name: str) -> None:
     assert finding.error.kind == "bad_request" and not finding.error.retryable
     assert "needs" in str(finding.error)
     assert recorder.requests == []
+
+
+def test_a_sandbox_connection_can_never_reach_a_real_provider() -> None:
+    async def main():
+        # A base URL pointing at the real host must not escape the simulation.
+        async with connect(
+            ["apollo"], mode="sandbox", base_urls={"apollo": "https://api.apollo.io/api/v1"}
+        ) as conn:
+            return await conn["apollo"].lookup(
+                {"first_name": "Ada", "last_name": "Lovelace", "company_domain": "acme.io"}
+            )
+
+    finding = run(main())
+    assert finding.outcome == "error"
+    assert finding.error.kind == "provider_down"
+    assert "refusing to contact the real provider host api.apollo.io" in str(finding.error)

@@ -16,9 +16,11 @@ See ``gtmkit/providers/README.md`` for adding a provider (one new module).
 
 from __future__ import annotations
 
-from gtmkit.providers._http import SearchResults
+from gtmkit.providers._http import HttpProvider, SearchResults
+from gtmkit.providers.apollo import ApolloProvider
 from gtmkit.providers.base import Finding, MissingCredentials, Provider, RateLimit, Throttle
 from gtmkit.providers.connect import Connection, connect
+from gtmkit.providers.dropcontact import DropcontactProvider
 from gtmkit.providers.errors import (
     AuthError,
     BadRequest,
@@ -30,6 +32,10 @@ from gtmkit.providers.errors import (
     RateLimited,
     error_for_response,
 )
+from gtmkit.providers.hunter import HunterProvider, HunterVerifier
+from gtmkit.providers.pattern import PatternProvider
+from gtmkit.providers.pdl import PDLProvider
+from gtmkit.providers.prospeo import ProspeoProvider
 from gtmkit.providers.registry import provider_class, provider_names, register
 from gtmkit.providers.status import common_status
 
@@ -38,13 +44,21 @@ PROVIDERS: tuple[str, ...] = provider_names()
 
 __all__ = [
     "PROVIDERS",
+    "ApolloProvider",
     "AuthError",
     "BadRequest",
     "Connection",
+    "DropcontactProvider",
     "Finding",
+    "HttpProvider",
+    "HunterProvider",
+    "HunterVerifier",
     "MalformedResponse",
     "MissingCredentials",
     "OutOfCredits",
+    "PDLProvider",
+    "PatternProvider",
+    "ProspeoProvider",
     "Provider",
     "ProviderDown",
     "ProviderError",

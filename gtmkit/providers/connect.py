@@ -101,6 +101,27 @@ class Connection:
         return f"Connection({parts})"
 
 
+class _NoRealProviders(httpx.AsyncBaseTransport):
+    """Default transport of a connection with no live provider: anything may be reached
+    (e.g. a loopback sandbox server) except the real providers' hosts, so a simulated run can
+    never spend real credits, whatever base URL it was given."""
+
+    def __init__(self, refused_hosts: frozenset[str]) -> None:
+        self._refused = refused_hosts
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host in self._refused:
+            raise httpx.ConnectError(
+                f"sandbox mode: refusing to contact the real provider host {request.url.host}",
+                request=request,
+            )
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def connect(
     names: Sequence[str] | str,
     *,
@@ -208,8 +229,17 @@ def connect(
         if base_url:
             kwargs["base_url"] = base_url
         providers[name] = cls(None, **kwargs)
+    default: httpx.AsyncBaseTransport | None = None
+    if "live" not in modes.values():
+        from gtmkit.providers.registry import provider_names
+
+        real_hosts = {httpx.URL(provider_class(n).default_base_url).host for n in provider_names()}
+        default = _NoRealProviders(frozenset(h for h in real_hosts if "." in h))
     client = httpx.AsyncClient(
-        mounts=mounts or None, timeout=httpx.Timeout(timeout), follow_redirects=False
+        transport=default,
+        mounts=mounts or None,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
     )
     for provider in providers.values():
         provider.client = client
