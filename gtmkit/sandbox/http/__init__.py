@@ -13,7 +13,7 @@ from __future__ import annotations
 from gtmkit.sandbox.http.app import SandboxApp
 from gtmkit.sandbox.http.billing import CreditLedger
 from gtmkit.sandbox.http.faults import FaultConfig
-from gtmkit.sandbox.http.server import LoopbackServer, serve_in_thread
+from gtmkit.sandbox.http.server import LoopbackServer, serve_in_subprocess, serve_in_thread
 from gtmkit.sandbox.http.transport import SandboxTransport
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "LoopbackServer",
     "SandboxApp",
     "SandboxTransport",
+    "serve_in_subprocess",
     "serve_in_thread",
 ]

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -97,7 +98,10 @@ class LoopbackServer:
         )
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self.port: int | None = None
+        #: TCP connections accepted so far (keep-alive makes this much lower than requests).
+        self.connections = 0
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -109,6 +113,11 @@ class LoopbackServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+        # Idle keep-alive connections end on the abort (their read sees EOF); requests still
+        # being held or delayed are cancelled.
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await asyncio.sleep(0)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -138,19 +147,23 @@ class LoopbackServer:
 
     # -- one connection ---------------------------------------------------------------------
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        self._writers.add(writer)
         try:
             await self._serve_connection(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
+            # Only stop() cancels a connection: end it quietly (re-raising would make asyncio's
+            # stream callback log every cancelled keep-alive connection as an error).
             writer.transport.abort()
-            raise
         finally:
             if task is not None:
                 self._tasks.discard(task)
+            self._writers.discard(writer)
             if not writer.transport.is_closing():
                 writer.close()
 
@@ -404,3 +417,84 @@ async def _serve(server: LoopbackServer) -> int:
     await stop.wait()
     await server.stop()
     return 0
+
+
+class ServerProcess:
+    """Handle on a sandbox server running in a child process (see :func:`serve_in_subprocess`)."""
+
+    def __init__(self, process: subprocess.Popen[str], base_urls: dict[str, str]) -> None:
+        self.process = process
+        self.base_urls = base_urls
+
+    @property
+    def url(self) -> str:
+        return self.base_urls["prospeo"].rsplit("/prospeo", 1)[0]
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(
+    *,
+    port: int = 0,
+    seed: int | None = None,
+    latency_ms: float | None = None,
+    latency_scale: float | None = None,
+    rate_limits: Mapping[str, float] | str | None = None,
+    fault_rate: float = 0.0,
+    fault_kinds: tuple[str, ...] | None = None,
+    fault_seed: int = 0,
+    credits: int | None = None,
+    startup_timeout_s: float = 120.0,
+) -> Iterator[ServerProcess]:
+    """Run ``python -m gtmkit.sandbox serve`` in a child process for the ``with`` block.
+
+    Use this for throughput benchmarks: an in-thread server shares the GIL (and often a core)
+    with the client it is measuring. Yields a :class:`ServerProcess` with ``.base_urls``; the
+    child is sent SIGTERM (then killed if need be) on exit.
+    """
+    argv = [sys.executable, "-m", "gtmkit.sandbox", "serve", "--port", str(port)]
+    if seed is not None:
+        argv += ["--seed", str(seed)]
+    if latency_ms is not None:
+        argv += ["--latency-ms", str(latency_ms)]
+    if latency_scale is not None:
+        argv += ["--latency-scale", str(latency_scale)]
+    if rate_limits:
+        spec = (
+            rate_limits
+            if isinstance(rate_limits, str)
+            else ",".join(f"{name}={rate}" for name, rate in rate_limits.items())
+        )
+        argv += ["--rate-limit", spec]
+    if fault_rate:
+        argv += ["--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed)]
+        if fault_kinds:
+            argv += ["--fault-kinds", ",".join(fault_kinds)]
+    if credits is not None:
+        argv += ["--credits", str(credits)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = _first_line(process, startup_timeout_s)
+        yield ServerProcess(process, json.loads(line))
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _first_line(process: subprocess.Popen[str], timeout_s: float) -> str:
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout_s)
+    if not box or not box[0].strip():
+        process.kill()
+        _, err = process.communicate()
+        raise RuntimeError(f"sandbox server did not start: {err.strip()[-2000:]}")
+    return box[0]
