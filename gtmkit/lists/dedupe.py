@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
+from gtmkit.lists.normalize import per_distinct
 from gtmkit.schema import ROW_ID
 
 _PROFILE = "https://www.linkedin.com/"
 
 
-def _squash(column: str) -> pl.Expr:
+def _squash(values: pl.Series) -> pl.DataFrame:
     """Lowercase with every space removed: "Van der Berg" and "vander berg" match."""
-    return pl.col(column).str.to_lowercase().str.replace_all(r"\s+", "")
+    return pl.DataFrame({"v": values.str.to_lowercase().str.replace_all(r"\s+", "")})
 
 
 def dedupe_key() -> pl.Expr:
@@ -19,9 +20,10 @@ def dedupe_key() -> pl.Expr:
 
     ``email:<address>`` for a valid email; else ``linkedin:<canonical URL>``; else
     ``name:<first>|<last>|<domain>``; else ``name:<first>|<last>|company=<company name>``;
-    else null (nothing to match on).
+    else null (nothing to match on). Names and company are read from the lowercased,
+    space-free helper columns ``_first``, ``_last`` and ``_company``.
     """
-    first_last = _squash("first_name") + pl.lit("|") + _squash("last_name") + pl.lit("|")
+    first_last = pl.col("_first") + pl.lit("|") + pl.col("_last") + pl.lit("|")
     return (
         pl.when(pl.col("email_valid").fill_null(False))
         .then(pl.lit("email:") + pl.col("email"))
@@ -29,7 +31,7 @@ def dedupe_key() -> pl.Expr:
         .then(pl.lit("linkedin:") + pl.col("linkedin_url").str.to_lowercase())
         .when(pl.col("company_domain").is_not_null())
         .then(pl.lit("name:") + first_last + pl.col("company_domain"))
-        .otherwise(pl.lit("name:") + first_last + pl.lit("company=") + _squash("company_name"))
+        .otherwise(pl.lit("name:") + first_last + pl.lit("company=") + pl.col("_company"))
     )
 
 
@@ -53,7 +55,12 @@ def mark_duplicates(records: pl.DataFrame) -> pl.DataFrame:
         >>> mark_duplicates(frame)["duplicate_of"].to_list()
         [None, 0, None]
     """
-    keyed = records.with_columns(dedupe_key().alias("dedupe_key"))
+    squashed = {
+        f"_{name.split('_')[0]}": per_distinct(records.get_column(name), _squash).to_series()
+        for name in ("first_name", "last_name", "company_name")
+    }
+    keyed = records.with_columns(**squashed).with_columns(dedupe_key().alias("dedupe_key"))
+    keyed = keyed.drop(squashed)
     first = pl.col(ROW_ID).min().over("dedupe_key")
     return keyed.with_columns(
         pl.when(pl.col("dedupe_key").is_not_null() & (first != pl.col(ROW_ID)))

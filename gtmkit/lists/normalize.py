@@ -11,6 +11,7 @@ Normalizing is idempotent: running :func:`normalize_records` on its own output c
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable
 from importlib import resources
 
@@ -39,7 +40,7 @@ _NANP_REGIONS = (
     "LC", "MP", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI",
 )  # fmt: skip
 
-_LINKEDIN = r"(?i)^(?:https?://)?(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com/(in|pub)/([^?#\s]+?)/?(?:[?#].*)?$"
+_LINKEDIN = r"^(?:https?://)?(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com/(in|pub)/([^?#\s]*)"
 
 
 @functools.cache
@@ -65,15 +66,137 @@ def _clean(expr: pl.Expr) -> pl.Expr:
     return pl.when(text.str.len_bytes() > 0).then(text)
 
 
+# Printable ASCII with single inner spaces needs no cleaning; anything else (non-ASCII for
+# NFC, control or odd whitespace, edge or double spaces, empty) goes through _clean.
+_NEEDS_CLEANING = r"[^\x20-\x7e]|^ | $|  |^$"
+
+
+def clean_values(values: pl.Series) -> pl.Series:
+    """:func:`_clean` applied only where a cheap check says it can change something.
+
+    Example:
+        >>> clean_values(pl.Series([" Ann  Lee ", "Bob", "", "Jose\u0301"])).to_list()
+        ['Ann Lee', 'Bob', None, 'José']
+    """
+    rows = values.str.contains(_NEEDS_CLEANING).fill_null(False).arg_true()
+    if rows.len() == 0:
+        return values
+    fixed = pl.select(_clean(pl.lit(values.gather(rows)))).to_series()
+    return values.scatter(rows, fixed)
+
+
+def _distinct(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Split ``values`` into (per-row codes, distinct values): ``distinct.gather(codes)`` is
+    ``values`` again. A fresh categorical mapping makes this far cheaper than unique + join.
+    """
+    categories = pl.Categories.random()
+    # Keep the categorical series alive until the mapping is read: a mapping nothing uses
+    # any more may be freed, and would then read back empty.
+    categorical = values.cast(pl.Categorical(categories))
+    distinct = categories.to_series().cast(pl.String)
+    codes = categorical.to_physical()
+    if distinct.len() != categorical.n_unique() - int(categorical.null_count() > 0):
+        # Defensive fallback, should the mapping ever not match the series.
+        distinct = values.drop_nulls().unique(maintain_order=True)
+        codes = values.replace_strict(
+            distinct, pl.int_range(distinct.len(), eager=True), default=None, return_dtype=pl.UInt32
+        )
+    return codes, distinct
+
+
+def per_distinct(values: pl.Series, transform: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
+    """Run ``transform`` once over the distinct values and spread its columns back to rows.
+
+    Lead lists repeat themselves (companies, titles, countries, first names), so most work
+    runs on far fewer values than there are rows. A column that is mostly distinct (emails)
+    is transformed directly: finding its distinct values would cost more than it saves.
+    """
+    if values.len() > 10_000 and values.approx_n_unique() > 0.5 * values.len():
+        return transform(values)
+    codes, distinct = _distinct(values)
+    return transform(distinct).select(pl.all().gather(codes))
+
+
 def _map_distinct(
-    values: pl.Series, function: Callable[[str], str | None], *, return_dtype: pl.DataType
+    values: pl.Series,
+    function: Callable[[str], str | None],
+    *,
+    return_dtype: pl.DataType,
+    parallel: bool = False,
 ) -> pl.Series:
-    """Apply ``function`` once per distinct non-null value and spread the results back."""
-    distinct = values.drop_nulls().unique()
-    if distinct.len() == 0:
-        return pl.Series(values.name, [None] * values.len(), dtype=return_dtype)
-    results = pl.Series([function(v) for v in distinct.to_list()], dtype=return_dtype)
-    return values.replace_strict(distinct, results, default=None, return_dtype=return_dtype)
+    """Apply a Python ``function`` once per distinct non-null value and spread the results.
+
+    ``parallel=True`` lets a slow function (tens of microseconds a call) use every core
+    once there are at least :data:`PARALLEL_MIN_VALUES` distinct values.
+    """
+    codes, distinct = _distinct(values)
+    items = distinct.to_list()
+    results = _apply(function, items) if parallel else _apply_chunk(function, items)
+    return pl.Series(values.name, results, dtype=return_dtype).gather(codes)
+
+
+#: Distinct values from which a slow library call is shared with worker processes.
+PARALLEL_MIN_VALUES = 30_000
+
+
+def _apply_chunk(function: Callable[[str], str | None], chunk: list[str]) -> list[str | None]:
+    return [function(value) for value in chunk]
+
+
+# A worker reads (module, function name, values) pickled on stdin and writes the results.
+_WORKER = (
+    "import importlib, pickle, sys\n"
+    "module, name, values = pickle.load(sys.stdin.buffer)\n"
+    "function = getattr(importlib.import_module(module), name)\n"
+    "pickle.dump([function(v) for v in values], sys.stdout.buffer, protocol=5)\n"
+)
+
+
+def _apply(function: Callable[[str], str | None], values: list[str]) -> list[str | None]:
+    """``[function(v) for v in values]``, shared with worker processes when it pays off.
+
+    The libraries are pure Python and hold the GIL, so threads cannot help. Each worker is a
+    plain ``python -c`` child given its share on stdin: unlike ``multiprocessing`` this never
+    re-imports the caller's script and is safe beside polars' thread pool. This process works
+    on the first share meanwhile. Any worker failure falls back to computing in-process.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min((cpus or 1) - 1, 7)
+    if len(values) < PARALLEL_MIN_VALUES or workers < 1:
+        return _apply_chunk(function, values)
+    import pickle
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    size = -(-len(values) // (workers + 1))
+    chunks = [values[i : i + size] for i in range(0, len(values), size)]
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding gtmkit/
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+
+    def run(chunk: list[str]) -> list[str | None]:
+        payload = pickle.dumps((function.__module__, function.__name__, chunk), protocol=5)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", _WORKER],
+                input=payload,
+                capture_output=True,
+                env=env,
+                check=True,
+            )
+            results = pickle.loads(done.stdout)
+        except (OSError, subprocess.SubprocessError, pickle.UnpicklingError, EOFError):
+            return _apply_chunk(function, chunk)
+        if not isinstance(results, list) or len(results) != len(chunk):
+            return _apply_chunk(function, chunk)
+        return results
+
+    with ThreadPoolExecutor(max_workers=len(chunks) - 1) as pool:
+        others = pool.map(run, chunks[1:])
+        first = _apply_chunk(function, chunks[0])
+        return first + [result for part in others for result in part]
 
 
 # ----------------------------------------------------------------------------- domains
@@ -91,6 +214,7 @@ def _extractor() -> object:
     )
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def registered_domain(host: str) -> str | None:
     """Registrable domain of a host (public-suffix aware, IDNA-encoded), or ``None``.
 
@@ -134,8 +258,9 @@ def host_expr(expr: pl.Expr) -> pl.Expr:
     return pl.when(text.str.len_bytes() > 0).then(text)
 
 
-def domains_from_hosts(hosts: pl.Series) -> pl.Series:
-    """Registrable domain for each host (see :func:`registered_domain`), per distinct host."""
+def _domains(values: pl.Series) -> pl.Series:
+    """Registrable domain of each URL/host/email in ``values`` (distinct values expected)."""
+    hosts = pl.select(host_expr(pl.lit(values))).to_series()
     return _map_distinct(hosts, registered_domain, return_dtype=pl.String)
 
 
@@ -152,33 +277,50 @@ def _validate_email(address: str) -> str | None:
     return info.normalized.lower()
 
 
-def _normalize_email(frame: pl.DataFrame) -> pl.DataFrame:
-    email = (
-        pl.col("email")
-        .str.replace(r"(?i)^mailto:", "")
-        .str.strip_chars(" <>\"'")
-        .str.to_lowercase()
-    )
-    frame = frame.with_columns(email.alias("email"))
+def _email_values(raw: pl.Series) -> pl.DataFrame:
+    """email, email_valid, and the mail domain + personal flag, per distinct raw email."""
+    # Most addresses only need lowercasing; the rest are cleaned first.
+    lowered = raw.str.to_lowercase()
+    shaped = lowered.str.contains(_FAST_EMAIL)
+    rows = (~shaped).fill_null(False).arg_true()
+    if rows.len():
+        tidy = _clean(pl.lit(lowered.gather(rows)))
+        tidy = tidy.str.replace(r"^mailto:", "").str.strip_chars(" <>\"'")
+        fixed = pl.select(pl.when(tidy.str.len_bytes() > 0).then(tidy)).to_series()
+        lowered = lowered.scatter(rows, fixed)
+        shaped = shaped.scatter(rows, fixed.str.contains(_FAST_EMAIL))
+    frame = pl.DataFrame({"email": lowered, "_shaped": shaped})
     col = pl.col("email")
-    local_len = col.str.extract(r"^(.*)@", 1).str.len_bytes()
     fast = (
-        col.str.contains(_FAST_EMAIL)
+        pl.col("_shaped")
         & (col.str.len_bytes() <= 254)
-        & (local_len <= 64)
+        & (col.str.find("@", literal=True) <= 64)
         & ~col.str.contains(_EMAIL_SLOW_DOMAIN)
     ).fill_null(False)
-    hopeless = ~col.str.contains("@")  # no @ at all: email-validator would refuse it too
+    hopeless = ~col.str.contains("@", literal=True)  # email-validator would refuse it too
     undecided = frame.select(pl.when(~fast & ~hopeless).then(col)).to_series()
-    checked = _map_distinct(undecided, _validate_email, return_dtype=pl.String)
+    checked = _map_distinct(undecided, _validate_email, return_dtype=pl.String, parallel=True)
     frame = frame.with_columns(fast.alias("_fast"), checked.alias("_checked"))
-    return frame.with_columns(
+    frame = frame.select(
         pl.when(pl.col("_fast")).then(col).otherwise(pl.coalesce("_checked", col)).alias("email"),
         pl.when(col.is_null())
         .then(None)
         .otherwise(pl.col("_fast") | pl.col("_checked").is_not_null())
         .alias("email_valid"),
-    ).drop("_fast", "_checked")
+    )
+    # Valid addresses have exactly one @ (quoted local parts are refused).
+    host = frame.select(
+        pl.when(pl.col("email_valid")).then(col.str.splitn("@", 2).struct.field("field_1"))
+    ).to_series()
+    domain = _map_distinct(host, registered_domain, return_dtype=pl.String)
+    personal = list(personal_domains())
+    return frame.with_columns(
+        domain.alias("_mail_domain"),
+        pl.when(col.is_null())
+        .then(None)
+        .otherwise((host.is_in(personal) | domain.is_in(personal)).fill_null(False))
+        .alias("_mail_personal"),
+    )
 
 
 # ----------------------------------------------------------------------------- countries
@@ -250,81 +392,126 @@ def _phone_to_e164(key: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _normalize_phone(frame: pl.DataFrame, default_country: str | None) -> pl.DataFrame:
+def _phone_values(raw: pl.Series) -> pl.DataFrame:
+    """Cleaned phone plus what a vectorized check can tell: its NANP number, if it has one."""
+    frame = pl.DataFrame({"phone": clean_values(raw)})
+    compact = pl.col("phone").str.replace_all(r"[ ().\-/]", "")
+    frame = frame.with_columns(compact.alias("_compact"))
+    compact = pl.col("_compact")
+    return frame.with_columns(
+        compact.str.extract(r"^(?:\+?1)?([2-9]\d{2}[2-9]\d{6})$", 1).alias("_nanp"),
+        compact.str.starts_with("+1").alias("_plus1"),
+        (compact.str.starts_with("+") | compact.str.starts_with("00")).alias("_international"),
+        compact.str.contains(r"\d").alias("_digits"),
+    ).drop("_compact")
+
+
+def _phones(frame: pl.DataFrame, default_country: str | None) -> pl.Series:
+    """E.164 where the country is known (or the number says it), else the cleaned value.
+
+    NANP numbers (+1) are decided by a vectorized check; every other number goes through
+    ``phonenumbers`` once per distinct (number, country) pair.
+    """
     region = pl.coalesce(pl.col("country_code"), pl.lit(default_country, dtype=pl.String))
-    compact = pl.col("phone").str.replace_all(r"[\s().\-/\u00a0]", "")
-    nanp = compact.str.extract(r"^(?:\+?1)?([2-9]\d{2}[2-9]\d{6})$", 1)
-    explicit_nanp = compact.str.contains(r"^\+1[2-9]")
-    # Without a leading + and without a known country a number cannot be placed: leave it.
-    placeable = compact.str.starts_with("+") | compact.str.starts_with("00") | region.is_not_null()
-    fast = (nanp.is_not_null() & (explicit_nanp | region.is_in(list(_NANP_REGIONS)))).fill_null(
-        False
-    )
+    fast = (
+        pl.col("_nanp").is_not_null()
+        & (pl.col("_plus1") | region.is_in(list(_NANP_REGIONS)).fill_null(False))
+    ).fill_null(False)
+    placeable = pl.col("_international") | region.is_not_null()
     staged = frame.select(
-        pl.when(fast).then(pl.lit("+1") + nanp).alias("_fast"),
-        pl.when(~fast & placeable & compact.str.contains(r"\d"))
-        .then(pl.col("phone") + pl.lit("|") + region.fill_null(""))
-        .alias("_key"),
+        pl.when(fast).then(pl.lit("+1") + pl.col("_nanp")).alias("fast"),
+        (~fast & placeable & pl.col("_digits")).fill_null(False).alias("slow"),
+        (pl.col("phone") + pl.lit("|") + region.fill_null("")).alias("key"),
     )
-    slow = _map_distinct(staged.get_column("_key"), _phone_to_e164, return_dtype=pl.String)
-    frame = frame.with_columns(staged.get_column("_fast"), slow.alias("_slow"))
-    return frame.with_columns(pl.coalesce("_fast", "_slow", "phone").alias("phone")).drop(
-        "_fast", "_slow"
-    )
+    rows = staged.get_column("slow").arg_true()
+    slow = pl.Series("slow", [None] * frame.height, dtype=pl.String)
+    if rows.len():
+        keys = staged.get_column("key").gather(rows)
+        e164 = _map_distinct(keys, _phone_to_e164, return_dtype=pl.String, parallel=True)
+        slow = slow.scatter(rows, e164)
+    return staged.select(
+        pl.coalesce(pl.col("fast"), pl.lit(slow), pl.lit(frame.get_column("phone")))
+    ).to_series()
 
 
 # ----------------------------------------------------------------------------- names
 
 
-def _split_names(frame: pl.DataFrame) -> pl.DataFrame:
+def _full_name_values(raw: pl.Series) -> pl.DataFrame:
+    """Cleaned full name and its split into first / last (``"Last, First"`` understood)."""
+    frame = pl.DataFrame({"full_name": clean_values(raw)})
     full = pl.col("full_name").str.replace(_HONORIFIC, "")
-    comma = full.str.contains(",")
-    # "Berg, Jan van der" style puts the family name first.
-    split_first = (
+    comma = full.str.contains(",", literal=True)
+    first = (
         pl.when(comma)
         .then(full.str.extract(r",\s*(.+)$", 1))
         .otherwise(full.str.extract(r"^(\S+)", 1))
         .str.strip_chars(" ,")
     )
-    split_last = (
+    last = (
         pl.when(comma)
         .then(full.str.extract(r"^([^,]+),", 1))
         .otherwise(full.str.extract(r"^\S+\s+(.+)$", 1))
         .str.strip_chars(" ,")
     )
-    missing = pl.col("first_name").is_null() | pl.col("last_name").is_null()
-    frame = frame.with_columns(
-        pl.when(missing & pl.col("first_name").is_null())
-        .then(pl.when(split_first.str.len_bytes() > 0).then(split_first))
-        .otherwise(pl.col("first_name"))
-        .alias("first_name"),
-        pl.when(missing & pl.col("last_name").is_null())
-        .then(pl.when(split_last.str.len_bytes() > 0).then(split_last))
-        .otherwise(pl.col("last_name"))
-        .alias("last_name"),
-    )
-    joined = pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True)
     return frame.with_columns(
-        pl.coalesce(pl.col("full_name"), pl.when(joined.str.len_bytes() > 0).then(joined)).alias(
-            "full_name"
-        )
+        pl.when(first.str.len_bytes() > 0).then(first).alias("_split_first"),
+        pl.when(last.str.len_bytes() > 0).then(last).alias("_split_last"),
     )
 
 
 # ----------------------------------------------------------------------------- entry point
 
 
-def _linkedin(expr: pl.Expr) -> pl.Expr:
-    kind = expr.str.extract(_LINKEDIN, 1).str.to_lowercase()
-    path = expr.str.extract(_LINKEDIN, 2).str.to_lowercase()
-    canonical = pl.lit("https://www.linkedin.com/") + kind + pl.lit("/") + path
-    # /in/<slug>/details/... -> /in/<slug>; old /pub/ URLs keep their path.
-    slug_only = pl.lit("https://www.linkedin.com/in/") + path.str.extract(r"^([^/]+)", 1)
-    return pl.when(kind == "in").then(slug_only).when(kind == "pub").then(canonical).otherwise(expr)
+def _linkedin(values: pl.Series) -> pl.Series:
+    """Canonical ``https://www.linkedin.com/in/<slug>`` (lowercase) for profile URLs in any
+    form (no scheme, country subdomain, trailing slash, query, /details/...); old ``/pub/``
+    URLs keep their path; anything else is returned as given.
+    """
+    parts = values.str.to_lowercase().str.extract_groups(_LINKEDIN)
+    frame = pl.DataFrame(
+        {"value": values, "kind": parts.struct.field("1"), "path": parts.struct.field("2")}
+    )
+    kind, path = pl.col("kind"), pl.col("path").str.strip_chars_end("/")
+    slug = path.str.splitn("/", 2).struct.field("field_0")
+    return frame.select(
+        pl.when((kind == "in") & (slug.str.len_bytes() > 0))
+        .then(pl.lit("https://www.linkedin.com/in/") + slug)
+        .when((kind == "pub") & (path.str.len_bytes() > 0))
+        .then(pl.lit("https://www.linkedin.com/pub/") + path)
+        .otherwise(pl.col("value"))
+        .alias("linkedin_url")
+    ).to_series()
+
+
+def _text_values(raw: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame({"value": clean_values(raw)})
+
+
+def _website_values(raw: pl.Series) -> pl.DataFrame:
+    frame = _text_values(raw).rename({"value": "website"})
+    return frame.with_columns(_domains(frame.get_column("website")).alias("_site_domain"))
+
+
+def _company_domain_values(raw: pl.Series) -> pl.DataFrame:
+    cleaned = _text_values(raw).to_series()
+    return pl.DataFrame({"_given_domain": _domains(cleaned)})
+
+
+def _linkedin_values(raw: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame({"linkedin_url": _linkedin(clean_values(raw))})
+
+
+def _country_values(raw: pl.Series) -> pl.DataFrame:
+    frame = _text_values(raw).rename({"value": "country"})
+    codes = _map_distinct(frame.get_column("country"), country_code, return_dtype=pl.String)
+    return frame.with_columns(codes.alias("country_code"))
 
 
 def normalize_records(frame: pl.DataFrame, *, default_country: str | None = None) -> pl.DataFrame:
     """Normalize the canonical columns of ``frame`` and add :data:`DERIVED_FIELDS`.
+
+    Each field is normalized over its distinct values, then spread back to the rows.
 
     Args:
         frame: Has every column in :data:`gtmkit.schema.CANONICAL_FIELDS` (String); other
@@ -342,42 +529,50 @@ def normalize_records(frame: pl.DataFrame, *, default_country: str | None = None
         >>> out.select("first_name", "last_name", "email", "email_is_personal").row(0)
         ('José', 'van der Berg', 'jose@gmail.com', True)
     """
-    frame = frame.with_columns(_clean(pl.col(name)).alias(name) for name in _TEXT_FIELDS)
-    frame = _split_names(frame)
-    frame = _normalize_email(frame)
-    frame = frame.with_columns(_linkedin(pl.col("linkedin_url")).alias("linkedin_url"))
+    column = frame.get_column
+    parts = [
+        per_distinct(column(name), _text_values).rename({"value": name})
+        for name in ("first_name", "last_name", "company_name", "title")
+    ]
+    parts += [
+        per_distinct(column("full_name"), _full_name_values),
+        per_distinct(column("email"), _email_values),
+        per_distinct(column("website"), _website_values),
+        per_distinct(column("company_domain"), _company_domain_values),
+        per_distinct(column("linkedin_url"), _linkedin_values),
+        per_distinct(column("country"), _country_values),
+        per_distinct(column("phone"), _phone_values),
+    ]
+    work = pl.concat(parts, how="horizontal")
+    country = default_country.upper() if default_country else None
+    work = work.with_columns(_phones(work, country).alias("phone"))
 
-    countries = _map_distinct(frame.get_column("country"), country_code, return_dtype=pl.String)
-    frame = frame.with_columns(countries.alias("country_code"))
-    frame = _normalize_phone(frame, default_country.upper() if default_country else None)
-
-    email_host = pl.col("email").str.extract(r"@(.+)$", 1)
-    hosts = frame.select(
-        host_expr(pl.col("company_domain")).alias("given"),
-        host_expr(pl.col("website")).alias("site"),
-        pl.when(pl.col("email_valid")).then(email_host).alias("mail"),
+    col = pl.col
+    missing = col("first_name").is_null() | col("last_name").is_null()
+    work = work.with_columns(
+        pl.when(missing & col("first_name").is_null())
+        .then(col("_split_first"))
+        .otherwise(col("first_name"))
+        .alias("first_name"),
+        pl.when(missing & col("last_name").is_null())
+        .then(col("_split_last"))
+        .otherwise(col("last_name"))
+        .alias("last_name"),
+        pl.coalesce(
+            "_given_domain",
+            "_site_domain",
+            pl.when(~col("_mail_personal")).then(col("_mail_domain")),
+        ).alias("company_domain"),
+        col("_mail_personal").alias("email_is_personal"),
     )
-    # One pass through the suffix list for every distinct host, whichever column it came from.
-    all_hosts = pl.concat([hosts.get_column(c).alias("h") for c in hosts.columns])
-    resolved = domains_from_hosts(all_hosts)
-    n = frame.height
-    personal = list(personal_domains())
-    frame = frame.with_columns(
-        resolved.slice(0, n).alias("_given"),
-        resolved.slice(n, n).alias("_site"),
-        resolved.slice(2 * n, n).alias("_mail"),
-        hosts.get_column("mail").alias("_mail_host"),
+    joined = pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True)
+    work = work.with_columns(
+        pl.coalesce("full_name", pl.when(joined.str.len_bytes() > 0).then(joined)).alias(
+            "full_name"
+        )
     )
-    is_personal = pl.col("_mail_host").is_in(personal) | pl.col("_mail").is_in(personal)
-    return frame.with_columns(
-        pl.coalesce("_given", "_site", pl.when(is_personal.not_()).then(pl.col("_mail"))).alias(
-            "company_domain"
-        ),
-        pl.when(pl.col("email").is_null())
-        .then(None)
-        .otherwise(is_personal.fill_null(False))
-        .alias("email_is_personal"),
-    ).drop("_given", "_site", "_mail", "_mail_host")
+    normalized = work.select(*CANONICAL_FIELDS, *DERIVED_FIELDS)
+    return frame.with_columns(normalized)
 
 
 def canonical_frame(columns: dict[str, pl.Series], height: int) -> pl.DataFrame:
