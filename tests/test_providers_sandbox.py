@@ -236,3 +236,25 @@ def test_sandbox_rate_limits_answer_the_provider_way(people) -> None:
     apollo_waits = [f.error.retry_after for f in results["apollo"] if f.outcome == "error"]
     pdl_waits = [f.error.retry_after for f in results["pdl"] if f.outcome == "error"]
     assert all(w is not None and w >= 0 for w in apollo_waits + pdl_waits)
+
+
+def test_the_simulation_answers_a_missing_key_the_way_each_provider_does(people) -> None:
+    import httpx
+
+    from gtmkit.providers import provider_class
+
+    record = dict(_record(people[0]), email=people[0]["email"])
+
+    async def main():
+        async with httpx.AsyncClient(transport=SandboxTransport()) as client:
+            out = {}
+            for name in (*FINDERS, "hunter_verifier"):
+                adapter = provider_class(name)(client, api_key="")
+                out[name] = await adapter.lookup(record)
+            return out
+
+    for name, finding in run(main()).items():
+        assert finding.outcome == "error", name
+        assert finding.error.kind == "auth" and finding.error.disables_provider, name
+        assert finding.http_status == 401, name
+        assert finding.raw, name  # the answer is kept for audit (Apollo's is plain text)

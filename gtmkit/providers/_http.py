@@ -149,7 +149,8 @@ class HttpProvider(Provider):
                 http_status=reply.status,
             )
         if error is not None:
-            error.body = reply.body
+            # Non-JSON error answers (Apollo's text/plain 401) are kept as their text.
+            error.body = reply.body if reply.body is not None else (reply.text or None)
             error.throttle = reply.throttle
             raise error
 
