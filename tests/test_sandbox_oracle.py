@@ -373,3 +373,34 @@ def test_search_people_lists_known_staff_filtered_by_title() -> None:
         if answer.found:
             assert item["email"] == answer.email
     assert o.search_people("hunter", company={"company_domain": "nowhere.example"}) == []
+
+
+def test_answers_do_not_depend_on_the_process_hash_seed() -> None:
+    """Randomness comes from blake2b of stable strings, never from ``hash()`` or set order:
+    a fresh interpreter with another PYTHONHASHSEED draws the same world and answers."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json\n"
+        "from gtmkit.sandbox import World, ProviderOracle\n"
+        "w = World.generate(seed=4, companies=80)\n"
+        "o = ProviderOracle(w)\n"
+        "rows = w.people.head(40).to_dicts()\n"
+        "print(json.dumps([[o.person(p, {'email': r['email']}).email for p in o.providers]"
+        " + [o.verify(r['email']).status] for r in rows]))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    w = World.generate(seed=4, companies=80)
+    o = ProviderOracle(w)
+    here = [
+        [o.person(p, {"email": r["email"]}).email for p in o.providers]
+        + [o.verify(r["email"]).status]
+        for r in w.people.head(40).to_dicts()
+    ]
+    assert json.loads(out) == here
