@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 
 import httpx
@@ -214,3 +215,28 @@ def test_dropcontact_key_never_leaks_through_submit_or_poll(caplog) -> None:
     adapter, _ = make(cls, _echo(cls, 401, None), **FAST["dropcontact"])
     finding = run(adapter.lookup(LOOKUP))
     assert finding.error is not None and FAKE_KEY not in repr(finding)
+
+
+def test_dotenv_file_supplies_keys_without_touching_the_environment(tmp_path, monkeypatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# keys for gtmkit\n"
+        f'export HUNTER_API_KEY="{FAKE_KEY}"\n'
+        "PDL_API_KEY='from-file-pdl'\n"
+        "APOLLO_API_KEY=\n"
+        "UNRELATED=1\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PDL_API_KEY", "from-environment")
+
+    async def main():
+        async with connect(["hunter", "pdl", "apollo"], mode="auto", env_file=env_file) as conn:
+            return {n: conn.mode_of(n) for n in conn.names}, conn["hunter"], conn["pdl"]
+
+    modes, hunter, pdl = run(main())
+    assert modes == {"hunter": "live", "pdl": "live", "apollo": "sandbox"}
+    assert hunter._key() == FAKE_KEY
+    assert pdl._key() == "from-environment"  # the environment wins over the file
+    assert "HUNTER_API_KEY" not in os.environ
+    with pytest.raises(MissingCredentials, match="APOLLO_API_KEY"):
+        connect(["apollo"], mode="live", env_file=env_file)

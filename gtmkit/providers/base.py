@@ -172,7 +172,8 @@ class Provider(ABC):
         if key is None and live and self.env_var:
             raise MissingCredentials(
                 f"{self.name}: no API key. Set the {self.env_var} environment variable "
-                f"(or put it in a git-ignored .env file); keys are never notebook parameters."
+                "(or put it in a git-ignored .env file read by gtmkit.providers.connect); "
+                "keys are never notebook parameters."
             )
         # Wrapped: a repr or vars() dump shows "Secret(***)"; pickling drops it (__getstate__).
         self.__key = _Secret(key)

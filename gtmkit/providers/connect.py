@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -122,6 +123,36 @@ class _NoRealProviders(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def read_env_file(path: str | os.PathLike[str], names: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs for the given variable names from a ``.env`` file (missing file: {}).
+
+    Lines may start with ``export``; values may be quoted; ``#`` starts a comment line. The
+    values are returned, never written into ``os.environ``.
+
+    Example:
+        >>> read_env_file("/nonexistent/.env", ["HUNTER_API_KEY"])
+        {}
+    """
+    file = Path(path)
+    if not file.is_file():
+        return {}
+    wanted = set(names)
+    found: dict[str, str] = {}
+    for line in file.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].strip()
+        name, _, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name in wanted and value:
+            found[name] = value
+    return found
+
+
 def connect(
     names: Sequence[str] | str,
     *,
@@ -135,6 +166,7 @@ def connect(
     api_keys: Mapping[str, str] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     sandbox_transport: httpx.AsyncBaseTransport | None = None,
+    env_file: str | os.PathLike[str] | None = ".env",
 ) -> Connection:
     """Build the named adapters on one shared client.
 
@@ -158,6 +190,8 @@ def connect(
         sandbox_transport: serve the in-process sandbox with this transport instead of a new
             ``SandboxTransport(world, latency_scale=..., faults=..., rate_limits=...)`` (e.g.
             one built with a credit allowance, or shared between connections).
+        env_file: a git-ignored ``.env`` file read for key variables that are not set in the
+            environment (``None`` to skip). Its values are never copied into ``os.environ``.
 
     Returns:
         a :class:`Connection` (use ``async with``, or call ``await conn.aclose()``).
@@ -172,8 +206,16 @@ def connect(
         names = [names]
     classes = {name: provider_class(name) for name in dict.fromkeys(names)}
     base_urls = dict(base_urls or {})
-    api_keys = dict(api_keys or {})
     options = dict(options or {})
+    # Key precedence: explicit api_keys, then the environment, then the .env file.
+    api_keys = dict(api_keys or {})
+    if env_file is not None:
+        variables = [c.env_var for c in classes.values() if c.env_var]
+        from_file = read_env_file(env_file, variables)
+        for name, cls in classes.items():
+            var = cls.env_var
+            if var and name not in api_keys and not os.environ.get(var) and var in from_file:
+                api_keys[name] = from_file[var]
 
     modes: dict[str, ResolvedMode] = {}
     for name, cls in classes.items():
