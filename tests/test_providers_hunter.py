@@ -220,3 +220,15 @@ def test_verifier_kind_and_needs() -> None:
     assert HunterVerifier.kind == "verifier"
     assert HunterVerifier(api_key=FAKE_KEY).can_lookup({"email": "a@b.co"})
     assert not HunterVerifier(api_key=FAKE_KEY).can_lookup(RECORD)
+
+
+def test_domain_search_by_company_name_and_linkedin_handle_finder() -> None:
+    hunter, rec = make(HunterProvider, reply(200, HUNTER_DOMAIN_SEARCH))
+    run(hunter.search(company_name="Acme Inc"))
+    assert rec.last.url.params["company"] == "Acme Inc"
+    assert "domain" not in rec.last.url.params
+    with pytest.raises(ValueError, match="domain or name"):
+        run(hunter.search())
+    hunter, rec = make(HunterProvider, reply(200, HUNTER_FINDER_HIT))
+    run(hunter.lookup({"linkedin_url": "https://www.linkedin.com/in/Alexis-Ohanian/"}))
+    assert dict(rec.last.url.params) == {"linkedin_handle": "alexis-ohanian"}

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -301,7 +302,7 @@ def _sandbox_options(cls: type[Provider], latency_scale: float) -> dict[str, Any
     """Waiting knobs scaled for the simulation: its "not ready" answers resolve in simulated
     time, so a poll loop should not sleep real seconds when latency is switched off."""
     out: dict[str, Any] = {}
-    params = cls.__init__.__code__.co_varnames
+    params = inspect.signature(cls.__init__).parameters
     if "poll_interval_s" in params:
         out["poll_interval_s"] = 0.05 * latency_scale
         out["max_poll_wait_s"] = max(0.05 * latency_scale, 0.5 * latency_scale)

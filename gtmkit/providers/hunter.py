@@ -26,6 +26,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import httpx
+
 from gtmkit.providers._http import HttpProvider, Reply, SearchResults, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.errors import ProviderDown
@@ -254,7 +256,7 @@ class HunterVerifier(_HunterBase):
 
     def __init__(
         self,
-        client: Any = None,
+        client: httpx.AsyncClient | None = None,
         *,
         api_key: str | None = None,
         base_url: str | None = None,
