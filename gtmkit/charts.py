@@ -504,8 +504,9 @@ def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.Lay
     )
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y=y, x="p50:Q")
     return alt.layer(whisker, box, median).properties(
+        height=alt.Step(40),
         title=alt.Title(
             title or "Latency per provider",
             subtitle="Line: 5th–95th percentile; box: 25th–75th; tick: median.",
-        )
+        ),
     )
