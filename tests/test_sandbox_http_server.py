@@ -16,7 +16,7 @@ import pytest
 
 from gtmkit.sandbox.contract import API_HOSTS, SIMULATED_PROVIDERS
 from gtmkit.sandbox.http.faults import FaultConfig
-from gtmkit.sandbox.http.server import main, serve_in_thread
+from gtmkit.sandbox.http.server import main, serve_in_subprocess, serve_in_thread
 from tests._sandbox_http_helpers import (
     ADA_APOLLO,
     ADA_HUNTER,
@@ -261,3 +261,21 @@ def test_cli_prints_base_urls_serves_100_connections_and_stops_on_sigterm():
     assert proc.returncode == 0, err
     assert out == ""  # exactly one line was printed
     assert KEY not in err
+
+
+def test_serve_in_subprocess_passes_options_and_stops_the_child():
+    with (
+        serve_in_subprocess(
+            seed=3, companies=40, latency_ms=0, rate_limits={"hunter": 1}, fault_rate=0.0
+        ) as server,
+        httpx.Client(timeout=10) as client,
+    ):
+        assert set(server.base_urls) == set(SIMULATED_PROVIDERS)
+        url = server.base_urls["hunter"] + "/email-verifier"
+        statuses = [
+            client.get(url, params={"email": "a@b.example", "api_key": KEY}).status_code
+            for _ in range(3)
+        ]
+        assert 403 in statuses  # Hunter's rate-limit answer, so the option reached the child
+        process = server.process
+    assert process.returncode == 0

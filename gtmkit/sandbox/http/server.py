@@ -341,6 +341,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--seed", type=int, default=None, help="serve World.generate(seed=S)")
     parser.add_argument(
+        "--companies",
+        type=int,
+        default=None,
+        help="companies in a --seed world (default: World.generate's own default)",
+    )
+    parser.add_argument(
         "--latency-ms", type=float, default=None, help="median latency override (lognormal)"
     )
     parser.add_argument(
@@ -380,12 +386,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.seed is None:
-        world = None
+    if args.seed is None and args.companies is None:
+        world = None  # default_world(): the one data/samples was drawn from
     else:
         from gtmkit.sandbox.world import World
 
-        world = World.generate(seed=args.seed)
+        size = {} if args.companies is None else {"companies": args.companies}
+        world = World.generate(seed=7 if args.seed is None else args.seed, **size)
     server = LoopbackServer(
         world,
         host=args.host,
@@ -436,6 +443,7 @@ def serve_in_subprocess(
     *,
     port: int = 0,
     seed: int | None = None,
+    companies: int | None = None,
     latency_ms: float | None = None,
     latency_scale: float | None = None,
     rate_limits: Mapping[str, float] | str | None = None,
@@ -454,6 +462,8 @@ def serve_in_subprocess(
     argv = [sys.executable, "-m", "gtmkit.sandbox", "serve", "--port", str(port)]
     if seed is not None:
         argv += ["--seed", str(seed)]
+    if companies is not None:
+        argv += ["--companies", str(companies)]
     if latency_ms is not None:
         argv += ["--latency-ms", str(latency_ms)]
     if latency_scale is not None:
