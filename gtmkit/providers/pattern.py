@@ -235,6 +235,7 @@ class PatternProvider(Provider):
         if not email or not first:
             return 0
         local, _, domain = email.rpartition("@")
+        domain = record_domain({"company_domain": domain})
         if not local or not domain or domain in WEBMAIL_DOMAINS:
             return 0
         matches = matching_patterns(first, last, local)
