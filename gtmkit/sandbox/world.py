@@ -28,7 +28,7 @@ import math
 import random
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -65,7 +65,7 @@ _PHONE_DIGITS: dict[str, int] = {
 }  # fmt: skip
 #: Countries whose national phone format starts with a trunk "0" (leading zero in spreadsheets).
 TRUNK_ZERO_COUNTRIES: frozenset[str] = frozenset(
-    {"GB", "DE", "FR", "NL", "IT", "SE", "IE", "BR", "AU", "PL"}
+    {"GB", "DE", "FR", "NL", "IT", "SE", "IE", "BR", "AU"}
 )
 _POSTAL_DIGITS: dict[str, int] = {"US": 5, "DE": 5, "FR": 5, "ES": 5, "IT": 5, "MX": 5, "IN": 6}
 
@@ -849,8 +849,3 @@ def _generate_people(
             row["prev_email"] = f"{candidate}@{previous['domain']}"
             row["start_date"] = dt.date.fromordinal(reference_ordinal - rng.randint(20, 270))
     return rows
-
-
-def iter_people(world: World, person_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """Rows for several person ids (convenience for samples and benchmarks)."""
-    return [world.person(pid) for pid in person_ids]
