@@ -288,6 +288,7 @@ def _read_text(data: bytes, name: str | None, ext: str) -> RawTable:
         payload = data[3:] if encoding == "utf-8-sig" else data
     else:
         payload = text.encode("utf-8")
+    header_width = _header_width(text, delimiter)
     del text
     frame = _parse_csv(payload, delimiter, name)
     info = SourceInfo(
@@ -298,7 +299,15 @@ def _read_text(data: bytes, name: str | None, ext: str) -> RawTable:
         delimiter=delimiter,
         notes=tuple(notes),
     )
-    return _split_header(frame, info)
+    return _split_header(frame, info, header_width=header_width)
+
+
+def _header_width(text: str, delimiter: str) -> int:
+    """Fields in the first record (quote-aware: a quoted header may span lines)."""
+    sample = text[:_SNIFF_CHARS]
+    for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+        return max(len(row), 1)
+    return 1
 
 
 def _parse_csv(payload: bytes, delimiter: str, name: str | None) -> pl.DataFrame:
@@ -340,11 +349,14 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _split_header(frame: pl.DataFrame, info: SourceInfo) -> RawTable:
-    """Use the first row as the header; columns past the header's last name are overflow."""
+def _split_header(
+    frame: pl.DataFrame, info: SourceInfo, *, header_width: int | None = None
+) -> RawTable:
+    """Use the first row as the header; columns past the header's width are overflow."""
     if frame.height == 0 or frame.width == 0:
         raise ListError(f"{_label(info.filename)} has no rows. Export the list again.")
-    header_row = [None if v is None else str(v) for v in frame.row(0)]
+    width = min(header_width or frame.width, frame.width)
+    header_row = [None if v is None else str(v) for v in frame.row(0)][:width]
     # Trailing unnamed columns that are empty everywhere are artefacts (a trailing delimiter).
     body = frame.slice(1)
     named = len(header_row)
