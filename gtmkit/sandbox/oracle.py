@@ -291,7 +291,6 @@ class ProviderOracle:
         self._answers: dict[tuple[str, int, bool], PersonAnswer] = {}
         self._misses: dict[tuple[str, str], PersonAnswer] = {}
         self._verdicts: dict[str, VerifyAnswer] = {}
-        self._known_emails: set[str] = set(world._by_email)
 
     def __repr__(self) -> str:
         return f"ProviderOracle({self.world!r}, rho={self.rho})"
@@ -570,7 +569,7 @@ class ProviderOracle:
                 patterns[(start + step) % len(patterns)], row["first_name"], row["last_name"]
             )
             candidate = f"{local}@{company['domain']}"
-            if candidate not in self._known_emails:
+            if candidate not in self.world._by_email:
                 return candidate
         fallback = email_local("first.last", row["first_name"], row["last_name"])
         return f"{fallback}.x@{company['domain']}"
