@@ -105,8 +105,8 @@ class DropcontactProvider(HttpProvider):
     billing = "refund_on_miss"
     credits_per_lookup: ClassVar[float] = 1.0
     max_credits: ClassVar[float] = 1.0
-    #: Assumed list price: ~$0.08 per credit (Dropcontact's small monthly plans, approximate).
-    #: Override per run.
+    #: Assumed list price: ~$0.08 per credit, a rough figure for small monthly plans, not
+    #: checked against the current price page. Override per run.
     price_per_credit: ClassVar[float] = 0.08
     #: "You are limited to 60 requests per second" (submits and polls both count).
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=60.0, max_in_flight=32)

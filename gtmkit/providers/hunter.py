@@ -245,8 +245,8 @@ class HunterVerifier(_HunterBase):
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
     max_credits: ClassVar[float] = 1.0
-    #: Assumed list price: ~$0.05 per verification (Hunter counts a verification as a
-    #: fraction of a search on its current plans). Override per run.
+    #: Assumed list price: ~$0.05 per verification, a rough figure (half the finder's), not
+    #: checked against the current price page. Override per run.
     price_per_credit: ClassVar[float] = 0.05
     #: Email Verifier: 10 requests/s (and 300/min).
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=10.0, max_in_flight=10)

@@ -77,8 +77,8 @@ class ProspeoProvider(HttpProvider):
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
     max_credits: ClassVar[float] = 1.0
-    #: Assumed list price: ~$0.04 per credit (Prospeo Starter, about $39 for 1,000 credits).
-    #: Override per run.
+    #: Assumed list price: ~$0.04 per credit, a rough figure for Prospeo's entry plan, not
+    #: checked against the current price page. Override per run.
     price_per_credit: ClassVar[float] = 0.04
     #: Enrich endpoints on Starter/Growth: 5 requests/s (300/min).
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=5.0, max_in_flight=5)
