@@ -105,10 +105,10 @@ class PDLProvider(HttpProvider):
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
     max_credits: ClassVar[float] = 1.0
-    #: Assumed list price: ~$0.28 per person match, a rough figure for PDL's self-serve plans
+    #: Assumed list price: ~$0.25 per person match, a rough figure for PDL's self-serve plans
     #: (Clay charges 2.5× Hunter's credits for PDL, ../shared/field-notes.md), not checked
     #: against the current price page. Override per run.
-    price_per_credit: ClassVar[float] = 0.28
+    price_per_credit: ClassVar[float] = 0.25
     #: Paid plans: 1,000 person enrichments per minute (free: 100/min).
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=1000 / 60, max_in_flight=16)
     listing_order: ClassVar[int] = 30
