@@ -111,6 +111,10 @@ def test_home_turf_segments() -> None:
     technical = lambda r: r["technical"]  # noqa: E731
     business = lambda r: not r["technical"]  # noqa: E731
     assert rate("pdl", technical) > rate("pdl", business) + 0.10
+    mid_business = lambda r: 51 <= r["employee_count"] <= 1000 and not r["technical"]  # noqa: E731
+    mid_technical = lambda r: 51 <= r["employee_count"] <= 1000 and r["technical"]  # noqa: E731
+    assert rate("apollo", mid_business) > rate("apollo", mid_technical) + 0.08
+    assert rate("apollo", mid_business) > rate("hunter", mid_business) + 0.05
     europe = lambda r: r["region"] == "Europe"  # noqa: E731
     america = lambda r: r["region"] == "North America"  # noqa: E731
     assert rate("dropcontact", europe) > rate("dropcontact", america) + 0.12
