@@ -156,3 +156,24 @@ def test_cli_writes_the_samples(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert (tmp_path / "again" / "leads_demo.csv").read_bytes() == (
         tmp_path / "leads_demo.csv"
     ).read_bytes()
+
+
+@pytest.mark.parametrize("spec", SAMPLE_SPECS, ids=lambda s: s.name)
+def test_committed_samples_load_and_their_truth_matches_the_world(spec: SampleSpec) -> None:
+    """End to end with the intake: every committed sample loads, every row is accounted for,
+    and the world's ground truth of the loaded records is exactly the truth file."""
+    import gtmkit
+
+    loaded = gtmkit.load_list(SAMPLES / f"{spec.name}.{spec.fmt}")
+    assert loaded.records.height + loaded.rejected.height == spec.rows
+    truth = pl.read_csv(SAMPLES / f"{spec.name}.truth.csv", infer_schema_length=0)
+    junk = set(truth.filter(pl.col("person_id").is_null())["row_id"].cast(pl.Int64))
+    assert set(loaded.rejected["row_id"]) <= junk  # only placeholder rows are turned away
+    resolved = default_world().truth(loaded.records)
+    joined = resolved.join(
+        truth.select(pl.col("row_id").cast(pl.Int64), pl.col("person_id").alias("expected")),
+        on="row_id",
+    )
+    assert joined.height == loaded.records.height
+    real = joined.filter(pl.col("expected").is_not_null())
+    assert (real["person_id"] == real["expected"]).all()
