@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import polars as pl
 import pytest
-from _providers_helpers import run
+from _providers_helpers import HUNTER_FINDER_HIT, reply, run
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gtmkit.providers import Finding
+from gtmkit.providers import Finding, connect
 from gtmkit.providers.pattern import (
     PATTERNS,
     PatternProvider,
@@ -171,3 +172,35 @@ def test_property_learned_pattern_reproduces_itself(pattern, people, target) -> 
     finding = _ask(provider, *target)
     assert finding.email == f"{render(pattern, *target)}@acme.io"
     assert 0.0 < finding.confidence < 1.0
+
+
+def test_connected_finders_teach_the_pattern_step_as_hits_arrive() -> None:
+    alexis = {"first_name": "Alexis", "last_name": "Ohanian", "company_domain": "reddit.com"}
+    steve = {"first_name": "Steve", "last_name": "Huffman", "company_domain": "reddit.com"}
+
+    async def main(learn: bool):
+        transport = httpx.MockTransport(reply(200, HUNTER_FINDER_HIT))
+        async with connect(
+            ["hunter", "pattern"],
+            mode="sandbox",
+            sandbox_transport=transport,
+            learn_patterns=learn,
+        ) as conn:
+            assert (await conn["pattern"].lookup(steve)).outcome == "miss"
+            assert (await conn["hunter"].lookup(alexis)).outcome == "hit"
+            return await conn["pattern"].lookup(steve)
+
+    taught = run(main(True))
+    assert (taught.outcome, taught.email) == ("hit", "steve@reddit.com")  # {first}
+    assert run(main(False)).outcome == "miss"
+
+
+def test_a_failing_observer_never_breaks_a_lookup() -> None:
+    provider = PatternProvider()
+    provider.observe([("Ada", "Lovelace", "ada@acme.io")])
+
+    def broken(record, finding):
+        raise RuntimeError("observer bug")
+
+    provider.add_hit_observer(broken)
+    assert _ask(provider, "Grace", "Hopper").email == "grace@acme.io"

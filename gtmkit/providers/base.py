@@ -20,10 +20,11 @@ Contract (relied on by ``gtmkit.waterfall`` and ``gtmkit.compare``):
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -39,6 +40,7 @@ from gtmkit.providers.errors import (
 from gtmkit.schema import BillingModel, EmailStatus, Outcome
 
 Record = Mapping[str, Any]
+logger = logging.getLogger("gtmkit.providers")
 ProviderKind = Literal["finder", "verifier", "local"]
 
 
@@ -177,6 +179,8 @@ class Provider(ABC):
             )
         # Wrapped: a repr or vars() dump shows "Secret(***)"; pickling drops it (__getstate__).
         self.__key = _Secret(key)
+        #: called with (record, finding) after every hit (e.g. the pattern step learning)
+        self._hit_observers: list[Callable[[Record, Finding], Any]] = []
 
     # -- credentials -------------------------------------------------------------------
     @property
@@ -200,6 +204,7 @@ class Provider(ABC):
         state = dict(self.__dict__)
         state.pop(f"_{Provider.__name__}__key", None)
         state["client"] = None
+        state["_hit_observers"] = []
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -233,7 +238,18 @@ class Provider(ABC):
                 provider=self.name,
             )
             return self._failed(error, time.perf_counter())
-        return await self._safely(self.endpoint, self._lookup(record))
+        finding = await self._safely(self.endpoint, self._lookup(record))
+        if finding.outcome == "hit":
+            for observer in self._hit_observers:
+                try:
+                    observer(record, finding)
+                except Exception:  # a learning side-channel must never break a lookup
+                    logger.exception("%s: hit observer failed", self.name)
+        return finding
+
+    def add_hit_observer(self, observer: Callable[[Record, Finding], Any]) -> None:
+        """Call ``observer(record, finding)`` after every hit of this adapter."""
+        self._hit_observers.append(observer)
 
     async def _safely(self, endpoint: str, call: Awaitable[Finding]) -> Finding:
         """Await one call, turning provider and transport failures into an error Finding."""

@@ -168,6 +168,7 @@ def connect(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     sandbox_transport: httpx.AsyncBaseTransport | None = None,
     env_file: str | os.PathLike[str] | None = ".env",
+    learn_patterns: bool = True,
 ) -> Connection:
     """Build the named adapters on one shared client.
 
@@ -193,6 +194,9 @@ def connect(
             one built with a credit allowance, or shared between connections).
         env_file: a git-ignored ``.env`` file read for key variables that are not set in the
             environment (``None`` to skip). Its values are never copied into ``os.environ``.
+        learn_patterns: when ``pattern`` is connected, every other finder's hits teach it
+            their domain's email pattern as they arrive (emails already in the list are taught
+            with ``conn["pattern"].observe(records)``).
 
     Returns:
         a :class:`Connection` (use ``async with``, or call ``await conn.aclose()``).
@@ -286,7 +290,19 @@ def connect(
     )
     for provider in providers.values():
         provider.client = client
+    if learn_patterns:
+        _wire_pattern_learning(providers)
     return Connection(client, providers, modes, transport)
+
+
+def _wire_pattern_learning(providers: Mapping[str, Provider]) -> None:
+    from gtmkit.providers.pattern import PatternProvider
+
+    learners = [p for p in providers.values() if isinstance(p, PatternProvider)]
+    for learner in learners:
+        for provider in providers.values():
+            if provider.kind == "finder" and provider is not learner:
+                provider.add_hit_observer(learner.learn_from_hit)
 
 
 def _base_url_for(name: str, cls: type[Provider], base_urls: Mapping[str, str]) -> str | None:

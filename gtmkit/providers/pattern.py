@@ -244,6 +244,17 @@ class PatternProvider(Provider):
             self._weights[domain][pattern] += 1.0 / len(matches)
         return 1 if matches else 0
 
+    def learn_from_hit(self, record: Record, finding: Finding) -> int:
+        """Learn from another finder's hit: its email with the person's names (the names the
+        provider returned, else the record's). Invalid emails teach nothing."""
+        if finding.provider == self.name or finding.email_status == "invalid" or not finding.email:
+            return 0
+        fields = finding.fields
+        first, last = text(fields.get("first_name")), text(fields.get("last_name"))
+        if not (first and last):
+            first, last = record_names(record)
+        return self._observe_one(first, last, normalize_email(finding.email))
+
     def observe_pattern(self, domain: str, pattern: str, *, weight: float = 3.0) -> None:
         """Teach a domain's pattern directly (e.g. Hunter Domain Search's ``pattern``)."""
         if pattern not in PATTERNS:
