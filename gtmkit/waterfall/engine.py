@@ -378,6 +378,7 @@ class _Run:
                     await asyncio.sleep(self.retry.delay(error, attempt, self.rng))
                     continue
                 return Failure("error", f"{name}: {error.kind} after {attempt} attempt(s)")
+            limiter.on_success()
             cache = None
             if not local:
                 cache = (
@@ -712,6 +713,15 @@ async def _run(
                 "budget_peak_committed_usd": budget.peak_committed_usd,
                 "elapsed_s": time.perf_counter() - started,
                 "throttled": {n: lim.stats.throttled for n, lim in limiters.items()},
+                "limits": {
+                    n: {
+                        "sent": lim.stats.sent,
+                        "throttled": lim.stats.throttled,
+                        "waited_s": round(lim.stats.waited_s, 3),
+                        "final_per_second": lim.per_second,
+                    }
+                    for n, lim in limiters.items()
+                },
             },
         )
     finally:

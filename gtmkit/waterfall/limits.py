@@ -1,9 +1,17 @@
 """Per-provider pacing: a token bucket for requests per second plus a cap on calls in flight.
 
-Limits adapt to what the provider says: a 429's ``Retry-After`` pauses every sender to that
-provider until it passes and lowers the rate a little (so a configured rate that was too
-optimistic converges on the real one); a ``Throttle`` read from rate-limit headers sets the
-rate directly and pauses until the window resets when nothing is left.
+Limits adapt to what the provider says, AIMD-style:
+
+* a 429 (or a provider's equivalent) lowers the rate by 20% — at most once per second, so the
+  burst of 429s that calls already in flight bring back counts as one signal. An unpaced
+  limiter (sandbox, ``rate_limits="off"``) starts pacing at 80% of the rate it was sending at.
+  The rejected call itself waits its ``Retry-After`` (see ``retry.py``); other calls are not
+  stopped, because a sporadic 429 is common and a blanket pause would idle the whole provider.
+* every success raises the rate again by 2% of its ceiling (the configured rate), so a
+  transient burst of 429s costs little;
+* rate-limit headers saying the quota is used up (``remaining == 0`` with a reset time) pause
+  every sender until the window resets (at most ``max_pause_s`` per signal, then one probe). A header's *limit* is not used as the pace: providers
+  report minute or day windows whose average rate says little about the burst they accept.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -48,11 +57,19 @@ class ProviderLimiter:
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self._next_at = 0.0  # monotonic time at which the next token is available
         self._paused_until = 0.0
+        self._last_decrease = -math.inf
+        self._recent: deque[float] = deque(maxlen=64)  # send times, to estimate the pace
+        #: the configured rate: adaptation never goes above it
+        self.ceiling = self.per_second
+        self.min_rate = 0.2
+        #: longest all-senders pause one "quota used up" header can cause
+        self.max_pause_s = 2.0
         self.stats = LimiterStats()
 
     @property
     def unlimited(self) -> bool:
-        return math.isinf(self.per_second)
+        """Whether this provider is unpaced by configuration (it may still learn a pace)."""
+        return math.isinf(self.ceiling)
 
     async def acquire(self) -> None:
         """Wait for an in-flight slot and a token. Pair with :meth:`release`."""
@@ -63,6 +80,7 @@ class ProviderLimiter:
             self._slots.release()
             raise
         self.stats.sent += 1
+        self._recent.append(time.monotonic())
 
     def release(self) -> None:
         self._slots.release()
@@ -74,7 +92,7 @@ class ProviderLimiter:
                 self.stats.waited_s += self._paused_until - now
                 await asyncio.sleep(self._paused_until - now)
                 continue
-            if self.unlimited:
+            if math.isinf(self.per_second):
                 return
             interval = 1.0 / self.per_second
             # tokens saved while idle, up to the burst size
@@ -89,21 +107,42 @@ class ProviderLimiter:
 
     # -- adaptation ---------------------------------------------------------------------
     def on_rate_limited(self, retry_after: float | None) -> None:
-        """A 429 (or equivalent): pause everyone, and slow down by 10% unless told a rate."""
+        """A 429 (or equivalent): slow down (at most once per second)."""
         self.stats.throttled += 1
-        pause = retry_after if retry_after and retry_after > 0 else 1.0
-        self._paused_until = max(self._paused_until, time.monotonic() + pause)
-        if not self.unlimited:
-            self.per_second = max(0.2, self.per_second * 0.9)
+        now = time.monotonic()
+        if now - self._last_decrease < 1.0:
+            return
+        self._last_decrease = now
+        if math.isinf(self.per_second):
+            recent = self._recent_rate(now)
+            if recent is None:
+                return  # too few sends to tell a pace: let the retry's own wait do the work
+            self.per_second = max(self.min_rate, 0.8 * recent)
+        else:
+            self.per_second = max(self.min_rate, self.per_second * 0.8)
+
+    def on_success(self) -> None:
+        """An answered call: creep back up towards the ceiling."""
+        if self.per_second < self.ceiling:
+            step = 0.02 * (self.ceiling if math.isfinite(self.ceiling) else self.per_second)
+            self.per_second = min(self.ceiling, self.per_second + step)
 
     def observe(self, throttle: Throttle | None) -> None:
         """Read the provider's rate-limit headers (as parsed by the adapter)."""
         if throttle is None:
             return
-        if throttle.limit_per_second and throttle.limit_per_second > 0:
-            self.per_second = float(throttle.limit_per_second)
         if throttle.remaining is not None and throttle.remaining <= 0 and throttle.reset_after_s:
-            self._paused_until = max(self._paused_until, time.monotonic() + throttle.reset_after_s)
+            # capped: a window reset can be a minute away, and some 429s report an empty
+            # window they do not enforce; after the cap one probe goes out (and re-pauses)
+            pause = min(throttle.reset_after_s, self.max_pause_s)
+            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+
+    def _recent_rate(self, now: float) -> float | None:
+        """Sends per second over the last (up to 64) sends within 5 s, if enough to judge."""
+        sends = [t for t in self._recent if now - t <= 5.0]
+        if len(sends) < 16 or now - sends[0] <= 0:
+            return None
+        return len(sends) / (now - sends[0])
 
 
 def build_limiters(
