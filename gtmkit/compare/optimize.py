@@ -392,18 +392,23 @@ def brute_force_orders(
 
 
 # -- heuristic ---------------------------------------------------------------------------
-def heuristic_order(pattern: HitPattern, providers: Sequence[str] | None = None) -> list[str]:
+def heuristic_order(
+    pattern: HitPattern,
+    providers: Sequence[str] | None = None,
+    *,
+    start: Sequence[str] | None = None,
+) -> list[str]:
     """A good order without enumerating subsets: greedy cost-per-new-hit, then local search.
 
     1. Greedy: repeatedly take the provider with the lowest *expected cost per new hit* on the
        rows still missing (billed rows × unit price ÷ new hits); providers that add no hit go
-       last.
+       last. (Skipped when ``start`` gives an initial order.)
     2. Improve: move any single provider to any other position while that lowers the cost
        (insertion local search), until no move helps.
 
     Costs are evaluated on the measured rows, so correlation between providers is respected.
     """
-    names = list(providers or pattern.providers)
+    names = list(start or providers or pattern.providers)
     idx = [pattern.index(p) for p in names]
     billed = {i: pattern.billed(i) for i in idx}
     unit = {i: pattern.costs[i].usd_per_billed_call for i in idx}
@@ -417,8 +422,8 @@ def heuristic_order(pattern: HitPattern, providers: Sequence[str] | None = None)
         return total
 
     remaining = pattern.full
-    todo = list(idx)
-    seq: list[int] = []
+    todo = [] if start else list(idx)
+    seq: list[int] = list(idx) if start else []
     while todo:
 
         def ratio(i: int, remaining: int = remaining) -> tuple[float, int]:
@@ -564,36 +569,68 @@ def heuristic_frontier(
 ) -> pl.DataFrame:
     """Frontier for too many providers to enumerate subsets (the documented heuristic).
 
-    Forward selection: start from nothing; at each round try adding each remaining provider,
-    order the candidate set with :func:`heuristic_order`, and keep the candidate with the best
-    gain in ``metric`` per extra dollar per row (a candidate that is both better and no dearer
-    wins outright). Every candidate tried (about ``n²/2`` subsets) is kept and the Pareto
-    frontier is taken over all of them. ``bench_compare.py`` measures its gap to the exact
-    frontier on 8–12 providers.
+    Two greedy chains of subsets, each subset ordered by :func:`heuristic_order`:
+
+    * forward selection — start from nothing; each round, try adding every remaining provider
+      and keep the one with the best gain in ``metric`` per extra dollar per row (a candidate
+      both better and no dearer wins outright);
+    * backward elimination — start from every provider; each round, try dropping each one
+      (its order is the current order without it) and drop the one that loses the least
+      ``metric`` per dollar saved.
+
+    Every candidate evaluated (about ``n²`` subsets) is kept and the Pareto frontier is taken
+    over all of them. ``benchmarks/bench_compare.py`` measures the gap to the exact frontier
+    on 8–12 providers.
     """
-    chosen: list[str] = []
     seen: dict[frozenset[str], OrderStats] = {}
-    current = None
+
+    def score(s: OrderStats, base: OrderStats | None) -> float:
+        gain = getattr(s, metric) - (getattr(base, metric) if base else 0.0)
+        extra = s.cost_per_row_usd - (base.cost_per_row_usd if base else 0.0)
+        if extra > 1e-15:
+            return gain / extra
+        return math.inf if gain > 0 else -math.inf
+
+    # forward selection
+    chosen: list[str] = []
+    current: OrderStats | None = None
     remaining = list(pattern.providers)
     while remaining:
-        best_key = None
-        best_stats = None
-        best_p = None
+        best: tuple[float, str, OrderStats] | None = None
         for p in remaining:
-            cand = [*chosen, p]
-            key = frozenset(cand)
+            key = frozenset([*chosen, p])
             if key not in seen:
-                seen[key] = evaluate_order(pattern, heuristic_order(pattern, cand))
-            s = seen[key]
-            gain = getattr(s, metric) - (getattr(current, metric) if current else 0.0)
-            extra = s.cost_per_row_usd - (current.cost_per_row_usd if current else 0.0)
-            score = (gain / extra) if extra > 1e-15 else (math.inf if gain > 0 else -math.inf)
-            if best_key is None or score > best_key:
-                best_key, best_stats, best_p = score, s, p
-        assert best_p is not None and best_stats is not None
-        chosen.append(best_p)
-        remaining.remove(best_p)
-        current = best_stats
+                seen[key] = evaluate_order(pattern, heuristic_order(pattern, [*chosen, p]))
+            cand = (score(seen[key], current), p, seen[key])
+            if best is None or cand[0] > best[0]:
+                best = cand
+        assert best is not None
+        chosen.append(best[1])
+        remaining.remove(best[1])
+        current = best[2]
+
+    # backward elimination from the full set
+    order = heuristic_order(pattern)
+    full = evaluate_order(pattern, order)
+    seen.setdefault(frozenset(order), full)
+    current = full
+    while len(order) > 1:
+        pick: tuple[float, int] | None = None
+        for pos in range(len(order)):
+            trial = order[:pos] + order[pos + 1 :]
+            stats = evaluate_order(pattern, trial)
+            # loss of metric per dollar saved: lower is better to drop
+            saved = current.cost_per_row_usd - stats.cost_per_row_usd
+            loss = getattr(current, metric) - getattr(stats, metric)
+            ratio = loss / saved if saved > 1e-15 else (math.inf if loss > 0 else -math.inf)
+            if pick is None or ratio < pick[0]:
+                pick = (ratio, pos)
+        assert pick is not None
+        order = heuristic_order(pattern, start=order[: pick[1]] + order[pick[1] + 1 :])
+        current = evaluate_order(pattern, order)
+        key = frozenset(order)
+        if key not in seen or current.cost_per_row_usd < seen[key].cost_per_row_usd:
+            seen[key] = current
     return _frame(list(seen.values()), "heuristic", metric)
 
 
