@@ -518,6 +518,8 @@ class ProviderOracle:
         if not deliverable and not catch_all and u[4] < profile.drops_dead_share:
             return PersonAnswer(found=False, latency_s=latency)
         status, confidence = self._status(profile, kind, deliverable, catch_all, u[5], u[6])
+        # The low bits of a 64-bit draw are independent of its high bits: a spare uniform.
+        u_phone = (u[3] * 1024.0) % 1.0
         attributes = {
             "first_name": subject["first_name"],
             "last_name": subject["last_name"],
@@ -526,7 +528,7 @@ class ProviderOracle:
             "seniority": subject["seniority"],
             "department": subject["department"],
             "linkedin_url": subject["linkedin_url"],
-            "phone": subject["phone"] if u[6] < profile.phone_share else None,
+            "phone": subject["phone"] if u_phone < profile.phone_share else None,
             "company_name": company["name"],
             "company_domain": company["domain"],
             "employee_count": company["employee_count"],
