@@ -232,3 +232,12 @@ def test_domain_search_by_company_name_and_linkedin_handle_finder() -> None:
     hunter, rec = make(HunterProvider, reply(200, HUNTER_FINDER_HIT))
     run(hunter.lookup({"linkedin_url": "https://www.linkedin.com/in/Alexis-Ohanian/"}))
     assert dict(rec.last.url.params) == {"linkedin_handle": "alexis-ohanian"}
+
+
+def test_finder_unverified_on_an_accept_all_domain_is_catch_all() -> None:
+    body = json.loads(json.dumps(HUNTER_FINDER_HIT))
+    body["data"]["verification"] = {"date": None, "status": None}
+    body["data"]["accept_all"] = True
+    hunter, _ = make(HunterProvider, reply(200, body))
+    finding = run(hunter.lookup(ALEXIS))
+    assert (finding.email_status, finding.provider_status) == ("catch_all", None)

@@ -142,7 +142,7 @@ class HunterProvider(_HunterBase):
         fields["email"] = email.lower()
         status = found_status(self.name, status_word)
         if status_word is None and data.get("accept_all") is True:
-            status, status_word = "catch_all", "accept_all"
+            status = "catch_all"  # unverified, but the domain accepts everything
         return self._finding(
             reply,
             "hit",
