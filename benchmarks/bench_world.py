@@ -200,11 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     checks = _check(report)
 
     rng = random.Random(1)
-    sample = [default._row(i) for i in rng.sample(range(default.people.height), args.sample)]
+    people = default.people.to_dicts()
+    sample = [people[i] for i in rng.sample(range(len(people)), args.sample)]
     speed = _oracle_speed(world, sample)
-    http_sample = [
-        default._row(i) for i in rng.choices(range(default.people.height), k=http_lookups)
-    ]
+    http_sample = [people[i] for i in rng.choices(range(len(people)), k=http_lookups)]
     http = asyncio.run(_http_speed(default, http_sample))
 
     print(
