@@ -194,3 +194,16 @@ def test_wilson_properties_and_polars_version_agree(k: int, n: int) -> None:
     if n > 1 and 0 < k < n:  # symmetry
         l2, h2 = wilson_interval(n - k, n)
         assert (1 - h2, 1 - l2) == pytest.approx((low, high), abs=1e-12)
+
+
+def test_public_names_resolve_from_the_top_level_package() -> None:
+    import importlib
+
+    import gtmkit
+
+    compare_pkg = importlib.import_module("gtmkit.compare")
+    assert callable(gtmkit.compare)  # function or (callable) package, depending on import order
+    assert callable(compare_pkg) and compare_pkg.compare.__name__ == "compare"
+    assert callable(gtmkit.charts.hit_rate_vs_cost)
+    with pytest.raises(CompareError, match="row_id"):
+        gtmkit.compare(pl.DataFrame({"x": [1]}), ["hunter"], echo=False)

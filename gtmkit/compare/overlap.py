@@ -12,9 +12,12 @@ For an ordered pair (A, B) over the same sampled rows:
 
 Each unordered pair gets one ``relation`` (same on both orderings), first rule that applies:
 
-1. ``conflicting`` — ``conflict_rate`` ≥ :data:`CONFLICT_RATE` (10 %) over at least
-   :data:`MIN_BOTH_HIT` (20) shared finds: chaining them without verification risks keeping
-   the wrong email on one row in ten.
+1. ``conflicting`` — ``conflict_rate`` ≥ :data:`CONFLICT_RATE` (25 %) over at least
+   :data:`MIN_BOTH_HIT` (20) shared finds. Why 25 %: good providers are wrong about the
+   person or stale on 5–15 % of finds, so two of them, each wrong on ~10 %, already disagree
+   on ~19 % of shared rows by chance. Past one in four, at least one of the pair is worse than
+   a good provider, and which email to keep needs truth or a verifier. (``conflict_rate``
+   itself is always reported, to read against a stricter bar.)
 2. ``redundant`` — ``overlap_coef`` ≥ :data:`REDUNDANT_OVERLAP` (0.85): the smaller provider
    adds under 15 % of its finds once the larger one ran.
 3. ``complementary`` — otherwise: each finds a worthwhile share of rows the other misses.
@@ -27,7 +30,7 @@ import polars as pl
 from gtmkit.schema import ROW_ID
 
 #: Share of shared finds with a different email at which a pair is "conflicting".
-CONFLICT_RATE = 0.10
+CONFLICT_RATE = 0.25
 #: Shared finds needed before a conflict rate is trusted.
 MIN_BOTH_HIT = 20
 #: Overlap coefficient at which a pair is "redundant".

@@ -11,8 +11,8 @@ Example (simulated world, no key, no spend)::
     from gtmkit.sandbox import default_world
 
     world = default_world()
-    people = world.sample_records(500)                 # or gtmkit.load_list(path).records
-    cmp = gtmkit.compare(people, ["hunter", "apollo", "pdl"], truth=world,
+    people = gtmkit.load_list("data/samples/leads_demo.csv").records
+    cmp = gtmkit.compare(people, ["hunter", "apollo", "pdl"], sample=500, truth=world,
                          segment_by="employee_band", ledger="data/ledger.sqlite")
     cmp.metrics                      # per provider
     cmp.segment_metrics              # per provider × segment value
