@@ -360,3 +360,85 @@ def enriched_view(frame: pl.DataFrame, extra: Sequence[str] = ()) -> pl.DataFram
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
+
+
+# -- the crash test's child process ---------------------------------------------------------
+CRASH_WF_STEPS = ("alpha", "beta", "gamma")
+
+
+def crash_waterfall():
+    from gtmkit.waterfall import Step, Waterfall
+
+    return Waterfall(
+        [Step("alpha"), Step("beta", stop="first_verified"), Step("gamma")], verify="verifier"
+    )
+
+
+async def crash_run(ledger: str, billing_log: str, n: int, latency_s: float, *, started=None):
+    """One run of the crash-test waterfall (used in the child and for the resume)."""
+    svc = FakeService(latency_s=latency_s, billing_log=billing_log)
+    async with httpx.AsyncClient(transport=svc.transport()) as client:
+        providers = make_providers(client)
+        if started is not None:
+            started()
+        from gtmkit.waterfall import RetryPolicy
+
+        return await crash_waterfall().run_async(
+            make_records(n, seed=77, dup_rate=0.05, same_key_rate=0.05),
+            providers=providers,
+            ledger=ledger,
+            progress=False,
+            max_in_flight=4,
+            retry=RetryPolicy(base_s=0.001, max_backoff_s=0.01),
+        )
+
+
+def crash_child_main(argv: Sequence[str]) -> None:
+    """``python -c '...crash_child_main(sys.argv[1:])' LEDGER BILLING_LOG N LATENCY OUT``"""
+    import sys
+
+    ledger, billing_log, n, latency, out = argv
+
+    def started() -> None:
+        sys.stdout.write("started\n")
+        sys.stdout.flush()
+
+    res = asyncio.run(crash_run(ledger, billing_log, int(n), float(latency), started=started))
+    res.records.write_parquet(out)
+
+
+def shared_ledger_child_main(argv: Sequence[str]) -> None:
+    """``... shared_ledger_child_main(sys.argv[1:])' LEDGER SEED N OUT_JSON``: one run writing to
+    a ledger another process is writing to at the same time."""
+    ledger, seed, n, out = argv
+    records = make_records(int(n), seed=int(seed))
+    go_file = ledger + ".go"
+    import time
+
+    while not os.path.exists(go_file):  # start together with the other process
+        time.sleep(0.002)
+
+    async def go():
+        svc = FakeService(latency_s=0.001)
+        async with httpx.AsyncClient(transport=svc.transport()) as client:
+            from gtmkit.waterfall import RetryPolicy
+
+            return await crash_waterfall().run_async(
+                records,
+                providers=make_providers(client),
+                ledger=ledger,
+                progress=False,
+                retry=RetryPolicy(base_s=0.001, max_backoff_s=0.01),
+            )
+
+    res = asyncio.run(go())
+    with open(out, "w") as fh:
+        json.dump(
+            {
+                "run_id": res.totals["run_id"],
+                "credits": res.totals["credits"],
+                "attempts": res.attempts.height,
+                "calls": res.totals["calls"],
+            },
+            fh,
+        )

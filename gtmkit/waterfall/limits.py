@@ -10,8 +10,9 @@ Limits adapt to what the provider says, AIMD-style:
 * every success raises the rate again by 2% of its ceiling (the configured rate), so a
   transient burst of 429s costs little;
 * rate-limit headers saying the quota is used up (``remaining == 0`` with a reset time) pause
-  every sender until the window resets (at most ``max_pause_s`` per signal, then one probe). A header's *limit* is not used as the pace: providers
-  report minute or day windows whose average rate says little about the burst they accept.
+  every sender until the window resets (at most ``max_pause_s`` per signal, then one probe).
+  A header's *limit* is not used as the pace: providers report minute or day windows whose
+  average rate says little about the burst they accept.
 """
 
 from __future__ import annotations
