@@ -113,7 +113,11 @@ def test_pdl_rate_limit_is_429_with_json_headers_and_no_retry_after():
     refused = answers[2]
     assert refused.json()["error"]["type"] == "rate_limit_error"
     assert json.loads(refused.headers["x-ratelimit-remaining"]) == {"minute": 0}
-    assert json.loads(refused.headers["x-ratelimit-limit"]) == {"minute": 120}
+    assert json.loads(refused.headers["x-ratelimit-limit"]) == {
+        "minute": 120,
+        "day": None,
+        "month": None,
+    }
     assert refused.headers["x-ratelimit-reset"].endswith("Z")
     assert "retry-after" not in refused.headers
 

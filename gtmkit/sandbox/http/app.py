@@ -133,8 +133,7 @@ class SandboxApp:
     ) -> Reply:
         """Answer one request (synchronously; the caller sleeps ``reply.delay_s``).
 
-        ``headers``: lower-case names, or a case-insensitive mapping such as ``httpx.Headers``.
-        ``path`` is below the provider's API prefix.
+        ``headers`` must have lower-case names. ``path`` is below the provider's API prefix.
         """
         api = self.apis.get(provider)
         if api is None:

@@ -140,7 +140,10 @@ class PDLAPI(ProviderAPI):
         wait = info.retry_after_s if not info.allowed else info.minute_reset_s
         reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + wait + 0.999))
         return [
-            ("x-ratelimit-limit", json.dumps({"minute": info.minute_limit})),
+            (
+                "x-ratelimit-limit",
+                json.dumps({"minute": info.minute_limit, "day": None, "month": None}),
+            ),
             ("x-ratelimit-remaining", json.dumps({"minute": remaining})),
             ("x-ratelimit-reset", reset),
         ]
