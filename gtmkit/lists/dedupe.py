@@ -21,9 +21,9 @@ def dedupe_key() -> pl.Expr:
     ``email:<address>`` for a valid email; else ``linkedin:<canonical URL>``; else
     ``name:<first>|<last>|<domain>``; else ``name:<first>|<last>|company=<company name>``;
     else null (nothing to match on). Names and company are read from the lowercased,
-    space-free helper columns ``_first``, ``_last`` and ``_company``.
+    space-free helper columns ``__gtmkit_first``, ``__gtmkit_last`` and ``__gtmkit_company``.
     """
-    first_last = pl.col("_first") + pl.lit("|") + pl.col("_last") + pl.lit("|")
+    first_last = pl.col("__gtmkit_first") + pl.lit("|") + pl.col("__gtmkit_last") + pl.lit("|")
     return (
         pl.when(pl.col("email_valid").fill_null(False))
         .then(pl.lit("email:") + pl.col("email"))
@@ -31,7 +31,7 @@ def dedupe_key() -> pl.Expr:
         .then(pl.lit("linkedin:") + pl.col("linkedin_url").str.to_lowercase())
         .when(pl.col("company_domain").is_not_null())
         .then(pl.lit("name:") + first_last + pl.col("company_domain"))
-        .otherwise(pl.lit("name:") + first_last + pl.lit("company=") + pl.col("_company"))
+        .otherwise(pl.lit("name:") + first_last + pl.lit("company=") + pl.col("__gtmkit_company"))
     )
 
 
@@ -56,7 +56,9 @@ def mark_duplicates(records: pl.DataFrame) -> pl.DataFrame:
         [None, 0, None]
     """
     squashed = {
-        f"_{name.split('_')[0]}": per_distinct(records.get_column(name), _squash).to_series()
+        f"__gtmkit_{name.split('_')[0]}": per_distinct(
+            records.get_column(name), _squash
+        ).to_series()
         for name in ("first_name", "last_name", "company_name")
     }
     keyed = records.with_columns(**squashed).with_columns(dedupe_key().alias("dedupe_key"))

@@ -172,7 +172,8 @@ def load_list(
     # Blank rows after the last filled one are export artefacts; blank rows in between are
     # real rows (rejected as empty) so row_id keeps matching the source's row positions.
     data_rows = int(positions[-1]) + 1
-    raw = raw.slice(0, data_rows).with_row_index(ROW_ID).with_columns(pl.col(ROW_ID).cast(pl.Int64))
+    raw = raw.slice(0, data_rows)
+    row_ids = pl.int_range(0, data_rows, dtype=pl.Int64, eager=True).alias(ROW_ID)
     nonempty = nonempty.slice(0, data_rows)
     table = with_rows(table, data_rows)
 
@@ -180,9 +181,7 @@ def load_list(
     canon = canonical_frame(
         {field: raw.get_column(src) for src, field in field_of.items()}, raw.height
     )
-    canon = normalize_records(
-        canon.insert_column(0, raw.get_column(ROW_ID)), default_country=region
-    )
+    canon = normalize_records(canon.insert_column(0, row_ids), default_country=region)
 
     reason = _reject_reason(canon, nonempty, raw, table.overflow)
     accepted = reason.is_null()
@@ -198,11 +197,16 @@ def load_list(
         *RECORD_EXTRAS,
         *[c for c in records.columns if c not in reserved],
     )
-    rejected = (
-        raw.with_columns(reason.alias(REASON))
-        .filter(~accepted)
-        .select(ROW_ID, REASON, *table.headers, *table.overflow)
-    )
+    source = [*table.headers, *table.overflow]
+    rejected = pl.concat(
+        [
+            pl.DataFrame([row_ids, reason.alias(REASON)]),
+            raw.select(
+                pl.col(h).alias(f"{h} (source)" if h in (ROW_ID, REASON) else h) for h in source
+            ),
+        ],
+        how="horizontal",
+    ).filter(~accepted)
     if records.height + rejected.height != data_rows:  # pragma: no cover - invariant guard
         raise AssertionError("row accounting broke: records + rejected != data rows")
     return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=table.info)
