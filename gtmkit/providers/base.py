@@ -240,7 +240,7 @@ class Provider(ABC):
             return self._failed(error, time.perf_counter())
         finding = await self._safely(self.endpoint, self._lookup(record))
         if finding.outcome == "hit":
-            for observer in self._hit_observers:
+            for observer in getattr(self, "_hit_observers", ()):
                 try:
                     observer(record, finding)
                 except Exception:  # a learning side-channel must never break a lookup
@@ -249,6 +249,8 @@ class Provider(ABC):
 
     def add_hit_observer(self, observer: Callable[[Record, Finding], Any]) -> None:
         """Call ``observer(record, finding)`` after every hit of this adapter."""
+        if not hasattr(self, "_hit_observers"):
+            self._hit_observers = []
         self._hit_observers.append(observer)
 
     async def _safely(self, endpoint: str, call: Awaitable[Finding]) -> Finding:
