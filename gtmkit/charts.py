@@ -345,7 +345,7 @@ def pareto_frontier(
                     else recommendation.predicted_usable_coverage
                 ],
                 "cost_per_row_usd": [recommendation.predicted_cost_per_row_usd],
-                "label": ["Recommended: " + " → ".join(recommendation.order)],
+                "label": ["Recommended"],
             }
         )
         layers.append(
@@ -355,14 +355,22 @@ def pareto_frontier(
         )
         layers.append(
             alt.Chart(pick)
-            .mark_text(align="left", dx=10, dy=12, color=PALETTE[1], fontWeight="bold")
+            .mark_text(align="center", dy=-16, color=PALETTE[1], fontWeight="bold")
             .encode(x=x, y=y, text="label:N")
+        )
+    subtitle = [
+        "Line: best coverage for the money (each point is a subset in its cheapest order)." + note
+    ]
+    if recommendation is not None:
+        subtitle.append(
+            f"Recommended (diamond): {' → '.join(recommendation.order)} — "
+            f"{recommendation.predicted_coverage:.0%} coverage at "
+            f"${recommendation.predicted_cost_per_row_usd:,.3f} per row."
         )
     return alt.layer(*layers).properties(
         title=alt.Title(
             title or "Coverage vs cost: the Pareto frontier of provider orders",
-            subtitle="Line: best coverage for the money (each point is a subset in its cheapest "
-            "order)." + note,
+            subtitle=subtitle,
         )
     )
 
@@ -399,7 +407,15 @@ def segment_heatmap(
         value,
         *[c for c in ("n",) if c in s.columns],
         too_wide.alias("too_wide"),
-    ).with_columns(flag=pl.when(pl.col("too_wide")).then(pl.lit("±")).otherwise(pl.lit("")))
+    ).with_columns(
+        flag=pl.when(pl.col("too_wide")).then(pl.lit("±")).otherwise(pl.lit("")),
+        # the cell text, formatted here so an empty cell reads "n/a" rather than "null"
+        label=pl.col(value)
+        .map_elements(
+            (lambda v: f"${v:,.3f}") if money else (lambda v: f"{v:.0%}"), return_dtype=pl.String
+        )
+        .fill_null("n/a"),
+    )
     names = {
         "hit_rate": "Hit rate",
         "accuracy": "Accuracy among hits",
@@ -431,9 +447,7 @@ def segment_heatmap(
         ),
         tooltip=tips,
     )
-    text = base.mark_text(fontSize=11).encode(
-        text=alt.Text(f"{value}:Q", format=fmt if money else ".0%"),
-    )
+    text = base.mark_text(fontSize=11).encode(text="label:N")
     flag = base.mark_text(fontSize=10, dy=12, color="#b00020").encode(text="flag:N")
     return alt.layer(rect, text, flag).properties(
         width=alt.Step(80),

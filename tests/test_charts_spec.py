@@ -104,7 +104,8 @@ def test_pareto_frontier_marks_the_recommendation(cmp: Comparison) -> None:
     pick = _data(spec, 2)[0]
     assert pick["order"] == " → ".join(rec.order)
     assert pick["cost_per_row_usd"] == pytest.approx(rec.predicted_cost_per_row_usd)
-    assert _data(spec, 3)[0]["label"].startswith("Recommended")
+    assert _data(spec, 3)[0]["label"] == "Recommended"
+    assert " → ".join(rec.order) in spec["title"]["subtitle"][1]
 
 
 def test_pareto_frontier_stays_small_for_many_providers() -> None:
@@ -116,7 +117,7 @@ def test_pareto_frontier_stays_small_for_many_providers() -> None:
     spec = charts.pareto_frontier(front).to_dict()
     assert _marks(spec) == ["line"]  # the 16k background subsets are not embedded
     assert len(_data(spec, 0)) == front.filter("pareto").height < 5000
-    assert "omitted" in spec["title"]["subtitle"]
+    assert "omitted" in spec["title"]["subtitle"][0]
 
 
 def test_segment_heatmap(cmp: Comparison) -> None:
@@ -128,8 +129,12 @@ def test_segment_heatmap(cmp: Comparison) -> None:
     rows = _data(spec)
     assert len(rows) == 5 * 4
     assert {r["flag"] for r in rows if r["too_wide"]} <= {"±"}
+    assert all(r["label"] == f"{r['hit_rate']:.0%}" for r in rows)
     region = charts.segment_heatmap(cmp, segment="region", value="usd_per_usable").to_dict()
     assert len(_data(region)) == 5 * 3
+    for r in _data(region):
+        expected = "n/a" if r["usd_per_usable"] is None else f"${r['usd_per_usable']:,.3f}"
+        assert r["label"] == expected
     assert region["layer"][0]["encoding"]["color"]["legend"]["format"] == "$,.3f"
 
 
