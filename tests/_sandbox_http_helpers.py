@@ -112,6 +112,10 @@ class TinyOracle:
 
     def _match(self, query: Query) -> dict[str, Any] | None:
         for person in PEOPLE:
+            if query.get("person_id"):
+                if query["person_id"] == person["person_id"]:
+                    return person
+                continue
             if query.get("email") and query["email"] == person["email"]:
                 return person
             if query.get("linkedin_url") and query["linkedin_url"] == person["linkedin_url"]:

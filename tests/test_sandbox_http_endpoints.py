@@ -155,6 +155,29 @@ def test_apollo_people_search_is_free_and_obfuscates_last_names():
     assert t.app.ledger.totals() == {}
 
 
+def test_apollo_search_then_match_by_id():
+    t = transport()
+    found = request(
+        t,
+        "POST",
+        f"{APOLLO}/mixed_people/api_search",
+        json={"q_organization_domains_list": ["engines.example"], "person_titles": ["founder"]},
+        headers=APOLLO_KEY,
+    ).json()["people"][0]
+    by_id = request(
+        t, "POST", f"{APOLLO}/people/match", json={"id": found["id"]}, headers=APOLLO_KEY
+    )
+    person = by_id.json()["person"]
+    assert person["id"] == found["id"]
+    assert person["name"] == "Charles Babbage" and person["email"] == "charles@engines.example"
+    forged = found["id"][:-1] + ("0" if found["id"][-1] != "0" else "1")
+    for bad in (forged, "64a7ff0cc4dfae00013df1a5", "nope"):
+        r = request(
+            t, "POST", f"{APOLLO}/people/match", json={"id": bad, **ADA_APOLLO}, headers=APOLLO_KEY
+        )
+        assert r.json() == {"person": None}  # an id names one person; a bad id finds nobody
+
+
 def test_apollo_unknown_path_is_404():
     r = request(transport(), "POST", f"{APOLLO}/people/nope", headers=APOLLO_KEY)
     assert r.status_code == 404

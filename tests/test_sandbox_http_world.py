@@ -200,6 +200,19 @@ def test_company_and_search_endpoints_over_the_world():
     listed = oracle.search_people("apollo", company={"company_domain": domain}, limit=500)
     assert search["total_entries"] == len(listed) > 0
     assert [p["first_name"] for p in search["people"]] == [p["first_name"] for p in listed[:100]]
+    # search, then enrich by Apollo id: the same person as a match by person id
+    for shown, item in zip(search["people"][:10], listed[:10], strict=True):
+        matched = request(
+            t,
+            "POST",
+            f"{APOLLO}/people/match",
+            json={"id": shown["id"]},
+            headers={"x-api-key": KEY},
+        ).json()["person"]
+        answer = oracle.person("apollo", {"person_id": item["person_id"]})
+        assert (matched is not None) == answer.found
+        if matched is not None:
+            assert matched["email"] == answer.email
     hunter = request(
         t, "GET", f"{HUNTER}/domain-search", params={"domain": domain, "limit": 100, "api_key": KEY}
     ).json()

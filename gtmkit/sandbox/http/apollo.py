@@ -36,6 +36,31 @@ def apollo_id(*parts: object) -> str:
     return stable_id("apollo", *parts)
 
 
+_ID_BYTES = 9  # room for person ids up to 9 bytes ("p000123") inside a 24-hex-digit id
+
+
+def person_apollo_id(person_id: Any) -> str:
+    """Apollo's id for a person: 24 hex digits that carry the world's person id, so that a
+    ``people/match`` by ``id`` (Apollo's search-then-enrich flow) finds the person again."""
+    raw = str(person_id).encode("utf-8")
+    if len(raw) > _ID_BYTES:
+        return apollo_id("person", person_id)
+    tail = raw.rjust(_ID_BYTES, b"\0").hex()
+    return stable_id("apollo-person", person_id)[: 24 - len(tail)] + tail
+
+
+def person_id_from_apollo_id(value: Any) -> str | None:
+    """Inverse of :func:`person_apollo_id` (``None`` for ids it did not make)."""
+    text = str(value or "").strip().lower()
+    if len(text) != 24:
+        return None
+    try:
+        person_id = bytes.fromhex(text[-2 * _ID_BYTES :]).lstrip(b"\0").decode("utf-8")
+    except ValueError:
+        return None
+    return person_id if person_id and person_apollo_id(person_id) == text else None
+
+
 def obfuscate(last_name: str | None) -> str | None:
     """``Huynh`` → ``Hu***h`` (Apollo's People API Search hides last names this way)."""
     if not last_name:
@@ -120,6 +145,9 @@ class ApolloAPI(ProviderAPI):
             company_domain=p.get("domain"),
             linkedin_url=p.get("linkedin_url"),
         )
+        if p.get("id"):  # an id from People API Search: the person it names, nothing else
+            person_id = person_id_from_apollo_id(p["id"])
+            query = {"person_id": person_id} if person_id else {}
         if not self.ledger.can_afford(self.name, ex.key_id or "", 1):
             return self.out_of_credits(ex)
         answer = self.oracle.person(self.name, query)
@@ -151,7 +179,7 @@ class ApolloAPI(ProviderAPI):
         confidence = answer.confidence
         department = attr(a, "department")
         return {
-            "id": apollo_id("person", answer.person_id),
+            "id": person_apollo_id(answer.person_id),
             "first_name": first,
             "last_name": last,
             "name": full,
@@ -301,7 +329,7 @@ class ApolloAPI(ProviderAPI):
         if has_email is None:
             has_email = bool(item.get("email"))
         return {
-            "id": apollo_id("person", item.get("person_id")),
+            "id": person_apollo_id(item.get("person_id")),
             "first_name": item.get("first_name"),
             "last_name_obfuscated": obfuscate(item.get("last_name")),
             "title": item.get("title"),
