@@ -145,7 +145,7 @@ class PDLProvider(HttpProvider):
         fields = _person_fields(data)
         work_email = data.get("work_email")
         confidence = as_confidence(likelihood, scale=10.0)
-        provider_status = f"likelihood={likelihood}" if likelihood is not None else None
+        provider_status = None  # PDL has no email status word; likelihood is in confidence
         if work_email is True:  # plan without contact data: present but hidden
             fields["email_hidden"] = True
         email = first_text(work_email)
