@@ -172,7 +172,7 @@ class FakeService:
                 os.close(fd)
 
     async def handler(self, request: httpx.Request) -> httpx.Response:
-        provider = request.url.path.strip("/").split("/")[0]
+        provider = request.url.host.split(".")[0]
         self.calls[provider] += 1
         self.seen_headers.append(dict(request.headers))
         self.in_flight += 1
@@ -251,7 +251,7 @@ class FakeFinder(Provider):
         if record.get("bad"):
             params["bad"] = "1"
         response = await self.client.get(
-            f"{self.base_url}/{self.name}/lookup",
+            f"{self.base_url}/lookup",
             params=params,
             headers={"X-Api-Key": self._key()},
         )
@@ -278,7 +278,7 @@ class FakeVerifier(Provider):
     name: ClassVar[str] = "verifier"
     kind = "verifier"
     endpoint: ClassVar[str] = "email/verify"
-    default_base_url: ClassVar[str] = "https://fake.test"
+    default_base_url: ClassVar[str] = "https://verifier.fake.test"
     env_var: ClassVar[str | None] = "FAKE_API_KEY"
     needs: ClassVar[tuple[tuple[str, ...], ...]] = (("email",),)
     billing = "per_call"
@@ -292,7 +292,7 @@ class FakeVerifier(Provider):
     async def _lookup(self, record: Record) -> Finding:
         assert self.client is not None
         response = await self.client.get(
-            f"{self.base_url}/verifier/verify",
+            f"{self.base_url}/verify",
             params={"email": record["email"]},
             headers={"X-Api-Key": self._key()},
         )
@@ -343,7 +343,10 @@ def make_providers(
     **attrs: Any,
 ) -> dict[str, Provider]:
     providers: dict[str, Provider] = {
-        n: finder_class(n, **attrs)(client, api_key=api_key) for n in names
+        n: finder_class(n, default_base_url=f"https://{n}.fake.test", **attrs)(
+            client, api_key=api_key
+        )
+        for n in names
     }
     if verifier:
         providers["verifier"] = FakeVerifier(client, api_key=api_key)

@@ -158,16 +158,25 @@ def build_limiters(
     ``option``: ``"auto"`` — the adapter's published ``rate_limit`` for live providers, no pacing
     (in-flight cap only) for sandbox ones, which answer 429s themselves when they enforce
     limits; ``"off"`` — no pacing at all; or a mapping ``{provider: RateLimit | per_second}``
-    (missing providers fall back to ``"auto"``).
+    (missing providers fall back to ``"auto"``). Providers with the same ``base_url`` (e.g.
+    ``hunter`` and ``hunter_verifier``) share one limiter, configured by whichever of them
+    the mapping names.
     """
     limiters: dict[str, ProviderLimiter] = {}
-    for name, provider in providers.items():
+    by_base_url: dict[str, ProviderLimiter] = {}
+    # providers on one base URL (hunter and hunter_verifier) share one account's limit
+    ordered = sorted(providers.items(), key=lambda item: not _configured(option, item[0]))
+    for name, provider in ordered:
+        base_url = getattr(provider, "base_url", None)
+        if base_url and base_url in by_base_url:
+            limiters[name] = by_base_url[base_url]
+            continue
         published: RateLimit = getattr(provider, "rate_limit", RateLimit(per_second=10.0))
         in_flight = max_in_flight or published.max_in_flight
         per_second = published.per_second
         if option == "off" or (option == "auto" and (sandbox or {}).get(name, False)):
             per_second = math.inf
-        elif isinstance(option, Mapping) and name in option and option[name] is not None:
+        elif isinstance(option, Mapping) and _configured(option, name):
             chosen = option[name]
             if isinstance(chosen, RateLimit):
                 per_second, in_flight = chosen.per_second, max_in_flight or chosen.max_in_flight
@@ -175,5 +184,12 @@ def build_limiters(
                 per_second = float(chosen)  # type: ignore[arg-type]
         elif isinstance(option, Mapping) and (sandbox or {}).get(name, False):
             per_second = math.inf
-        limiters[name] = ProviderLimiter(per_second, in_flight)
-    return limiters
+        limiter = ProviderLimiter(per_second, in_flight)
+        limiters[name] = limiter
+        if base_url:
+            by_base_url[base_url] = limiter
+    return {name: limiters[name] for name in providers}
+
+
+def _configured(option: RateLimitsOption, name: str) -> bool:
+    return isinstance(option, Mapping) and option.get(name) is not None
