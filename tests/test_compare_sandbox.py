@@ -64,7 +64,7 @@ def test_every_provider_tried_on_every_row_once(cmp: Comparison, records) -> Non
 
 
 def test_metrics_agree_with_the_engine_attempts(cmp: Comparison) -> None:
-    attempts = cmp.result.attempts
+    attempts = cmp.attempts
     final = attempts.sort("attempt").group_by(["row_id", "provider"]).last()
     for row in cmp.metrics.iter_rows(named=True):
         mine = final.filter(pl.col("provider") == row["provider"])
@@ -181,4 +181,27 @@ def test_user_column_of_verified_emails_as_truth(world, records, capsys) -> None
     assert "estimate before spending" in capsys.readouterr().err
     assert cmp.observations.height == 40 and cmp.truth_source == "column:verified_email"
     judged = cmp.observations.filter(pl.col("hit"))
+    assert judged["correct"].is_not_null().all()
+
+
+def test_loaded_list_rows_are_all_asked_without_their_own_email(world) -> None:
+    from pathlib import Path
+
+    sample_file = Path(__file__).resolve().parents[1] / "data" / "samples" / "leads_demo.csv"
+    loaded = gtmkit.load_list(sample_file)
+    frame = loaded.records
+    # the list has rows with an email already and duplicates of rows outside any sample
+    assert frame["email"].is_not_null().any() and frame["duplicate_of"].is_not_null().any()
+    with sandbox_providers(["hunter", "pdl"]) as providers:
+        cmp = gtmkit.compare(loaded, providers, sample=250, seed=5, truth="email", **RUN)
+    obs = cmp.observations
+    assert obs.height == 2 * 250 and obs["called"].all()
+    attempts = cmp.attempts
+    # PDL would enrich by email if it were shown the list's email: it never is
+    assert not attempts["lookup_key"].str.contains("email=").any()
+    sampled = obs["row_id"].unique()
+    with_email = frame.filter(
+        pl.col("row_id").is_in(sampled.implode()) & pl.col("email").is_not_null()
+    )
+    judged = obs.filter(pl.col("hit") & pl.col("row_id").is_in(with_email["row_id"].implode()))
     assert judged["correct"].is_not_null().all()

@@ -1,9 +1,12 @@
 """``gtmkit.compare``: every provider on every sampled row, then metrics, overlap and orders.
 
-The comparison is a waterfall whose steps all use ``when="always"``, run through the same
-engine as any other waterfall — same rate limits, retries, budget and ledger. So each lookup
-is paid once, and a later waterfall over the same rows with the same ledger is answered from
-its cache for free.
+Each provider runs as a one-step waterfall (``when="always"``) on every sampled row, through
+the same engine as any other waterfall — same rate limits, retries, budget and ledger. So each
+lookup is paid once, and a later waterfall over the same rows with the same ledger is answered
+from its cache for free. (One step per run, not one run with every step: within a run the
+engine hands a later step the email an earlier step found, and PDL would then enrich *by* that
+email — one provider's figures would depend on the others'. In a real waterfall a later step
+only sees rows still missing an email, which is what the separate runs measure.)
 
 Example (simulated world, no key, no spend)::
 
@@ -138,8 +141,9 @@ class Comparison:
         providers: provider names in the order compared.
         segment_by: segment columns available on ``observations``.
         estimate: the pre-run cost estimate (when run through :func:`compare`).
-        result: the underlying ``WaterfallResult`` (when run through :func:`compare`).
+        result: ``{provider: WaterfallResult}`` of the engine runs (via :func:`compare`).
         truth_source: what ``correct`` was judged against (``None`` = no truth).
+        attempts: every engine attempt behind the observations (all providers).
     """
 
     observations: pl.DataFrame
@@ -469,6 +473,7 @@ def compare(
     confirm: Callable[[pl.DataFrame], bool] | None = None,
     echo: bool = True,
     usable_statuses: Sequence[str] = ("valid",),
+    hide_input_email: bool = True,
     **run_options: Any,
 ) -> Comparison:
     """Run every provider on every sampled row and measure them side by side.
@@ -495,6 +500,9 @@ def compare(
         confirm: called with the estimate frame before spending; return False to abort.
         echo: print the estimate before spending.
         usable_statuses: statuses that count as verified.
+        hide_input_email: do not show providers the list's own ``email`` column (the
+            comparison asks whether *they* find it; judge against it with ``truth="email"``).
+            Some providers (PDL) would otherwise just echo it back.
         **run_options: passed to ``Waterfall.run`` (``concurrency``, ``progress``...).
 
     Returns:
@@ -542,38 +550,65 @@ def compare(
             "Lower sample= or raise the budget; nothing was spent."
         )
     truth_frame, truth_source = _resolve_truth(truth, sampled, world)
-    wf = Waterfall(
-        steps=[Step(name, when="always") for name in names],
-        prices=dict(prices) if prices else None,
-        name="gtmkit compare",
-    )
     options = dict(run_options)
-    if conn is not None:
-        options["providers"] = conn
     if ledger is not ENGINE_DEFAULT_LEDGER:
         options["ledger"] = ledger
-    result = wf.run(
-        sampled,
-        budget_usd=budget_usd,
-        budget_credits=budget_credits,
-        mode=mode,
-        **options,
-    )
-    attempts = result.attempts
-    measured = provider_costs(names, providers=instances, prices=prices, attempts=attempts)
-    rows = result.records.filter(pl.col(ROW_ID).is_in(sampled[ROW_ID].implode()))
-    keep = [c for c in (ROW_ID, "duplicate_of") if c in rows.columns]
+    # The engine would skip a row whose email is already filled and answer a list duplicate
+    # from its representative (which may be outside the sample): a comparison must ask every
+    # provider about every sampled row, and asks it *without* the email it is meant to find.
+    hidden = ["duplicate_of"]
+    if hide_input_email:
+        hidden += ["email", "email_valid", "email_is_personal"]
+    asked = sampled.drop([c for c in hidden if c in sampled.columns])
     seg = (segment_by,) if isinstance(segment_by, str) else tuple(segment_by)
-    rows = rows.select(keep).join(
-        sampled.select(ROW_ID, *[c for c in seg if c in sampled.columns]), on=ROW_ID, how="left"
-    )
-    cmp = Comparison.from_attempts(
-        attempts,
-        measured,
-        rows=rows,
-        truth=truth_frame,
+    results: dict[str, Any] = {}
+    parts: list[pl.DataFrame] = []
+    all_attempts: list[pl.DataFrame] = []
+    spent_usd = spent_credits = 0.0
+    for name in names:
+        # One single-step waterfall per provider, same engine and ledger: in one multi-step run
+        # a later step is handed the email an earlier one found (PDL then enriches *by* that
+        # email), so one provider's measurement would depend on the others. In a real
+        # waterfall a later step only sees rows still missing an email — exactly this.
+        wf = Waterfall(
+            steps=[Step(name, when="always")],
+            prices=dict(prices) if prices else None,
+            name=f"gtmkit compare: {name}",
+        )
+        if conn is not None:
+            options["providers"] = {name: conn[name]} if isinstance(conn, Mapping) else conn
+        result = wf.run(
+            asked,
+            budget_usd=None if budget_usd is None else max(0.0, budget_usd - spent_usd),
+            budget_credits=(
+                None if budget_credits is None else max(0.0, budget_credits - spent_credits)
+            ),
+            mode=mode,
+            **options,
+        )
+        results[name] = result
+        attempts_p = result.attempts
+        spent_usd += float(attempts_p["cost_usd"].sum())
+        spent_credits += float(attempts_p["credits"].sum())
+        rows_p = result.records.filter(pl.col(ROW_ID).is_in(sampled[ROW_ID].implode()))
+        rows_p = rows_p.select([c for c in (ROW_ID, "duplicate_of") if c in rows_p.columns])
+        parts.append(
+            observations_from_attempts(
+                attempts_p, rows=rows_p, providers=[name], usable_statuses=usable_statuses
+            )
+        )
+        all_attempts.append(attempts_p)
+    attempts = pl.concat(all_attempts, how="diagonal_relaxed")
+    measured = provider_costs(names, providers=instances, prices=prices, attempts=attempts)
+    obs = attach_truth(pl.concat(parts, how="vertical_relaxed"), truth_frame)
+    obs = _join_segments(obs, seg, sampled, truth_frame)
+    return Comparison(
+        observations=obs,
+        costs=measured,
+        providers=tuple(names),
         segment_by=seg,
-        providers=names,
-        usable_statuses=usable_statuses,
+        estimate=est,
+        result=results,
+        truth_source=truth_source,
+        attempts=attempts,
     )
-    return replace(cmp, estimate=est, result=result, truth_source=truth_source)
