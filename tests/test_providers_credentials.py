@@ -240,3 +240,17 @@ def test_dotenv_file_supplies_keys_without_touching_the_environment(tmp_path, mo
     assert "HUNTER_API_KEY" not in os.environ
     with pytest.raises(MissingCredentials, match="APOLLO_API_KEY"):
         connect(["apollo"], mode="live", env_file=env_file)
+
+
+def test_a_key_spelled_with_json_unicode_escapes_is_still_scrubbed() -> None:
+    cls = provider_class("hunter")
+    escaped = "".join(f"\\u{ord(c):04x}" for c in FAKE_KEY)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        text = json.dumps(HUNTER_FINDER_HIT)[:-1] + f', "echo": "{escaped}"}}'
+        return httpx.Response(200, text=text, headers={"content-type": "application/json"})
+
+    adapter, _ = make(cls, answer)
+    finding = run(adapter.lookup(LOOKUP))
+    assert finding.outcome == "hit"
+    assert finding.raw["echo"] == "***"

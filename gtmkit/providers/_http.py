@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,19 +70,25 @@ class HttpProvider(Provider):
             headers["Content-Type"] = "application/json"
         return headers
 
-    def _scrub(self, value: Any) -> Any:
+    def _scrub(self, value: Any, text: str | None = None) -> Any:
         """Remove the key from every string in a parsed body (defence in depth: a provider
-        echoing request parameters back must not put the key into the audit trail)."""
+        echoing request parameters back must not put the key into the audit trail).
+
+        ``text`` is the raw body: when the key (made only of characters JSON never escapes)
+        does not occur in it and it has no ``\\u`` escape, no parsed string can contain the
+        key and the walk is skipped.
+        """
         key = self._key()
         if not key:
             return value
-        if isinstance(value, str):
-            return value.replace(key, "***") if key in value else value
-        if isinstance(value, Mapping):
-            return {self._scrub(k): self._scrub(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._scrub(v) for v in value]
-        return value
+        if (
+            text is not None
+            and _JSON_PLAIN.fullmatch(key)
+            and key not in text
+            and "\\u" not in text  # no \uXXXX escape could be spelling the key
+        ):
+            return value
+        return _replace_everywhere(value, key)
 
     async def _send(
         self,
@@ -126,7 +133,7 @@ class HttpProvider(Provider):
         )
         return Reply(
             status=response.status_code,
-            body=self._scrub(body),
+            body=self._scrub(body, text),
             text=self.redact(text[:2000]),
             headers=dict(response.headers),
             latency_s=latency,
@@ -182,6 +189,19 @@ class HttpProvider(Provider):
             raw=reply.body if raw is None else raw,
             throttle=reply.throttle,
         )
+
+
+_JSON_PLAIN = re.compile(r"[A-Za-z0-9_.:+=~-]+")
+
+
+def _replace_everywhere(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(key, "***") if key in value else value
+    if isinstance(value, Mapping):
+        return {_replace_everywhere(k, key): _replace_everywhere(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_everywhere(v, key) for v in value]
+    return value
 
 
 def as_confidence(value: Any, *, scale: float) -> float | None:
