@@ -322,7 +322,7 @@ def _sandbox_options(cls: type[Provider], latency_scale: float) -> dict[str, Any
     if "poll_interval_s" in params:
         out["poll_interval_s"] = 0.05 * latency_scale
         out["max_poll_wait_s"] = max(0.05 * latency_scale, 0.5 * latency_scale)
-        out["max_polls"] = 50
+        out["max_polls"] = 200
     if "pending_wait_s" in params:
         out["pending_wait_s"] = 0.05 * latency_scale
     return out
