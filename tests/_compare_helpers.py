@@ -138,10 +138,10 @@ def synth_costs(providers: tuple[SynthProvider, ...] = DEFAULT_PROVIDERS) -> dic
 class Unthrottled:
     """An adapter proxy that drops the rate-limit headers' advice from findings.
 
-    Why: the engine's limiter adopts a provider's advertised ``x-second-rate-limit`` even with
-    ``rate_limits="off"``, and the sandbox advertises real-world rates (Prospeo 5/s), so a
-    comparison of a few hundred rows would take minutes of sleeping in tests. Everything else
-    (requests, parsing, billing, errors) is the real adapter's.
+    Why: the engine's limiter still pauses on a provider's rate-limit headers with
+    ``rate_limits="off"``, and the sandbox reports its real-world windows even when it does not
+    enforce them, so a comparison of a few hundred rows would spend most of its time sleeping
+    in tests. Everything else (requests, parsing, billing, errors) is the real adapter's.
     """
 
     def __init__(self, inner: Any) -> None:
