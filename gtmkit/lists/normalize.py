@@ -285,7 +285,8 @@ def _email_values(raw: pl.Series) -> pl.DataFrame:
     rows = (~shaped).fill_null(False).arg_true()
     if rows.len():
         tidy = _clean(pl.lit(lowered.gather(rows)))
-        tidy = tidy.str.replace(r"^mailto:", "").str.strip_chars(" <>\"'")
+        tidy = tidy.str.strip_chars(" <>\"'").str.replace(r"^mailto:", "")
+        tidy = tidy.str.strip_chars(" <>\"'")
         fixed = pl.select(pl.when(tidy.str.len_bytes() > 0).then(tidy)).to_series()
         lowered = lowered.scatter(rows, fixed)
         shaped = shaped.scatter(rows, fixed.str.contains(_FAST_EMAIL))
@@ -389,7 +390,13 @@ def _phone_to_e164(key: str) -> str | None:
         return None
     if not phonenumbers.is_possible_number(parsed):
         return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    # Some impossible-in-practice inputs ("+44 (0)00 ...") lose a digit on every parse; only
+    # a number that reads back as itself is E.164, so normalizing twice changes nothing.
+    again = phonenumbers.parse(e164, None)
+    if phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) != e164:
+        return None
+    return e164
 
 
 def _phone_values(raw: pl.Series) -> pl.DataFrame:
@@ -399,7 +406,7 @@ def _phone_values(raw: pl.Series) -> pl.DataFrame:
     frame = frame.with_columns(compact.alias("_compact"))
     compact = pl.col("_compact")
     return frame.with_columns(
-        compact.str.extract(r"^(?:\+?1)?([2-9]\d{2}[2-9]\d{6})$", 1).alias("_nanp"),
+        compact.str.extract(r"^(?:\+?1)?([2-9][0-9]{2}[2-9][0-9]{6})$", 1).alias("_nanp"),
         compact.str.starts_with("+1").alias("_plus1"),
         (compact.str.starts_with("+") | compact.str.starts_with("00")).alias("_international"),
         compact.str.contains(r"\d").alias("_digits"),
@@ -565,12 +572,9 @@ def normalize_records(frame: pl.DataFrame, *, default_country: str | None = None
         ).alias("company_domain"),
         col("_mail_personal").alias("email_is_personal"),
     )
-    joined = pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True)
-    work = work.with_columns(
-        pl.coalesce("full_name", pl.when(joined.str.len_bytes() > 0).then(joined)).alias(
-            "full_name"
-        )
-    )
+    # Built only from both parts: a lone part would be split back into a first name.
+    joined = pl.concat_str(["first_name", "last_name"], separator=" ")
+    work = work.with_columns(pl.coalesce("full_name", joined).alias("full_name"))
     normalized = work.select(*CANONICAL_FIELDS, *DERIVED_FIELDS)
     return frame.with_columns(normalized)
 

@@ -1,0 +1,367 @@
+"""Normalization rules, one test each, plus hypothesis properties: idempotence, domain
+extraction from any URL form, and agreement of every vectorized fast path with the library
+that is the source of truth."""
+
+from __future__ import annotations
+
+import phonenumbers
+import polars as pl
+import pytest
+from _lists_helpers import canonical_frame, canonical_row
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from gtmkit.lists import normalize as N
+from gtmkit.lists.normalize import (
+    DERIVED_FIELDS,
+    clean_values,
+    country_code,
+    normalize_records,
+    registered_domain,
+)
+from gtmkit.schema import CANONICAL_FIELDS
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def norm(default_country: str | None = None, **values: str | None) -> dict[str, object]:
+    frame = canonical_frame([canonical_row(**values)])
+    return normalize_records(frame, default_country=default_country).row(0, named=True)
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def test_whitespace_trimmed_collapsed_and_invisible_removed() -> None:
+    row = norm(title="  Head \t of\u00a0 Growth\u200b ", company_name="\nAcme   Inc ")
+    assert (row["title"], row["company_name"]) == ("Head of Growth", "Acme Inc")
+
+
+def test_blank_becomes_null() -> None:
+    assert norm(title="   ", email="")["title"] is None
+    assert norm(email="  ")["email"] is None
+
+
+def test_unicode_nfc() -> None:
+    decomposed = "Jose\u0301 Mu\u0308ller"
+    row = norm(full_name=decomposed)
+    assert row["full_name"] == "José Müller"
+    assert row["first_name"] == "José"
+
+
+@pytest.mark.parametrize("name", ["McDonald", "van der Berg", "José", "O'Neil", "DeVito", "ñ"])
+def test_names_kept_intact(name: str) -> None:
+    assert norm(first_name=name, last_name=name)["last_name"] == name
+
+
+def test_clean_values_matches_full_clean() -> None:
+    values = pl.Series(["a  b", " x", "plain", "é", "\t", None, "ok ok"])
+    expected = pl.select(N._clean(pl.lit(values))).to_series()
+    assert clean_values(values).to_list() == expected.to_list()
+
+
+# ----------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(
+    ("full", "first", "last"),
+    [
+        ("Jan van der Berg", "Jan", "van der Berg"),
+        ("Berg, Jan van der", "Jan van der", "Berg"),
+        ("Dr. Ann O'Neil", "Ann", "O'Neil"),
+        ("Madonna", "Madonna", None),
+    ],
+)
+def test_full_name_split_when_first_last_missing(full: str, first: str, last: str | None) -> None:
+    row = norm(full_name=full)
+    assert (row["first_name"], row["last_name"], row["full_name"]) == (first, last, full)
+
+
+def test_full_name_does_not_override_given_parts() -> None:
+    row = norm(full_name="Ann Lee", first_name="Annie")
+    assert (row["first_name"], row["last_name"]) == ("Annie", "Lee")
+
+
+def test_full_name_built_from_parts() -> None:
+    assert norm(first_name="Ann", last_name="Lee")["full_name"] == "Ann Lee"
+
+
+# ----------------------------------------------------------------------------- email
+
+
+def test_email_lowercased_and_stripped() -> None:
+    row = norm(email="  Mailto:ANN.Lee@Acme.COM ")
+    assert (row["email"], row["email_valid"]) == ("ann.lee@acme.com", True)
+    assert norm(email="<Bob@Beta.io>")["email"] == "bob@beta.io"
+
+
+@pytest.mark.parametrize(
+    "address", ["ann@", "@acme.com", "ann@@acme.com", "a..b@acme.com", "a@acme", "a@x.local"]
+)
+def test_invalid_email_flagged_but_kept(address: str) -> None:
+    row = norm(email=address)
+    assert row["email_valid"] is False
+    assert row["email"] == address
+
+
+def test_international_email_checked_by_library() -> None:
+    row = norm(email="José@Bücher.de")
+    assert row["email_valid"] is True
+    assert row["email"] == "josé@bücher.de"
+    assert row["company_domain"] == "xn--bcher-kva.de"
+
+
+def test_missing_email_has_null_flags() -> None:
+    row = norm(first_name="Ann")
+    assert (row["email_valid"], row["email_is_personal"]) == (None, None)
+
+
+@pytest.mark.parametrize("domain", ["gmail.com", "outlook.com", "yahoo.co.uk", "icloud.com"])
+def test_personal_mail_flagged_and_never_a_company_domain(domain: str) -> None:
+    row = norm(email=f"ann@{domain}")
+    assert row["email_is_personal"] is True
+    assert row["company_domain"] is None
+
+
+def test_work_mail_gives_company_domain() -> None:
+    row = norm(email="ann@eu.mail.acme.co.uk")
+    assert (row["email_is_personal"], row["company_domain"]) == (False, "acme.co.uk")
+
+
+# ----------------------------------------------------------------------------- domains
+
+
+@pytest.mark.parametrize(
+    "website",
+    [
+        "acme.com",
+        "www.acme.com",
+        "WWW.ACME.COM",
+        "https://acme.com",
+        "http://www.acme.com/",
+        "https://www.acme.com:8443/about?utm=1#team",
+        "//acme.com/x",
+        "https://user:pw@shop.acme.com/cart",
+        "acme.com.",
+    ],
+)
+def test_company_domain_from_website_forms(website: str) -> None:
+    assert norm(website=website)["company_domain"] == "acme.com"
+
+
+def test_domain_is_public_suffix_aware() -> None:
+    assert norm(website="https://blog.acme.co.uk/x")["company_domain"] == "acme.co.uk"
+    assert norm(website="acme.com.au")["company_domain"] == "acme.com.au"
+    # a private suffix keeps the tenant as the company
+    assert norm(website="acme.myshopify.com")["company_domain"] == "acme.myshopify.com"
+
+
+def test_domain_idna() -> None:
+    assert norm(website="https://www.Bücher.de/")["company_domain"] == "xn--bcher-kva.de"
+
+
+@pytest.mark.parametrize("junk", ["n/a", "localhost", "10.0.0.1", "http://", "-"])
+def test_no_domain_from_junk(junk: str) -> None:
+    assert norm(website=junk)["company_domain"] is None
+
+
+def test_domain_priority_given_then_website_then_email() -> None:
+    row = norm(company_domain="https://Acme.io/", website="acme.com", email="a@acme.net")
+    assert row["company_domain"] == "acme.io"
+    assert norm(website="acme.com", email="a@acme.net")["company_domain"] == "acme.com"
+
+
+def test_registered_domain_examples() -> None:
+    assert registered_domain("a.b.c.example.org") == "example.org"
+    assert registered_domain("com") is None
+
+
+# ----------------------------------------------------------------------------- linkedin
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.linkedin.com/in/ann-lee",
+        "http://linkedin.com/in/Ann-Lee/",
+        "linkedin.com/in/ann-lee?trk=public_profile",
+        "https://de.linkedin.com/in/ann-lee/",
+        "www.linkedin.com/in/ann-lee/details/experience/",
+        "https://m.linkedin.com/in/ANN-LEE#about",
+    ],
+)
+def test_linkedin_canonical(url: str) -> None:
+    assert norm(linkedin_url=url)["linkedin_url"] == "https://www.linkedin.com/in/ann-lee"
+
+
+def test_linkedin_non_profile_left_as_given() -> None:
+    url = "https://www.linkedin.com/company/acme"
+    assert norm(linkedin_url=url)["linkedin_url"] == url
+
+
+# ----------------------------------------------------------------------------- phones
+
+
+@pytest.mark.parametrize(
+    ("phone", "country", "default", "expected"),
+    [
+        ("(415) 555-0132", "United States", None, "+14155550132"),
+        ("415.555.0132", None, "US", "+14155550132"),
+        ("+1 415 555 0132", None, None, "+14155550132"),
+        ("020 7946 0958", "UK", None, "+442079460958"),
+        ("+44 (0)20 7946 0958", None, None, "+442079460958"),
+        ("030 1234567", "Germany", None, "+49301234567"),
+        ("0612345678", "FR", None, "+33612345678"),
+        ("0612345678", None, None, "0612345678"),  # no country: cannot be placed, kept
+        ("12", "US", None, "12"),  # impossible number, kept as given
+    ],
+)
+def test_phone_e164(phone: str, country: str | None, default: str | None, expected: str) -> None:
+    assert norm(default, phone=phone, country=country)["phone"] == expected
+
+
+def test_country_codes() -> None:
+    assert [country_code(v) for v in ("us", "USA", "Deutschland", "uk", "GBR", "Narnia")] == [
+        "US",
+        "US",
+        "DE",
+        "GB",
+        "GB",
+        None,
+    ]
+    assert norm(country=" united  kingdom ")["country_code"] == "GB"
+
+
+# ----------------------------------------------------------------------------- properties
+
+_words = st.text(alphabet=st.sampled_from("abcXYZé \t\u0301\u00a0'-.,"), max_size=12)
+_emails = st.one_of(
+    st.emails(),
+    st.builds(lambda a, b: f" {a}@{b} ", _words, st.sampled_from(["Acme.com", "gmail.com", ""])),
+    _words,
+)
+_urls = st.builds(
+    lambda scheme, www, host, port, path: f"{scheme}{www}{host}{port}{path}",
+    st.sampled_from(["", "http://", "https://", "HTTPS://", "//"]),
+    st.sampled_from(["", "www.", "WWW.", "www2."]),
+    st.sampled_from(["acme.com", "shop.acme.co.uk", "bücher.de", "acme.io", "x"]),
+    st.sampled_from(["", ":80", ":8443"]),
+    st.sampled_from(["", "/", "/about?x=1", "#top", "/a/b/"]),
+)
+_phones = st.one_of(
+    # NANP shapes: (415) 555-0132, +1 415.555.0132, 4155550132 ...
+    st.builds(
+        lambda plus, area, mid, end, sep: f"{plus}{area}{sep}{mid}{sep}{end:04d}",
+        st.sampled_from(["", "1", "+1 ", "+1", "1-"]),
+        st.integers(100, 999).map(str) | st.integers(200, 999).map(lambda a: f"({a})"),
+        st.integers(100, 999),
+        st.integers(0, 9999),
+        st.sampled_from(["", " ", "-", "."]),
+    ),
+    # UK shapes, national and international
+    st.builds(
+        lambda prefix, a, b: f"{prefix}{a:02d} {b:08d}",
+        st.sampled_from(["+44 ", "0", "+44 (0)", "0044 "]),
+        st.integers(0, 99),
+        st.integers(0, 10**8 - 1),
+    ),
+    # other digits, including non-ASCII ones the library understands
+    st.lists(st.sampled_from("0123456789٠١٢٣+ -()"), max_size=14).map("".join),
+    _words,
+)
+_rows = st.builds(
+    canonical_row,
+    first_name=st.one_of(st.none(), _words),
+    last_name=st.one_of(st.none(), _words),
+    full_name=st.one_of(st.none(), _words, st.just("Berg, Jan van der")),
+    email=st.one_of(st.none(), _emails),
+    company_name=st.one_of(st.none(), _words),
+    company_domain=st.one_of(st.none(), _urls),
+    website=st.one_of(st.none(), _urls),
+    linkedin_url=st.one_of(
+        st.none(), _words, st.builds(lambda s: f"LinkedIn.com/in/{s}/", st.text("aZ-9", min_size=1))
+    ),
+    title=st.one_of(st.none(), _words),
+    phone=st.one_of(st.none(), _phones),
+    country=st.one_of(st.none(), st.sampled_from(["US", "uk", "Germany", "France", "zz"])),
+)
+
+
+@FAST
+@given(st.lists(_rows, min_size=1, max_size=8))
+def test_normalizing_twice_changes_nothing(rows: list[dict[str, str | None]]) -> None:
+    once = normalize_records(canonical_frame(rows), default_country="US")
+    twice = normalize_records(once.select(CANONICAL_FIELDS), default_country="US")
+    columns = [*CANONICAL_FIELDS, *DERIVED_FIELDS]
+    assert once.select(columns).to_dicts() == twice.select(columns).to_dicts()
+
+
+@FAST
+@given(_urls)
+def test_domain_extraction_from_any_url_form(url: str) -> None:
+    host = url.split("//")[-1].split("/")[0].split("#")[0].split(":")[0].lower()
+    bare = host.removeprefix("www.").removeprefix("www2.")
+    expected = registered_domain(bare)
+    assert norm(website=url)["company_domain"] == expected
+    assert norm(company_domain=url)["company_domain"] == expected
+
+
+@FAST
+@given(st.lists(st.one_of(st.emails(), _emails), min_size=1, max_size=20))
+def test_email_fast_path_agrees_with_email_validator(addresses: list[str]) -> None:
+    out = normalize_records(canonical_frame([canonical_row(email=a) for a in addresses]))
+    for email, valid in out.select("email", "email_valid").iter_rows():
+        if email is None:
+            continue
+        try:
+            checked = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            checked = None
+        assert valid == (checked is not None), email
+        if checked is not None:
+            assert email == checked
+
+
+@FAST
+@given(st.lists(_phones, min_size=1, max_size=20), st.sampled_from(["US", "CA", "GB", None]))
+@example(["20020٠0000", "(415) 555-0132"], "US")
+def test_phone_fast_path_agrees_with_phonenumbers(phones: list[str], region: str | None) -> None:
+    out = normalize_records(
+        canonical_frame([canonical_row(phone=p) for p in phones]), default_country=region
+    )
+    for raw, got in zip(phones, out["phone"].to_list(), strict=True):
+        cleaned = " ".join(raw.split()) or None
+        if cleaned is None:
+            assert got is None
+            continue
+        try:
+            parsed = phonenumbers.parse(cleaned, region)
+            ok = phonenumbers.is_possible_number(parsed)
+        except phonenumbers.NumberParseException:
+            ok = False
+        if ok:
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            again = phonenumbers.parse(e164, None)
+            ok = phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) == e164
+        if ok:
+            assert got == e164
+        else:
+            assert got == clean_values(pl.Series([raw])).item()
+
+
+@FAST
+@given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=30))
+def test_distinct_round_trip(values: list[str | None]) -> None:
+    series = pl.Series(values, dtype=pl.String)
+    codes, distinct = N._distinct(series)
+    assert distinct.gather(codes).to_list() == values
+    assert distinct.n_unique() == distinct.len()
+
+
+def test_parallel_library_calls_match_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [f"+44 20 79{i:02d} {i:04d}|GB" for i in range(60)] + ["nonsense|US"]
+    inline = N._apply_chunk(N._phone_to_e164, keys)
+    monkeypatch.setattr(N, "PARALLEL_MIN_VALUES", 10)
+    assert N._apply(N._phone_to_e164, keys) == inline
+    assert inline[0] == "+442079000000"
