@@ -207,3 +207,8 @@ def test_public_names_resolve_from_the_top_level_package() -> None:
     assert callable(gtmkit.charts.hit_rate_vs_cost)
     with pytest.raises(CompareError, match="row_id"):
         gtmkit.compare(pl.DataFrame({"x": [1]}), ["hunter"], echo=False)
+
+
+def test_comparison_repr_is_one_short_line() -> None:
+    cmp = Comparison.from_attempts(_hand_attempts(), COSTS, truth=TRUTH)
+    assert repr(cmp) == "Comparison(2 providers × 4 rows: p, q; truth: frame; segments: none)"

@@ -155,6 +155,15 @@ class Comparison:
     truth_source: str | None = None
     attempts: pl.DataFrame | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        rows = self.observations[ROW_ID].n_unique()
+        truth = self.truth_source or "none"
+        segments = ", ".join(self.segment_by) or "none"
+        return (
+            f"Comparison({len(self.providers)} providers × {rows} rows: "
+            f"{', '.join(self.providers)}; truth: {truth}; segments: {segments})"
+        )
+
     # -- construction without running ---------------------------------------------------
     @classmethod
     def from_attempts(
