@@ -377,3 +377,24 @@ def test_same_request_same_body_across_transports():
     first = [r.content for r in requests(transport(), calls)]
     second = [r.content for r in requests(transport(), calls)]
     assert first == second
+
+
+def test_bad_json_is_the_providers_400_and_an_oracle_failure_a_counted_500(capsys):
+    t = transport()
+    bad = {"content": b"{oops", "headers": {"x-api-key": KEY, "content-type": "application/json"}}
+    apollo = request(t, "POST", f"{APOLLO}/people/match", **bad)
+    assert apollo.status_code == 400 and apollo.json()["error_code"] == "INVALID_REQUEST"
+    dropcontact = request(
+        t, "POST", f"{DROPCONTACT}/enrich/all", content=b"[1,", headers={"X-Access-Token": KEY}
+    )
+    assert dropcontact.status_code == 400 and dropcontact.json()["reason"] == "Missing data in JSON"
+    assert t.app.internal_errors == 0
+
+    def broken(provider, query):
+        raise ValueError("oracle bug")
+
+    t.app.oracle.person = broken
+    r = request(t, *CALLS["pdl"][:2], **CALLS["pdl"][2])
+    assert r.status_code == 500 and r.json()["error"]["type"] == "api_error"
+    assert t.app.internal_errors == 1
+    assert "oracle bug" in capsys.readouterr().err

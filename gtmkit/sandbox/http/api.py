@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gtmkit.sandbox.http.wire import TEXT_TYPE, Exchange, Reply, json_reply
+from gtmkit.sandbox.http.wire import TEXT_TYPE, BadBody, Exchange, Reply, json_reply
 
 if TYPE_CHECKING:
     from gtmkit.sandbox.http.app import SandboxApp
@@ -110,7 +110,7 @@ class ProviderAPI:
             if isinstance(body, dict):
                 params.update(body)
             elif body is not None:
-                raise ValueError("JSON body must be an object")
+                raise BadBody("JSON body must be an object")
         return params
 
 

@@ -22,7 +22,7 @@ from gtmkit.sandbox.http.api import ProviderAPI, gateway_reply
 from gtmkit.sandbox.http.billing import CreditLedger
 from gtmkit.sandbox.http.faults import FaultConfig, FaultInjector
 from gtmkit.sandbox.http.ratelimit import RateInfo, RateLimiter, parse_rate_limits
-from gtmkit.sandbox.http.wire import Exchange, Reply, key_digest, unit_float
+from gtmkit.sandbox.http.wire import BadBody, Exchange, Reply, key_digest, unit_float
 
 if TYPE_CHECKING:
     from gtmkit.sandbox.world import World
@@ -160,7 +160,7 @@ class SandboxApp:
     def _run(self, api: ProviderAPI, handler: Callable[[Exchange], Reply], ex: Exchange) -> Reply:
         try:
             return handler(ex)
-        except ValueError:  # unparsable JSON body, or a body of the wrong type
+        except BadBody:  # unparsable JSON body, or a body of the wrong type
             reply = api.bad_body(ex)
             reply.delay_s = ERROR_LATENCY_S
             return reply

@@ -17,7 +17,15 @@ from typing import Any, ClassVar
 from gtmkit.sandbox.http.api import ProviderAPI, as_int, attr, split_name
 from gtmkit.sandbox.http.pdl import size_range
 from gtmkit.sandbox.http.ratelimit import RateInfo
-from gtmkit.sandbox.http.wire import Exchange, Reply, build_query, clean, json_reply, stable_id
+from gtmkit.sandbox.http.wire import (
+    BadBody,
+    Exchange,
+    Reply,
+    build_query,
+    clean,
+    json_reply,
+    stable_id,
+)
 
 COMPANY_LATENCY_S = 0.4
 MOBILE_CREDITS = 10
@@ -77,7 +85,7 @@ class ProspeoAPI(ProviderAPI):
     def _data(self, ex: Exchange) -> dict[str, Any] | None:
         body = ex.json()
         if not isinstance(body, dict):
-            raise ValueError("body must be a JSON object")
+            raise BadBody("body must be a JSON object")
         data = body.get("data")
         return data if isinstance(data, dict) else None
 

@@ -71,6 +71,10 @@ def json_reply(status: int, obj: Any, headers: list[tuple[str, str]] | None = No
     return Reply(status, dumps(obj), headers=headers)
 
 
+class BadBody(ValueError):
+    """The request body is not the JSON the endpoint needs (answered with the provider's 400)."""
+
+
 class Exchange:
     """One parsed request to one simulated provider.
 
@@ -87,6 +91,7 @@ class Exchange:
     """
 
     __slots__ = (
+        "_fingerprint",
         "_json",
         "body",
         "dry",
@@ -123,19 +128,26 @@ class Exchange:
         self.key_id: str | None = None
         self.dry = False
         self._json: Any = _UNSET
+        self._fingerprint: bytes | None = None
 
     def json(self) -> Any:
-        """The JSON body (``None`` when empty); raises ``ValueError`` when unparsable."""
+        """The JSON body (``None`` when empty); raises :class:`BadBody` when unparsable."""
         if self._json is _UNSET:
-            self._json = json.loads(self.body) if self.body.strip() else None
+            try:
+                self._json = json.loads(self.body) if self.body.strip() else None
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                raise BadBody("request body is not valid JSON") from exc
         return self._json
 
     def fingerprint(self) -> bytes:
         """Identity of the request for fault decisions and jitter (the key is left out, so the
         same lookup made with another key is the same request)."""
-        items = "&".join(f"{k}={v}" for k, v in sorted(self.query.items()) if k != "api_key")
-        raw = f"{self.provider}|{self.method}|{self.path}|{items}|".encode() + self.body
-        return hashlib.blake2b(raw, digest_size=16).digest()
+        if self._fingerprint is None:
+            query = sorted(self.query.items())
+            items = "&".join(f"{k}={v}" for k, v in query if k != "api_key")
+            raw = f"{self.provider}|{self.method}|{self.path}|{items}|".encode() + self.body
+            self._fingerprint = hashlib.blake2b(raw, digest_size=16).digest()
+        return self._fingerprint
 
 
 _UNSET: Any = object()
