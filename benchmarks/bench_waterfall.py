@@ -66,6 +66,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 async def run_engine(records: pl.DataFrame, world: Any, ledger: Path, transport, **options):
     wf = waterfall()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     res = await wf.run_async(
         records,
@@ -75,40 +76,66 @@ async def run_engine(records: pl.DataFrame, world: Any, ledger: Path, transport,
         connect_options={"world": world, "sandbox_transport": transport},
         **options,
     )
-    return time.perf_counter() - t0, res
+    return time.perf_counter() - t0, time.process_time() - c0, res
 
 
-async def run_bare(sent, world: Any) -> float:
+async def run_bare(sent, world: Any) -> tuple[float, float]:
     transport = SandboxTransport(world)
     async with httpx.AsyncClient(transport=transport) as client:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         await asyncio.gather(
             *(client.request(m, url, headers=h, content=body) for m, url, h, body in sent)
         )
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
+
+
+async def run_adapters_only(records: pl.DataFrame, attempts: pl.DataFrame, world: Any):
+    """The engine's calls made straight through the adapters with ``asyncio.gather`` — the
+    request building and response parsing every adapter does, without the engine around it."""
+    from gtmkit.providers import connect
+
+    by_row = {r["row_id"]: r for r in records.iter_rows(named=True)}
+    calls = [
+        (provider, {**by_row[row_id], "email": email} if provider == VERIFIER else by_row[row_id])
+        for provider, row_id, email in attempts.filter(~pl.col("cached"))
+        .select("provider", "row_id", "email")
+        .iter_rows()
+    ]
+    names = [*STEPS, VERIFIER]
+    transport = SandboxTransport(world)
+    async with connect(names, mode="sandbox", world=world, sandbox_transport=transport) as conn:
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(conn[name].lookup(record) for name, record in calls))
+        return time.perf_counter() - t0, time.process_time() - c0
 
 
 def bench_overhead(world: Any, n: int, tmp: Path, repeats: int) -> dict[str, Any]:
     records = world.sample_records(n, seed=0)
     recorder = RecordingTransport(SandboxTransport(world))
-    _, first = asyncio.run(
+    _, _, first = asyncio.run(
         run_engine(records, world, tmp / "record.sqlite", recorder, rate_limits="off")
     )
     sent = recorder.sent
-    engine_times, bare_times = [], []
+    engine_times, bare_times, engine_cpu, bare_cpu = [], [], [], []
     result = first
     for i in range(repeats):
-        bare_times.append(asyncio.run(run_bare(sent, world)))
+        wall, cpu = asyncio.run(run_bare(sent, world))
+        bare_times.append(wall)
+        bare_cpu.append(cpu)
         ledger = tmp / f"overhead{i}.sqlite"
-        seconds, result = asyncio.run(
+        seconds, cpu, result = asyncio.run(
             run_engine(
                 records, world, ledger, SandboxTransport(world), rate_limits="off", max_in_flight=64
             )
         )
         engine_times.append(seconds)
+        engine_cpu.append(cpu)
     engine_s, bare_s = min(engine_times), min(bare_times)
+    adapter_s, adapter_cpu = asyncio.run(run_adapters_only(records, result.attempts, world))
     # (c) cached re-run on the last ledger
-    cached_s, cached = asyncio.run(
+    cached_s, _, cached = asyncio.run(
         run_engine(records, world, ledger, SandboxTransport(world), rate_limits="off")
     )
     return {
@@ -122,7 +149,14 @@ def bench_overhead(world: Any, n: int, tmp: Path, repeats: int) -> dict[str, Any
             "bare_gather_s": round(bare_s, 3),
             "bare_runs_s": [round(t, 3) for t in bare_times],
             "ratio_vs_bare": round(engine_s / bare_s, 3),
+            # CPU seconds of this process (all threads): insensitive to other load on the box
+            "engine_cpu_s": round(min(engine_cpu), 3),
+            "bare_cpu_s": round(min(bare_cpu), 3),
+            "cpu_ratio_vs_bare": round(min(engine_cpu) / min(bare_cpu), 3),
             "target_ratio": 1.5,
+            "adapters_gather_s": round(adapter_s, 3),
+            "adapters_cpu_s": round(adapter_cpu, 3),
+            "ratio_vs_adapters_gather": round(engine_s / adapter_s, 3),
             "emails_found": int(result.totals["emails_found"]),
             "credits": result.totals["credits"],
         },
@@ -169,7 +203,7 @@ def bench_rate_limited(world: Any, m: int, k: int, tmp: Path) -> dict[str, Any]:
             ledger=tmp / "rate_limited.sqlite",
             progress=False,
             rate_limits=dict(RATES),
-            max_in_flight=64,
+            max_in_flight=128,
             connect_options={"world": world, "base_urls": srv.base_urls},
         )
         wall = time.perf_counter() - t0

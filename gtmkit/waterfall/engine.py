@@ -308,7 +308,7 @@ class _Run:
                     reservation = await self.budget.reserve(worst, worst * price)
                 except BudgetExhausted as exc:
                     return Failure("budget", str(exc))
-            await limiter.acquire()
+            await limiter.acquire(priority=-step)
             try:
                 if self.breaker.is_open(name):
                     if reservation is not None:

@@ -18,6 +18,8 @@ Limits adapt to what the provider says, AIMD-style:
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import time
 from collections import deque
@@ -43,19 +45,31 @@ class ProviderLimiter:
     Args:
         per_second: sustained rate (``math.inf`` = no pacing).
         max_in_flight: calls in flight at once.
-        burst: tokens the bucket may hold (default 1: evenly spaced sends, which is what
-            a sliding-window limiter on the other side accepts without 429s).
+        burst: tokens the bucket may hold (default: 100 ms worth, at least 1). Sends are
+            evenly spaced; the small burst only lets the pace catch up after a timer fired
+            late, so the long-run rate stays exactly ``per_second`` instead of drifting below
+            it, and any window of ``t`` seconds holds at most ``burst + per_second * t`` sends.
     """
 
-    def __init__(self, per_second: float, max_in_flight: int, *, burst: float = 1.0) -> None:
+    def __init__(
+        self, per_second: float, max_in_flight: int, *, burst: float | None = None
+    ) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive (use math.inf for no limit)")
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self.per_second = float(per_second)
         self.max_in_flight = int(max_in_flight)
+        if burst is None:
+            burst = 0.1 * self.per_second if math.isfinite(self.per_second) else 1.0
         self.burst = max(1.0, float(burst))
-        self._slots = asyncio.Semaphore(self.max_in_flight)
+        self._in_flight = 0
+        # waiters ordered by (priority, arrival): rows deep in the waterfall go first, so the
+        # rows already started finish before new ones start (a short tail at the end)
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+        self._pump_task: asyncio.Task[None] | None = None
+        self._slot_freed: asyncio.Future[None] | None = None
         self._next_at = 0.0  # monotonic time at which the next token is available
         self._paused_until = 0.0
         self._last_decrease = -math.inf
@@ -72,39 +86,75 @@ class ProviderLimiter:
         """Whether this provider is unpaced by configuration (it may still learn a pace)."""
         return math.isinf(self.ceiling)
 
-    async def acquire(self) -> None:
-        """Wait for an in-flight slot and a token. Pair with :meth:`release`."""
-        await self._slots.acquire()
+    async def acquire(self, priority: int = 0) -> None:
+        """Wait for an in-flight slot and a token (lower ``priority`` first). Pair with
+        :meth:`release`."""
+        if not self._waiters and self._in_flight < self.max_in_flight and self._take_token():
+            self._grant()
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._arrivals), fut))
+        if self._pump_task is None:
+            self._pump_task = asyncio.ensure_future(self._pump())
         try:
-            await self._wait_token()
-        except BaseException:
-            self._slots.release()
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # granted just as we were cancelled: give the slot back
             raise
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        freed = self._slot_freed
+        if freed is not None and not freed.done():
+            freed.set_result(None)
+
+    def _grant(self) -> None:
+        self._in_flight += 1
         self.stats.sent += 1
         self._recent.append(time.monotonic())
 
-    def release(self) -> None:
-        self._slots.release()
+    def _take_token(self) -> bool:
+        """Consume a token if one is available now (and nothing is paused)."""
+        now = time.monotonic()
+        if self._paused_until > now:
+            return False
+        if math.isinf(self.per_second):
+            return True
+        interval = 1.0 / self.per_second
+        at = max(self._next_at, now - (self.burst - 1.0) * interval)  # tokens saved while idle
+        if at > now:
+            return False
+        self._next_at = at + interval
+        return True
 
-    async def _wait_token(self) -> None:
-        while True:
-            now = time.monotonic()
-            if self._paused_until > now:
-                self.stats.waited_s += self._paused_until - now
-                await asyncio.sleep(self._paused_until - now)
-                continue
-            if math.isinf(self.per_second):
-                return
-            interval = 1.0 / self.per_second
-            # tokens saved while idle, up to the burst size
-            at = max(self._next_at, now - (self.burst - 1.0) * interval)
-            self._next_at = at + interval
-            if at > now:
-                self.stats.waited_s += at - now
-                await asyncio.sleep(at - now)
-                if self._paused_until > time.monotonic():
-                    continue  # a 429 arrived while we slept: wait for the pause, take a new slot
-            return
+    async def _pump(self) -> None:
+        """Hand slots and tokens to waiters in priority order, at the provider's pace."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiters:
+                if self._waiters[0][2].done():  # cancelled while waiting
+                    heapq.heappop(self._waiters)
+                    continue
+                if self._in_flight >= self.max_in_flight:
+                    self._slot_freed = loop.create_future()
+                    await self._slot_freed
+                    continue
+                if not self._take_token():
+                    now = time.monotonic()
+                    if self._paused_until > now:
+                        wait = self._paused_until - now
+                    else:
+                        interval = 1.0 / self.per_second
+                        wait = max(self._next_at, now - (self.burst - 1.0) * interval) - now
+                    self.stats.waited_s += max(wait, 0.0)
+                    await asyncio.sleep(max(wait, 0.0))
+                    continue
+                _, _, fut = heapq.heappop(self._waiters)
+                self._grant()
+                fut.set_result(None)
+        finally:
+            self._pump_task = None
 
     # -- adaptation ---------------------------------------------------------------------
     def on_rate_limited(self, retry_after: float | None) -> None:
