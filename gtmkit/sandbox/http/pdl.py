@@ -10,6 +10,7 @@ UTC timestamp, never Retry-After; hits carry ``x-call-credits-spent``. Exhausted
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any, ClassVar
@@ -53,10 +54,22 @@ _LEVELS = {
     "junior": ["entry"],
     "intern": ["training"],
 }
+_PLACES = frozenset({"locality", "region", "company", "school", "location", "postal_code"})
+_DIRECT = frozenset({"profile", "email", "phone", "email_hash", "lid", "pdl_id"})
 _PERSON_MINIMUM = (
     "profile, email, phone, email_hash, lid, pdl_id or ((first_name and last_name) or name) "
     "and (locality or region or company or school or location or postal_code)"
 )
+
+
+@functools.lru_cache(maxsize=16)
+def _limit_json(per_minute: int) -> str:
+    return json.dumps({"minute": per_minute, "day": None, "month": None})
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_stamp(epoch_s: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
 
 
 def size_range(count: Any) -> str | None:
@@ -165,13 +178,11 @@ class PDLAPI(ProviderAPI):
 
     # -- endpoints -------------------------------------------------------------------------
     def person_enrich(self, ex: Exchange) -> Reply:
-        p = self.params(ex)
-        get = lambda name: clean(p.get(name))  # noqa: E731
-        named = (get("first_name") and get("last_name")) or get("name")
-        placed = any(
-            get(n) for n in ("locality", "region", "company", "school", "location", "postal_code")
-        )
-        direct = any(get(n) for n in ("profile", "email", "phone", "email_hash", "lid", "pdl_id"))
+        given = {name: text for name, value in self.params(ex).items() if (text := clean(value))}
+        get = given.get
+        named = ("first_name" in given and "last_name" in given) or "name" in given
+        placed = not given.keys().isdisjoint(_PLACES)
+        direct = not given.keys().isdisjoint(_DIRECT)
         if not direct and not (named and placed):
             return self.error(
                 ex, 400, "", f"Request object must contain at least one of: {_PERSON_MINIMUM}"
