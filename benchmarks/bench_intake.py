@@ -8,7 +8,8 @@ Usage:
 The file is generated into a temporary folder (deterministic, seeded). ``load_list`` (read +
 map + normalize + dedupe) and a bare ``pl.read_csv`` of the same file each run in a fresh
 subprocess, so every peak RSS (``resource.getrusage`` high-water mark) is that call's own;
-wall times exclude interpreter start-up and the import of polars/gtmkit. The last line printed is one JSON object with the figures.
+wall times exclude interpreter start-up and the import of polars/gtmkit. The last line
+printed is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -157,8 +158,13 @@ import gtmkit.lists
 t0 = time.perf_counter()
 leads = gtmkit.lists.load_list(sys.argv[1])
 wall = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": wall, "peak_bytes": peak, "records": leads.records.height,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak = usage.ru_maxrss * 1024
+cpu = usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime
+print(json.dumps({"seconds": wall, "peak_bytes": peak, "cpu_seconds": cpu,
+                  "worker_peak_bytes": workers.ru_maxrss * 1024,
+                  "records": leads.records.height,
                   "rejected": leads.rejected.height, "duplicates": leads.duplicates,
                   "data_rows": leads.source_info.data_rows}))
 """
@@ -202,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         print(f"pl.read_csv: {bare['seconds']:.2f} s, peak {bare['peak_bytes'] / 1e6:.0f} MB")
         load = _run(_LOAD, path)
         print(
-            f"load_list:   {load['seconds']:.2f} s, peak {load['peak_bytes'] / 1e6:.0f} MB "
+            f"load_list:   {load['seconds']:.2f} s (cpu {load['cpu_seconds']:.1f} s), "
+            f"peak {load['peak_bytes'] / 1e6:.0f} MB "
             f"({load['records']:,} records, {load['rejected']:,} rejected, "
             f"{load['duplicates']:,} duplicates)"
         )
@@ -214,6 +221,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "cpus": os.cpu_count(),
         "load_list_seconds": round(load["seconds"], 2),
         "load_list_peak_mb": round(load["peak_bytes"] / 1e6),
+        "load_list_cpu_seconds": round(load["cpu_seconds"], 2),
+        "worker_peak_mb": round(load["worker_peak_bytes"] / 1e6),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
         "read_csv_seconds": round(bare["seconds"], 2),
         "read_csv_peak_mb": round(bare["peak_bytes"] / 1e6),
         "ratio_to_read_csv": round(load["seconds"] / bare["seconds"], 1),

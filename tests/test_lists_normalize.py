@@ -221,6 +221,11 @@ def test_phone_e164(phone: str, country: str | None, default: str | None, expect
     assert norm(default, phone=phone, country=country)["phone"] == expected
 
 
+def test_phone_that_does_not_read_back_as_itself_is_left_as_given() -> None:
+    # phonenumbers turns this into +440000000000, which itself parses to +44000000000
+    assert norm(phone="+44 (0)00 00000000")["phone"] == "+44 (0)00 00000000"
+
+
 def test_country_codes() -> None:
     assert [country_code(v) for v in ("us", "USA", "Deutschland", "uk", "GBR", "Narnia")] == [
         "US",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Iterable
 from importlib import resources
 
@@ -393,10 +394,28 @@ def _phone_to_e164(key: str) -> str | None:
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     # Some impossible-in-practice inputs ("+44 (0)00 ...") lose a digit on every parse; only
     # a number that reads back as itself is E.164, so normalizing twice changes nothing.
-    again = phonenumbers.parse(e164, None)
-    if phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) != e164:
-        return None
+    # Reading back can only differ when the region's national prefix pattern matches the
+    # start of the national number (that is when phonenumbers strips one), so only then
+    # is the second parse paid for.
+    prefix = _national_prefix_pattern(parsed.country_code)
+    national = e164[1 + len(str(parsed.country_code)) :]
+    if prefix is not None and prefix.match(national):
+        again = phonenumbers.parse(e164, None)
+        if phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) != e164:
+            return None
     return e164
+
+
+@functools.cache
+def _national_prefix_pattern(country_calling_code: int) -> re.Pattern[str] | None:
+    import phonenumbers
+
+    region = phonenumbers.region_code_for_country_code(country_calling_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        country_calling_code, region
+    )
+    pattern = metadata.national_prefix_for_parsing if metadata is not None else None
+    return re.compile(pattern) if pattern else None
 
 
 def _phone_values(raw: pl.Series) -> pl.DataFrame:
