@@ -397,14 +397,15 @@ def heuristic_order(
     providers: Sequence[str] | None = None,
     *,
     start: Sequence[str] | None = None,
+    local_search: bool = True,
 ) -> list[str]:
     """A good order without enumerating subsets: greedy cost-per-new-hit, then local search.
 
     1. Greedy: repeatedly take the provider with the lowest *expected cost per new hit* on the
        rows still missing (billed rows × unit price ÷ new hits); providers that add no hit go
        last. (Skipped when ``start`` gives an initial order.)
-    2. Improve: move any single provider to any other position while that lowers the cost
-       (insertion local search), until no move helps.
+    2. Improve (``local_search=True``): move any single provider to any other position while
+       that lowers the cost (insertion local search), until no move helps.
 
     Costs are evaluated on the measured rows, so correlation between providers is respected.
     """
@@ -436,7 +437,7 @@ def heuristic_order(
         todo.remove(pick)
         remaining &= ~pattern.hit[pick]
     current = cost(seq)
-    improved = True
+    improved = local_search
     while improved:
         improved = False
         for a in range(len(seq)):
@@ -582,8 +583,8 @@ def heuristic_frontier(
       ``metric`` per dollar saved.
 
     then a swap refinement (``swap_rounds`` rounds): every subset on the frontier so far tries
-    exchanging one member for one outsider, and a swap that keeps the metric for less money
-    joins the candidates.
+    exchanging one member for one outsider (each swap ordered greedily), and every subset that
+    ends on the frontier gets the local search last.
 
     Every candidate evaluated (``n²`` to a few thousand subsets) is kept and the Pareto
     frontier is taken over all of them. ``benchmarks/bench_compare.py`` measures the gap to
@@ -653,7 +654,9 @@ def heuristic_frontier(
                     key = frozenset(trial)
                     if key in seen:
                         continue
-                    cand = evaluate_order(pattern, heuristic_order(pattern, start=trial))
+                    # greedy order only: the local search is kept for the final frontier
+                    order = heuristic_order(pattern, trial, local_search=False)
+                    cand = evaluate_order(pattern, order)
                     seen[key] = cand
                     if (
                         getattr(cand, metric) >= getattr(stats, metric) - 1e-12
@@ -662,6 +665,11 @@ def heuristic_frontier(
                         found = True
         if not found:
             break
+    # polish: local search on every subset that ended on the frontier
+    for stats in _pareto_stats(list(seen.values()), metric):
+        polished = evaluate_order(pattern, heuristic_order(pattern, start=stats.order))
+        if polished.cost_per_row_usd < stats.cost_per_row_usd:
+            seen[frozenset(stats.order)] = polished
     return _frame(list(seen.values()), "heuristic", metric)
 
 
