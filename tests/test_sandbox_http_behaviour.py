@@ -398,3 +398,13 @@ def test_bad_json_is_the_providers_400_and_an_oracle_failure_a_counted_500(capsy
     assert r.status_code == 500 and r.json()["error"]["type"] == "api_error"
     assert t.app.internal_errors == 1
     assert "oracle bug" in capsys.readouterr().err
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from gtmkit.sandbox.http import billing, faults, ratelimit
+
+    for module in (billing, faults, ratelimit):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
