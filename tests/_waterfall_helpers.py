@@ -148,6 +148,8 @@ class FakeService:
     fault_seed: int = 0
     disabled: Mapping[str, int] = field(default_factory=dict)
     billing_log: str | None = None
+    #: {provider: requests/s} enforced with a token bucket holding 0.2 s worth (429 beyond)
+    rate_limits: Mapping[str, float] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     billed: Counter[str] = field(default_factory=Counter)
     billed_keys: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -158,6 +160,22 @@ class FakeService:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.fault_seed)
+        self._buckets: dict[str, list[float]] = {}  # provider -> [tokens, last refill time]
+        self.rejected: Counter[str] = Counter()
+
+    def _allow(self, provider: str) -> bool:
+        rate = self.rate_limits.get(provider)
+        if rate is None:
+            return True
+        import time
+
+        capacity = max(1.0, 0.2 * rate)
+        now = time.monotonic()
+        tokens, last = self._buckets.get(provider, [capacity, now])
+        tokens = min(capacity, tokens + (now - last) * rate)
+        allowed = tokens >= 1.0
+        self._buckets[provider] = [tokens - 1.0 if allowed else tokens, now]
+        return allowed
 
     def _bill(self, provider: str, key: str, credits: float) -> None:
         if credits <= 0:
@@ -180,6 +198,9 @@ class FakeService:
         try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
+            if not self._allow(provider):
+                self.rejected[provider] += 1
+                return httpx.Response(429, headers={"Retry-After": "0.05"}, json={})
             if provider in self.disabled:
                 return httpx.Response(self.disabled[provider], json={"error": "nope"})
             if self.fault_rate and self._rng.random() < self.fault_rate:

@@ -96,12 +96,17 @@ def test_limiter_adapts_to_rate_limits_and_headers():
     async def main():
         lim = ProviderLimiter(100.0, 4)
         lim.on_rate_limited(1.0)
-        assert lim.per_second == 80.0
-        lim.on_rate_limited(1.0)  # the same burst of 429s: one decrease per second
-        assert lim.per_second == 80.0
-        for _ in range(20):
+        assert lim.per_second == 50.0  # no answers seen to measure: halve
+        lim.on_rate_limited(1.0)  # the same burst of 429s: one decrease per 250 ms
+        assert lim.per_second == 50.0
+        lim.on_success()
+        assert 50.0 < lim.per_second < 51.0  # recovers gradually
+        for _ in range(5000):
             lim.on_success()
         assert lim.per_second == 100.0  # back up to the configured ceiling, not above
+        lim._last_decrease = -1e9
+        lim.on_rate_limited(None)  # 512 answers in the last second: at least a 20% cut
+        assert lim.per_second == 80.0
         lim.observe(Throttle(remaining=0, reset_after_s=0.05))
         await lim.acquire()
         lim.release()

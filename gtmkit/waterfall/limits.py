@@ -2,13 +2,13 @@
 
 Limits adapt to what the provider says, AIMD-style:
 
-* a 429 (or a provider's equivalent) lowers the rate by 20% — at most once per second, so the
-  burst of 429s that calls already in flight bring back counts as one signal. An unpaced
-  limiter (sandbox, ``rate_limits="off"``) starts pacing at 80% of the rate it was sending at.
+* a 429 (or a provider's equivalent) lowers the rate to 95% of the answers actually received
+  over the last second (or halves it when there were too few to tell) — at most once per
+  250 ms, so the burst of 429s that calls already in flight bring back counts as one signal.
   The rejected call itself waits its ``Retry-After`` (see ``retry.py``); other calls are not
   stopped, because a sporadic 429 is common and a blanket pause would idle the whole provider.
-* every success raises the rate again by 2% of its ceiling (the configured rate), so a
-  transient burst of 429s costs little;
+* every answer raises the rate again (about +10% per second of answers) up to the configured
+  ceiling, so a transient burst of 429s costs little;
 * rate-limit headers saying the quota is used up (``remaining == 0`` with a reset time) pause
   every sender until the window resets (at most ``max_pause_s`` per signal, then one probe).
   A header's *limit* is not used as the pace: providers report minute or day windows whose
@@ -74,6 +74,7 @@ class ProviderLimiter:
         self._paused_until = 0.0
         self._last_decrease = -math.inf
         self._recent: deque[float] = deque(maxlen=64)  # send times, to estimate the pace
+        self._successes: deque[float] = deque(maxlen=512)  # answer times
         #: the configured rate: adaptation never goes above it
         self.ceiling = self.per_second
         self.min_rate = 0.2
@@ -158,25 +159,32 @@ class ProviderLimiter:
 
     # -- adaptation ---------------------------------------------------------------------
     def on_rate_limited(self, retry_after: float | None) -> None:
-        """A 429 (or equivalent): slow down (at most once per second)."""
+        """A 429 (or equivalent): slow down to what the provider is really accepting."""
         self.stats.throttled += 1
         now = time.monotonic()
-        if now - self._last_decrease < 1.0:
-            return
+        if now - self._last_decrease < 0.25:
+            return  # one signal per burst of 429s from calls that were already in flight
         self._last_decrease = now
-        if math.isinf(self.per_second):
+        accepted = sum(1 for t in self._successes if now - t <= 1.0)  # answers in the last 1 s
+        if accepted >= 3:
+            target = 0.95 * accepted
+        elif math.isfinite(self.per_second):
+            target = 0.5 * self.per_second
+        else:
             recent = self._recent_rate(now)
             if recent is None:
                 return  # too few sends to tell a pace: let the retry's own wait do the work
-            self.per_second = max(self.min_rate, 0.8 * recent)
-        else:
-            self.per_second = max(self.min_rate, self.per_second * 0.8)
+            target = 0.5 * recent
+        current = self.per_second * 0.8 if math.isfinite(self.per_second) else math.inf
+        self.per_second = max(self.min_rate, min(current, target))
 
     def on_success(self) -> None:
-        """An answered call: creep back up towards the ceiling."""
+        """An answered call: creep back up towards the ceiling (about +10% per second of
+        answers), so a rate lowered by a transient burst of 429s recovers."""
+        self._successes.append(time.monotonic())
         if self.per_second < self.ceiling:
-            step = 0.02 * (self.ceiling if math.isfinite(self.ceiling) else self.per_second)
-            self.per_second = min(self.ceiling, self.per_second + step)
+            bump = 1.0 + 0.1 / max(self.per_second, 1.0)
+            self.per_second = min(self.ceiling, self.per_second * bump)
 
     def observe(self, throttle: Throttle | None) -> None:
         """Read the provider's rate-limit headers (as parsed by the adapter)."""
