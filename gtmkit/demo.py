@@ -31,7 +31,15 @@ DEMO_STEPS: tuple[str, ...] = ("hunter", "apollo", "pdl")
 DEMO_VERIFIER = "hunter_verifier"
 #: Providers compared in the comparison stage.
 COMPARE_PROVIDERS: tuple[str, ...] = ("apollo", "hunter", "pdl", "prospeo", "dropcontact")
-DEFAULT_BUDGET_CREDITS = 150.0
+DEFAULT_SAMPLE = "data/samples/leads_small.csv"
+#: The first run's credit cap: deliberately too small, so the demo shows a run stopping at its
+#: budget and then resuming with a top-up that pays only for the rows left.
+DEFAULT_BUDGET_CREDITS = 100.0
+DEFAULT_TOP_UP_CREDITS = 1000.0
+#: Most rows the comparison samples from the list (every provider is tried on each).
+COMPARE_SAMPLE = 300
+#: Coverage target of the recommended order.
+RECOMMEND_COVERAGE = 0.8
 
 
 def _module(name: str) -> Any | None:
@@ -45,7 +53,9 @@ def _module(name: str) -> Any | None:
 
 
 def default_sample() -> Path | None:
-    """The smallest bundled sample list that has a truth file beside it."""
+    """``data/samples/leads_small.csv``, else the smallest bundled sample with a truth file."""
+    if resolve_path(DEFAULT_SAMPLE).is_file():
+        return resolve_path(DEFAULT_SAMPLE)
     samples = resolve_path("data/samples")
     lists = [
         p
@@ -71,6 +81,7 @@ def _print_frame(title: str, frame: Any, columns: Sequence[str] | None = None) -
         tbl_hide_column_data_types=True,
         float_precision=3,
         tbl_width_chars=140,
+        fmt_str_lengths=60,
     ):
         print(f"\n{title}\n{shown}")
 
@@ -96,7 +107,7 @@ def stage_intake(sample: Path, out: Path, figures: dict[str, Any]) -> Any | None
     mapped = ", ".join(f"{src!r}->{dst}" for src, dst in loaded.mapping.items())
     print(f"column mapping: {mapped}")
     if loaded.rejected.height:
-        _print_frame("rejected rows (first 5):", loaded.rejected.head(5))
+        _print_frame("rejected rows (first 5):", loaded.rejected.head(5), ["row_id", "reason"])
     lists.export_csv(loaded.records, out / "intake.clean.csv")
     figures["intake"] = counts
     return loaded
@@ -107,69 +118,102 @@ def _demo_waterfall(waterfall_mod: Any) -> Any:
     return waterfall_mod.Waterfall(steps, verify=DEMO_VERIFIER, name="demo: hunter → apollo → pdl")
 
 
-def stage_waterfall(loaded: Any, out: Path, figures: dict[str, Any], budget: float) -> Any | None:
+SUMMARY_COLUMNS = (
+    "step",
+    "provider",
+    "rows_in",
+    "calls",
+    "hits",
+    "incremental_coverage",
+    "cumulative_coverage",
+    "credits",
+    "cost_usd",
+    "cost_per_hit",
+)
+
+
+def _status_counts(records: Any) -> dict[str, int]:
+    return dict(records.group_by("status").len().sort("status").iter_rows())
+
+
+def _spent(attempts: Any) -> float:
+    return float(attempts["credits"].sum()) if attempts.height else 0.0
+
+
+def stage_waterfall(
+    loaded: Any, out: Path, figures: dict[str, Any], budget: float, top_up: float
+) -> Any | None:
     waterfall_mod = _module("gtmkit.waterfall")
     if loaded is None or waterfall_mod is None or not hasattr(waterfall_mod, "Waterfall"):
         print("\n== 2. waterfall: skipped (needs gtmkit.lists and gtmkit.waterfall)")
         return None
     _section(f"2. waterfall on the simulated world, budget {budget:g} credits")
     wf = _demo_waterfall(waterfall_mod)
-    estimate = wf.estimate(loaded)
-    _print_frame("estimate before spending:", estimate)
+    print(f"steps: {' -> '.join(step.provider for step in wf.steps)}, then {DEMO_VERIFIER}")
+    _print_frame("estimate before spending (provider priors):", wf.estimate(loaded))
     ledger = out / "ledger.sqlite"
-    result = wf.run(loaded, budget_credits=budget, ledger=ledger, mode="sandbox", progress=False)
-    _print_frame(
-        "per-step summary:",
-        result.summary,
-        [
-            "step",
-            "provider",
-            "rows_in",
-            "calls",
-            "hits",
-            "incremental_coverage",
-            "cumulative_coverage",
-            "credits",
-            "cost_usd",
-            "cost_per_hit",
-        ],
-    )
-    import polars as pl
-
-    statuses = result.records.group_by("status").len().sort("status")
-    print("\nrow status: " + ", ".join(f"{s}={n}" for s, n in statuses.iter_rows()))
-    totals = result.totals
-    credits = float(result.attempts["credits"].sum()) if result.attempts.height else 0.0
+    # One row at a time so the budget stops at the same row on every run (a reproducible demo);
+    # real runs keep the default concurrency, and the budget holds there too.
+    options: dict[str, Any] = {"ledger": ledger, "mode": "sandbox", "progress": False}
+    options["concurrency"] = 1
+    result = wf.run(loaded, budget_credits=budget, **options)
+    _print_frame("per-step summary:", result.summary, SUMMARY_COLUMNS)
+    status = _status_counts(result.records)
+    credits = _spent(result.attempts)
+    print("\nrow status: " + ", ".join(f"{s}={n}" for s, n in status.items()))
     print(
-        f"spent {credits:g} of {budget:g} credits (${float(totals.get('cost_usd', 0)):.2f}); "
-        f"{int(totals.get('enriched', 0))} of {int(totals.get('rows', 0))} rows enriched"
+        f"spent {credits:g} of {budget:g} credits (${float(result.totals['cost_usd']):.2f}); "
+        f"{status.get('enriched', 0)} of {result.records.height} rows enriched"
     )
     result.records.write_csv(out / "waterfall.records.csv")
     result.attempts.write_csv(out / "waterfall.attempts.csv")
     result.summary.write_csv(out / "waterfall.summary.csv")
 
-    # Re-running the same list on the same ledger is answered from the cache: it costs nothing.
-    rerun = wf.run(loaded, budget_credits=budget, ledger=ledger, mode="sandbox", progress=False)
-    rerun_credits = float(rerun.attempts["credits"].sum()) if rerun.attempts.height else 0.0
-    rerun_cached = int(rerun.attempts["cached"].sum()) if rerun.attempts.height else 0
-    print(f"re-run on the same ledger: {rerun_credits:g} credits, {rerun_cached} cached answers")
-
-    status_counts = dict(statuses.iter_rows())
+    # Resume with a top-up on the same ledger: everything already looked up is answered from
+    # the ledger cache for free; only the rows the budget stopped are new work.
+    resumed = wf.run(loaded, budget_credits=top_up, **options)
+    resumed_status = _status_counts(resumed.records)
+    resumed_credits = _spent(resumed.attempts)
+    cached = int(resumed.attempts["cached"].sum()) if resumed.attempts.height else 0
+    print(
+        f"\nresumed with a top-up of {top_up:g} credits on the same ledger: {cached} answers "
+        f"from the cache (0 credits), {resumed_credits:g} credits of new lookups"
+    )
+    _print_frame("per-step summary after the resume:", resumed.summary, SUMMARY_COLUMNS)
+    print("\nrow status: " + ", ".join(f"{s}={n}" for s, n in resumed_status.items()))
+    resumed.attempts.write_csv(out / "waterfall.resume.attempts.csv")
+    resumed.records.write_csv(out / "waterfall.resume.records.csv")
     figures["waterfall"] = {
+        "steps": [step.provider for step in wf.steps],
         "budget_credits": budget,
         "credits": credits,
-        "cost_usd": float(totals.get("cost_usd", 0.0)),
+        "cost_usd": float(result.totals["cost_usd"]),
         "rows": result.records.height,
-        "enriched": int(status_counts.get("enriched", 0)),
-        "status": status_counts,
-        "coverage": float(result.summary["cumulative_coverage"].max() or 0.0)
-        if result.summary.height
-        else 0.0,
-        "rerun_credits": rerun_credits,
+        "status": status,
+        "coverage": float(result.summary["cumulative_coverage"].max() or 0.0),
         "emails_found": int(result.records["email"].is_not_null().sum()),
+        "resume": {
+            "budget_credits": top_up,
+            "cached": cached,
+            "credits": resumed_credits,
+            "status": resumed_status,
+            "coverage": float(resumed.summary["cumulative_coverage"].max() or 0.0),
+        },
     }
-    del pl
     return result
+
+
+def _truth_frame(sample: Path) -> Any:
+    """The sample's truth file as ``(row_id, true_email, ...)`` when it has those columns, else
+    the simulated world's ground truth (the samples are drawn from the default world)."""
+    import polars as pl
+
+    truth_path = _truth_path(sample)
+    if truth_path is not None:
+        truth = pl.read_csv(truth_path, infer_schema_length=0)
+        if {"row_id", "true_email"} <= set(truth.columns):
+            return truth.with_columns(pl.col("row_id").cast(pl.Int64))
+    return "world"
 
 
 def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any]) -> Any | None:
@@ -177,30 +221,65 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
     if loaded is None or compare_mod is None or not hasattr(compare_mod, "compare"):
         print("\n== 3. compare: skipped (needs gtmkit.lists and gtmkit.compare)")
         return None
-    import polars as pl
-
-    truth_path = _truth_path(sample)
-    truth = pl.read_csv(truth_path) if truth_path is not None else None
-    _section("3. compare providers on the sample against ground truth")
+    _section(
+        f"3. compare {', '.join(COMPARE_PROVIDERS)} on {COMPARE_SAMPLE} sampled rows, "
+        "against the sample's ground truth"
+    )
     comparison = compare_mod.compare(
         loaded,
         list(COMPARE_PROVIDERS),
-        truth=truth,
-        ledger=out / "ledger.sqlite",
+        sample=COMPARE_SAMPLE,
+        truth=_truth_frame(sample),
+        ledger=out / "ledger.sqlite",  # lookups the waterfall already paid for are reused
         mode="sandbox",
+        echo=False,
         progress=False,
     )
     metrics = comparison.metrics
-    provider_rows = metrics.filter(pl.col("segment").is_null()) if "segment" in metrics else metrics
-    _print_frame("per-provider metrics:", provider_rows)
-    provider_rows.write_csv(out / "compare.metrics.csv")
-    recommendation = comparison.recommend(target_coverage=0.8)
-    print(f"\nrecommended for 80% coverage: {recommendation}")
+    _print_frame(
+        "per provider (accuracy = right person and current email, among hits):",
+        metrics,
+        [
+            "provider",
+            "n",
+            "hits",
+            "hit_rate",
+            "accuracy",
+            "verified_share",
+            "usd_per_hit",
+            "usd_per_usable",
+        ],
+    )
+    metrics.write_csv(out / "compare.metrics.csv")
+    import polars as pl
+
+    pareto = (
+        comparison.frontier()
+        .filter(pl.col("pareto"))
+        .select(
+            pl.col("order").list.join(" -> "),
+            "coverage",
+            "usable_coverage",
+            "cost_per_row_usd",
+        )
+    )
+    _print_frame("the Pareto frontier: best coverage for each cost per row", pareto)
+    rec = comparison.recommend(target_coverage=RECOMMEND_COVERAGE)
+    print(
+        f"\nrecommended for {RECOMMEND_COVERAGE:.0%} coverage: {' -> '.join(rec.order)} "
+        f"(predicted coverage {rec.predicted_coverage:.1%}, "
+        f"${rec.predicted_cost_per_row_usd:.3f} per row)"
+    )
+    paid = float(comparison.attempts["credits"].sum()) if comparison.attempts is not None else 0.0
     figures["compare"] = {
         "providers": list(COMPARE_PROVIDERS),
-        "recommended": [step.provider for step in recommendation.waterfall.steps]
-        if hasattr(recommendation, "waterfall")
-        else str(recommendation),
+        "rows": int(metrics["n"].max() or 0),
+        "hit_rate": dict(zip(metrics["provider"], metrics["hit_rate"], strict=True)),
+        "accuracy": dict(zip(metrics["provider"], metrics["accuracy"], strict=True)),
+        "credits_paid": paid,
+        "recommended": list(rec.order),
+        "predicted_coverage": rec.predicted_coverage,
+        "predicted_cost_per_row_usd": rec.predicted_cost_per_row_usd,
     }
     return comparison
 
@@ -210,17 +289,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m gtmkit.demo", description="Run gtmkit on bundled sample data."
     )
     parser.add_argument("--sample", help="lead list to run (default: smallest bundled sample)")
-    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_CREDITS, help="credit cap")
+    parser.add_argument(
+        "--budget", type=float, default=DEFAULT_BUDGET_CREDITS, help="first run's credit cap"
+    )
+    parser.add_argument(
+        "--top-up", type=float, default=DEFAULT_TOP_UP_CREDITS, help="credit cap of the resume"
+    )
     parser.add_argument("--out", default="data/runs/demo", help="output folder (replaced)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     sample = resolve_path(args.sample) if args.sample else default_sample()
-    if sample is None or not sample.exists():
+    if sample is None:
         print(
-            "no sample list found under data/samples/ (regenerate them with `make samples`)",
+            "no sample list under data/samples/: regenerate them with `make samples`",
             file=sys.stderr,
         )
+        return 1
+    if not sample.is_file():
+        print(f"sample list not found: {args.sample}", file=sys.stderr)
         return 1
     out = resolve_path(args.out)
     if out.exists():
@@ -230,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("gtmkit demo: sandbox providers only (no API keys used, no network, no spend)")
     figures: dict[str, Any] = {"sample": display_path(sample), "stages": []}
     loaded = stage_intake(sample, out, figures)
-    if stage_waterfall(loaded, out, figures, args.budget) is not None:
+    if stage_waterfall(loaded, out, figures, args.budget, args.top_up) is not None:
         figures["stages"].append("waterfall")
     if stage_compare(loaded, sample, out, figures) is not None:
         figures["stages"].append("compare")

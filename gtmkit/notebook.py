@@ -433,6 +433,7 @@ def run_notebook(
                 str(raw),
                 parameters=params,
                 kernel_name=kernel_name,
+                language="python",
                 progress_bar=False,
                 cwd=str(source.parent),
                 execution_timeout=timeout,
@@ -490,29 +491,27 @@ def check_upload_size(filename: str, size: int, *, limit: int = UPLOAD_LIMIT_BYT
         )
 
 
-def _duplicate_count(records: Any) -> int:
-    import polars as pl
-
-    for column in ("duplicate_of", "is_duplicate"):
-        if column in records.columns:
-            series = records[column]
-            return int(series.sum() if series.dtype == pl.Boolean else series.is_not_null().sum())
-    return 0
-
-
 def intake_counts(loaded: LoadedList) -> dict[str, int]:
-    """Rows, accepted, rejected and duplicate counts of a loaded list."""
+    """Rows in the source, accepted, rejected and duplicate (linked) counts of a loaded list.
+
+    Example:
+        >>> from gtmkit.lists import load_list
+        >>> data = b"Email,Company\\nann@acme.com,Acme\\n,\\nANN@acme.com ,Acme\\n"
+        >>> intake_counts(load_list(data, filename="l.csv"))
+        {'rows': 3, 'accepted': 2, 'rejected': 1, 'duplicates': 1}
+    """
     records, rejected = loaded.records, loaded.rejected
     return {
         "rows": records.height + rejected.height,
         "accepted": records.height,
         "rejected": rejected.height,
-        "duplicates": _duplicate_count(records),
+        "duplicates": int(records["duplicate_of"].is_not_null().sum()),
     }
 
 
 def show_intake(loaded: LoadedList, *, name: str = "list", max_rows: int = 10) -> None:
-    """Display what intake did to a list: counts, column mapping, rejects and duplicates.
+    """Display what intake did to a list: counts, how it was read, the column mapping, the
+    rejected rows with their reason and the duplicates linked to their first occurrence.
 
     Used for both ways in: a file path (batch/papermill) and an upload (interactive).
     """
@@ -524,6 +523,7 @@ def show_intake(loaded: LoadedList, *, name: str = "list", max_rows: int = 10) -
         f"{name}: {counts['rows']} rows -> {counts['accepted']} accepted, "
         f"{counts['rejected']} rejected, {counts['duplicates']} duplicates"
     )
+    print(loaded.summary())
     mapping = pl.DataFrame(
         {"source column": list(loaded.mapping), "canonical field": list(loaded.mapping.values())},
         schema={"source column": pl.String, "canonical field": pl.String},
@@ -531,13 +531,14 @@ def show_intake(loaded: LoadedList, *, name: str = "list", max_rows: int = 10) -
     print("\nColumn mapping:")
     display(mapping)
     if loaded.rejected.height:
-        print(f"\nRejected rows (first {min(max_rows, loaded.rejected.height)}):")
+        print(f"\nRejected rows (first {min(max_rows, loaded.rejected.height)}), with the reason:")
         display(loaded.rejected.head(max_rows))
-    if counts["duplicates"] and "duplicate_of" in loaded.records.columns:
-        dupes = loaded.records.filter(pl.col("duplicate_of").is_not_null())
-        shown = min(max_rows, dupes.height)
+    if counts["duplicates"]:
+        first = loaded.records.filter(pl.col("duplicate_of").is_not_null())
+        shown = min(max_rows, first.height)
         print(f"\nDuplicates, linked to their first occurrence (first {shown}):")
-        display(dupes.head(max_rows))
+        columns = ["row_id", "duplicate_of", "first_name", "last_name", "email", "company_domain"]
+        display(first.select([c for c in columns if c in first.columns]).head(max_rows))
 
 
 # --------------------------------------------------------------------------- upload widget
@@ -573,7 +574,7 @@ def intake_upload(
     import ipywidgets as w
 
     mb = limit / 1024**2
-    upload = w.FileUpload(accept=accept, multiple=False, description="Upload list")
+    upload = w.FileUpload(accept=accept, multiple=False, description="Choose file")
     button = w.Button(description="Load list", button_style="primary", icon="table")
     output = w.Output()
     hint = w.HTML(
@@ -588,7 +589,7 @@ def intake_upload(
         output.clear_output()
         with output:
             if not upload.value:
-                print("Choose a file with 'Upload list' first.")
+                print("Choose a file first (the 'Choose file' button), then click 'Load list'.")
                 return
             item = upload.value[0]
             filename = item["name"]
