@@ -218,3 +218,12 @@ def test_unmapped_column_named_like_an_output_column_is_kept(tmp_path: Path) -> 
     row = leads.records.row(0, named=True)
     assert row["row_id"] == 0
     assert (row["row_id (source)"], row["email_valid (source)"]) == ("77", "maybe")
+
+
+def test_non_utf8_byte_after_the_sample_is_still_detected(tmp_path: Path) -> None:
+    rows = [HEADER] + [["Ann", "Lee", f"a{i}@acme.com", "Acme", "1", "2"] for i in range(3000)]
+    text = csv_text(rows) + "José,Müller,jm@acme.de,Acme,1,2\n"
+    assert len(text) > 70_000  # the odd byte sits past the sniffed sample
+    leads = load_list(write(tmp_path / "late.csv", text, "cp1252"))
+    assert leads.source_info.encoding == "cp1252"
+    assert leads.records["first_name"].to_list()[-1] == "José"

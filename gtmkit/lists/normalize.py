@@ -36,6 +36,8 @@ _FAST_EMAIL = (
 # Special-use names email-validator refuses, plus IDNA-looking labels it must judge itself.
 _EMAIL_SLOW_DOMAIN = r"(?:^|[.@])(?:arpa|invalid|local|localhost|onion|test)$|--"
 
+_EMAIL_SHAPE = r"^[^@]+@[^@]*[.\u3002\uff0e\uff61][^@]*$"  # IDNA maps these dots to "."
+
 _NANP_REGIONS = (
     "US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO", "GD", "GU", "JM", "KN", "KY",
     "LC", "MP", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI",
@@ -299,7 +301,9 @@ def _email_values(raw: pl.Series) -> pl.DataFrame:
         & (col.str.find("@", literal=True) <= 64)
         & ~col.str.contains(_EMAIL_SLOW_DOMAIN)
     ).fill_null(False)
-    hopeless = ~col.str.contains("@", literal=True)  # email-validator would refuse it too
+    # Shapes email-validator always refuses: no @, nothing before or after it, a second @
+    # (quoted local parts are not allowed), or no dot in the domain.
+    hopeless = ~col.str.contains(_EMAIL_SHAPE)
     undecided = frame.select(pl.when(~fast & ~hopeless).then(col)).to_series()
     checked = _map_distinct(undecided, _validate_email, return_dtype=pl.String, parallel=True)
     frame = frame.with_columns(fast.alias("_fast"), checked.alias("_checked"))

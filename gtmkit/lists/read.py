@@ -9,6 +9,7 @@ Every cell is read as text: phone numbers, ZIP codes and IDs keep their leading 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -181,31 +182,45 @@ def _size(n: int) -> str:
 # --------------------------------------------------------------------------- text files
 
 
-def _decode(data: bytes) -> tuple[str, str, list[str]]:
-    """Return (text, encoding name, notes); refuse what is not text."""
+def _decode(data: bytes) -> tuple[str, str, list[str], bytes]:
+    """Return (text sample, encoding name, notes, UTF-8 payload for the CSV parser).
+
+    UTF-8 files are not decoded in full here: only a sample is, and the parser checks the
+    rest (see :func:`_read_text`), which saves a pass and a copy of the whole file.
+    """
     notes: list[str] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig", notes
     if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return data.decode("utf-32"), "utf-32", notes
+        return _transcoded(data.decode("utf-32"), "utf-32", notes)
     if data.startswith(b"\xff\xfe"):
-        return data[2:].decode("utf-16-le"), "utf-16-le", notes
+        return _transcoded(data[2:].decode("utf-16-le"), "utf-16-le", notes)
     if data.startswith(b"\xfe\xff"):
-        return data[2:].decode("utf-16-be"), "utf-16-be", notes
-    sample = data[:4096]
+        return _transcoded(data[2:].decode("utf-16-be"), "utf-16-be", notes)
+    head = data[:4096]
     # UTF-16 without a BOM: ASCII text leaves a NUL in every other byte.
-    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
-    half = max(len(sample) // 2, 1)
+    even_nuls, odd_nuls = head[0::2].count(0), head[1::2].count(0)
+    half = max(len(head) // 2, 1)
     if odd_nuls > 0.4 * half and even_nuls < 0.05 * half:
         notes.append("No byte-order mark; the NUL pattern says UTF-16 little-endian.")
-        return data.decode("utf-16-le", errors="strict"), "utf-16-le", notes
+        return _transcoded(data.decode("utf-16-le"), "utf-16-le", notes)
     if even_nuls > 0.4 * half and odd_nuls < 0.05 * half:
         notes.append("No byte-order mark; the NUL pattern says UTF-16 big-endian.")
-        return data.decode("utf-16-be", errors="strict"), "utf-16-be", notes
+        return _transcoded(data.decode("utf-16-be"), "utf-16-be", notes)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    payload = data[3:] if bom else data
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     try:
-        return data.decode("utf-8", errors="strict"), "utf-8", notes
+        sample = decoder.decode(payload[:_SNIFF_CHARS], final=len(payload) <= _SNIFF_CHARS)
     except UnicodeDecodeError:
-        pass
+        return _western(data, notes)
+    return sample, "utf-8-sig" if bom else "utf-8", notes, payload
+
+
+def _transcoded(text: str, encoding: str, notes: list[str]) -> tuple[str, str, list[str], bytes]:
+    text = text.removeprefix("\ufeff")
+    return text[:_SNIFF_CHARS], encoding, notes, text.encode("utf-8")
+
+
+def _western(data: bytes, notes: list[str]) -> tuple[str, str, list[str], bytes]:
     # Not UTF-8: Western exports (Excel "CSV" on Windows) are Windows-1252; five byte values
     # are undefined there, and a file that uses them can only be ISO-8859-1.
     if any(b in data for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
@@ -216,7 +231,7 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
         f"The file is not valid UTF-8; it was decoded as {encoding} (Western European). "
         "If accented letters look wrong, re-export the list as UTF-8."
     )
-    return data.decode(encoding), encoding, notes
+    return _transcoded(data.decode(encoding), encoding, notes)
 
 
 def _looks_binary(text: str) -> bool:
@@ -271,7 +286,7 @@ def _read_text(data: bytes, name: str | None, ext: str) -> RawTable:
                 "export these as .xls). Open it in Excel and save it as .xlsx or .csv."
             )
     try:
-        text, encoding, notes = _decode(data)
+        text, encoding, notes, payload = _decode(data)
     except UnicodeDecodeError as exc:
         raise ListError(
             f"{_label(name)} could not be decoded as text ({exc.reason}). {_EXPORT_HINT}"
@@ -280,17 +295,15 @@ def _read_text(data: bytes, name: str | None, ext: str) -> RawTable:
         raise ListError(f"{_label(name)} is binary data, not a text or Excel list. {_EXPORT_HINT}")
     if ext in _WORKBOOK_EXTENSIONS or ext == ".parquet":
         notes.append(f"The file is named {ext} but holds delimited text; it was read as CSV.")
-    if text.startswith("\ufeff"):  # a BOM inside UTF-16/32 content
-        text = text[1:]
     prefer = "\t" if ext == ".tsv" else None
     delimiter = sniff_delimiter(text, prefer=prefer)
-    if encoding in ("utf-8", "utf-8-sig"):
-        payload = data[3:] if encoding == "utf-8-sig" else data
-    else:
-        payload = text.encode("utf-8")
     header_width = _header_width(text, delimiter)
-    del text
-    frame = _parse_csv(payload, delimiter, name)
+    try:
+        frame = _parse_csv(payload, delimiter, name)
+    except _NotUtf8:
+        # The sample was UTF-8 but a later byte is not: the whole file is Western text.
+        text, encoding, notes, payload = _western(data, notes)
+        frame = _parse_csv(payload, delimiter, name)
     info = SourceInfo(
         format="csv",
         filename=name,
@@ -300,6 +313,10 @@ def _read_text(data: bytes, name: str | None, ext: str) -> RawTable:
         notes=tuple(notes),
     )
     return _split_header(frame, info, header_width=header_width)
+
+
+class _NotUtf8(Exception):
+    """The CSV parser met bytes that are not UTF-8."""
 
 
 def _header_width(text: str, delimiter: str) -> int:
@@ -321,6 +338,8 @@ def _parse_csv(payload: bytes, delimiter: str, name: str | None) -> pl.DataFrame
     try:
         return pl.read_csv(payload, **options)  # type: ignore[arg-type]
     except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            raise _NotUtf8 from exc
         if "more fields" not in str(exc):
             raise ListError(
                 f"{_label(name)} could not be parsed as delimited text ({_first_line(exc)}). "
