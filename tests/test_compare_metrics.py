@@ -212,3 +212,46 @@ def test_public_names_resolve_from_the_top_level_package() -> None:
 def test_comparison_repr_is_one_short_line() -> None:
     cmp = Comparison.from_attempts(_hand_attempts(), COSTS, truth=TRUTH)
     assert repr(cmp) == "Comparison(2 providers × 4 rows: p, q; truth: frame; segments: none)"
+
+
+def test_sampling_and_estimate_helpers() -> None:
+    from gtmkit.compare.run import _sample, estimate_compare
+
+    frame = pl.DataFrame({"row_id": list(range(10)), "x": list(range(10))})
+    assert _sample(frame, None, 0).height == 10
+    assert _sample(frame, 4, 1).height == 4 and _sample(frame, 4, 1)["row_id"].is_sorted()
+    assert _sample(frame, 4, 1).equals(_sample(frame, 4, 1))  # seeded
+    assert _sample(frame, 0.5, 0).height == 5 and _sample(frame, 50, 0).height == 10
+    for bad in (0, -3, 1.5):
+        with pytest.raises(CompareError):
+            _sample(frame, bad, 0)
+    est = estimate_compare(200, COSTS, max_credits={"p": 2.0})
+    rows = {r["provider"]: r for r in est.iter_rows(named=True)}
+    assert rows["p"]["usd_if_all_billed"] == pytest.approx(200 * 0.05)
+    assert rows["p"]["usd_worst_case"] == pytest.approx(200 * 2.0 * 0.05)
+    assert rows["TOTAL"]["usd_if_all_billed"] == pytest.approx(200 * 0.05 + 200 * 0.02)
+    assert rows["TOTAL"]["lookups"] == 400
+
+
+def test_measured_credits_replace_nominal_ones() -> None:
+    from gtmkit.compare.run import provider_costs
+
+    class Fake:
+        billing = "per_hit"
+        credits_per_lookup = 1.0
+        price_per_credit = 0.1
+
+    attempts = pl.DataFrame(
+        {
+            "provider": ["f", "f", "f"],
+            "billed": [True, True, False],
+            "cached": [False, False, False],
+            "credits": [2.0, 4.0, 0.0],
+        }
+    )
+    nominal = provider_costs(["f"], providers={"f": Fake()})["f"]
+    measured = provider_costs(["f"], providers={"f": Fake()}, attempts=attempts, prices={"f": 0.5})[
+        "f"
+    ]
+    assert nominal.credits_per_billed_call == 1.0 and nominal.usd_per_credit == 0.1
+    assert measured.credits_per_billed_call == 3.0 and measured.usd_per_credit == 0.5
