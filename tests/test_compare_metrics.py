@@ -255,3 +255,11 @@ def test_measured_credits_replace_nominal_ones() -> None:
     ]
     assert nominal.credits_per_billed_call == 1.0 and nominal.usd_per_credit == 0.1
     assert measured.credits_per_billed_call == 3.0 and measured.usd_per_credit == 0.5
+
+
+def test_by_segment_without_segments_is_refused() -> None:
+    cmp = Comparison.from_attempts(_hand_attempts(), COSTS, truth=TRUTH)
+    with pytest.raises(CompareError, match="segment_by"):
+        cmp.recommend(target_coverage=0.5, by_segment=True)
+    with pytest.raises(CompareError, match="not available"):
+        cmp.recommend(target_coverage=0.5, by_segment="industry")

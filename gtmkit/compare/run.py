@@ -311,9 +311,9 @@ class Comparison:
         """
         pattern = self.pattern(providers, rows=rows)
         if by_segment:
-            column = self.segment_by[0] if by_segment is True else str(by_segment)
             if by_segment is True and not self.segment_by:
                 raise CompareError("by_segment=True needs compare(..., segment_by=...)")
+            column = self.segment_by[0] if by_segment is True else str(by_segment)
             return recommend(
                 pattern,
                 target_coverage=target_coverage,
