@@ -107,6 +107,8 @@ def test_metrics_by_hand_with_truth() -> None:
     assert q["accuracy"] == 0.5 and q["catch_all_share"] == 0.5 and q["verified_share"] == 0.5
     assert q["usd_per_call"] == pytest.approx(0.02)
     assert q["usd_per_hit"] == pytest.approx(0.04)
+    assert q["credits_per_call"] == pytest.approx(1.0) and q["credits_per_hit"] == 2.0
+    assert q["credits_per_usable"] == 4.0
     assert q["usd_paid"] == pytest.approx(0.06)  # the cached answer cost nothing this run
     # latency quantiles exclude the cache answer: q sent 3 lookups at 2.0, 1.0, 1.5 s
     assert q["latency_p50_s"] == pytest.approx(1.5)

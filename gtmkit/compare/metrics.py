@@ -14,9 +14,10 @@ Definitions (one row per provider, or per provider × segment value):
   ``catch_all_share``: hits on catch-all domains ÷ hits.
 * ``usable`` / ``usable_rate``: hits that are verified *and* correct (verified only when no
   truth is known, see ``usable_basis``) ÷ n.
-* Money at list price under the provider's billing rule (so a re-run answered from the ledger
-  cache still prices the work): ``credits_per_call``, ``usd_per_call``, ``usd_per_hit``,
-  ``usd_per_usable``. What this run actually paid: ``credits_paid``, ``usd_paid``.
+* Credits and money at list price under the provider's billing rule (so a re-run answered
+  from the ledger cache still prices the work): ``credits_per_call`` / ``credits_per_hit`` /
+  ``credits_per_usable`` and ``usd_per_call`` / ``usd_per_hit`` / ``usd_per_usable``.
+  What this run actually paid: ``credits_paid``, ``usd_paid``.
 * ``latency_p50_s`` / ``latency_p95_s``: over lookups actually sent (cache answers excluded).
 * ``errors``: failed attempts (retries included); ``error_rate``: lookups that ended in an error
   ÷ n.
@@ -106,6 +107,10 @@ def provider_metrics(
             catch_all_share=pl.when(pl.col("hits") > 0).then(pl.col("catch_alls") / pl.col("hits")),
             usable_rate=pl.col("usable") / pl.col("n"),
             credits_per_call=pl.col("_credits") / pl.col("n"),
+            credits_per_hit=pl.when(pl.col("hits") > 0).then(pl.col("_credits") / pl.col("hits")),
+            credits_per_usable=pl.when(pl.col("usable") > 0).then(
+                pl.col("_credits") / pl.col("usable")
+            ),
             usd_per_call=pl.col("_usd") / pl.col("n"),
             usd_per_hit=pl.when(pl.col("hits") > 0).then(pl.col("_usd") / pl.col("hits")),
             usd_per_usable=pl.when(pl.col("usable") > 0).then(pl.col("_usd") / pl.col("usable")),
@@ -163,6 +168,8 @@ def provider_metrics(
         "usable_rate",
         "usable_basis",
         "credits_per_call",
+        "credits_per_hit",
+        "credits_per_usable",
         "usd_per_call",
         "usd_per_hit",
         "usd_per_usable",
