@@ -467,7 +467,13 @@ def _resolve_truth(
 
 def compare(
     records: Any,
-    providers: Sequence[str] | Mapping[str, Any] = ("apollo", "hunter", "pdl", "prospeo"),
+    providers: Sequence[str] | Mapping[str, Any] = (
+        "apollo",
+        "hunter",
+        "pdl",
+        "prospeo",
+        "dropcontact",
+    ),
     *,
     sample: int | float | None = None,
     truth: Any = None,
