@@ -370,3 +370,28 @@ def test_parallel_library_calls_match_in_process(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(N, "PARALLEL_MIN_VALUES", 10)
     assert N._apply(N._phone_to_e164, keys) == inline
     assert inline[0] == "+442079000000"
+
+
+def test_large_and_small_columns_take_different_paths_to_the_same_result() -> None:
+    # Above 10,000 rows a mostly-distinct column is transformed cell by cell (filled cells
+    # only); below, once per distinct value. Both must give identical output.
+    rows = []
+    for i in range(12_000):
+        rows.append(
+            canonical_row(
+                email=None if i % 3 == 0 else f" User{i}@Acme{i % 7}.com ",
+                linkedin_url=None if i % 4 == 0 else f"linkedin.com/in/User-{i}/",
+                phone=None if i % 5 == 0 else f"(415) 555-{i % 10_000:04d}",
+                first_name=f"N{i % 13}",
+                last_name="Lee",
+                country="US",
+            )
+        )
+    frame = canonical_frame(rows)
+    whole = normalize_records(frame)
+    pieces = pl.concat(
+        [normalize_records(frame.slice(start, 1000)) for start in range(0, 12_000, 1000)]
+    )
+    assert whole.equals(pieces)
+    assert whole["email"][1] == "user1@acme1.com"
+    assert whole["email"][0] is None

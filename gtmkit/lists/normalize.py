@@ -115,7 +115,17 @@ def per_distinct(values: pl.Series, transform: Callable[[pl.Series], pl.DataFram
     is transformed directly: finding its distinct values would cost more than it saves.
     """
     if values.len() > 10_000 and values.approx_n_unique() > 0.5 * values.len():
-        return transform(values)
+        # Transform only the filled cells; a null cell's outputs are all null.
+        rows = values.is_not_null().arg_true()
+        if rows.len() == values.len():
+            return transform(values)
+        filled = transform(values.gather(rows))
+        return pl.DataFrame(
+            [
+                pl.Series(name, [None] * values.len(), dtype=dtype).scatter(rows, filled[name])
+                for name, dtype in filled.schema.items()
+            ]
+        )
     codes, distinct = _distinct(values)
     return transform(distinct).select(pl.all().gather(codes))
 
