@@ -227,3 +227,22 @@ def test_non_utf8_byte_after_the_sample_is_still_detected(tmp_path: Path) -> Non
     leads = load_list(write(tmp_path / "late.csv", text, "cp1252"))
     assert leads.source_info.encoding == "cp1252"
     assert leads.records["first_name"].to_list()[-1] == "José"
+
+
+def test_xlsx_date_cells_become_iso_text() -> None:
+    import datetime
+    import io
+
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("Leads")
+    sheet.write_row(0, 0, ["Email", "Created"])
+    sheet.write_string(1, 0, "a@acme.com")
+    sheet.write_datetime(
+        1, 1, datetime.datetime(2024, 1, 2), book.add_format({"num_format": "yyyy-mm-dd"})
+    )
+    book.close()
+    leads = load_list(buffer.getvalue(), filename="d.xlsx")
+    assert leads.records["Created"].to_list() == ["2024-01-02 00:00:00"]
