@@ -12,14 +12,11 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gtmkit.lists import normalize as N
-from gtmkit.lists.normalize import (
-    DERIVED_FIELDS,
-    clean_values,
-    country_code,
-    normalize_records,
-    registered_domain,
-)
+from gtmkit.lists import distinct
+from gtmkit.lists.domains import registered_domain
+from gtmkit.lists.normalize import DERIVED_FIELDS, normalize_records
+from gtmkit.lists.phones import country_code, phone_to_e164
+from gtmkit.lists.text import clean_expr, clean_values
 from gtmkit.schema import CANONICAL_FIELDS
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -57,7 +54,7 @@ def test_names_kept_intact(name: str) -> None:
 
 def test_clean_values_matches_full_clean() -> None:
     values = pl.Series(["a  b", " x", "plain", "é", "\t", None, "ok ok"])
-    expected = pl.select(N._clean(pl.lit(values))).to_series()
+    expected = pl.select(clean_expr(pl.lit(values))).to_series()
     assert clean_values(values).to_list() == expected.to_list()
 
 
@@ -359,16 +356,16 @@ def test_phone_fast_path_agrees_with_phonenumbers(phones: list[str], region: str
 @given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=30))
 def test_distinct_round_trip(values: list[str | None]) -> None:
     series = pl.Series(values, dtype=pl.String)
-    codes, distinct = N._distinct(series)
-    assert distinct.gather(codes).to_list() == values
-    assert distinct.n_unique() == distinct.len()
+    codes, uniques = distinct.distinct_codes(series)
+    assert uniques.gather(codes).to_list() == values
+    assert uniques.n_unique() == uniques.len()
 
 
 def test_parallel_library_calls_match_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = [f"+44 20 79{i:02d} {i:04d}|GB" for i in range(60)] + ["nonsense|US"]
-    inline = N._apply_chunk(N._phone_to_e164, keys)
-    monkeypatch.setattr(N, "PARALLEL_MIN_VALUES", 10)
-    assert N._apply(N._phone_to_e164, keys) == inline
+    inline = distinct.apply_each(phone_to_e164, keys)
+    monkeypatch.setattr(distinct, "PARALLEL_MIN_VALUES", 10)
+    assert distinct.apply_all(phone_to_e164, keys) == inline
     assert inline[0] == "+442079000000"
 
 

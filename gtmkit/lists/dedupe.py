@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from gtmkit.lists.normalize import per_distinct
+from gtmkit.lists.distinct import per_distinct
 from gtmkit.schema import ROW_ID
 
 _PROFILE = "https://www.linkedin.com/"

@@ -427,11 +427,8 @@ def _read_xlsx(
             f"{_size(max_unzipped_bytes)} safety limit (a zip bomb or a huge workbook). Export "
             "the sheet you need as CSV, or raise max_unzipped_bytes if you trust the file."
         )
-    if "xl/workbook.bin" in names:
-        fmt: Format = "xlsx"  # xlsb is read by the same engine
-    else:
-        fmt = "xlsx"
-    return _read_workbook(data, name, fmt, sheet=sheet)
+    # .xlsx, .xlsm and .xlsb all open with the same engine.
+    return _read_workbook(data, name, "xlsx", sheet=sheet)
 
 
 def _read_ole(data: bytes, name: str | None, ext: str, *, sheet: str | int | None) -> RawTable:

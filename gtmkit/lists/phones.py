@@ -1,0 +1,159 @@
+"""Countries (name or code to ISO alpha-2) and phone numbers to E.164.
+
+NANP numbers (+1) are decided by a vectorized check; every other number goes through
+``phonenumbers`` (the source of truth) once per distinct (number, country) pair.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import polars as pl
+
+from gtmkit.lists.distinct import map_distinct
+from gtmkit.lists.text import clean_values
+
+_NANP_REGIONS = (
+    "US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO", "GD", "GU", "JM", "KN", "KY",
+    "LC", "MP", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI",
+)  # fmt: skip
+
+
+_COUNTRY_NAMES: dict[str, str] = {
+    "united states": "US", "united states of america": "US", "usa": "US", "u.s.": "US",
+    "u.s.a.": "US", "america": "US", "united kingdom": "GB", "uk": "GB", "u.k.": "GB",
+    "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "northern ireland": "GB", "britain": "GB", "germany": "DE", "deutschland": "DE",
+    "france": "FR", "spain": "ES", "españa": "ES", "italy": "IT", "italia": "IT",
+    "netherlands": "NL", "the netherlands": "NL", "holland": "NL", "nederland": "NL",
+    "belgium": "BE", "belgique": "BE", "belgië": "BE", "switzerland": "CH", "schweiz": "CH",
+    "suisse": "CH", "austria": "AT", "österreich": "AT", "ireland": "IE", "portugal": "PT",
+    "sweden": "SE", "sverige": "SE", "norway": "NO", "norge": "NO", "denmark": "DK",
+    "danmark": "DK", "finland": "FI", "suomi": "FI", "poland": "PL", "polska": "PL",
+    "czech republic": "CZ", "czechia": "CZ", "greece": "GR", "hungary": "HU",
+    "romania": "RO", "bulgaria": "BG", "croatia": "HR", "slovakia": "SK", "slovenia": "SI",
+    "estonia": "EE", "latvia": "LV", "lithuania": "LT", "luxembourg": "LU", "iceland": "IS",
+    "canada": "CA", "mexico": "MX", "méxico": "MX", "brazil": "BR", "brasil": "BR",
+    "argentina": "AR", "chile": "CL", "colombia": "CO", "peru": "PE", "australia": "AU",
+    "new zealand": "NZ", "india": "IN", "china": "CN", "japan": "JP", "south korea": "KR",
+    "korea": "KR", "singapore": "SG", "hong kong": "HK", "taiwan": "TW", "israel": "IL",
+    "united arab emirates": "AE", "uae": "AE", "saudi arabia": "SA", "turkey": "TR",
+    "türkiye": "TR", "south africa": "ZA", "nigeria": "NG", "kenya": "KE", "egypt": "EG",
+    "russia": "RU", "ukraine": "UA", "indonesia": "ID", "philippines": "PH",
+    "vietnam": "VN", "thailand": "TH", "malaysia": "MY", "pakistan": "PK",
+}  # fmt: skip
+_ALPHA3: dict[str, str] = {
+    "USA": "US", "GBR": "GB", "DEU": "DE", "FRA": "FR", "ESP": "ES", "ITA": "IT", "NLD": "NL",
+    "BEL": "BE", "CHE": "CH", "AUT": "AT", "IRL": "IE", "PRT": "PT", "SWE": "SE", "NOR": "NO",
+    "DNK": "DK", "FIN": "FI", "POL": "PL", "CAN": "CA", "MEX": "MX", "BRA": "BR", "AUS": "AU",
+    "NZL": "NZ", "IND": "IN", "CHN": "CN", "JPN": "JP", "KOR": "KR", "SGP": "SG", "ISR": "IL",
+    "ARE": "AE", "ZAF": "ZA",
+}  # fmt: skip
+
+
+def country_code(value: str) -> str | None:
+    """ISO 3166-1 alpha-2 code for a country name or code, or ``None`` if unknown.
+
+    Example:
+        >>> country_code("Deutschland"), country_code("usa"), country_code("fr")
+        ('DE', 'US', 'FR')
+    """
+    import phonenumbers
+
+    text = " ".join(value.split())
+    upper = text.upper()
+    if len(upper) == 2 and upper.isalpha():
+        upper = "GB" if upper == "UK" else upper
+        return upper if upper in phonenumbers.SUPPORTED_REGIONS else None
+    if upper in _ALPHA3:
+        return _ALPHA3[upper]
+    return _COUNTRY_NAMES.get(text.casefold())
+
+
+# ----------------------------------------------------------------------------- phones
+
+
+def phone_to_e164(key: str) -> str | None:
+    """E.164 for ``"<number>|<ISO region or empty>"``, or ``None`` if it cannot be placed.
+
+    Example:
+        >>> phone_to_e164("020 7946 0958|GB"), phone_to_e164("0612345678|")
+        ('+442079460958', None)
+    """
+    import phonenumbers
+
+    number, _, region = key.partition("|")
+    try:
+        parsed = phonenumbers.parse(number, region or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    # Some impossible-in-practice inputs ("+44 (0)00 ...") lose a digit on every parse; only
+    # a number that reads back as itself is E.164, so normalizing twice changes nothing.
+    # Reading back can only differ when the region's national prefix pattern matches the
+    # start of the national number (that is when phonenumbers strips one), so only then
+    # is the second parse paid for.
+    prefix = _national_prefix_pattern(parsed.country_code)
+    national = e164[1 + len(str(parsed.country_code)) :]
+    if prefix is not None and prefix.match(national):
+        again = phonenumbers.parse(e164, None)
+        if phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) != e164:
+            return None
+    return e164
+
+
+@functools.cache
+def _national_prefix_pattern(country_calling_code: int) -> re.Pattern[str] | None:
+    import phonenumbers
+
+    region = phonenumbers.region_code_for_country_code(country_calling_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        country_calling_code, region
+    )
+    pattern = metadata.national_prefix_for_parsing if metadata is not None else None
+    return re.compile(pattern) if pattern else None
+
+
+def phone_values(raw: pl.Series) -> pl.DataFrame:
+    """Cleaned phone plus what a vectorized check can tell: its NANP number, if it has one."""
+    frame = pl.DataFrame({"phone": clean_values(raw)})
+    compact = pl.col("phone").str.replace_all(r"[ ().\-/]", "")
+    frame = frame.with_columns(compact.alias("_compact"))
+    compact = pl.col("_compact")
+    return frame.with_columns(
+        compact.str.extract(r"^(?:\+?1)?([2-9][0-9]{2}[2-9][0-9]{6})$", 1).alias("_nanp"),
+        compact.str.starts_with("+1").alias("_plus1"),
+        (compact.str.starts_with("+") | compact.str.starts_with("00")).alias("_international"),
+        compact.str.contains(r"\d").alias("_digits"),
+    ).drop("_compact")
+
+
+def phones_e164(frame: pl.DataFrame, default_country: str | None) -> pl.Series:
+    """E.164 where the country is known (or the number says it), else the cleaned value.
+
+    NANP numbers (+1) are decided by a vectorized check; every other number goes through
+    ``phonenumbers`` once per distinct (number, country) pair.
+    """
+    region = pl.coalesce(pl.col("country_code"), pl.lit(default_country, dtype=pl.String))
+    fast = (
+        pl.col("_nanp").is_not_null()
+        & (pl.col("_plus1") | region.is_in(list(_NANP_REGIONS)).fill_null(False))
+    ).fill_null(False)
+    placeable = pl.col("_international") | region.is_not_null()
+    staged = frame.select(
+        pl.when(fast).then(pl.lit("+1") + pl.col("_nanp")).alias("fast"),
+        (~fast & placeable & pl.col("_digits")).fill_null(False).alias("slow"),
+        (pl.col("phone") + pl.lit("|") + region.fill_null("")).alias("key"),
+    )
+    rows = staged.get_column("slow").arg_true()
+    slow = pl.Series("slow", [None] * frame.height, dtype=pl.String)
+    if rows.len():
+        keys = staged.get_column("key").gather(rows)
+        e164 = map_distinct(keys, phone_to_e164, return_dtype=pl.String, parallel=True)
+        slow = slow.scatter(rows, e164)
+    return staged.select(
+        pl.coalesce(pl.col("fast"), pl.lit(slow), pl.lit(frame.get_column("phone")))
+    ).to_series()
