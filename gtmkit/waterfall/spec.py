@@ -20,13 +20,22 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gtmkit.waterfall.ledger import Ledger
+    from gtmkit.waterfall.limits import RateLimitsOption
+    from gtmkit.waterfall.result import WaterfallResult
+    from gtmkit.waterfall.retry import RetryPolicy
 
 When = Literal["missing", "always"]
 StopRule = Literal["first_hit", "first_verified"]
 CatchAllPolicy = Literal["accept", "accept_if_confident", "continue"]
+
+#: Same as ``gtmkit.waterfall.ledger.DEFAULT_LEDGER_PATH`` (kept here to avoid importing it).
+DEFAULT_LEDGER = Path("data") / "ledger.sqlite"
 
 _WHEN: tuple[str, ...] = get_args(When)
 _STOP: tuple[str, ...] = get_args(StopRule)
@@ -296,22 +305,73 @@ class Waterfall:
 
         return estimate(self, records, **options)
 
-    def run(self, records: Any, **options: Any) -> Any:
-        """Run the waterfall and return a :class:`~gtmkit.waterfall.result.WaterfallResult`.
+    def run(
+        self,
+        records: Any,
+        *,
+        budget_credits: float | None = None,
+        budget_usd: float | None = None,
+        per_row_cap_credits: float | None = None,
+        ledger: str | Path | Ledger | None = DEFAULT_LEDGER,
+        providers: Any = None,
+        mode: Literal["auto", "sandbox", "live"] = "auto",
+        progress: bool = True,
+        concurrency: int | None = None,
+        cache_ttl_days: float = 90,
+        rate_limits: RateLimitsOption = "auto",
+        max_in_flight: int | None = None,
+        retry: RetryPolicy | None = None,
+        resume: bool = True,
+        seed: int = 0,
+        connect_options: Mapping[str, Any] | None = None,
+    ) -> WaterfallResult:
+        """Run the waterfall over a list and return a
+        :class:`~gtmkit.waterfall.result.WaterfallResult`.
 
-        Works from a script and inside a Jupyter kernel. See
-        :func:`gtmkit.waterfall.engine.run_async` for the options.
+        The same call works from a script and inside a Jupyter kernel (whose event loop is
+        already running: the run then happens on a worker thread with its own loop). Every
+        option is described in :func:`gtmkit.waterfall.engine.run_async`.
+
+        Example:
+            >>> from gtmkit.waterfall import Step, Waterfall
+            >>> wf = Waterfall([Step("hunter"), Step("apollo")], verify="hunter_verifier")
+            >>> # res = wf.run(gtmkit.load_list("leads.csv"), budget_credits=500)
+            >>> # res.records, res.attempts, res.summary, res.totals
         """
-        from gtmkit.waterfall.engine import run_async
+        options = _options(locals())
         from gtmkit.waterfall.sync import run_sync
 
-        return run_sync(run_async(self, records, **options))
+        return run_sync(self.run_async(records, **options))
 
-    async def run_async(self, records: Any, **options: Any) -> Any:
+    async def run_async(
+        self,
+        records: Any,
+        *,
+        budget_credits: float | None = None,
+        budget_usd: float | None = None,
+        per_row_cap_credits: float | None = None,
+        ledger: str | Path | Ledger | None = DEFAULT_LEDGER,
+        providers: Any = None,
+        mode: Literal["auto", "sandbox", "live"] = "auto",
+        progress: bool = True,
+        concurrency: int | None = None,
+        cache_ttl_days: float = 90,
+        rate_limits: RateLimitsOption = "auto",
+        max_in_flight: int | None = None,
+        retry: RetryPolicy | None = None,
+        resume: bool = True,
+        seed: int = 0,
+        connect_options: Mapping[str, Any] | None = None,
+    ) -> WaterfallResult:
         """The same as :meth:`run`, for callers already inside an event loop."""
+        options = _options(locals())
         from gtmkit.waterfall.engine import run_async
 
         return await run_async(self, records, **options)
+
+
+def _options(scope: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in scope.items() if k not in {"self", "records"}}
 
 
 def _parse_when(value: Any, index: int) -> pl.Expr:
