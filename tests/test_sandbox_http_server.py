@@ -208,6 +208,16 @@ def test_unknown_paths_and_bad_requests():
         ).json() == {"detail": "Not Found"}
 
 
+def test_oversized_bodies_are_refused_with_413():
+    big = b"x" * (9 * 1024 * 1024)
+    with serve_in_thread(oracle=TinyOracle()) as srv, httpx.Client() as client:
+        url = srv.base_urls["dropcontact"] + "/enrich/all"
+        r = client.post(url, content=big, headers={"X-Access-Token": KEY})
+        assert r.status_code == 413
+        ok = client.post(url, json={"data": [{"first_name": "a"}]}, headers={"X-Access-Token": KEY})
+        assert ok.status_code == 200  # the server carries on
+
+
 def test_main_rejects_bad_options(capsys):
     assert main(["--rate-limit", "apollo"]) == 2
     assert main(["--fault-rate", "0.5", "--fault-kinds", "teapot"]) == 2

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 _PREFIX_BY_PROVIDER: dict[str, str] = {name: prefix for name, prefix in API_HOSTS.values()}
 _READ_CHUNK = 65536
+#: Largest request body accepted (a full Dropcontact batch is ~4 MB at most).
+MAX_BODY_BYTES = 8 * 1024 * 1024
 _SERVER_HEADER = ("server", "gtmkit-sandbox")
 _BETWEEN_REQUESTS = (h11.IDLE, h11.DONE, h11.MUST_CLOSE, h11.CLOSED)
 
@@ -198,6 +200,9 @@ class LoopbackServer:
                     continue
                 if isinstance(part, h11.Data):
                     body += part.data
+                    if len(body) > MAX_BODY_BYTES:
+                        await self._send_simple(conn, writer, 413, b'{"error": "body too large"}')
+                        return
                 elif isinstance(part, h11.EndOfMessage):
                     break
                 elif isinstance(part, h11.ConnectionClosed):
