@@ -52,9 +52,11 @@ __all__ = [
     "NotebookRun",
     "NotebookRunError",
     "UploadTooLarge",
+    "accuracy_by_source",
     "check_upload_size",
     "display_path",
     "find_leaks",
+    "intake_counts",
     "intake_upload",
     "project_root",
     "read_figures",
@@ -539,6 +541,50 @@ def show_intake(loaded: LoadedList, *, name: str = "list", max_rows: int = 10) -
         print(f"\nDuplicates, linked to their first occurrence (first {shown}):")
         columns = ["row_id", "duplicate_of", "first_name", "last_name", "email", "company_domain"]
         display(first.select([c for c in columns if c in first.columns]).head(max_rows))
+
+
+def accuracy_by_source(records: Any, truth: Any) -> Any:
+    """How many enriched emails are right, per source provider, judged against a truth frame.
+
+    Args:
+        records: ``WaterfallResult.records`` (``row_id``, ``email``, ``email_source``).
+        truth: ``row_id`` and ``true_email`` (the person's current work address), e.g. a
+            sample's ``<name>.truth.csv``.
+
+    Returns:
+        One row per ``email_source`` (plus ``"input"`` for emails the list already had):
+        ``emails``, ``judged`` (rows whose truth is known), ``correct``, ``accuracy``.
+
+    Example:
+        >>> import polars as pl
+        >>> records = pl.DataFrame({"row_id": [0, 1, 2], "email": ["a@x.io", "b@y.io", None],
+        ...     "email_source": ["hunter", "hunter", None]})
+        >>> truth = pl.DataFrame({"row_id": [0, 1], "true_email": ["a@x.io", "bo@y.io"]})
+        >>> accuracy_by_source(records, truth).row(0)
+        ('hunter', 2, 2, 1, 0.5)
+    """
+    import polars as pl
+
+    truth = truth.select(
+        pl.col("row_id").cast(pl.Int64), pl.col("true_email").cast(pl.String).str.to_lowercase()
+    )
+    found = records.filter(pl.col("email").is_not_null()).select(
+        pl.col("row_id").cast(pl.Int64),
+        pl.col("email").str.to_lowercase(),
+        pl.col("email_source").fill_null("input").alias("source"),
+    )
+    joined = found.join(truth, on="row_id", how="left")
+    known = pl.col("true_email").is_not_null() & (pl.col("true_email") != "")
+    return (
+        joined.group_by("source")
+        .agg(
+            pl.len().alias("emails"),
+            known.sum().alias("judged"),
+            (known & (pl.col("email") == pl.col("true_email"))).sum().alias("correct"),
+        )
+        .with_columns((pl.col("correct") / pl.col("judged")).alias("accuracy"))
+        .sort("source")
+    )
 
 
 # --------------------------------------------------------------------------- upload widget
