@@ -163,7 +163,6 @@ workers = resource.getrusage(resource.RUSAGE_CHILDREN)
 peak = usage.ru_maxrss * 1024
 cpu = usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime
 print(json.dumps({"seconds": wall, "peak_bytes": peak, "cpu_seconds": cpu,
-                  "worker_peak_bytes": workers.ru_maxrss * 1024,
                   "records": leads.records.height,
                   "rejected": leads.rejected.height, "duplicates": leads.duplicates,
                   "data_rows": leads.source_info.data_rows}))
@@ -196,6 +195,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 rows (under a minute)")
     parser.add_argument("--rows", type=int, default=None, help="rows to generate")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="load_list runs (each in a fresh process)"
+    )
     args = parser.parse_args(argv)
     rows = args.rows or (100_000 if args.quick else 1_000_000)
     with tempfile.TemporaryDirectory(prefix="gtmkit-bench-") as tmp:
@@ -206,33 +208,43 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
               f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
         bare = _run(_BARE, path)
         print(f"pl.read_csv: {bare['seconds']:.2f} s, peak {bare['peak_bytes'] / 1e6:.0f} MB")
-        load = _run(_LOAD, path)
-        print(
-            f"load_list:   {load['seconds']:.2f} s (cpu {load['cpu_seconds']:.1f} s), "
-            f"peak {load['peak_bytes'] / 1e6:.0f} MB "
-            f"({load['records']:,} records, {load['rejected']:,} rejected, "
-            f"{load['duplicates']:,} duplicates)"
-        )
+        runs = []
+        for _ in range(max(args.repeat, 1)):
+            load = _run(_LOAD, path)
+            runs.append(load)
+            print(
+                f"load_list:   {load['seconds']:.2f} s (cpu {load['cpu_seconds']:.1f} s), "
+                f"peak {load['peak_bytes'] / 1e6:.0f} MB "
+                f"({load['records']:,} records, {load['rejected']:,} rejected, "
+                f"{load['duplicates']:,} duplicates), load average {os.getloadavg()[0]:.1f}"
+            )
         size = path.stat().st_size
+    walls = sorted(run["seconds"] for run in runs)
+    median = walls[len(walls) // 2]
+    peak = max(run["peak_bytes"] for run in runs)
     figures: dict[str, object] = {
         "benchmark": "intake",
         "rows": rows,
         "file_mb": round(size / 1e6, 1),
         "cpus": os.cpu_count(),
-        "load_list_seconds": round(load["seconds"], 2),
-        "load_list_peak_mb": round(load["peak_bytes"] / 1e6),
-        "load_list_cpu_seconds": round(load["cpu_seconds"], 2),
-        "worker_peak_mb": round(load["worker_peak_bytes"] / 1e6),
+        "runs": len(runs),
+        "load_list_seconds_median": round(median, 2),
+        "load_list_seconds_best": round(walls[0], 2),
+        "load_list_peak_mb": round(peak / 1e6),
+        "load_list_cpu_seconds_median": round(
+            sorted(run["cpu_seconds"] for run in runs)[len(runs) // 2], 2
+        ),
+        # other sessions share this machine's cores; wall times rise with the load average
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "read_csv_seconds": round(bare["seconds"], 2),
         "read_csv_peak_mb": round(bare["peak_bytes"] / 1e6),
-        "ratio_to_read_csv": round(load["seconds"] / bare["seconds"], 1),
+        "ratio_to_read_csv": round(median / bare["seconds"], 1),
         "records": load["records"],
         "rejected": load["rejected"],
         "duplicates": load["duplicates"],
         "target_seconds": 10,
         "target_peak_mb": 2000,
-        "meets_target": load["seconds"] <= 10 and load["peak_bytes"] <= 2e9,
+        "meets_target_median": median <= 10 and peak <= 2e9,
     }
     print(json.dumps(figures))
     return figures
