@@ -169,6 +169,11 @@ CASES: list[Case] = [
         ),
         error="nested columns",
     ),
+    Case(
+        "no header row (first row is data)",
+        _path("headless.csv", csv_text([GOOD, GOOD])),
+        error="first row is the header",
+    ),
     Case("path that does not exist", lambda tmp: {"source": tmp / "nope.csv"}, error="No file"),
     # --- survivable files: exact split -----------------------------------------------------
     Case(

@@ -178,6 +178,13 @@ def load_list(
     table = with_rows(table, data_rows)
 
     field_of = map_headers(table.headers, mapping)
+    if not field_of:
+        shown = table.headers[:8] + (["..."] if len(table.headers) > 8 else [])
+        raise ListError(
+            f"None of the columns of {label} {shown} looks like a lead field (email, name, "
+            "company, website, LinkedIn, phone...). Make sure the first row is the header "
+            "row, or say which column is which with mapping={'Column': 'email', ...}."
+        )
     canon = canonical_frame(
         {field: raw.get_column(src) for src, field in field_of.items()}, raw.height
     )
