@@ -1,4 +1,4 @@
-"""Throughput of the in-process transport: ``python -m gtmkit.sandbox.http.bench [--quick]``.
+"""Throughput of the sandbox HTTP layer: ``python benchmarks/bench_sandbox_http.py [--quick]``.
 
 Sends person lookups for real world people to Apollo, Hunter, PDL and Prospeo through an
 ``httpx.AsyncClient`` on :class:`SandboxTransport` (latency off, no faults), after one warm-up
