@@ -61,6 +61,7 @@ __all__ = [
     "project_root",
     "read_figures",
     "record_figures",
+    "refresh_checked_outputs",
     "resolve_path",
     "run_notebook",
     "scrub_notebook",
@@ -665,3 +666,82 @@ def intake_upload(
 
     button.on_click(on_click)
     return panel
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+def refresh_checked_outputs(
+    notebook: str | os.PathLike[str], *, kernel_name: str = "python3", timeout: float = 600
+) -> list[str]:
+    """Re-execute a committed notebook with its default parameters and store only the outputs
+    of ``# NBVAL_CHECK_OUTPUT`` cells (what ``pytest --nbval-lax`` compares); every other output,
+    execution count and run metadata is dropped. Run it after a deliberate change of the figures
+    (e.g. a recalibrated simulated world): ``python -m gtmkit.notebook refresh notebooks/*.ipynb``.
+
+    Returns:
+        The new text of each checked cell's output, in order.
+
+    Raises:
+        NotebookLeakError: the refreshed notebook would contain a key-like string or an
+            absolute path (nothing is written).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = resolve_path(notebook)
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel_name,
+        timeout=int(timeout),
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    strip_outputs(nb, keep_checked=True)
+    leaks = find_leaks(nb)
+    if leaks:
+        raise NotebookLeakError(leaks)
+    nbformat.write(nb, str(path))
+    return [_cell_text(c) for c in nb.cells if c.cell_type == "code" and _is_checked(c)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gtmkit.notebook refresh NOTEBOOK...`` | ``run NOTEBOOK [-p NAME VALUE]...``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gtmkit.notebook")
+    commands = parser.add_subparsers(dest="command", required=True)
+    refresh = commands.add_parser("refresh", help="re-store the NBVAL_CHECK_OUTPUT outputs")
+    refresh.add_argument("notebooks", nargs="+")
+    run = commands.add_parser("run", help="run a notebook as a scrubbed report under data/runs/")
+    run.add_argument("notebook")
+    run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    run.add_argument("--out", default="data/runs")
+    run.add_argument("--html", action="store_true", help="also write an HTML report")
+    args = parser.parse_args(argv)
+    if args.command == "refresh":
+        for notebook in args.notebooks:
+            outputs = refresh_checked_outputs(notebook)
+            print(f"{display_path(resolve_path(notebook))}: {len(outputs)} checked cell(s)")
+            for text in outputs:
+                print("  " + text.rstrip().replace("\n", "\n  "))
+        return 0
+    params = {name: _parse_value(value) for name, value in args.p}
+    result = run_notebook(args.notebook, parameters=params, out_dir=args.out, html=args.html)
+    print(f"report: {display_path(result.notebook)}")
+    print(json.dumps(result.figures, indent=2, sort_keys=True))
+    return 0
+
+
+def _parse_value(text: str) -> Any:
+    """A ``-p`` value as papermill's CLI reads it: JSON when it parses (numbers, lists,
+    true/false/null), else the plain string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -203,3 +203,18 @@ def test_paths_resolve_from_anywhere_and_display_relative(
     assert gnb.resolve_path("pyproject.toml") == ROOT / "pyproject.toml"
     assert gnb.display_path(ROOT / "data" / "samples") == "data/samples"
     assert gnb.display_path("/somewhere/else/list.csv") == "list.csv"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("50", 50),
+        ("0.8", 0.8),
+        ('["hunter", "pdl"]', ["hunter", "pdl"]),
+        ("true", True),
+        ("data/samples/leads_small.csv", "data/samples/leads_small.csv"),
+        ("", ""),
+    ],
+)
+def test_cli_parameter_values_parse_like_papermill(text: str, value: object) -> None:
+    assert gnb._parse_value(text) == value
