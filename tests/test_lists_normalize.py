@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gtmkit.lists import distinct
 from gtmkit.lists.domains import registered_domain
 from gtmkit.lists.normalize import DERIVED_FIELDS, normalize_records
-from gtmkit.lists.phones import country_code, phone_to_e164
+from gtmkit.lists.phones import country_code, international_e164, phone_to_e164
 from gtmkit.lists.text import clean_expr, clean_values
 from gtmkit.schema import CANONICAL_FIELDS
 
@@ -392,3 +392,27 @@ def test_large_and_small_columns_take_different_paths_to_the_same_result() -> No
     assert whole.equals(pieces)
     assert whole["email"][1] == "user1@acme1.com"
     assert whole["email"][0] is None
+
+
+_calling_code = st.sampled_from(["1", "7", "20", "33", "39", "44", "49", "61", "86", "352", "971"])
+
+
+@FAST
+@given(
+    st.lists(
+        st.builds(
+            lambda code, sep, digits: f"+{code}{sep}{digits}",
+            _calling_code | st.integers(1, 999).map(str),
+            st.sampled_from(["", " ", " (0)", "-"]),
+            st.text("0123456789 ", min_size=1, max_size=14),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.sampled_from(["US", "GB", "DE", ""]),
+)
+def test_international_fast_path_agrees_with_phonenumbers(numbers: list[str], region: str) -> None:
+    decided = international_e164(pl.Series(numbers, dtype=pl.String)).to_list()
+    for number, fast in zip(numbers, decided, strict=True):
+        if fast is not None:
+            assert phone_to_e164(f"{number}|{region}") == fast, number

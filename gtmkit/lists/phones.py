@@ -1,7 +1,8 @@
 """Countries (name or code to ISO alpha-2) and phone numbers to E.164.
 
-NANP numbers (+1) are decided by a vectorized check; every other number goes through
-``phonenumbers`` (the source of truth) once per distinct (number, country) pair.
+NANP numbers (+1) and numbers already written in clean international form are decided by
+vectorized checks (the latter driven by phonenumbers' own metadata); every other number goes
+through ``phonenumbers`` (the source of truth) once per distinct (number, country) pair.
 """
 
 from __future__ import annotations
@@ -117,6 +118,72 @@ def _national_prefix_pattern(country_calling_code: int) -> re.Pattern[str] | Non
     return re.compile(pattern) if pattern else None
 
 
+@functools.cache
+def _calling_codes() -> dict[str, tuple[tuple[int, ...], str | None]]:
+    """``{calling code: (possible national lengths, national-prefix pattern)}`` from the
+    phonenumbers metadata of the code's main region (what ``is_possible_number`` uses)."""
+    import phonenumbers
+
+    table: dict[str, tuple[tuple[int, ...], str | None]] = {}
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        region = phonenumbers.region_code_for_country_code(code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is None or metadata.general_desc is None:
+            continue
+        lengths = tuple(metadata.general_desc.possible_length or ())
+        if not lengths or lengths[0] == -1:
+            continue
+        local = tuple(metadata.general_desc.possible_length_local_only or ())
+        table[str(code)] = (tuple(sorted({*lengths, *local})), metadata.national_prefix_for_parsing)
+    return table
+
+
+def international_e164(phones: pl.Series) -> pl.Series:
+    """E.164 for numbers already written ``+<calling code> <national number>`` that
+    ``phonenumbers`` would keep digit for digit; null where the library has to judge.
+
+    The library's own metadata decides: the calling code is one it knows (codes are
+    prefix-free, read 1 to 3 digits like the library does), the national number's length is
+    one it calls possible for that code, and no national prefix could be stripped from it
+    (its national-prefix pattern does not match the start). Anything else -- a ``(0)``, a
+    trunk prefix, an unknown code, an odd length -- is left to the library. Tests check
+    the results against ``phonenumbers`` itself.
+
+    Example:
+        >>> international_e164(pl.Series(["+44 20 7946 0958", "+44 (0)20 7946 0958"])).to_list()
+        ['+442079460958', None]
+    """
+    table = _calling_codes()
+    known = list(table)
+    digits = phones.str.replace_all(r"[ ().\-/]", "").str.extract(r"^\+([0-9]{3,17})$", 1)
+    d = pl.col("d")
+    frame = pl.DataFrame({"d": digits}).with_columns(
+        pl.when(d.str.slice(0, 1).is_in(known))
+        .then(d.str.slice(0, 1))
+        .when(d.str.slice(0, 2).is_in(known))
+        .then(d.str.slice(0, 2))
+        .when(d.str.slice(0, 3).is_in(known))
+        .then(d.str.slice(0, 3))
+        .alias("cc")
+    )
+    frame = frame.with_columns(d.str.slice(pl.col("cc").str.len_chars()).alias("nsn"))
+    result = pl.Series("e164", [None] * phones.len(), dtype=pl.String)
+    nsn = pl.col("nsn")
+    for code in frame.get_column("cc").drop_nulls().unique().to_list():
+        lengths, prefix = table[code]
+        keep = (pl.col("cc") == code) & nsn.str.len_chars().is_in(list(lengths))
+        if prefix:
+            keep = keep & ~nsn.str.contains(f"^(?:{prefix})")
+        try:
+            rows = frame.select(keep.fill_null(False)).to_series().arg_true()
+        except pl.exceptions.PolarsError:  # a pattern the vectorized engine cannot compile
+            continue
+        if rows.len():
+            values = pl.lit("+" + code) + frame.get_column("nsn").gather(rows)
+            result = result.scatter(rows, pl.select(values).to_series())
+    return result
+
+
 def phone_values(raw: pl.Series) -> pl.DataFrame:
     """Cleaned phone plus what a vectorized check can tell: its NANP number, if it has one."""
     frame = pl.DataFrame({"phone": clean_values(raw)})
@@ -134,8 +201,9 @@ def phone_values(raw: pl.Series) -> pl.DataFrame:
 def phones_e164(frame: pl.DataFrame, default_country: str | None) -> pl.Series:
     """E.164 where the country is known (or the number says it), else the cleaned value.
 
-    NANP numbers (+1) are decided by a vectorized check; every other number goes through
-    ``phonenumbers`` once per distinct (number, country) pair.
+    NANP numbers (+1) and numbers already in clean international form are decided by
+    vectorized checks; every other number goes through ``phonenumbers`` once per distinct
+    (number, country) pair.
     """
     region = pl.coalesce(pl.col("country_code"), pl.lit(default_country, dtype=pl.String))
     fast = (
@@ -150,6 +218,10 @@ def phones_e164(frame: pl.DataFrame, default_country: str | None) -> pl.Series:
     )
     rows = staged.get_column("slow").arg_true()
     slow = pl.Series("slow", [None] * frame.height, dtype=pl.String)
+    if rows.len():
+        written = international_e164(frame.get_column("phone").gather(rows))
+        slow = slow.scatter(rows, written)
+        rows = rows.filter(written.is_null())
     if rows.len():
         keys = staged.get_column("key").gather(rows)
         e164 = map_distinct(keys, phone_to_e164, return_dtype=pl.String, parallel=True)
