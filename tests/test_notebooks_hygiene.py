@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import doctest
 import json
+from datetime import UTC, datetime
 
 import nbformat
 import pytest
@@ -218,3 +219,54 @@ def test_paths_resolve_from_anywhere_and_display_relative(
 )
 def test_cli_parameter_values_parse_like_papermill(text: str, value: object) -> None:
     assert gnb._parse_value(text) == value
+
+
+# ----------------------------------------------------------------- upload widget (no browser)
+
+
+def _upload(panel: gnb.IntakeUpload, name: str, content: bytes, size: int | None = None) -> None:
+    item = {"name": name, "type": "text/csv", "size": len(content) if size is None else size}
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    panel.upload.value = ({**item, "content": memoryview(content), "last_modified": stamp},)
+
+
+def test_upload_widget_loads_shows_and_exports(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    panel = gnb.intake_upload(export_dir=tmp_path)
+    panel.button.click()
+    assert "Choose a file first" in capsys.readouterr().out
+    _upload(panel, "leads.csv", b"First Name,Email\nAnn,ann@acme.com\n,\nAnn,ANN@acme.com\n")
+    panel.button.click()
+    shown = capsys.readouterr().out
+    assert "leads.csv: 3 rows -> 2 accepted, 1 rejected, 1 duplicates" in shown
+    assert "Column mapping" in shown and "Exported clean records to" in shown
+    assert panel.loaded is not None and panel.loaded.records.height == 2
+    assert panel.exported == tmp_path / "leads.clean.csv" and panel.exported.exists()
+
+
+def test_upload_widget_says_when_a_file_is_too_large(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    panel = gnb.intake_upload(export_dir=tmp_path, limit=1000)
+    _upload(panel, "big.csv", b"Email\n" + b"a@b.io\n" * 200)  # 1,406 bytes
+    panel.button.click()
+    shown = capsys.readouterr().out
+    assert "Could not load big.csv" in shown and "`path` parameter" in shown
+    # The websocket drops an oversized upload: it arrives with its size but no content.
+    _upload(panel, "huge.xlsx", b"", size=50 * 1024 * 1024)
+    panel.button.click()
+    assert "huge.xlsx is 50.0 MB" in capsys.readouterr().out
+    _upload(panel, "lost.csv", b"", size=0)
+    panel.button.click()
+    assert "lost.csv arrived empty" in capsys.readouterr().out
+    assert panel.loaded is None and list(tmp_path.iterdir()) == []
+
+
+def test_upload_widget_reports_a_bad_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    panel = gnb.intake_upload(export_dir=tmp_path)
+    _upload(panel, "garbage.csv", bytes(range(256)) * 8)
+    panel.button.click()
+    shown = capsys.readouterr().out
+    assert "Could not load garbage.csv: " in shown and "Traceback" not in shown
+    assert panel.loaded is None
