@@ -1,7 +1,13 @@
 """``python -m gtmkit.demo`` (what ``make demo`` runs): the whole pipeline on bundled sample data.
 
-load a sample list → estimate and run a budgeted waterfall on the simulated world → per-step
-summary → compare every provider on the sample against its ground truth and recommend an order.
+1. intake: load ``data/samples/leads_small.csv`` (mapping, normalization, rejects, duplicates);
+2. waterfall: estimate, then run hunter → apollo → pdl (+ verifier) on the simulated world with
+   a credit budget that is deliberately too small, then resume with a top-up on the same ledger:
+   everything looked up before comes from the cache for free, only the stopped rows cost money;
+3. compare: every provider on the sample against its ground truth (hit rate, accuracy, cost per
+   usable email), the cost/coverage frontier, and the cheapest order reaching 80 % coverage.
+
+Each stage runs when its module exists (the toolkit was built in stages) and says so otherwise.
 
 No API key, no network, no spend: providers are forced into sandbox mode even when keys are set.
 Outputs go under ``data/runs/demo/`` (git-ignored), replaced on every run, so a second run prints
@@ -9,7 +15,7 @@ the same figures. The last line printed is one JSON object of the key figures (a
 ``figures.json``).
 
 Example:
-    $ python -m gtmkit.demo --budget 150 --out data/runs/demo
+    $ python -m gtmkit.demo --budget 100 --top-up 1000 --out data/runs/demo
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gtmkit.notebook import display_path, resolve_path
+from gtmkit.notebook import display_path, figures_data, resolve_path
 
 #: The demo waterfall: cheap database lookups first, verification of unverified emails.
 DEMO_STEPS: tuple[str, ...] = ("hunter", "apollo", "pdl")
@@ -324,9 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if loaded is not None:
         figures["stages"].insert(0, "intake")
 
-    from gtmkit.notebook import _jsonable
-
-    figures = _jsonable(figures)
+    figures = figures_data(figures)
     (out / "figures.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     print(f"\noutputs in {display_path(out)}/ ({time.perf_counter() - started:.1f} s)")
     print(json.dumps(figures, sort_keys=True))

@@ -55,6 +55,7 @@ __all__ = [
     "accuracy_by_source",
     "check_upload_size",
     "display_path",
+    "figures_data",
     "find_leaks",
     "intake_counts",
     "intake_upload",
@@ -127,8 +128,15 @@ def display_path(path: str | os.PathLike[str]) -> str:
 # --------------------------------------------------------------------------- figures
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types, floats rounded so recorded figures are stable across platforms."""
+def figures_data(value: Any) -> Any:
+    """Key figures as plain JSON types: floats rounded to 4 places (stable across platforms),
+    NaN/inf as null, sets sorted, paths shown relative to the project, numpy/polars scalars
+    unwrapped.
+
+    Example:
+        >>> figures_data({"rate": 2 / 3, "tags": {"b", "a"}, "bad": float("nan")})
+        {'rate': 0.6667, 'tags': ['a', 'b'], 'bad': None}
+    """
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
@@ -136,16 +144,16 @@ def _jsonable(value: Any) -> Any:
             return None
         return round(value, 4)
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): figures_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        return [_jsonable(v) for v in items]
+        return [figures_data(v) for v in items]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, os.PathLike):
         return display_path(value)
     if hasattr(value, "item"):  # numpy/polars scalars
-        return _jsonable(value.item())
+        return figures_data(value.item())
     return str(value)
 
 
@@ -162,7 +170,7 @@ def record_figures(figures: Mapping[str, Any]) -> dict[str, Any]:
           "rows": 3
         }
     """
-    data = _jsonable(dict(figures))
+    data = figures_data(dict(figures))
     print(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
     return data
 
