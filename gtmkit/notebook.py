@@ -294,7 +294,10 @@ def find_leaks(
     for cell, text in _texts(nb):
         for match in _ASSIGNED_SECRET.finditer(text):
             value = match.group("value")
-            if not _NOT_A_SECRET.match(value) and not value.isupper():  # ENV_VAR_NAME is fine
+            # Keys mix letters and digits; prose ("Bearer authentication") and env var names
+            # (HUNTER_API_KEY) do not.
+            looks_like_key = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+            if looks_like_key and not _NOT_A_SECRET.match(value) and not value.isupper():
                 leaks.append(Leak(cell, "secret", _redact(match.group(0))))
         for match in _KEY_SHAPES.finditer(text):
             leaks.append(Leak(cell, "secret", _redact(match.group(0))))

@@ -128,6 +128,8 @@ def test_find_leaks_flags(text: str, kind: str) -> None:
         "path = 'data/samples/leads.csv'",
         "see https://api.hunter.io/v2/email-finder",
         "ratio = 3/4; path = '../data/x.csv'",
+        "HTTP Bearer authentication; keep the secret credentials out of notebooks",
+        "token = 'placeholder-value'",
     ],
 )
 def test_find_leaks_allows(text: str) -> None:
