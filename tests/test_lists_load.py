@@ -172,3 +172,8 @@ def test_export_of_loaded_list_writes_records(tmp_path: Path) -> None:
 def test_neutralize_leaves_safe_cells_alone() -> None:
     frame = pl.DataFrame({"a": ["ann@acme.com", "a=b", "Acme - EMEA", ""]})
     assert neutralize_formulas(frame).equals(frame)
+
+
+def test_text_passed_as_path_gets_a_hint() -> None:
+    with pytest.raises(ListError, match="contents as bytes"):
+        load_list("Email\nann@acme.com\n")

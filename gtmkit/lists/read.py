@@ -146,6 +146,11 @@ def _load_bytes(
         return data, filename
     if not isinstance(source, str | Path):
         raise TypeError(f"source must be a path or bytes, not {type(source).__name__}")
+    if isinstance(source, str) and ("\n" in source or len(source) > 4096):
+        raise ListError(
+            "source looks like the list's contents, not a path. Pass the file's path, or the "
+            "contents as bytes with a filename: load_list(text.encode(), filename='leads.csv')."
+        )
     path = Path(source).expanduser()
     name = filename or path.name
     try:
