@@ -276,6 +276,21 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
         f"(predicted coverage {rec.predicted_coverage:.1%}, "
         f"${rec.predicted_cost_per_row_usd:.3f} per row)"
     )
+    # The recommendation is a ready-to-run Waterfall; on the same ledger, every lookup the
+    # comparison already paid for is answered from the cache.
+    applied = rec.waterfall.run(
+        loaded, ledger=out / "ledger.sqlite", mode="sandbox", progress=False, concurrency=1
+    )
+    applied_credits = _spent(applied.attempts)
+    applied_cached = int(applied.attempts["cached"].sum()) if applied.attempts.height else 0
+    applied_coverage = float(applied.summary["cumulative_coverage"].max() or 0.0)
+    applied_status = _status_counts(applied.records)
+    print(
+        f"ran it over the whole list on the same ledger: {applied_status.get('enriched', 0)} rows "
+        f"enriched; {applied_cached} of {applied.attempts.height} lookups answered from the "
+        f"cache, {applied_credits:g} new credits"
+    )
+    applied.records.write_csv(out / "recommended.records.csv")
     paid = float(comparison.attempts["credits"].sum()) if comparison.attempts is not None else 0.0
     figures["compare"] = {
         "providers": list(COMPARE_PROVIDERS),
@@ -286,6 +301,13 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
         "recommended": list(rec.order),
         "predicted_coverage": rec.predicted_coverage,
         "predicted_cost_per_row_usd": rec.predicted_cost_per_row_usd,
+        "applied": {
+            "status": applied_status,
+            "coverage": applied_coverage,
+            "lookups": applied.attempts.height,
+            "cached": applied_cached,
+            "credits": applied_credits,
+        },
     }
     return comparison
 

@@ -101,6 +101,12 @@ def test_demo_compares_against_truth(demo_runs: tuple[Path, list]) -> None:
     assert compare["recommended"] and set(compare["recommended"]) <= set(compare["providers"])
     assert compare["predicted_coverage"] >= 0.8  # the demo asks for 80 % coverage
     assert " -> ".join(compare["recommended"]) in proc.stdout
+    # Running the recommendation over the list reuses the comparison's lookups: the comparison
+    # tried every provider on every row, so nothing is paid twice.
+    applied = compare["applied"]
+    assert applied["lookups"] == applied["cached"] > 0 and applied["credits"] == 0
+    assert sum(applied["status"].values()) == figures["intake"]["rows"]
+    assert applied["status"]["enriched"] > 0
 
 
 def test_demo_is_reproducible_and_offline(demo_runs: tuple[Path, list]) -> None:
