@@ -419,9 +419,11 @@ def _read_xlsx(
         what = "a Word document" if "word/document.xml" in names else "a zip archive"
         if "ppt/presentation.xml" in names:
             what = "a PowerPoint file"
+        if "content.xml" in names:
+            what = "an OpenDocument file (LibreOffice/Numbers)"
         raise ListError(
             f"{_label(name)} is {what}, not an Excel workbook. "
-            "Unzip it or export the list as CSV/XLSX."
+            "Save or export the list as CSV or XLSX and load that file."
         )
     # Zip bomb guard: the central directory declares every part's inflated size; refuse
     # before any part is inflated.
