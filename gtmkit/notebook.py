@@ -79,7 +79,10 @@ UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024
 
 # Parameter names that would put a credential into the output notebook: papermill writes every
 # parameter in plain text into the notebook and its metadata, so credentials come from env only.
-_SECRET_NAME = re.compile(r"(?i)(api[_-]?key|apikey|token|secret|password|passwd|credential|auth)")
+_SECRET_NAME = re.compile(
+    r"(?i)(api[_-]?key|apikey|token|secret|password|passwd|credential|bearer"
+    r"|auth(?:[_-]?(?:key|token|header)|orization))"
+)
 
 _PROJECT_MARKERS = ("pyproject.toml", "gtmkit")
 
@@ -455,6 +458,13 @@ def run_notebook(
         except pm.PapermillExecutionError as exc:
             failure = exc
         nb = scrub_notebook(nbformat.read(str(raw), as_version=4))
+    # A failed run is kept for debugging (its traceback has machine paths), unless it would
+    # keep a secret.
+    leaks = find_leaks(nb)
+    secrets = [leak for leak in leaks if leak.kind != "absolute_path"]
+    if (failure is None and leaks) or secrets:
+        target.unlink(missing_ok=True)
+        raise NotebookLeakError(secrets or leaks)
     nbformat.write(nb, str(target))
     if failure is not None:
         error = getattr(failure, "ename", "error")
@@ -463,10 +473,6 @@ def run_notebook(
             f"{source.name} failed: {error}: {value} (output: {display_path(target)})", target
         ) from None
 
-    leaks = find_leaks(nb)
-    if leaks:
-        target.unlink()
-        raise NotebookLeakError(leaks)
     figures = read_figures(nb)
     figures_path = target_dir / f"{stem}.figures.json"
     figures_path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")

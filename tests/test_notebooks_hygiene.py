@@ -169,10 +169,17 @@ def test_scrub_removes_injected_parameters() -> None:
     assert "987654" not in json.dumps(nb)
 
 
-@pytest.mark.parametrize("name", ["api_key", "HUNTER_TOKEN", "pdl_secret", "password"])
+@pytest.mark.parametrize(
+    "name", ["api_key", "HUNTER_TOKEN", "pdl_secret", "password", "authorization", "auth_header"]
+)
 def test_run_notebook_refuses_credential_parameters(name: str) -> None:
     with pytest.raises(ValueError, match="environment variables"):
         gnb.run_notebook("notebooks/01_list_intake.ipynb", parameters={name: "x"})
+
+
+def test_ordinary_parameter_names_are_not_mistaken_for_credentials() -> None:
+    for name in ("author", "authors", "budget_credits", "path", "providers", "segment_by"):
+        assert gnb._SECRET_NAME.search(name) is None, name
 
 
 def test_read_figures_needs_an_executed_figures_cell() -> None:

@@ -187,6 +187,11 @@ def test_run_notebook_deletes_an_output_that_leaks_a_key(
     assert "7f3a9c1e55" not in str(info.value)
     assert not (out / "leaky.ipynb").exists()
 
+    # A failed run is kept for debugging, but not when it would keep the key.
+    with pytest.raises(NotebookLeakError, match="env_secret"):
+        run_notebook(source, parameters={"fail": True}, out_dir=out)
+    assert not (out / "leaky.ipynb").exists()
+
     monkeypatch.delenv("GTMKIT_TEST_API_KEY")
     with pytest.raises(NotebookRunError, match="asked to fail") as failed:
         run_notebook(source, parameters={"fail": True}, out_dir=out)
