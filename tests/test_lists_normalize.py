@@ -416,3 +416,14 @@ def test_international_fast_path_agrees_with_phonenumbers(numbers: list[str], re
     for number, fast in zip(numbers, decided, strict=True):
         if fast is not None:
             assert phone_to_e164(f"{number}|{region}") == fast, number
+
+
+def test_parallel_calls_fall_back_in_process_when_workers_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    keys = [f"+44 20 79{i:02d} {i:04d}|GB" for i in range(40)]
+    monkeypatch.setattr(distinct, "PARALLEL_MIN_VALUES", 10)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    assert distinct.apply_all(phone_to_e164, keys) == [phone_to_e164(k) for k in keys]

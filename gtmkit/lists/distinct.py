@@ -122,6 +122,7 @@ def apply_all(function: Callable[[str], str | None], values: list[str]) -> list[
                 capture_output=True,
                 env=env,
                 check=True,
+                timeout=120 + len(chunk) // 1000,  # a stuck worker falls back in-process
             )
             results = pickle.loads(done.stdout)
         except (OSError, subprocess.SubprocessError, pickle.UnpicklingError, EOFError):
