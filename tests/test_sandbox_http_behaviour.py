@@ -408,3 +408,15 @@ def test_docstring_examples_run():
     for module in (billing, faults, ratelimit):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_unenforced_limits_never_report_an_exhausted_window():
+    """With limits off, the headers must not tell a client to pause (the engine obeys them)."""
+    now = [1_000_000.0]
+    limiter = RateLimiter({}, clock=lambda: now[0])
+    nominal = round(DEFAULT_RATES["prospeo"] * 60)
+    infos = [limiter.admit("prospeo") for _ in range(nominal * 3)]
+    assert all(info.allowed for info in infos)
+    assert min(info.minute_left for info in infos) == nominal
+    enforced = RateLimiter({"prospeo": DEFAULT_RATES["prospeo"]}, clock=lambda: now[0])
+    assert not all(enforced.admit("prospeo").allowed for _ in range(nominal))

@@ -157,11 +157,16 @@ class RateLimiter:
                     window[1] += 1
                 counts.append(window[1])
             per_second = state.rate if state.rate is not None else DEFAULT_RATES.get(provider, 10.0)
+            minute_limit = round(per_second * 60)
+            if state.rate is None:
+                # Not enforcing: the headers must not report a window this account never hits,
+                # or a well-behaved client (the engine honours these headers) pauses for nothing.
+                minute_limit += counts[0]
         return RateInfo(
             allowed=allowed,
             retry_after_s=wait,
             per_second=per_second,
-            minute_limit=round(per_second * 60),
+            minute_limit=minute_limit,
             minute_used=counts[0],
             hour_used=counts[1],
             day_used=counts[2],
