@@ -427,3 +427,22 @@ def test_parallel_calls_fall_back_in_process_when_workers_fail(
     monkeypatch.setattr(distinct, "PARALLEL_MIN_VALUES", 10)
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     assert distinct.apply_all(phone_to_e164, keys) == [phone_to_e164(k) for k in keys]
+
+
+@FAST
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=10),
+            st.text(
+                alphabet=st.sampled_from("ae \t\n\u00a0\u200b\u0301\u0308\u212b\ufeffé"), max_size=8
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_clean_values_agrees_with_clean_expr(values: list[str | None]) -> None:
+    series = pl.Series(values, dtype=pl.String)
+    expected = pl.select(clean_expr(pl.lit(series))).to_series().to_list()
+    assert clean_values(series).to_list() == expected
