@@ -64,7 +64,8 @@ class SourceInfo:
         delimiter: Field delimiter sniffed (text files only).
         sheet: Sheet read (workbooks only).
         sheets: Every sheet in the workbook, in order (workbooks only).
-        data_rows: Data rows in the source (after the header row).
+        data_rows: Data rows in the source: every row after the header up to the last row
+            with a value (blank rows in between count and are rejected as empty).
         notes: Anything the reader had to decide that a person should know.
     """
 
