@@ -95,24 +95,29 @@ def test_cache_ttl(tmp_path):
 def test_limiter_adapts_to_rate_limits_and_headers():
     async def main():
         lim = ProviderLimiter(100.0, 4)
+        now = time.monotonic()
+        lim._recent.extend([now] * 100)  # 100 sends in the last second...
         lim.on_rate_limited(1.0)
-        assert lim.per_second == 50.0  # no answers seen to measure: halve
-        lim.on_rate_limited(1.0)  # the same burst of 429s: one decrease per 250 ms
-        assert lim.per_second == 50.0
+        lim.on_rate_limited(1.0)
+        assert lim.per_second == 100.0  # ...and 2 refusals: sporadic, nothing changes
+        lim._successes.extend([now] * 30)  # the provider answered only 30
+        for _ in range(20):
+            lim.on_rate_limited(1.0)  # 22 refusals: still under half the sends
+        assert lim.per_second == 100.0
+        for _ in range(30):
+            lim.on_rate_limited(1.0)  # 52 refusals of 100 sends: a storm
+        assert lim.per_second == 0.95 * 30
         lim.on_success()
-        assert 50.0 < lim.per_second < 51.0  # recovers gradually
-        for _ in range(5000):
+        assert 28.5 < lim.per_second < 28.6  # recovers gradually
+        for _ in range(20000):
             lim.on_success()
         assert lim.per_second == 100.0  # back up to the configured ceiling, not above
-        lim._last_decrease = -1e9
-        lim.on_rate_limited(None)  # 512 answers in the last second: at least a 20% cut
-        assert lim.per_second == 80.0
         lim.observe(Throttle(remaining=0, reset_after_s=0.05))
         await lim.acquire()
         lim.release()
         assert lim.stats.waited_s > 0  # a spent quota pauses senders until its reset
         unpaced = ProviderLimiter(float("inf"), 4)
-        unpaced.on_rate_limited(None)  # too few sends to estimate a pace: stays unpaced
+        unpaced.on_rate_limited(None)  # one refusal: stays unpaced
         assert unpaced.per_second == float("inf")
 
     import asyncio

@@ -175,14 +175,14 @@ class _Run:
         if not records and not cache:
             return
         self._pending_records, self._pending_cache, self._pending_intent_futs = [], [], []
-        done = None
-        if futs:
-            loop = self.loop
-
-            def done(error: BaseException | None) -> None:
-                loop.call_soon_threadsafe(_resolve_all, futs, error)
-
-        self.ledger.write(records, cache, done)
+        error: BaseException | None = None
+        try:
+            self.ledger.write_now(records, cache)
+        except Exception as exc:  # surfaced to every call waiting on this commit
+            error = exc
+            if not futs:
+                raise
+        _resolve_all(futs, error)
 
     async def _intent(self, values: tuple[Any, ...]) -> None:
         fut: asyncio.Future[None] = self.loop.create_future()

@@ -4,11 +4,12 @@ the result cache and the run/resume bookkeeping.
 Durability design (what "in flight" means):
 
 * Before a paid call is sent, its *intent* row (``state='sent'``) is committed. Calls wait for
-  that commit, but intents from many concurrent calls share one transaction (group commit):
-  a single writer thread drains a queue, writes everything pending in one ``BEGIN IMMEDIATE``
-  transaction and wakes every waiter of the batch at once.
-* When the call returns, its result (``state='done'``, outcome, credits, fields) and the cache
-  entry are queued to the same writer; nobody waits for that commit.
+  that commit, but intents from every call that became ready during one event-loop turn share
+  one ``BEGIN IMMEDIATE`` transaction, written at the end of the turn (group commit,
+  :meth:`Ledger.write_now`); the calls are sent on the next turn.
+* When a call returns, its result (``state='done'``, outcome, credits, fields) and the cache
+  entry are queued and ride along with the next group commit (at most ~20 ms later); nobody
+  waits for that commit.
 * A call is **in flight** when its intent is committed and its result is not. After a
   ``kill -9`` those are exactly the calls that may have been sent (and billed) without the
   ledger knowing the answer; they are the only ones a resumed run can repeat, and
@@ -208,6 +209,8 @@ class Ledger:
         self._writer_lock = threading.Lock()
         self._closed = False
         self._write_error: BaseException | None = None
+        self._direct: sqlite3.Connection | None = None
+        self._direct_lock = threading.Lock()
 
     # -- setup ----------------------------------------------------------------------------
     def _init_schema(self) -> None:
@@ -246,6 +249,10 @@ class Ledger:
                 self._queue.put(None)
                 self._writer.join()
                 self._writer = None
+        with self._direct_lock:
+            if self._direct is not None:
+                self._direct.close()
+                self._direct = None
         self._read.close()
 
     # -- the writer thread ----------------------------------------------------------------
@@ -404,6 +411,31 @@ class Ledger:
         self.flush()
 
     # -- attempts -------------------------------------------------------------------------
+    def write_now(
+        self,
+        records: list[tuple[Any, ...]],
+        cache: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Write attempt rows and cache entries in one transaction on the calling thread;
+        committed when this returns. The engine calls it once per event-loop turn with
+        everything queued during that turn (group commit without a thread hop)."""
+        if self._closed:
+            raise RuntimeError("ledger is closed")
+        with self._direct_lock:
+            if self._direct is None:
+                self._direct = _connect(str(self.path))
+            conn = self._direct
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if records:
+                    conn.executemany(_INSERT_ATTEMPT, records)
+                if cache:
+                    conn.executemany(_UPSERT_CACHE, cache)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
     def write(
         self,
         records: list[tuple[Any, ...]],

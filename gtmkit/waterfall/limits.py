@@ -2,12 +2,13 @@
 
 Limits adapt to what the provider says, AIMD-style:
 
-* a 429 (or a provider's equivalent) lowers the rate to 95% of the answers actually received
-  over the last second (or halves it when there were too few to tell) — at most once per
-  250 ms, so the burst of 429s that calls already in flight bring back counts as one signal.
-  The rejected call itself waits its ``Retry-After`` (see ``retry.py``); other calls are not
-  stopped, because a sporadic 429 is common and a blanket pause would idle the whole provider.
-* every answer raises the rate again (about +10% per second of answers) up to the configured
+* a 429 (or a provider's equivalent) always makes the refused call wait its ``Retry-After``
+  and retry (see ``retry.py``). Sporadic 429s change nothing else (a slower pace does not
+  make random refusals rarer, and cutting on each would spiral down); when half or more of
+  the last second's sends were refused, the pace drops to 95% of what the provider accepted in
+  that second (at least a 20% cut, at most once per 250 ms). Other calls are never stopped
+  outright: a blanket pause on every 429 would idle the whole provider.
+* every answer raises the rate again (about +5% per second of answers) up to the configured
   ceiling, so a transient burst of 429s costs little;
 * rate-limit headers saying the quota is used up (``remaining == 0`` with a reset time) pause
   every sender until the window resets (at most ``max_pause_s`` per signal, then one probe).
@@ -73,8 +74,10 @@ class ProviderLimiter:
         self._next_at = 0.0  # monotonic time at which the next token is available
         self._paused_until = 0.0
         self._last_decrease = -math.inf
-        self._recent: deque[float] = deque(maxlen=64)  # send times, to estimate the pace
-        self._successes: deque[float] = deque(maxlen=512)  # answer times
+        # send, answer and refusal times over (about) the last second, to judge a 429 storm
+        self._recent: deque[float] = deque(maxlen=2048)
+        self._successes: deque[float] = deque(maxlen=2048)
+        self._rejections: deque[float] = deque(maxlen=2048)
         #: the configured rate: adaptation never goes above it
         self.ceiling = self.per_second
         self.min_rate = 0.2
@@ -159,31 +162,30 @@ class ProviderLimiter:
 
     # -- adaptation ---------------------------------------------------------------------
     def on_rate_limited(self, retry_after: float | None) -> None:
-        """A 429 (or equivalent): slow down to what the provider is really accepting."""
+        """A 429 (or equivalent). Sporadic ones change nothing (the call waits and retries);
+        when half or more of the last second's sends were refused, the pace drops to 95% of
+        what the provider accepted in that second (at least a 20% cut)."""
         self.stats.throttled += 1
         now = time.monotonic()
+        self._rejections.append(now)
         if now - self._last_decrease < 0.25:
             return  # one signal per burst of 429s from calls that were already in flight
+        sent = sum(1 for t in self._recent if now - t <= 1.0)
+        refused = sum(1 for t in self._rejections if now - t <= 1.0)
+        if refused < 3 or refused < 0.5 * sent:
+            return
         self._last_decrease = now
-        accepted = sum(1 for t in self._successes if now - t <= 1.0)  # answers in the last 1 s
-        if accepted >= 3:
-            target = 0.95 * accepted
-        elif math.isfinite(self.per_second):
-            target = 0.5 * self.per_second
-        else:
-            recent = self._recent_rate(now)
-            if recent is None:
-                return  # too few sends to tell a pace: let the retry's own wait do the work
-            target = 0.5 * recent
+        accepted = sum(1 for t in self._successes if now - t <= 1.0)
+        target = 0.95 * accepted if accepted >= 3 else 0.5 * min(self.per_second, sent)
         current = self.per_second * 0.8 if math.isfinite(self.per_second) else math.inf
         self.per_second = max(self.min_rate, min(current, target))
 
     def on_success(self) -> None:
-        """An answered call: creep back up towards the ceiling (about +10% per second of
+        """An answered call: creep back up towards the ceiling (about +5% per second of
         answers), so a rate lowered by a transient burst of 429s recovers."""
         self._successes.append(time.monotonic())
         if self.per_second < self.ceiling:
-            bump = 1.0 + 0.1 / max(self.per_second, 1.0)
+            bump = 1.0 + 0.05 / max(self.per_second, 1.0)
             self.per_second = min(self.ceiling, self.per_second * bump)
 
     def observe(self, throttle: Throttle | None) -> None:
@@ -195,13 +197,6 @@ class ProviderLimiter:
             # window they do not enforce; after the cap one probe goes out (and re-pauses)
             pause = min(throttle.reset_after_s, self.max_pause_s)
             self._paused_until = max(self._paused_until, time.monotonic() + pause)
-
-    def _recent_rate(self, now: float) -> float | None:
-        """Sends per second over the last (up to 64) sends within 5 s, if enough to judge."""
-        sends = [t for t in self._recent if now - t <= 5.0]
-        if len(sends) < 16 or now - sends[0] <= 0:
-            return None
-        return len(sends) / (now - sends[0])
 
 
 def build_limiters(
