@@ -121,7 +121,8 @@ def load_list(
         filename: The upload's file name (used in messages and as a format hint).
         sheet: Workbook sheet name or 0-based index; default: the first non-empty sheet.
         mapping: ``{source header: canonical field or None}`` overriding the automatic
-            header matching.
+            header matching (``None`` keeps a column unmapped). Headers are trimmed, and a
+            repeated header is named with a suffix (``"Email (2)"``), as in ``.records``.
         default_country: Country (ISO code or name) for phone numbers on rows without one.
         max_bytes: Refuse files or uploads larger than this.
         max_unzipped_bytes: Refuse workbooks whose parts inflate past this (zip bombs).
