@@ -246,3 +246,16 @@ def test_xlsx_date_cells_become_iso_text() -> None:
     book.close()
     leads = load_list(buffer.getvalue(), filename="d.xlsx")
     assert leads.records["Created"].to_list() == ["2024-01-02 00:00:00"]
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8_r"])
+def test_cyrillic_code_pages_are_detected_not_read_as_western(
+    encoding: str, tmp_path: Path
+) -> None:
+    rows = [["Имя", "Фамилия", "Email", "Компания"]] + [
+        [f"Иван{i}", "Петров", f"ivan{i}@firma.ru", "ООО Ромашка"] for i in range(30)
+    ]
+    leads = load_list(write(tmp_path / "ru.csv", csv_text(rows, delimiter=";"), encoding))
+    assert leads.source_info.encoding == encoding
+    assert leads.records["Имя"].to_list()[0] == "Иван0"
+    assert leads.records["email"].to_list()[0] == "ivan0@firma.ru"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -233,11 +234,49 @@ def _western(data: bytes, notes: list[str]) -> tuple[str, str, list[str], bytes]
         encoding = "latin-1"
     else:
         encoding = "cp1252"
+    text = data.decode(encoding)
+    # Western names have an accent here and there; runs of accented capitals-and-smalls
+    # ("Èâàí Ïåòðîâ") mean the bytes are another code page (Cyrillic, Greek, ...).
+    binary = _looks_binary(text)  # refused by the caller; no code page to guess
+    if not binary and len(_ACCENTED_RUN.findall(text, 0, 256 * 1024)) >= 3:
+        return _other_code_page(data, notes)
     notes.append(
         f"The file is not valid UTF-8; it was decoded as {encoding} (Western European). "
         "If accented letters look wrong, re-export the list as UTF-8."
     )
-    return _transcoded(data.decode(encoding), encoding, notes)
+    return _transcoded(text, encoding, notes)
+
+
+_ACCENTED_RUN = re.compile(r"[\u00c0-\u00ff]{4,}")
+_OTHER_CODE_PAGES = (
+    "cp1251", "koi8_r", "cp1250", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257",
+    "mac_roman", "shift_jis", "gb18030", "big5", "euc_kr",
+)  # fmt: skip
+
+
+def _other_code_page(data: bytes, notes: list[str]) -> tuple[str, str, list[str], bytes]:
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(
+        data[: 256 * 1024], cp_isolation=list(_OTHER_CODE_PAGES)
+    ).best()
+    if best is None:
+        raise ListError(
+            "The file is neither UTF-8 nor Western European text, and its encoding cannot be "
+            "told reliably. Re-export the list as UTF-8 (Excel: 'CSV UTF-8') and load that."
+        )
+    try:
+        text = data.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ListError(
+            f"The file looks like {best.encoding} text but does not decode as it. Re-export "
+            "the list as UTF-8 (Excel: 'CSV UTF-8') and load that."
+        ) from exc
+    notes.append(
+        f"The file is not valid UTF-8 and not Western European; its encoding was detected as "
+        f"{best.encoding}. If letters look wrong, re-export the list as UTF-8."
+    )
+    return _transcoded(text, best.encoding, notes)
 
 
 def _looks_binary(text: str) -> bool:
