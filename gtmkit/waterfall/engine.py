@@ -135,10 +135,11 @@ class _Run:
         }
         self.verify_index = len(wf.steps)
         self.stats = [StepStats() for _ in range(len(wf.steps) + (1 if wf.verify else 0))]
-        self.cache_keys: set[tuple[str, str, str]] | None = None
+        # the fresh part of the ledger's cache for these providers, read once per run
+        self.cache: dict[tuple[str, str, str], tuple[Any, ...]] | None = None
         if ledger is not None and ttl_s > 0:
             pairs = {(n, p.endpoint) for n, p in providers.items()}
-            self.cache_keys = ledger.cache_index(pairs, ttl_s=ttl_s)
+            self.cache = ledger.cache_entries(pairs, ttl_s=ttl_s)
         self.memo: dict[tuple[str, str, str], Answer] = {}
         self.inflight: dict[tuple[str, str, str], asyncio.Future[Answer | Failure]] = {}
         self.attempts: list[tuple[Any, ...]] = []
@@ -191,9 +192,11 @@ class _Run:
         self._schedule_ship(urgent=True)
         await fut
 
-    def _log(self, values: tuple[Any, ...], cache: tuple[Any, ...] | None = None) -> None:
+    def _log(
+        self, values: tuple[Any, ...], cache: tuple[Any, ...] | None = None, *, ledger: bool = True
+    ) -> None:
         self.attempts.append(values)
-        if self.ledger is not None:
+        if ledger and self.ledger is not None:
             self._pending_records.append(values)
             if cache is not None:
                 self._pending_cache.append(cache)
@@ -221,22 +224,22 @@ class _Run:
                 if shared.kind in {"error", "disabled", "budget"}:
                     return shared
                 continue  # the leader's own per-row cap stopped it: try with ours
-            if self.cache_keys is not None and ck in self.cache_keys and not local:
-                hit = self.ledger.cached(name, endpoint, key, ttl_s=self.ttl_s)  # type: ignore[union-attr]
-                if hit is not None:
-                    answer = Answer(
-                        hit.outcome,
-                        hit.fields,
-                        hit.email_status,
-                        hit.provider_status,
-                        hit.confidence,
-                        hit.http_status,
-                        0.0,
-                        json.dumps(dict(hit.fields), sort_keys=True, default=str),
-                    )
-                    self.memo[ck] = answer
-                    self._log_cached(row, step_index, name, endpoint, key, answer)
-                    return answer
+            entry = self.cache.get(ck) if self.cache is not None and not local else None
+            if entry is not None:
+                outcome, fields_json, email_status, provider_status, confidence, status = entry
+                answer = Answer(
+                    outcome,
+                    json.loads(fields_json),
+                    email_status,
+                    provider_status,
+                    confidence,
+                    status,
+                    0.0,
+                    fields_json,
+                )
+                self.memo[ck] = answer
+                self._log_cached(row, step_index, name, endpoint, key, answer)
+                return answer
             fut: asyncio.Future[Answer | Failure] = self.loop.create_future()
             self.inflight[ck] = fut
             result: Answer | Failure = Failure("error", f"{name}: interrupted")
@@ -278,7 +281,9 @@ class _Run:
             a.confidence,
             a.fields_json,
         )
-        self._log(values)
+        # a cache use sends nothing and costs nothing: it is in the result's attempts, but
+        # the ledger keeps only calls (a 20,000-row re-run then writes nothing)
+        self._log(values, ledger=False)
 
     async def _send(
         self,

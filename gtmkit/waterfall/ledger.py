@@ -488,6 +488,26 @@ class Ledger:
                 keys.update((provider, endpoint, k) for (k,) in rows)
         return keys
 
+    def cache_entries(
+        self, pairs: Iterable[tuple[str, str]], *, ttl_s: float, now: float | None = None
+    ) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+        """Every fresh cache entry for these (provider, endpoint) pairs, in one query each:
+        ``(provider, endpoint, key) -> (outcome, fields_json, email_status, provider_status,
+        confidence, http_status)``. A re-run of a big list then costs no per-lookup read."""
+        cutoff = (time.time() if now is None else now) - ttl_s
+        entries: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        with self._read_lock:
+            for provider, endpoint in pairs:
+                rows = self._read.execute(
+                    "SELECT lookup_key, outcome, fields_json, email_status, provider_status, "
+                    "confidence, http_status FROM cache WHERE provider = ? AND endpoint = ? "
+                    "AND fetched_at >= ?",
+                    (provider, endpoint, cutoff),
+                ).fetchall()
+                for key, *entry in rows:
+                    entries[(provider, endpoint, key)] = tuple(entry)
+        return entries
+
     # -- reading back ---------------------------------------------------------------------
     def attempts(self, run_id: str | None = None) -> pl.DataFrame:
         """Every ledgered attempt (optionally of one run) as a polars frame."""
