@@ -51,7 +51,7 @@ def test_two_processes_sharing_one_ledger_do_not_corrupt_it(tmp_path):
         assert sorted(runs["status"].to_list()) == ["finished", "finished"]
         for report in reports:
             mine = attempts.filter(pl.col("run_id") == report["run_id"])
-            assert mine.height == report["attempts"]  # every attempt of each process is there
+            assert mine.height == report["calls"]  # every call of each process is there
             assert (mine["state"] != "sent").all()  # and each has its result
             assert led.total_credits(report["run_id"]) == report["credits"]
         assert led.total_credits() == sum(r["credits"] for r in reports)
