@@ -668,6 +668,11 @@ async def _run(
 
         rows, duplicates = _row_states(wf, frame)
         bar = Progress(len(rows) + len(duplicates), enabled=progress, desc=wf.name)
+        if in_flight:
+            bar.note(
+                f"resuming an interrupted run of this list: {in_flight} call(s) were in flight "
+                "when it stopped; only those can be paid again"
+            )
         queue: asyncio.Queue[RowState] = asyncio.Queue()
         for row in rows:
             queue.put_nowait(row)

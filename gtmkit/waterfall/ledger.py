@@ -19,6 +19,9 @@ Durability design (what "in flight" means):
 * Two processes may share a ledger: each has its own connections, writes use
   ``BEGIN IMMEDIATE`` and a generous ``busy_timeout``, readers never block writers under WAL.
 * API keys are never written: only canonical fields, statuses and error *kinds* are stored.
+* The cache is read once at the start of a run. Two processes enriching the *same* people at
+  the *same* time can therefore both pay for a lookup; run one list per ledger at a time (or
+  let the second run start after the first) when that matters.
 """
 
 from __future__ import annotations

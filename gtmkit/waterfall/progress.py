@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 
@@ -38,6 +39,12 @@ class Progress:
         self.done += n
         if self._bar is not None and n:
             self._bar.update(n)
+
+    def note(self, message: str) -> None:
+        """Tell the person running it (above the bar), and the ``gtmkit.waterfall`` logger."""
+        logging.getLogger("gtmkit.waterfall").info(message)
+        if self._bar is not None:
+            self._bar.write(message)
 
     def close(self) -> None:
         if self._bar is not None:
