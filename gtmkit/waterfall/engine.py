@@ -511,10 +511,16 @@ class _Run:
             answer = await self.lookup(row, step_index, name, provider, record)
             if isinstance(answer, Failure):
                 self._fail(row, answer)
+                if row.blocked:
+                    # out of budget: stop here rather than pay a later step out of order; a
+                    # resumed run picks the row up at this step
+                    return
                 continue
             changed = self._merge(row, step_index, step, name, answer)
             if changed and self.wf.verify and row.email_status in {None, "risky", "unknown"}:
                 await self._verify(row)
+                if row.blocked:
+                    return
             self._refresh_email_settled(row)
 
     async def _verify(self, row: RowState) -> None:
