@@ -229,7 +229,7 @@ class _Run:
                 outcome, fields_json, email_status, provider_status, confidence, status = entry
                 answer = Answer(
                     outcome,
-                    json.loads(fields_json),
+                    json.loads(fields_json) if fields_json != "{}" else {},
                     email_status,
                     provider_status,
                     confidence,
@@ -698,6 +698,7 @@ async def _run(
                     hit=not _missing(row.values.get("email")), credits=budget.spent_credits
                 )
 
+        setup_s = time.perf_counter() - started
         tasks = [asyncio.create_task(worker()) for _ in range(workers)]
         try:
             await asyncio.gather(*tasks)
@@ -712,7 +713,8 @@ async def _run(
         if the_ledger is not None:
             the_ledger.finish_run(run_id)
         outcomes = {r.row_id: _outcome(r) for r in rows}
-        return build_result(
+        rows_s = time.perf_counter() - started - setup_s
+        result = build_result(
             wf,
             frame,
             rejected,
@@ -740,6 +742,12 @@ async def _run(
                 },
             },
         )
+        result.totals["timings_s"] = {
+            "setup": round(setup_s, 3),
+            "rows": round(rows_s, 3),
+            "result": round(time.perf_counter() - started - setup_s - rows_s, 3),
+        }
+        return result
     finally:
         if owned and the_ledger is not None:
             the_ledger.close()

@@ -176,7 +176,11 @@ class ProviderLimiter:
             return
         self._last_decrease = now
         accepted = sum(1 for t in self._successes if now - t <= 1.0)
-        target = 0.95 * accepted if accepted >= 3 else 0.5 * min(self.per_second, sent)
+        # accepted per second over the history we have (a run's first second is short)
+        span = max(
+            0.25, min(1.0, now - min((t for t in self._recent if now - t <= 1.0), default=now))
+        )
+        target = 0.95 * accepted / span if accepted >= 3 else 0.5 * min(self.per_second, sent)
         current = self.per_second * 0.8 if math.isfinite(self.per_second) else math.inf
         self.per_second = max(self.min_rate, min(current, target))
 
