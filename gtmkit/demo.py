@@ -312,6 +312,35 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
     return comparison
 
 
+def stage_report(sample: Path, out: Path, figures: dict[str, Any], budget: float) -> None:
+    """The client-facing report: the waterfall notebook run on the sample (scrubbed, with HTML)."""
+    from gtmkit.notebook import run_notebook
+
+    _section("4. engagement report (notebooks/02_waterfall.ipynb with papermill)")
+    truth = _truth_path(sample)
+    run = run_notebook(
+        "notebooks/02_waterfall.ipynb",
+        parameters={
+            "path": str(sample),
+            "truth_path": str(truth) if truth else "",
+            "budget_credits": budget,
+            "mode": "sandbox",
+            "out_dir": str(out / "report"),
+        },
+        out_dir=out / "report",
+        name="engagement_report",
+        html=True,
+    )
+    assert run.html is not None
+    print(f"report: {display_path(run.html)} (notebook: {display_path(run.notebook)})")
+    figures["report"] = {
+        "html": display_path(run.html),
+        "credits": run.figures["credits"],
+        "coverage": run.figures["coverage"],
+        "status": run.figures["status"],
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gtmkit.demo", description="Run gtmkit on bundled sample data."
@@ -324,6 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--top-up", type=float, default=DEFAULT_TOP_UP_CREDITS, help="credit cap of the resume"
     )
     parser.add_argument("--out", default="data/runs/demo", help="output folder (replaced)")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also write the engagement report: notebooks/02_waterfall.ipynb run with papermill "
+        "on the sample, as a scrubbed notebook and a static HTML page",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -338,6 +373,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sample list not found: {args.sample}", file=sys.stderr)
         return 1
     out = resolve_path(args.out)
+    if out.exists() and any(out.iterdir()) and not (out / "figures.json").exists():
+        print(
+            f"refusing to replace {args.out}: it is not empty and not a demo output folder",
+            file=sys.stderr,
+        )
+        return 1
     if out.exists():
         shutil.rmtree(out)  # every run starts fresh, so the printed figures are reproducible
     out.mkdir(parents=True)
@@ -351,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures["stages"].append("compare")
     if loaded is not None:
         figures["stages"].insert(0, "intake")
+    if args.report:
+        stage_report(sample, out, figures, args.top_up)
 
     figures = figures_data(figures)
     (out / "figures.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")

@@ -486,8 +486,14 @@ def run_notebook(
 def _to_html(nb: nbformat.NotebookNode) -> str:
     from nbconvert import HTMLExporter
 
+    # Code hidden; no MathJax/require.js/mermaid from a CDN (a report must render offline).
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        mathjax_url="",
+        require_js_url="",
+        mermaid_js_url="",
     )
     body, _ = exporter.from_notebook_node(nb)
     return body

@@ -38,7 +38,7 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
     first = _demo(out, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     figures_first = json.loads((out / "figures.json").read_text())
-    second = _demo(out, env=env)
+    second = _demo(out, "--report", env=env)  # the second run also writes the report
     assert second.returncode == 0, second.stderr[-3000:]
     return out, [(first, figures_first), (second, json.loads((out / "figures.json").read_text()))]
 
@@ -111,7 +111,8 @@ def test_demo_compares_against_truth(demo_runs: tuple[Path, list]) -> None:
 
 def test_demo_is_reproducible_and_offline(demo_runs: tuple[Path, list]) -> None:
     _, [(first, figures_first), (second, figures_second)] = demo_runs
-    assert figures_first == figures_second
+    assert "report" not in figures_first
+    assert figures_first == {k: v for k, v in figures_second.items() if k != "report"}
     for proc in (first, second):
         assert "demo-must-not-use-this-key" not in proc.stdout + proc.stderr
         assert "sandbox" in proc.stdout
@@ -121,3 +122,26 @@ def test_demo_explains_a_missing_sample(tmp_path: Path) -> None:
     proc = _demo(tmp_path / "out", "--sample", "data/samples/does-not-exist.csv")
     assert proc.returncode != 0
     assert "does-not-exist.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_report_is_a_scrubbed_offline_engagement_report(demo_runs: tuple[Path, list]) -> None:
+    import nbformat
+
+    from gtmkit.notebook import find_leaks, read_figures
+
+    out, [_, (proc, figures)] = demo_runs
+    report = figures["report"]
+    html = out / "report" / "engagement_report.html"
+    notebook = out / "report" / "engagement_report.ipynb"
+    assert report["html"].endswith("engagement_report.html") and html.stat().st_size > 0
+    text = html.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in text  # the waterfall chart, embedded
+    # No scripts from a CDN that a report needs (it must render offline).
+    assert "libs/require.js" not in text and "libs/mathjax" not in text
+    nb = nbformat.read(notebook, as_version=4)
+    assert find_leaks(nb) == [] and "papermill" not in nb.metadata
+    recorded = read_figures(nb)
+    assert recorded["credits"] == report["credits"] <= recorded["budget_credits"]
+    assert recorded["status"] == report["status"]
+    assert sum(report["status"].values()) == figures["intake"]["rows"]
+    assert "engagement_report.html" in proc.stdout
