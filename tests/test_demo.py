@@ -145,3 +145,11 @@ def test_demo_report_is_a_scrubbed_offline_engagement_report(demo_runs: tuple[Pa
     assert recorded["status"] == report["status"]
     assert sum(report["status"].values()) == figures["intake"]["rows"]
     assert "engagement_report.html" in proc.stdout
+
+
+def test_demo_never_wipes_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    keep = tmp_path / "client-notes.txt"
+    keep.write_text("do not delete")
+    proc = _demo(tmp_path)
+    assert proc.returncode != 0 and "refusing to replace" in proc.stderr
+    assert keep.read_text() == "do not delete"
