@@ -208,3 +208,15 @@ def test_upload_a_list_in_jupyterlab(lab: dict[str, object], tmp_path: Path) -> 
     assert counts[0] > 0 and counts[1] > 0
     assert (root / "runs" / f"{sample.stem}.clean.csv").exists(), "no clean export from the upload"
     assert blocked == [], f"the browser tried to leave loopback: {blocked}"
+
+
+def test_missing_chromium_skips_locally_but_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium-here")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        _require_chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser test"):
+        _require_chromium()
