@@ -244,6 +244,13 @@ _NOT_A_SECRET = re.compile(r"(?i)^(os\.environ|getenv|none|null|true|false|envir
 _SKIPPED_MIME = ("image/", "application/vnd.jupyter.widget-view+json", "application/pdf")
 
 
+def _keylike(value: str) -> bool:
+    """A value that can be a real key: long enough and not a plain word or flag (so a
+    ``SOME_TOKEN=enabled`` in the environment cannot match ordinary text)."""
+    mixed = any(c.isdigit() for c in value) or (value.lower() != value != value.upper())
+    return len(value) >= 10 and mixed and " " not in value
+
+
 def _redact(text: str) -> str:
     text = text.strip()
     return text[:4] + "…" if len(text) > 8 else "…"
@@ -291,7 +298,7 @@ def find_leaks(
     nb = _read(notebook) if isinstance(notebook, (str, os.PathLike)) else notebook
     env = os.environ if environ is None else environ
     env_secrets = [
-        value for name, value in env.items() if _ENV_SECRET_NAME.search(name) and len(value) >= 6
+        value for name, value in env.items() if _ENV_SECRET_NAME.search(name) and _keylike(value)
     ]
     leaks: list[Leak] = []
     for cell, text in _texts(nb):

@@ -141,7 +141,8 @@ def test_find_leaks_scans_outputs_and_env_values_but_not_images() -> None:
     stream = new_output("stream", name="stdout", text=f"using {secret}\n")
     image = new_output("display_data", data={"image/png": "L2hvbWUvYWxpY2Uv" + secret})
     nb = _nb_with("print(x)", [stream, image])
-    leaks = gnb.find_leaks(nb, environ={"ACME_API_KEY": secret, "HOME": "/root"})
+    env = {"ACME_API_KEY": secret, "HOME": "/root", "FEATURE_TOKEN": "using"}
+    leaks = gnb.find_leaks(nb, environ=env)
     assert [(leak.cell, leak.kind) for leak in leaks] == [(0, "env_secret")]
 
 
