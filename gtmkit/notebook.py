@@ -13,7 +13,13 @@ Notebooks orchestrate and explain; anything they do twice lives here.
 - :func:`find_leaks` scans a notebook (executed or committed) for key-like strings and absolute
   paths.
 - :func:`intake_upload` builds the ipywidgets upload panel of the intake notebook, with a clear
-  message when a file is too large for the notebook's websocket.
+  message when a file is too large for the notebook's websocket; :func:`show_intake` displays
+  what intake did to a list (used by the upload and the ``path`` route alike).
+- :func:`strip_outputs` / :func:`refresh_checked_outputs` keep committed notebooks free of
+  outputs except the ``# NBVAL_CHECK_OUTPUT`` cells nbval compares.
+
+Command line: ``python -m gtmkit.notebook run NOTEBOOK [-p NAME VALUE]... [--html]`` and
+``python -m gtmkit.notebook refresh NOTEBOOK...``.
 
 Example:
     >>> from gtmkit.notebook import UploadTooLarge, check_upload_size
