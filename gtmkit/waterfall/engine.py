@@ -11,6 +11,7 @@ small (see ``gtmkit/providers/base.py``).
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import itertools
 import json
@@ -644,6 +645,55 @@ async def _run(
     seed: int,
 ) -> WaterfallResult:
     started = time.perf_counter()
+    # objects alive before the run (a notebook's whole heap) need no GC scans while it runs:
+    # on a big list the collector otherwise keeps re-walking them
+    gc.freeze()
+    try:
+        return await _run_frozen(
+            wf,
+            frame,
+            rejected,
+            providers,
+            sandbox,
+            started=started,
+            budget_credits=budget_credits,
+            budget_usd=budget_usd,
+            per_row_cap_credits=per_row_cap_credits,
+            ledger=ledger,
+            progress=progress,
+            concurrency=concurrency,
+            cache_ttl_days=cache_ttl_days,
+            rate_limits=rate_limits,
+            max_in_flight=max_in_flight,
+            retry=retry,
+            resume=resume,
+            seed=seed,
+        )
+    finally:
+        gc.unfreeze()
+
+
+async def _run_frozen(
+    wf: Waterfall,
+    frame: pl.DataFrame,
+    rejected: pl.DataFrame | None,
+    providers: Mapping[str, Provider],
+    sandbox: Mapping[str, bool],
+    *,
+    started: float,
+    budget_credits: float | None,
+    budget_usd: float | None,
+    per_row_cap_credits: float | None,
+    ledger: str | Path | Ledger | None,
+    progress: bool,
+    concurrency: int | None,
+    cache_ttl_days: float,
+    rate_limits: RateLimitsOption,
+    max_in_flight: int | None,
+    retry: RetryPolicy | None,
+    resume: bool,
+    seed: int,
+) -> WaterfallResult:
     if cache_ttl_days < 0:
         raise ValueError("cache_ttl_days must be >= 0")
     budget = Budget(budget_credits, budget_usd)
