@@ -12,6 +12,9 @@
 (c) cached re-run of (a)'s rows on the same ledger: credits (target 0) and wall time (<= 2 s).
 
 Usage: ``python benchmarks/bench_waterfall.py [--quick]`` (quick: N=2,000, M=300, K=20).
+The targets are stated for the full sizes: at M=300 the lower bound is ~5 s, so the pipeline's
+fill and drain (a row's last steps, ~1-2 s of 300 ms calls) weigh far more than at M=2,000.
+Wall-clock figures move with other load on the machine; the CPU-time figures do not.
 """
 
 from __future__ import annotations
