@@ -98,8 +98,17 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_last_stamp: list[Any] = [0, ""]
+
+
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+    """UTC now, ISO 8601, to the millisecond (formatted once per millisecond: a cached re-run
+    stamps tens of thousands of attempts)."""
+    ms = time.time_ns() // 1_000_000
+    if ms != _last_stamp[0]:
+        stamp = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+        _last_stamp[0], _last_stamp[1] = ms, stamp
+    return _last_stamp[1]
 
 
 class _Run:
