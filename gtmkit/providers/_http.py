@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import httpx
+
 from gtmkit.providers.base import Finding, Provider, Throttle
 from gtmkit.providers.errors import MalformedResponse, error_for_response
 from gtmkit.providers.throttle import read_throttle
@@ -106,6 +108,16 @@ class HttpProvider(Provider):
             )
         url = f"{self.base_url}/{path.lstrip('/')}"
         clean_params = {k: v for k, v in (params or {}).items() if v not in (None, "", [], ())}
+        if (
+            clean_params
+            and isinstance(self.client, httpx.AsyncClient)
+            and not self.client.params
+            and "?" not in url
+        ):
+            # The same URL httpx builds from ``params=`` (same encoder), parsed once instead
+            # of parsed, split, merged and parsed again on every call.
+            url = f"{url}?{httpx.QueryParams(clean_params)}"
+            clean_params = {}
         started = time.perf_counter()
         response = await self.client.request(
             method,
@@ -123,21 +135,25 @@ class HttpProvider(Provider):
                 body = json.loads(text)
             except ValueError:
                 body = None
-        logger.debug(
-            "%s %s %s -> %s in %.3fs",
-            self.name,
-            method,
-            self.redact(str(response.request.url)),
-            response.status_code,
-            latency,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the redacted URL is built only when logged
+            logger.debug(
+                "%s %s %s -> %s in %.3fs",
+                self.name,
+                method,
+                self.redact(str(response.request.url)),
+                response.status_code,
+                latency,
+            )
+        # ``items()`` reads httpx's header list once; ``dict(headers)`` would rescan the whole
+        # list for every key. Repeated headers are joined with ", " either way.
+        headers = dict(response.headers.items())
         return Reply(
             status=response.status_code,
             body=self._scrub(body, text),
             text=self.redact(text[:2000]),
-            headers=dict(response.headers),
+            headers=headers,
             latency_s=latency,
-            throttle=read_throttle(response.headers),
+            throttle=read_throttle(headers),
         )
 
     def _check(self, reply: Reply) -> None:

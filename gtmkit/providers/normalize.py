@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -41,7 +42,17 @@ def normalize_email(value: Any) -> str:
 
 def normalize_domain(value: Any) -> str:
     """Bare lowercase host of a domain, URL or email (no scheme, ``www.``, path, port, dot)."""
-    raw = text(value).lower()
+    return _domain_of(text(value))
+
+
+# The string normalizers are pure and see the same few values again and again (every step
+# and every key of a lookup re-reads the record's domain): ``urlsplit`` and IDNA run once each.
+_MEMO_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _domain_of(raw: str) -> str:
+    raw = raw.lower()
     if not raw:
         return ""
     if "@" in raw and "/" not in raw:
@@ -60,13 +71,22 @@ def normalize_domain(value: Any) -> str:
 
 def normalize_name(value: Any) -> str:
     """Trimmed, NFC-normalized, casefolded name with single spaces."""
-    name = unicodedata.normalize("NFC", text(value))
+    return _name_of(text(value))
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _name_of(raw: str) -> str:
+    name = unicodedata.normalize("NFC", raw)
     return _SPACES.sub(" ", name).casefold()
 
 
 def normalize_linkedin(value: Any) -> str:
     """Canonical ``linkedin.com/in/<slug>`` (or ``/company/<slug>``) form of a LinkedIn URL."""
-    raw = text(value)
+    return _linkedin_of(text(value))
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _linkedin_of(raw: str) -> str:
     if not raw:
         return ""
     if "//" not in raw:
