@@ -129,9 +129,17 @@ _ATTEMPT_COLUMNS = (
     "confidence",
     "fields_json",
 )
+#: what identifies a call's row, and what a later write of the same call cannot change
+_ATTEMPT_IDENTITY = ("run_id", "seq", "provider", "endpoint", "lookup_key")
+# A call's result row overwrites its intent row in place. (run_id, seq) names one call, and the
+# engine writes the same provider, endpoint and lookup key for it both times, so those columns
+# are left out of the update: SQLite then leaves the ``attempts_lookup`` index alone instead
+# of deleting and re-inserting the row in every b-tree, as ``INSERT OR REPLACE`` did.
 _INSERT_ATTEMPT = (
-    f"INSERT OR REPLACE INTO attempts ({', '.join(_ATTEMPT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _ATTEMPT_COLUMNS)})"
+    f"INSERT INTO attempts ({', '.join(_ATTEMPT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _ATTEMPT_COLUMNS)}) "
+    "ON CONFLICT (run_id, seq) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _ATTEMPT_COLUMNS if c not in _ATTEMPT_IDENTITY)
 )
 _UPSERT_CACHE = (
     "INSERT OR REPLACE INTO cache (provider, endpoint, lookup_key, outcome, fields_json, "
