@@ -84,3 +84,33 @@ def test_property_case_and_whitespace_do_not_change_keys(first, last, domain, up
         if cls.kind == "finder":
             adapter = cls(None, api_key="k")
             assert adapter.lookup_key(clean) == adapter.lookup_key(messy), name
+
+
+@settings(max_examples=80, deadline=None)
+@given(value=st.one_of(st.text(max_size=30), st.integers(), st.none()))
+def test_memoized_normalizers_answer_the_same_cold_and_warm(value) -> None:
+    from gtmkit.providers import normalize
+
+    for fn, memo in (
+        (normalize_domain, normalize._domain_of),
+        (normalize_linkedin, normalize._linkedin_of),
+        (normalize_name, normalize._name_of),
+    ):
+        memo.cache_clear()
+        try:
+            cold = fn(value)
+        except ValueError:  # urlsplit refuses some inputs: the same every time, not cached
+            try:
+                fn(value)
+            except ValueError:
+                continue
+            raise AssertionError("an input refused once was accepted the second time") from None
+        assert fn(value) == cold
+        assert fn(str(value) if value is not None else None) == cold
+
+
+def test_normalizer_memos_are_bounded() -> None:
+    from gtmkit.providers import normalize
+
+    for memo in (normalize._domain_of, normalize._linkedin_of, normalize._name_of):
+        assert memo.cache_info().maxsize is not None

@@ -125,3 +125,28 @@ def test_limiter_adapts_to_rate_limits_and_headers():
     import asyncio
 
     asyncio.run(main())
+
+
+def test_a_result_overwrites_its_intent_in_place(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as led:
+        info = led.begin_run("fp", name="x")
+        base = (info.run_id, 1, "sent", 7, "name=a|b;domain=acme.com", 0, "alpha", "e", 1, "t")
+        intent = (*base, None, None, None, None, 0.0, 0, 0.0, 0, None, None, None, None, None)
+        result = (*base[:2], "done", *base[3:], "hit", None, 200, 0.01, 1.0, 1, 0.1, 0)
+        result += ("a@acme.com", "valid", "ok", 0.9, '{"email": "a@acme.com"}')
+        alone = (info.run_id, 2, "done", 8, "k2", 0, "alpha", "e", 1, "t", "miss", None, 200)
+        alone += (0.01, 0.0, 0, 0.0, 0, None, None, None, None, "{}")
+        led.write_now([intent])
+        led.write_now([result, alone])  # the second call's result has no intent (local step)
+        rows = led.attempts(info.run_id)
+        assert rows.height == 2
+        assert rows.row(0) == result and rows.row(1) == alone
+        assert led.total_credits(info.run_id) == 1.0
+        # the lookup index still finds the call by its identity
+        found = led._read.execute(
+            "SELECT state FROM attempts INDEXED BY attempts_lookup "
+            "WHERE provider = 'alpha' AND endpoint = 'e' AND lookup_key = ?",
+            (base[4],),
+        ).fetchall()
+        assert found == [("done",)]
+        assert led.integrity_check() == "ok"
