@@ -214,7 +214,15 @@ class Provider(ABC):
     # -- what a record needs -----------------------------------------------------------
     def can_lookup(self, record: Record) -> bool:
         """Whether the record carries one of the input sets in ``needs``."""
-        return any(all(not _missing(record.get(f)) for f in group) for group in self.needs)
+        # plain loops: the engine asks this for every row at every step
+        for group in self.needs:
+            for name in group:
+                value = record.get(name)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    break
+            else:
+                return True
+        return False
 
     @abstractmethod
     def lookup_key(self, record: Record) -> str:

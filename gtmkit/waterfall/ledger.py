@@ -518,8 +518,7 @@ class Ledger:
                     "AND fetched_at >= ?",
                     (provider, endpoint, cutoff),
                 ).fetchall()
-                for key, *entry in rows:
-                    entries[(provider, endpoint, key)] = tuple(entry)
+                entries.update({(provider, endpoint, row[0]): row[1:] for row in rows})
         return entries
 
     # -- reading back ---------------------------------------------------------------------
