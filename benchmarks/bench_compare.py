@@ -24,13 +24,6 @@ What it measures (all on the deterministic simulated world, offline, no spend):
 
 The last line of output is one JSON object with every figure.
 
-Note: the engine's limiter still pauses on a provider's rate-limit headers with
-``rate_limits="off"`` (an exhausted window, a reset time), and the simulation reports its real
-windows even when it does not enforce them; a 400-row, five-provider comparison spent 27 s
-mostly sleeping that way against 3.5 s without. So this script hands the engine adapters whose
-findings drop that advice (``_Unthrottled``); requests, parsing and billing are the real
-adapters'.
-
 Usage: ``python benchmarks/bench_compare.py [--quick] [--target 0.8] [--target2 0.88] [--seed 0]``
 (``--quick`` runs the first target only.)
 """
@@ -39,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import platform
 import random
@@ -49,7 +41,7 @@ from typing import Any
 
 import polars as pl
 
-from gtmkit.compare import (
+from gtmkit.comparison import (
     HitPattern,
     ProviderCost,
     compare,
@@ -66,25 +58,11 @@ PROVIDERS = ["apollo", "hunter", "pdl", "prospeo", "dropcontact"]
 ENGINE = {"progress": False, "rate_limits": "off", "ledger": None}
 
 
-class _Unthrottled:
-    """Adapter proxy whose findings carry no rate-limit advice (see the module docstring)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def lookup(self, record: Any) -> Any:
-        finding = await self._inner.lookup(record)
-        return dataclasses.replace(finding, throttle=None) if finding.throttle else finding
-
-
 def _run_fresh(wf: Waterfall, records: pl.DataFrame) -> Any:
     """Run a waterfall on a fresh sandbox connection (no memory of earlier charges)."""
     conn = connect(list(wf.providers), mode="sandbox")
     try:
-        providers = {name: _Unthrottled(conn[name]) for name in wf.providers}
+        providers = {name: conn[name] for name in wf.providers}
         return wf.run(records, providers=providers, **ENGINE)
     finally:
         asyncio.run(conn.aclose())
@@ -173,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     conn = connect(PROVIDERS, mode="sandbox")
     try:
-        providers = {name: _Unthrottled(conn[name]) for name in PROVIDERS}
+        providers = {name: conn[name] for name in PROVIDERS}
         cmp = compare(records, providers, truth=truth, echo=False, **ENGINE)
     finally:
         asyncio.run(conn.aclose())

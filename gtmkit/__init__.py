@@ -25,7 +25,7 @@ _EXPORTS: dict[str, str | None] = {
     "Waterfall": "gtmkit.waterfall",
     "WaterfallResult": "gtmkit.waterfall",
     "charts": None,
-    "compare": "gtmkit.compare",
+    "compare": "gtmkit.comparison",
     "export_csv": "gtmkit.lists",
     "load_list": "gtmkit.lists",
     "providers": None,
@@ -49,7 +49,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gtmkit import charts, providers, sandbox
-    from gtmkit.compare import compare
+    from gtmkit.comparison import compare
     from gtmkit.lists import ListError, LoadedList, export_csv, load_list
     from gtmkit.providers.base import Finding, Provider
     from gtmkit.waterfall import Waterfall, WaterfallResult

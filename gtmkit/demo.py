@@ -223,9 +223,9 @@ def _truth_frame(sample: Path) -> Any:
 
 
 def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any]) -> Any | None:
-    compare_mod = _module("gtmkit.compare")
+    compare_mod = _module("gtmkit.comparison")
     if loaded is None or compare_mod is None or not hasattr(compare_mod, "compare"):
-        print("\n== 3. compare: skipped (needs gtmkit.lists and gtmkit.compare)")
+        print("\n== 3. compare: skipped (needs gtmkit.lists and gtmkit.comparison)")
         return None
     _section(
         f"3. compare {', '.join(COMPARE_PROVIDERS)} on {COMPARE_SAMPLE} sampled rows, "

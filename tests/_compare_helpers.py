@@ -7,7 +7,6 @@ unlike an independence model — and segment-dependent strengths so per-segment 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import random
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from gtmkit.compare import ProviderCost
+from gtmkit.comparison import ProviderCost
 
 
 @dataclass(frozen=True)
@@ -135,28 +134,6 @@ def synth_costs(providers: tuple[SynthProvider, ...] = DEFAULT_PROVIDERS) -> dic
 
 
 # -- the simulated world, through the real engine -------------------------------------------
-class Unthrottled:
-    """An adapter proxy that drops the rate-limit headers' advice from findings.
-
-    Why: the engine's limiter still pauses on a provider's rate-limit headers with
-    ``rate_limits="off"``, and the sandbox reports its real-world windows even when it does not
-    enforce them, so a comparison of a few hundred rows would spend most of its time sleeping
-    in tests. Everything else (requests, parsing, billing, errors) is the real adapter's.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def lookup(self, record: Any) -> Any:
-        finding = await self._inner.lookup(record)
-        if finding.throttle is None:
-            return finding
-        return dataclasses.replace(finding, throttle=None)
-
-
 @contextmanager
 def sandbox_providers(names: Sequence[str], world: Any = None) -> Iterator[dict[str, Any]]:
     """Sandbox adapters (in-process simulated APIs, no latency) for ``compare(providers=...)``."""
@@ -164,7 +141,7 @@ def sandbox_providers(names: Sequence[str], world: Any = None) -> Iterator[dict[
 
     conn = connect(list(names), mode="sandbox", world=world)
     try:
-        yield {name: Unthrottled(conn[name]) for name in names}
+        yield {name: conn[name] for name in names}
     finally:
         asyncio.run(conn.aclose())
 

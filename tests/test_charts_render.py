@@ -10,7 +10,7 @@ import vl_convert as vlc
 from _compare_helpers import sandbox_providers, synth_attempts, synth_costs, synth_records
 
 from gtmkit import charts
-from gtmkit.compare import Comparison
+from gtmkit.comparison import Comparison
 from gtmkit.sandbox import default_world
 from gtmkit.waterfall import Step, Waterfall
 

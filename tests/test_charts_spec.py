@@ -8,7 +8,7 @@ import pytest
 from _compare_helpers import synth_attempts, synth_costs, synth_records
 
 from gtmkit import charts
-from gtmkit.compare import Comparison, HitPattern, ProviderCost, frontier
+from gtmkit.comparison import Comparison, HitPattern, ProviderCost, frontier
 
 
 @pytest.fixture(scope="module")

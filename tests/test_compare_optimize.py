@@ -12,7 +12,7 @@ from _compare_helpers import DEFAULT_PROVIDERS, synth_attempts, synth_costs, syn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtmkit.compare import (
+from gtmkit.comparison import (
     Comparison,
     HitPattern,
     ProviderCost,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from gtmkit.compare import conflict_rows, pairwise_overlap
-from gtmkit.compare.overlap import CONFLICT_RATE, MIN_BOTH_HIT, REDUNDANT_OVERLAP
+from gtmkit.comparison import conflict_rows, pairwise_overlap
+from gtmkit.comparison.overlap import CONFLICT_RATE, MIN_BOTH_HIT, REDUNDANT_OVERLAP
 
 
 def _obs(table: dict[str, list[str | None]], truth: list[str] | None = None) -> pl.DataFrame:

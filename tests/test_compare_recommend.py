@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from _compare_helpers import synth_attempts, synth_costs, synth_records
 
-from gtmkit.compare import Comparison, HitPattern, ProviderCost, evaluate_order, recommend
-from gtmkit.compare.recommend import choose
-from gtmkit.compare.run import split_rows
+from gtmkit.comparison import Comparison, HitPattern, ProviderCost, evaluate_order, recommend
+from gtmkit.comparison.recommend import choose
+from gtmkit.comparison.run import split_rows
 from gtmkit.waterfall import Step, Waterfall
 
 

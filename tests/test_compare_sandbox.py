@@ -9,7 +9,7 @@ import pytest
 from _compare_helpers import sandbox_providers, world_records
 
 import gtmkit
-from gtmkit.compare import (
+from gtmkit.comparison import (
     CompareError,
     Comparison,
     ProviderCost,
@@ -144,7 +144,7 @@ def test_recommended_waterfall_realizes_its_prediction_and_reuses_the_ledger(
 def test_holdout_check_reports_predicted_and_realized(cmp: Comparison) -> None:
     report = cmp.holdout_check(target_coverage=0.8, seed=1)
     assert report["fit_rows"] + report["holdout_rows"] == 400
-    _fit, hold = gtmkit.compare.split_rows(list(range(400)), 0.5, 1)
+    _fit, hold = gtmkit.comparison.split_rows(list(range(400)), 0.5, 1)
     realized = evaluate_order(cmp.pattern(rows=hold), report["order"])
     assert report["realized_coverage"] == realized.coverage
     assert report["coverage_rel_error"] == pytest.approx(

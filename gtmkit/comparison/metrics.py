@@ -22,7 +22,7 @@ Definitions (one row per provider, or per provider × segment value):
 * ``errors``: failed attempts (retries included); ``error_rate``: lookups that ended in an error
   ÷ n.
 * ``too_wide``: the hit-rate or accuracy interval is wider than
-  :data:`~gtmkit.compare.stats.MAX_ACTIONABLE_INTERVAL_WIDTH` (0.20, i.e. ± 10 points);
+  :data:`~gtmkit.comparison.stats.MAX_ACTIONABLE_INTERVAL_WIDTH` (0.20, i.e. ± 10 points);
   ``warning`` says which and how many rows it would take.
 """
 
@@ -32,8 +32,8 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from gtmkit.compare.optimize import ProviderCost
-from gtmkit.compare.stats import MAX_ACTIONABLE_INTERVAL_WIDTH, wilson_exprs
+from gtmkit.comparison.optimize import ProviderCost
+from gtmkit.comparison.stats import MAX_ACTIONABLE_INTERVAL_WIDTH, wilson_exprs
 
 
 def _cost_frame(costs: Mapping[str, ProviderCost]) -> pl.DataFrame:
@@ -65,7 +65,7 @@ def provider_metrics(
     """Metrics per provider, or per provider × the ``by`` columns (see module docstring).
 
     Args:
-        obs: observation frame (``gtmkit.compare.outcomes``), with any ``by`` columns joined.
+        obs: observation frame (``gtmkit.comparison.outcomes``), with any ``by`` columns joined.
         costs: billing rule and unit price per provider.
         by: segment columns (e.g. ``["employee_band"]``).
         max_interval_width: interval width above which a cell is flagged ``too_wide``.

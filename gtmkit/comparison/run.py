@@ -36,11 +36,11 @@ from typing import Any, Literal
 
 import polars as pl
 
-from gtmkit.compare.metrics import provider_metrics
-from gtmkit.compare.optimize import HitPattern, ProviderCost, evaluate_order, frontier
-from gtmkit.compare.outcomes import attach_truth, observations_from_attempts
-from gtmkit.compare.overlap import conflict_rows, pairwise_overlap
-from gtmkit.compare.recommend import Metric, Recommendation, recommend
+from gtmkit.comparison.metrics import provider_metrics
+from gtmkit.comparison.optimize import HitPattern, ProviderCost, evaluate_order, frontier
+from gtmkit.comparison.outcomes import attach_truth, observations_from_attempts
+from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
+from gtmkit.comparison.recommend import Metric, Recommendation, recommend
 from gtmkit.schema import ROW_ID
 
 TruthSource = Literal["world", "sandbox"]
@@ -135,7 +135,7 @@ class Comparison:
     """Everything measured by :func:`compare` (or rebuilt from attempts with ``from_attempts``).
 
     Attributes:
-        observations: one row per (sampled row, provider) — see ``gtmkit.compare.outcomes`` —
+        observations: one row per (sampled row, provider) — see ``gtmkit.comparison.outcomes`` —
             with the segment columns joined.
         costs: billing rule and unit price per provider.
         providers: provider names in the order compared.
@@ -217,7 +217,7 @@ class Comparison:
     # -- measurements -------------------------------------------------------------------
     @cached_property
     def metrics(self) -> pl.DataFrame:
-        """Per-provider metrics (see ``gtmkit.compare.metrics`` for every column)."""
+        """Per-provider metrics (see ``gtmkit.comparison.metrics`` for every column)."""
         return provider_metrics(self.observations, self.costs)
 
     def metrics_by(self, column: str) -> pl.DataFrame:
@@ -247,7 +247,7 @@ class Comparison:
 
     @cached_property
     def overlap(self) -> pl.DataFrame:
-        """Pairwise overlap, gain and conflicts (see ``gtmkit.compare.overlap``)."""
+        """Pairwise overlap, gain and conflicts (see ``gtmkit.comparison.overlap``)."""
         return pairwise_overlap(self.observations)
 
     @cached_property
@@ -273,7 +273,7 @@ class Comparison:
         metric: Metric = "coverage",
     ) -> pl.DataFrame:
         """Every subset's cost-minimal order with coverage, usable coverage and cost per row;
-        ``pareto`` marks the frontier (see ``gtmkit.compare.optimize.frontier``)."""
+        ``pareto`` marks the frontier (see ``gtmkit.comparison.optimize.frontier``)."""
         return frontier(self.pattern(providers), method=method, metric=metric)
 
     def _segments(self, column: str, pattern: HitPattern) -> list[Any]:
@@ -304,7 +304,7 @@ class Comparison:
             target_coverage: cheapest order reaching this share of rows with an email.
             budget_per_row: best coverage within this spend per row (USD).
             by_segment: ``True`` (first ``segment_by`` column) or a column name: one order
-                per segment where worth it (see ``gtmkit.compare.recommend``).
+                per segment where worth it (see ``gtmkit.comparison.recommend``).
             metric: ``coverage`` or ``usable_coverage`` (verified and correct).
             providers: restrict to these providers.
             rows: fit on these ``row_id`` only (used by the out-of-sample check).

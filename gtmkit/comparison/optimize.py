@@ -155,7 +155,7 @@ class HitPattern:
         *,
         providers: Sequence[str] | None = None,
     ) -> HitPattern:
-        """Build from an observation frame (see :mod:`gtmkit.compare.outcomes`).
+        """Build from an observation frame (see :mod:`gtmkit.comparison.outcomes`).
 
         ``usable`` null (truth unknown for that row) counts as not usable — the conservative
         reading.

@@ -1,7 +1,7 @@
 """Compare providers on a sample, measure overlap and conflicts, optimize the waterfall order.
 
 Example:
-    >>> from gtmkit.compare import HitPattern, ProviderCost, best_order
+    >>> from gtmkit.comparison import HitPattern, ProviderCost, best_order
     >>> costs = {"a": ProviderCost("a", "per_call", 1.0, 0.05),
     ...          "b": ProviderCost("b", "per_hit", 1.0, 0.05)}
     >>> pat = HitPattern.from_bools(["a", "b"], {"a": [1, 1, 0, 0], "b": [0, 1, 1, 0]}, costs)
@@ -12,12 +12,8 @@ Example:
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
-from gtmkit.compare.metrics import provider_metrics
-from gtmkit.compare.optimize import (
+from gtmkit.comparison.metrics import provider_metrics
+from gtmkit.comparison.optimize import (
     DEFAULT_EXACT_LIMIT,
     HitPattern,
     OrderStats,
@@ -29,10 +25,10 @@ from gtmkit.compare.optimize import (
     heuristic_frontier,
     heuristic_order,
 )
-from gtmkit.compare.outcomes import attach_truth, normalize_truth, observations_from_attempts
-from gtmkit.compare.overlap import conflict_rows, pairwise_overlap
-from gtmkit.compare.recommend import Recommendation, recommend
-from gtmkit.compare.run import (
+from gtmkit.comparison.outcomes import attach_truth, normalize_truth, observations_from_attempts
+from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
+from gtmkit.comparison.recommend import Recommendation, recommend
+from gtmkit.comparison.run import (
     CompareError,
     Comparison,
     compare,
@@ -41,7 +37,7 @@ from gtmkit.compare.run import (
     provider_costs,
     split_rows,
 )
-from gtmkit.compare.stats import MAX_ACTIONABLE_INTERVAL_WIDTH, wilson_interval
+from gtmkit.comparison.stats import MAX_ACTIONABLE_INTERVAL_WIDTH, wilson_interval
 
 __all__ = [
     "DEFAULT_EXACT_LIMIT",
@@ -72,18 +68,3 @@ __all__ = [
     "split_rows",
     "wilson_interval",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """``gtmkit.compare`` is both this package and the ``compare`` function.
-
-    Once anything imports ``gtmkit.compare.<module>``, Python binds the *package* to the
-    ``gtmkit.compare`` attribute, shadowing the lazily re-exported function. Making the package
-    callable keeps ``gtmkit.compare(records, providers, ...)`` working either way.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Comparison:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

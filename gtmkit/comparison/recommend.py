@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from gtmkit.compare.optimize import HitPattern, OrderStats, evaluate_order, frontier
+from gtmkit.comparison.optimize import HitPattern, OrderStats, evaluate_order, frontier
 
 Metric = Literal["coverage", "usable_coverage"]
 
