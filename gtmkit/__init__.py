@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str | None] = {
     "ListError": "gtmkit.lists",
     "LoadedList": "gtmkit.lists",
     "Provider": "gtmkit.providers.base",
+    "Step": "gtmkit.waterfall",
     "Waterfall": "gtmkit.waterfall",
     "WaterfallResult": "gtmkit.waterfall",
     "charts": None,
@@ -37,6 +38,7 @@ __all__ = [
     "ListError",
     "LoadedList",
     "Provider",
+    "Step",
     "Waterfall",
     "WaterfallResult",
     "charts",
@@ -52,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gtmkit.comparison import compare
     from gtmkit.lists import ListError, LoadedList, export_csv, load_list
     from gtmkit.providers.base import Finding, Provider
-    from gtmkit.waterfall import Waterfall, WaterfallResult
+    from gtmkit.waterfall import Step, Waterfall, WaterfallResult
 
 
 def __getattr__(name: str) -> Any:

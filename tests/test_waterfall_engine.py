@@ -393,3 +393,13 @@ def test_bad_inputs_get_clear_errors():
         run(Waterfall([Step("delta")]), make_records(3))
     with pytest.raises(ValueError, match="budget_credits"):
         run(WF, make_records(3), budget_credits=-1)
+
+
+def test_progress_bar_closes_on_the_final_counts():
+    from gtmkit.waterfall.progress import Progress
+
+    bar = Progress(3, enabled=True, desc="t")
+    for i in range(3):  # within 0.2 s: the throttled postfix only saw the first row
+        bar.row_done(hit=i > 0, credits=float(i))
+    bar.close()
+    assert "hits=2" in bar._bar.postfix and "credits=2" in bar._bar.postfix

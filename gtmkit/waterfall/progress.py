@@ -17,6 +17,7 @@ class Progress:
         self.enabled = enabled
         self.hits = 0
         self.done = 0
+        self.credits = 0.0
         self._bar = None
         self._last = 0.0
         if enabled:
@@ -27,6 +28,7 @@ class Progress:
     def row_done(self, *, hit: bool, credits: float) -> None:
         self.done += 1
         self.hits += int(hit)
+        self.credits = credits
         if self._bar is None:
             return
         self._bar.update(1)
@@ -48,4 +50,6 @@ class Progress:
 
     def close(self) -> None:
         if self._bar is not None:
+            # the throttled postfix may lag; the bar left on screen must show the final counts
+            self._bar.set_postfix(hits=self.hits, credits=f"{self.credits:g}", refresh=False)
             self._bar.close()
