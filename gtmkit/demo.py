@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import shutil
 import sys
@@ -48,12 +47,15 @@ COMPARE_SAMPLE = 300
 RECOMMEND_COVERAGE = 0.8
 
 
-def _module(name: str) -> Any | None:
-    """The module if it exists yet (the toolkit is built in stages); errors inside it propagate."""
+def _public(name: str) -> Any | None:
+    """``gtmkit.<name>`` if its module exists yet (the toolkit was built in stages); errors
+    inside an existing module propagate."""
+    import gtmkit
+
     try:
-        return importlib.import_module(name)
+        return getattr(gtmkit, name)
     except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
+        if exc.name and exc.name.startswith("gtmkit"):
             return None
         raise
 
@@ -97,14 +99,14 @@ def _section(title: str) -> None:
 
 
 def stage_intake(sample: Path, out: Path, figures: dict[str, Any]) -> Any | None:
-    lists = _module("gtmkit.lists")
-    if lists is None or not hasattr(lists, "load_list"):
+    load_list, export_csv = _public("load_list"), _public("export_csv")
+    if load_list is None or export_csv is None:
         print("\n== 1. intake: skipped (gtmkit.lists is not available yet)")
         return None
     from gtmkit.notebook import intake_counts
 
     _section(f"1. intake: {display_path(sample)}")
-    loaded = lists.load_list(sample)
+    loaded = load_list(sample)
     counts = intake_counts(loaded)
     print(
         f"{counts['rows']} rows -> {counts['accepted']} accepted, {counts['rejected']} rejected, "
@@ -114,14 +116,16 @@ def stage_intake(sample: Path, out: Path, figures: dict[str, Any]) -> Any | None
     print(f"column mapping: {mapped}")
     if loaded.rejected.height:
         _print_frame("rejected rows (first 5):", loaded.rejected.head(5), ["row_id", "reason"])
-    lists.export_csv(loaded.records, out / "intake.clean.csv")
+    export_csv(loaded.records, out / "intake.clean.csv")
     figures["intake"] = counts
     return loaded
 
 
-def _demo_waterfall(waterfall_mod: Any) -> Any:
-    steps = [waterfall_mod.Step(name) for name in DEMO_STEPS]
-    return waterfall_mod.Waterfall(steps, verify=DEMO_VERIFIER, name="demo: hunter → apollo → pdl")
+def _demo_waterfall() -> Any:
+    from gtmkit.waterfall import Step, Waterfall
+
+    steps = [Step(name) for name in DEMO_STEPS]
+    return Waterfall(steps, verify=DEMO_VERIFIER, name="demo: hunter → apollo → pdl")
 
 
 SUMMARY_COLUMNS = (
@@ -149,12 +153,11 @@ def _spent(attempts: Any) -> float:
 def stage_waterfall(
     loaded: Any, out: Path, figures: dict[str, Any], budget: float, top_up: float
 ) -> Any | None:
-    waterfall_mod = _module("gtmkit.waterfall")
-    if loaded is None or waterfall_mod is None or not hasattr(waterfall_mod, "Waterfall"):
+    if loaded is None or _public("Waterfall") is None:
         print("\n== 2. waterfall: skipped (needs gtmkit.lists and gtmkit.waterfall)")
         return None
     _section(f"2. waterfall on the simulated world, budget {budget:g} credits")
-    wf = _demo_waterfall(waterfall_mod)
+    wf = _demo_waterfall()
     print(f"steps: {' -> '.join(step.provider for step in wf.steps)}, then {DEMO_VERIFIER}")
     _print_frame("estimate before spending (provider priors):", wf.estimate(loaded))
     ledger = out / "ledger.sqlite"
@@ -223,15 +226,15 @@ def _truth_frame(sample: Path) -> Any:
 
 
 def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any]) -> Any | None:
-    compare_mod = _module("gtmkit.comparison")
-    if loaded is None or compare_mod is None or not hasattr(compare_mod, "compare"):
-        print("\n== 3. compare: skipped (needs gtmkit.lists and gtmkit.comparison)")
+    compare = _public("compare")
+    if loaded is None or compare is None:
+        print("\n== 3. compare: skipped (needs gtmkit.lists and gtmkit.compare)")
         return None
     _section(
         f"3. compare {', '.join(COMPARE_PROVIDERS)} on {COMPARE_SAMPLE} sampled rows, "
         "against the sample's ground truth"
     )
-    comparison = compare_mod.compare(
+    comparison = compare(
         loaded,
         list(COMPARE_PROVIDERS),
         sample=COMPARE_SAMPLE,
