@@ -170,7 +170,9 @@ def test_upload_a_list_in_jupyterlab(lab: dict[str, object], tmp_path: Path) -> 
             page.route("**/*", only_loopback)
             page.goto(f"{url}/lab/tree/{INTAKE}?reset&token={token}")
             notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-            idle = page.locator(".jp-StatusBar-TextItem", has_text="(ipykernel) | Idle")
+            # The status bar says "<kernel display name> | Idle" once the kernel is ready (the
+            # name depends on how the kernelspec was installed; `make` names it "(gtmkit)").
+            idle = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$"))
             expect(idle).to_be_visible(timeout=60_000)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
