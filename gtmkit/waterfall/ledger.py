@@ -177,7 +177,18 @@ def _utc_now() -> str:
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 60000")
-    conn.execute("PRAGMA journal_mode = WAL")
+    # Switching to WAL while another process opens or converts the same new file can answer
+    # "database is locked" at once, without waiting on the busy timeout: retry it.
+    deadline = time.monotonic() + 60.0
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(0.005)
     conn.execute("PRAGMA synchronous = NORMAL")
     # checkpoint (and fsync) the WAL every ~16 MB rather than every 4 MB: fewer stalls on a
     # big run; the WAL file is reset once the last connection closes
