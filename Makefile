@@ -14,10 +14,10 @@ export IPYTHONDIR         := $(CURDIR)/.venv/ipython
 export JUPYTER_PLATFORM_DIRS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format bench bench-quick samples lab clean
+.PHONY: help install demo report test notebooks-refresh lint format bench bench-quick samples lab clean
 
 help: ## list targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ install: $(STAMP) ## create .venv and install gtmkit with test extras
 demo: $(STAMP) ## run the main job on bundled sample data (no API keys, no network)
 	$(BIN)/python -m gtmkit.demo
 
+report: $(STAMP) ## the demo plus its engagement report (notebook 02 as scrubbed offline HTML)
+	$(BIN)/python -m gtmkit.demo --report
+
 test: $(STAMP) ## ruff, pytest (unit, property, notebooks)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,6 +50,9 @@ format: $(STAMP) ## apply ruff fixes and formatting
 
 samples: $(STAMP) ## regenerate data/samples/ from the simulated world
 	$(BIN)/python -m gtmkit.sandbox samples --out data/samples
+
+notebooks-refresh: $(STAMP) ## re-store the NBVAL_CHECK_OUTPUT cells after a deliberate change
+	$(BIN)/python -m gtmkit.notebook refresh notebooks/*.ipynb
 
 bench-quick: $(STAMP) ## every benchmark in --quick mode (under a minute each)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
