@@ -7,8 +7,6 @@
 3. compare: every provider on the sample against its ground truth (hit rate, accuracy, cost per
    usable email), the cost/coverage frontier, and the cheapest order reaching 80 % coverage.
 
-Each stage runs when its module exists (the toolkit was built in stages) and says so otherwise.
-
 No API key, no network, no spend: providers are forced into sandbox mode even when keys are set.
 Outputs go under ``data/runs/demo/`` (git-ignored), replaced on every run, so a second run prints
 the same figures. The last line printed is one JSON object of the key figures (also written to
@@ -45,19 +43,6 @@ DEFAULT_TOP_UP_CREDITS = 1000.0
 COMPARE_SAMPLE = 300
 #: Coverage target of the recommended order.
 RECOMMEND_COVERAGE = 0.8
-
-
-def _public(name: str) -> Any | None:
-    """``gtmkit.<name>`` if its module exists yet (the toolkit was built in stages); errors
-    inside an existing module propagate."""
-    import gtmkit
-
-    try:
-        return getattr(gtmkit, name)
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("gtmkit"):
-            return None
-        raise
 
 
 def default_sample() -> Path | None:
@@ -98,11 +83,8 @@ def _section(title: str) -> None:
     print(f"\n== {title}")
 
 
-def stage_intake(sample: Path, out: Path, figures: dict[str, Any]) -> Any | None:
-    load_list, export_csv = _public("load_list"), _public("export_csv")
-    if load_list is None or export_csv is None:
-        print("\n== 1. intake: skipped (gtmkit.lists is not available yet)")
-        return None
+def stage_intake(sample: Path, out: Path, figures: dict[str, Any]) -> Any:
+    from gtmkit import export_csv, load_list
     from gtmkit.notebook import intake_counts
 
     _section(f"1. intake: {display_path(sample)}")
@@ -152,10 +134,7 @@ def _spent(attempts: Any) -> float:
 
 def stage_waterfall(
     loaded: Any, out: Path, figures: dict[str, Any], budget: float, top_up: float
-) -> Any | None:
-    if loaded is None or _public("Waterfall") is None:
-        print("\n== 2. waterfall: skipped (needs gtmkit.lists and gtmkit.waterfall)")
-        return None
+) -> Any:
     _section(f"2. waterfall on the simulated world, budget {budget:g} credits")
     wf = _demo_waterfall()
     print(f"steps: {' -> '.join(step.provider for step in wf.steps)}, then {DEMO_VERIFIER}")
@@ -225,11 +204,9 @@ def _truth_frame(sample: Path) -> Any:
     return "world"
 
 
-def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any]) -> Any | None:
-    compare = _public("compare")
-    if loaded is None or compare is None:
-        print("\n== 3. compare: skipped (needs gtmkit.lists and gtmkit.compare)")
-        return None
+def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any]) -> Any:
+    from gtmkit import compare
+
     _section(
         f"3. compare {', '.join(COMPARE_PROVIDERS)} on {COMPARE_SAMPLE} sampled rows, "
         "against the sample's ground truth"
@@ -389,12 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("gtmkit demo: sandbox providers only (no API keys used, no network, no spend)")
     figures: dict[str, Any] = {"sample": display_path(sample), "stages": []}
     loaded = stage_intake(sample, out, figures)
-    if stage_waterfall(loaded, out, figures, args.budget, args.top_up) is not None:
-        figures["stages"].append("waterfall")
-    if stage_compare(loaded, sample, out, figures) is not None:
-        figures["stages"].append("compare")
-    if loaded is not None:
-        figures["stages"].insert(0, "intake")
+    figures["stages"].append("intake")
+    stage_waterfall(loaded, out, figures, args.budget, args.top_up)
+    figures["stages"].append("waterfall")
+    stage_compare(loaded, sample, out, figures)
+    figures["stages"].append("compare")
     if args.report:
         stage_report(sample, out, figures, args.top_up)
 
