@@ -20,32 +20,6 @@ STATUSES: tuple[str, ...] = (
     "rejected",
 )
 
-#: Ledger/attempt tuple layout (see ``ledger._ATTEMPT_COLUMNS``).
-_TUPLE_COLUMNS = (
-    "run_id",
-    "seq",
-    "state",
-    "row_id",
-    "lookup_key",
-    "step",
-    "provider",
-    "endpoint",
-    "attempt",
-    "started_at",
-    "outcome",
-    "error_kind",
-    "http_status",
-    "latency_s",
-    "credits",
-    "billed",
-    "cost_usd",
-    "cached",
-    "email",
-    "email_status",
-    "provider_status",
-    "confidence",
-    "fields_json",
-)
 _ATTEMPT_SCHEMA: dict[str, Any] = {
     "run_id": pl.String,
     "seq": pl.Int64,
