@@ -5,6 +5,7 @@ Tests marked ``live`` are the only ones allowed out; they skip unless their key 
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import socket
@@ -64,6 +65,19 @@ def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
+def _ignore_default_dotenv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's ``./.env`` must not turn keyless tests live (``connect`` reads it by
+    default); a test that passes its own ``env_file`` still gets the real reader."""
+    # the package re-exports the ``connect`` function under the submodule's name
+    connect_module = importlib.import_module("gtmkit.providers.connect")
+    real = connect_module.read_env_file
+
+    def read_env_file(path, names):  # type: ignore[no-untyped-def]
+        return {} if str(path) == ".env" else real(path, names)
+
+    monkeypatch.setattr(connect_module, "read_env_file", read_env_file)
+
+
 @pytest.fixture(autouse=True)
 def _offline_and_keyless(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     if request.node.get_closest_marker("live"):
@@ -71,6 +85,7 @@ def _offline_and_keyless(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
         return
     for var in PROVIDER_KEY_VARS:
         monkeypatch.delenv(var, raising=False)
+    _ignore_default_dotenv(monkeypatch)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)

@@ -235,7 +235,9 @@ def test_sandbox_rate_limits_answer_the_provider_way(people) -> None:
     assert {f.http_status for f in results["hunter"] if f.outcome == "error"} == {403}
     apollo_waits = [f.error.retry_after for f in results["apollo"] if f.outcome == "error"]
     pdl_waits = [f.error.retry_after for f in results["pdl"] if f.outcome == "error"]
-    assert all(w is not None and w >= 0 for w in apollo_waits + pdl_waits)
+    assert apollo_waits and pdl_waits
+    assert all(w is not None and 1 <= w <= 60 for w in apollo_waits)  # Retry-After, whole seconds
+    assert all(w is not None and 0 <= w <= 60 for w in pdl_waits)  # to the minute window's reset
 
 
 def test_the_simulation_answers_a_missing_key_the_way_each_provider_does(people) -> None:

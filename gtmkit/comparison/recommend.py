@@ -225,6 +225,7 @@ def recommend(
                 "predicted_usable_coverage": chosen.usable_coverage,
                 "predicted_cost_per_row_usd": chosen.cost_per_row_usd,
                 "overall_order_cost_per_row_usd": overall.cost_per_row_usd,
+                "overall_order_coverage": getattr(overall, metric),
                 "target_met": seg_met,
             }
         )
