@@ -362,11 +362,22 @@ def test_distinct_round_trip(values: list[str | None]) -> None:
 
 
 def test_parallel_library_calls_match_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    keys = [f"+44 20 79{i:02d} {i:04d}|GB" for i in range(60)] + ["nonsense|US"]
+    keys = [f"+44 20 79{i:02d} {i:04d}|GB" for i in range(59)] + ["nonsense|US"]
     inline = distinct.apply_each(phone_to_e164, keys)
-    monkeypatch.setattr(distinct, "PARALLEL_MIN_VALUES", 10)
-    assert distinct.apply_all(phone_to_e164, keys) == inline
     assert inline[0] == "+442079000000"
+    # four CPUs: this process takes the first quarter, three workers the rest
+    monkeypatch.setattr(distinct.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(distinct, "PARALLEL_MIN_VALUES", 10)
+    in_process: list[int] = []
+    real_apply_each = distinct.apply_each
+
+    def counting_apply_each(function, chunk):  # type: ignore[no-untyped-def]
+        in_process.append(len(chunk))
+        return real_apply_each(function, chunk)
+
+    monkeypatch.setattr(distinct, "apply_each", counting_apply_each)
+    assert distinct.apply_all(phone_to_e164, keys) == inline
+    assert in_process == [15]  # the workers really did the other 45 (no silent fallback)
 
 
 def test_large_and_small_columns_take_different_paths_to_the_same_result() -> None:
