@@ -150,3 +150,10 @@ def test_a_result_overwrites_its_intent_in_place(tmp_path):
         ).fetchall()
         assert found == [("done",)]
         assert led.integrity_check() == "ok"
+
+
+def test_result_schema_types_the_ledger_layout_in_order():
+    from gtmkit.waterfall.ledger import LEDGER_COLUMNS
+    from gtmkit.waterfall.result import _ATTEMPT_SCHEMA
+
+    assert tuple(_ATTEMPT_SCHEMA) == LEDGER_COLUMNS

@@ -640,44 +640,16 @@ async def _run(
     rejected: pl.DataFrame | None,
     providers: Mapping[str, Provider],
     sandbox: Mapping[str, bool],
-    *,
-    budget_credits: float | None,
-    budget_usd: float | None,
-    per_row_cap_credits: float | None,
-    ledger: str | Path | Ledger | None,
-    progress: bool,
-    concurrency: int | None,
-    cache_ttl_days: float,
-    rate_limits: RateLimitsOption,
-    max_in_flight: int | None,
-    retry: RetryPolicy | None,
-    resume: bool,
-    seed: int,
+    **options: Any,
 ) -> WaterfallResult:
+    """``_run_frozen`` (which names every option) with the pre-run heap frozen for the GC."""
     started = time.perf_counter()
     # objects alive before the run (a notebook's whole heap) need no GC scans while it runs:
     # on a big list the collector otherwise keeps re-walking them
     gc.freeze()
     try:
         return await _run_frozen(
-            wf,
-            frame,
-            rejected,
-            providers,
-            sandbox,
-            started=started,
-            budget_credits=budget_credits,
-            budget_usd=budget_usd,
-            per_row_cap_credits=per_row_cap_credits,
-            ledger=ledger,
-            progress=progress,
-            concurrency=concurrency,
-            cache_ttl_days=cache_ttl_days,
-            rate_limits=rate_limits,
-            max_in_flight=max_in_flight,
-            retry=retry,
-            resume=resume,
-            seed=seed,
+            wf, frame, rejected, providers, sandbox, started=started, **options
         )
     finally:
         gc.unfreeze()

@@ -104,8 +104,9 @@ CREATE TABLE IF NOT EXISTS cache (
 );
 """
 
-#: Column order of an attempt in the ledger; also the tuple layout the engine passes around.
-ATTEMPT_COLUMNS = (
+#: Column order of an attempt row in the ledger: the tuple layout the engine passes around
+#: (``result._ATTEMPT_SCHEMA`` types it in the same order).
+LEDGER_COLUMNS = (
     "run_id",
     "seq",
     "state",
@@ -137,10 +138,10 @@ _ATTEMPT_IDENTITY = ("run_id", "seq", "provider", "endpoint", "lookup_key")
 # are left out of the update: SQLite then leaves the ``attempts_lookup`` index alone instead
 # of deleting and re-inserting the row in every b-tree, as ``INSERT OR REPLACE`` did.
 _INSERT_ATTEMPT = (
-    f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in ATTEMPT_COLUMNS)}) "
+    f"INSERT INTO attempts ({', '.join(LEDGER_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in LEDGER_COLUMNS)}) "
     "ON CONFLICT (run_id, seq) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in ATTEMPT_COLUMNS if c not in _ATTEMPT_IDENTITY)
+    + ", ".join(f"{c} = excluded.{c}" for c in LEDGER_COLUMNS if c not in _ATTEMPT_IDENTITY)
 )
 _UPSERT_CACHE = (
     "INSERT OR REPLACE INTO cache (provider, endpoint, lookup_key, outcome, fields_json, "
@@ -536,7 +537,7 @@ class Ledger:
     # -- reading back ---------------------------------------------------------------------
     def attempts(self, run_id: str | None = None) -> pl.DataFrame:
         """Every ledgered attempt (optionally of one run) as a polars frame."""
-        sql = f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts"
+        sql = f"SELECT {', '.join(LEDGER_COLUMNS)} FROM attempts"
         params: tuple[Any, ...] = ()
         if run_id is not None:
             sql += " WHERE run_id = ?"
@@ -545,7 +546,7 @@ class Ledger:
         with self._read_lock:
             rows = self._read.execute(sql, params).fetchall()
         return pl.DataFrame(
-            rows, schema=list(ATTEMPT_COLUMNS), orient="row", infer_schema_length=None
+            rows, schema=list(LEDGER_COLUMNS), orient="row", infer_schema_length=None
         )
 
     def runs(self) -> pl.DataFrame:
