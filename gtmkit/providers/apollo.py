@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from gtmkit.providers._http import HttpProvider, SearchResults, first_text
+from gtmkit.providers._http import HttpProvider, SearchResults, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.normalize import (
     normalize_domain,
@@ -276,15 +276,10 @@ def _has_mobile(person: Mapping[str, Any]) -> bool:
 
 def _apollo_confidence(value: Any) -> float | None:
     # Apollo documents the field but not its scale; read >1 as a percentage.
-    if value is None or isinstance(value, bool):
+    as_percent = as_confidence(value, scale=100.0)
+    if as_percent is None:
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number > 1.0:
-        number /= 100.0
-    return max(0.0, min(1.0, number))
+    return as_percent if as_percent > 0.01 else as_percent * 100.0
 
 
 def _int(value: Any) -> int | None:
