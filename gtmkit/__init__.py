@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it (None: the name is the submodule itself)
 _EXPORTS: dict[str, str | None] = {
     "Finding": "gtmkit.providers.base",
+    "GtmkitError": "gtmkit.errors",
     "ListError": "gtmkit.lists",
     "LoadedList": "gtmkit.lists",
     "Provider": "gtmkit.providers.base",
@@ -35,6 +36,7 @@ _EXPORTS: dict[str, str | None] = {
 
 __all__ = [
     "Finding",
+    "GtmkitError",
     "ListError",
     "LoadedList",
     "Provider",
@@ -52,6 +54,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gtmkit import charts, providers, sandbox
     from gtmkit.comparison import compare
+    from gtmkit.errors import GtmkitError
     from gtmkit.lists import ListError, LoadedList, export_csv, load_list
     from gtmkit.providers.base import Finding, Provider
     from gtmkit.waterfall import Step, Waterfall, WaterfallResult

@@ -33,6 +33,7 @@ def test_registered_names_match_the_contract() -> None:
         "prospeo",
         "dropcontact",
         "pattern",
+        "manual",
     )
     assert gtmkit.Provider is Provider and gtmkit.Finding is Finding
 

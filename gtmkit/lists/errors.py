@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from gtmkit.errors import GtmkitError
 
-class ListError(ValueError):
+
+class ListError(GtmkitError, ValueError):
     """A lead list could not be read; the message says what is wrong and what to do.
 
     The underlying parser error, when there is one, is chained as ``__cause__`` so it stays

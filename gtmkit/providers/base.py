@@ -41,7 +41,7 @@ from gtmkit.schema import BillingModel, EmailStatus, Outcome
 
 Record = Mapping[str, Any]
 logger = logging.getLogger("gtmkit.providers")
-ProviderKind = Literal["finder", "verifier", "local"]
+ProviderKind = Literal["finder", "verifier", "local", "manual"]
 
 
 class _Secret:

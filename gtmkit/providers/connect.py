@@ -224,7 +224,7 @@ def connect(
 
     modes: dict[str, ResolvedMode] = {}
     for name, cls in classes.items():
-        if cls.kind == "local":
+        if cls.kind in ("local", "manual"):
             modes[name] = "local"
         elif mode == "auto":
             has_key = bool(api_keys.get(name)) or bool(cls.env_var and os.environ.get(cls.env_var))

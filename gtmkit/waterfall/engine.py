@@ -85,6 +85,7 @@ class RowState:
     attempts: int = 0
     blocked: str | None = None
     failed: str | None = None
+    manual: str | None = None
     weak_input_email: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -512,6 +513,10 @@ class _Run:
                 continue
             name = step.provider
             provider = self.providers[name]
+            if provider.kind == "manual":
+                # a hand-off to a person: the row stops here, waiting for them
+                row.manual = step.label or "manual research"
+                return
             if self.breaker.is_open(name):
                 row.notes.append(f"{name} disabled: {self.breaker.reasons[name]}")
                 continue
@@ -829,6 +834,8 @@ def _outcome(row: RowState) -> RowOutcome:
         status, reason = "budget_exhausted", row.blocked
     elif row.failed:
         status, reason = "failed", row.failed
+    elif row.manual and not has_email:
+        status, reason = "manual", f"handed off to {row.manual}"
     elif enriched:
         status, reason = "enriched", None
     elif has_email and not row.weak_input_email:

@@ -16,6 +16,7 @@ STATUSES: tuple[str, ...] = (
     "not_found",
     "budget_exhausted",
     "failed",
+    "manual",
     "duplicate",
     "rejected",
 )
@@ -99,6 +100,16 @@ class WaterfallResult:
     attempts: pl.DataFrame
     summary: pl.DataFrame
     totals: dict[str, Any] = field(default_factory=dict)
+
+    def manual_tasks(self) -> pl.DataFrame:
+        """Rows handed off to a person (status ``manual``): who they are and what is missing,
+        as a task list to export (``export_csv(result.manual_tasks(), path)``)."""
+        wanted = (
+            ROW_ID, "first_name", "last_name", "full_name", "title", "company_name",
+            "company_domain", "linkedin_url", "status_reason",
+        )  # fmt: skip
+        rows = self.records.filter(pl.col("status") == "manual")
+        return rows.select([c for c in wanted if c in rows.columns])
 
     def __repr__(self) -> str:
         t = self.totals

@@ -66,6 +66,8 @@ class Step:
             ``"accept_if_confident"`` (final when the provider's confidence is at least
             ``min_confidence``) or ``"continue"`` (keep it but try the next steps).
         min_confidence: threshold for ``accept_if_confident`` (0..1).
+        label: how reports name the step (``"Apollo (company + title search)"``); for the
+            ``manual`` hand-off step, the hand-off's name (``"Manual LinkedIn"``).
     """
 
     provider: str
@@ -74,6 +76,7 @@ class Step:
     stop: StopRule = "first_hit"
     catch_all: CatchAllPolicy = "accept"
     min_confidence: float = 0.8
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.provider, str) or not self.provider.strip():
@@ -115,6 +118,7 @@ class Step:
             "stop": self.stop,
             "catch_all": self.catch_all,
             "min_confidence": self.min_confidence,
+            "label": self.label,
         }
 
 
@@ -194,7 +198,7 @@ class Waterfall:
         if not isinstance(raw_steps, list) or not raw_steps:
             raise SpecError("the spec needs a non-empty 'steps' list")
         steps = []
-        step_keys = {"provider", "fills", "when", "stop", "catch_all", "min_confidence"}
+        step_keys = {"provider", "fills", "when", "stop", "catch_all", "min_confidence", "label"}
         for i, raw in enumerate(raw_steps):
             if isinstance(raw, str):
                 raw = {"provider": raw}
@@ -289,7 +293,8 @@ class Waterfall:
     def fingerprint(self) -> str:
         """Stable hash of the spec (part of the run identity used for resume)."""
         body = {
-            "steps": [s.describe() for s in self.steps],
+            # a step's label only names it in reports: renaming one must not break a resume
+            "steps": [{k: v for k, v in s.describe().items() if k != "label"} for s in self.steps],
             "verify": self.verify,
             "route_by": {
                 k: {s: list(v) for s, v in t.items()} for k, t in (self.route_by or {}).items()
