@@ -53,14 +53,14 @@ def test_every_adapter_module_registers_a_class() -> None:
 def test_each_adapter_declares_the_interface(name: str) -> None:
     cls = provider_class(name)
     assert cls.name == name
-    assert cls.kind in ("finder", "verifier", "local")
+    assert cls.kind in ("finder", "verifier", "local", "manual")
     assert cls.billing in BILLING_MODELS
     assert cls.needs and all(set(group) <= set(CANONICAL_FIELDS) for group in cls.needs)
     assert "email" in cls.returns
     assert cls.max_credits >= cls.credits_per_lookup >= 0
     assert cls.price_per_credit >= 0
     assert cls.rate_limit.per_second > 0 and cls.rate_limit.max_in_flight >= 1
-    if cls.kind != "local":
+    if cls.kind not in ("local", "manual"):
         assert cls.env_var and cls.env_var.endswith("_API_KEY")
         assert cls.default_base_url.startswith("https://")
 

@@ -28,6 +28,13 @@ class ManualHandoff(Provider):
     kind = "manual"
     endpoint: ClassVar[str] = "handoff"
     default_base_url: ClassVar[str] = "local://manual"
+    #: a person needs something to search by: a name, a profile or an email
+    needs: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("full_name",),
+        ("first_name", "last_name"),
+        ("linkedin_url",),
+    )
+    returns: ClassVar[frozenset[str]] = frozenset({"email", "phone", "title", "linkedin_url"})
     billing = "per_call"
     credits_per_lookup: ClassVar[float] = 0.0
     max_credits: ClassVar[float] = 0.0
