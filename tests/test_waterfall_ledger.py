@@ -1,20 +1,24 @@
-"""The SQLite ledger: shared by two processes, resume bookkeeping, cache TTL, group commit."""
+"""The SQLite ledger: shared by two processes, resume bookkeeping and budget chain, cache TTL,
+schema version and migration."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 
 from gtmkit.providers.base import Throttle
-from gtmkit.waterfall import Ledger
+from gtmkit.waterfall import Ledger, LedgerError, Step, Waterfall
+from gtmkit.waterfall.attempt import ATTEMPT_COLUMNS, INSERT_ATTEMPT, Attempt
+from gtmkit.waterfall.ledger import write_transaction
 from gtmkit.waterfall.limits import ProviderLimiter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,35 +66,76 @@ def test_two_processes_sharing_one_ledger_do_not_corrupt_it(tmp_path):
         assert starts[1] < ends[0]
 
 
+def _attempt(run_id: str, seq: int, **fields) -> Attempt:
+    base = {"state": "sent", "row_id": 0, "lookup_key": "k", "step": 0, "provider": "alpha"}
+    base |= {"endpoint": "e", "attempt": 1, "started_at": "2026-01-01T00:00:00.000+00:00"}
+    return Attempt(run_id=run_id, seq=seq, **(base | fields))
+
+
+def _write(led: Ledger, *attempts: Attempt) -> None:
+    with led.lock, write_transaction(led.conn) as conn:
+        conn.executemany(INSERT_ATTEMPT, [a.as_row() for a in attempts])
+
+
 def test_begin_run_counts_calls_in_flight_of_an_interrupted_run(tmp_path):
     path = tmp_path / "l.sqlite"
     with Ledger(path) as led:
-        info = led.begin_run("fp", name="x")
-        done = threading.Event()
-        row = (info.run_id, 1, "sent", 0, "k", 0, "alpha", "e", 1, "t", None, None, None, None)
-        row += (0.0, 0, 0.0, 0, None, None, None, None, None)
-        led.write([row, (*row[:1], 2, *row[2:])], done=lambda _e: done.set())
-        assert done.wait(5)
-        led.flush()
+        info = led.begin_run("fp", name="x", budget_credits=10)
+        _write(
+            led,
+            _attempt(info.run_id, 1, worst_case=1.0, price_usd=0.5),
+            _attempt(info.run_id, 2, worst_case=2.0, price_usd=0.5),
+            _attempt(info.run_id, 3, state="done", credits=3.0, cost_usd=1.5, price_usd=0.5),
+        )
     with Ledger(path) as led:
         # same host, pid still alive (this process): a live run is not resumed
         assert led.begin_run("fp").resumed_in_flight == 0
-        led._read.execute("UPDATE runs SET pid = 999999999 WHERE run_id = ?", (info.run_id,))
+        led.conn.execute("UPDATE runs SET pid = 999999999 WHERE run_id = ?", (info.run_id,))
         resumed = led.begin_run("fp")
         assert (resumed.resumed_from, resumed.resumed_in_flight) == (info.run_id, 2)
-        assert led.begin_run("fp").resumed_in_flight == 0  # counted once
-        assert set(led.attempts()["state"].to_list()) == {"lost"}
+        # the chain's budget goes on: 3 billed + the two lost calls held at their worst case
+        assert resumed.chain_id == info.run_id
+        assert (resumed.spent_credits, resumed.spent_usd) == (6.0, 3.0)
+        again = led.begin_run("fp")
+        assert again.resumed_in_flight == 0  # counted once
+        assert again.spent_credits == 6.0
+        states = led.attempts().sort("seq")["state"].to_list()
+        assert states == ["lost", "lost", "done"]
+        led.finish_run(again.run_id)
+        fresh = led.begin_run("fp")  # the chain finished: a new run starts a new budget
+        assert (fresh.chain_id, fresh.spent_credits) == (fresh.run_id, 0.0)
 
 
-def test_cache_ttl(tmp_path):
-    with Ledger(tmp_path / "l.sqlite") as led:
-        entry = ("alpha", "e", "k", "hit", '{"email": "a@b.c"}', "valid", "ok", 0.9, 200, 1.0)
-        led.write([], [(*entry, time.time() - 10 * 86400, "run")])
-        led.flush()
-        assert led.cached("alpha", "e", "k", ttl_s=30 * 86400).fields == {"email": "a@b.c"}
-        assert led.cached("alpha", "e", "k", ttl_s=5 * 86400) is None
-        assert led.cache_index([("alpha", "e")], ttl_s=30 * 86400) == {("alpha", "e", "k")}
-        assert led.cache_index([("alpha", "e")], ttl_s=5 * 86400) == set()
+def test_the_engine_reads_the_cache_within_its_ttl_only(tmp_path):
+    """The one cache reader, through the engine: a 10-day-old answer is used (free) under a
+    30-day TTL and bought again under a 5-day one (the provider's own meter counts)."""
+    from tests._waterfall_helpers import FakeService, make_providers, make_records
+
+    records = make_records(1, seed=3)
+    first, last, domain = records.row(0)[1:4]
+    key = "|".join(str(v).lower() for v in (first, last, domain))
+    ledger_path = tmp_path / "l.sqlite"
+    with Ledger(ledger_path) as led, led.lock, write_transaction(led.conn) as conn:
+        fields = '{"email": "x@co.example"}'
+        conn.execute(
+            "INSERT INTO cache VALUES (?, ?, ?, 'hit', ?, 'valid', 'ok', 0.9, 200, 1.0, ?, 'r')",
+            ("alpha", "person/lookup", key, fields, time.time() - 10 * 86400),
+        )
+
+    async def run(ttl_days: float):
+        svc = FakeService()
+        async with httpx.AsyncClient(transport=svc.transport()) as client:
+            res = await Waterfall([Step("alpha")]).run_async(
+                records, providers=make_providers(client, ["alpha"], verifier=False),
+                ledger=ledger_path, progress=False, cache_ttl_days=ttl_days,
+            )  # fmt: skip
+        return res, svc
+
+    cached, svc = asyncio.run(run(30))
+    assert svc.calls["alpha"] == 0 and cached.totals["cached"] == 1
+    assert cached.records["email"].to_list() == ["x@co.example"]
+    expired, svc = asyncio.run(run(5))
+    assert svc.calls["alpha"] == 1 and expired.totals["cached"] == 0
 
 
 def test_limiter_adapts_to_rate_limits_and_headers():
@@ -130,30 +175,92 @@ def test_limiter_adapts_to_rate_limits_and_headers():
 def test_a_result_overwrites_its_intent_in_place(tmp_path):
     with Ledger(tmp_path / "l.sqlite") as led:
         info = led.begin_run("fp", name="x")
-        base = (info.run_id, 1, "sent", 7, "name=a|b;domain=acme.com", 0, "alpha", "e", 1, "t")
-        intent = (*base, None, None, None, None, 0.0, 0, 0.0, 0, None, None, None, None, None)
-        result = (*base[:2], "done", *base[3:], "hit", None, 200, 0.01, 1.0, 1, 0.1, 0)
-        result += ("a@acme.com", "valid", "ok", 0.9, '{"email": "a@acme.com"}')
-        alone = (info.run_id, 2, "done", 8, "k2", 0, "alpha", "e", 1, "t", "miss", None, 200)
-        alone += (0.01, 0.0, 0, 0.0, 0, None, None, None, None, "{}")
-        led.write_now([intent])
-        led.write_now([result, alone])  # the second call's result has no intent (local step)
+        intent = _attempt(info.run_id, 1, row_id=7, lookup_key="name=a|b;domain=acme.com")
+        result = _attempt(
+            info.run_id, 1, state="done", row_id=7, lookup_key="name=a|b;domain=acme.com",
+            outcome="hit", http_status=200, latency_s=0.01, credits=1.0, cost_usd=0.1,
+            billed=True, email="a@acme.com", email_status="valid", provider_status="ok",
+            confidence=0.9, fields_json='{"email": "a@acme.com"}',
+        )  # fmt: skip
+        alone = _attempt(info.run_id, 2, state="done", row_id=8, lookup_key="k2", outcome="miss")
+        _write(led, intent)
+        _write(led, result, alone)  # the second call's result has no intent (local step)
         rows = led.attempts(info.run_id)
         assert rows.height == 2
-        assert rows.row(0) == result and rows.row(1) == alone
+        assert rows.row(0) == result.as_row() and rows.row(1) == alone.as_row()
         assert led.total_credits(info.run_id) == 1.0
         # the lookup index still finds the call by its identity
-        found = led._read.execute(
+        found = led.conn.execute(
             "SELECT state FROM attempts INDEXED BY attempts_lookup "
             "WHERE provider = 'alpha' AND endpoint = 'e' AND lookup_key = ?",
-            (base[4],),
+            ("name=a|b;domain=acme.com",),
         ).fetchall()
         assert found == [("done",)]
         assert led.integrity_check() == "ok"
 
 
-def test_result_schema_types_the_ledger_layout_in_order():
-    from gtmkit.waterfall.ledger import LEDGER_COLUMNS
-    from gtmkit.waterfall.result import _ATTEMPT_SCHEMA
+def test_the_ledger_table_is_the_attempt_layout_new_or_migrated(tmp_path):
+    """The table SQLite really has (fresh, and migrated from a version-1 ledger) holds every
+    ``Attempt`` field, and an attempt reads back exactly as written."""
+    import sqlite3
 
-    assert tuple(_ATTEMPT_SCHEMA) == LEDGER_COLUMNS
+    fresh = tmp_path / "new.sqlite"
+    with Ledger(fresh) as led:
+        columns = [r[1] for r in led.conn.execute("PRAGMA table_info(attempts)")]
+        assert columns == list(ATTEMPT_COLUMNS)
+    old = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(old)
+    conn.executescript(V1_SCHEMA)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    conn.execute(
+        "INSERT INTO attempts (run_id, seq, state, lookup_key, step, provider, endpoint, "
+        "attempt, started_at, credits, billed, cost_usd) "
+        "VALUES ('r', 1, 'done', 'k', 0, 'alpha', 'e', 1, 't', 2.0, 1, 0.2)"
+    )
+    conn.execute(
+        "INSERT INTO runs (run_id, fingerprint, host, pid, started_at, status) "
+        "VALUES ('r', 'fp', 'h', 1, 't', 'finished')"
+    )
+    conn.commit()
+    conn.close()
+    with Ledger(old) as led:
+        columns = {r[1] for r in led.conn.execute("PRAGMA table_info(attempts)")}
+        assert columns == set(ATTEMPT_COLUMNS)
+        migrated = led.attempts().row(0, named=True)
+        assert (migrated["credits"], migrated["price_usd"], migrated["credits_held"]) == (
+            2.0,
+            pytest.approx(0.1),
+            0.0,
+        )
+        assert led.runs()["chain_id"].to_list() == ["r"]
+        info = led.begin_run("fp2")
+        full = _attempt(info.run_id, 1, worst_case=2.0, credits_held=2.0, price_usd=0.3)
+        _write(led, full)
+        assert led.attempts(info.run_id).row(0) == full.as_row()
+
+
+def test_a_ledger_from_a_newer_gtmkit_is_refused(tmp_path):
+    path = tmp_path / "future.sqlite"
+    with Ledger(path) as led:
+        led.conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(LedgerError, match="newer gtmkit"):
+        Ledger(path)
+
+
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, name TEXT,
+    host TEXT NOT NULL, pid INTEGER NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    status TEXT NOT NULL, resumed_from TEXT, resumed_in_flight INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE attempts (run_id TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL,
+    row_id INTEGER, lookup_key TEXT NOT NULL, step INTEGER NOT NULL, provider TEXT NOT NULL,
+    endpoint TEXT NOT NULL, attempt INTEGER NOT NULL, started_at TEXT NOT NULL, outcome TEXT,
+    error_kind TEXT, http_status INTEGER, latency_s REAL, credits REAL NOT NULL DEFAULT 0,
+    billed INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0,
+    cached INTEGER NOT NULL DEFAULT 0, email TEXT, email_status TEXT, provider_status TEXT,
+    confidence REAL, fields_json TEXT, PRIMARY KEY (run_id, seq));
+CREATE TABLE cache (provider TEXT NOT NULL, endpoint TEXT NOT NULL, lookup_key TEXT NOT NULL,
+    outcome TEXT NOT NULL, fields_json TEXT NOT NULL, email_status TEXT, provider_status TEXT,
+    confidence REAL, http_status INTEGER, credits REAL NOT NULL, fetched_at REAL NOT NULL,
+    run_id TEXT NOT NULL, PRIMARY KEY (provider, endpoint, lookup_key));
+"""

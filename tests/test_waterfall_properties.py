@@ -126,7 +126,7 @@ def test_budget_holds_with_any_number_in_flight(cap, calls, seed):
         assert budget.spent_credits + budget.reserved_credits <= cap + 1e-9
         for _ in range(hops):
             await asyncio.sleep(0)
-        budget.settle(reservation, credits=worst * share, usd=0.0)
+        budget.settle_now(reservation, credits=worst * share, usd=0.0)
         assert budget.spent_credits <= cap + 1e-9
         outcomes.append("paid")
 

@@ -5,10 +5,16 @@ worst case fits under ``cap - spent - reserved``. When it does not fit *yet* but
 once in-flight calls settle (a miss usually costs less than its reservation), the caller
 waits; only when even ``spent + worst case`` is over the cap is the budget exhausted.
 
+This is the in-process :class:`~gtmkit.waterfall.interfaces.BudgetAccount`. A resumed run
+starts it from what the run's earlier attempts already spent (the ledger knows), so a crash and
+a rerun never get the cap twice. A provider that charges more than the worst case it declared
+is settled at what it charged (the books must say what was billed); the meter then stops that
+provider, and ``overspent_credits`` says by how much the cap was passed.
+
 Example:
     >>> b = Budget(credits=2.0)
     >>> r = b.try_reserve(1.0, 0.0)
-    >>> b.settle(r, credits=0.0, usd=0.0)
+    >>> b.settle_now(r, credits=0.0, usd=0.0)
     >>> b.spent_credits
     0.0
 """
@@ -18,6 +24,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
+
+from gtmkit.errors import GtmkitError
+from gtmkit.waterfall.validate import NumberError, cap
 
 _EPS = 1e-9
 
@@ -31,7 +40,11 @@ class Reservation:
     settled: bool = False
 
 
-class BudgetExhausted(Exception):
+class BudgetError(NumberError):
+    """A budget or cap with an impossible value."""
+
+
+class BudgetExhausted(GtmkitError):
     """The worst case of the next call no longer fits under the cap."""
 
 
@@ -43,14 +56,19 @@ class Budget:
         usd: cap in dollars (``None`` = no dollar cap).
     """
 
-    def __init__(self, credits: float | None = None, usd: float | None = None) -> None:
-        for label, value in (("budget_credits", credits), ("budget_usd", usd)):
-            if value is not None and (not isinstance(value, int | float) or value < 0):
-                raise ValueError(f"{label} must be a non-negative number or None, got {value!r}")
-        self.cap_credits = None if credits is None else float(credits)
-        self.cap_usd = None if usd is None else float(usd)
-        self.spent_credits = 0.0
-        self.spent_usd = 0.0
+    def __init__(
+        self,
+        credits: float | None = None,
+        usd: float | None = None,
+        *,
+        spent_credits: float = 0.0,
+        spent_usd: float = 0.0,
+    ) -> None:
+        self.cap_credits = cap("budget_credits", credits, error=BudgetError)
+        self.cap_usd = cap("budget_usd", usd, error=BudgetError)
+        #: spent (or held at worst case) so far, earlier attempts of a resumed run included
+        self.spent_credits = float(spent_credits)
+        self.spent_usd = float(spent_usd)
         self.reserved_credits = 0.0
         self.reserved_usd = 0.0
         self.open_reservations = 0
@@ -95,6 +113,13 @@ class Budget:
             )
             return Reservation(credits, usd)
 
+    @property
+    def overspent_credits(self) -> float:
+        """How far spending passed the credit cap (only a provider over-charging can do it)."""
+        if self.cap_credits is None:
+            return 0.0
+        return max(0.0, self.spent_credits - self.cap_credits)
+
     async def reserve(self, credits: float, usd: float) -> Reservation:
         """Reserve, waiting for in-flight calls to settle when that could make room.
 
@@ -112,8 +137,12 @@ class Budget:
             event = self._changed
             await event.wait()
 
-    def settle(self, reservation: Reservation, *, credits: float, usd: float) -> None:
-        """Release the hold and record what the call really cost."""
+    async def settle(self, reservation: Reservation, *, credits: float, usd: float) -> None:
+        """Release the hold and record what the call really cost (or is held at)."""
+        self.settle_now(reservation, credits=credits, usd=usd)
+
+    def settle_now(self, reservation: Reservation, *, credits: float, usd: float) -> None:
+        """:meth:`settle` for callers that cannot await (cancellation clean-up)."""
         with self._lock:
             if reservation.settled:
                 raise RuntimeError("reservation settled twice")
@@ -144,9 +173,7 @@ class RowCap:
     """Per-row ceiling in credits. A row has at most one call in flight, so no waiting needed."""
 
     def __init__(self, credits: float | None) -> None:
-        if credits is not None and (not isinstance(credits, int | float) or credits < 0):
-            raise ValueError(f"per_row_cap_credits must be a non-negative number, got {credits!r}")
-        self.cap = None if credits is None else float(credits)
+        self.cap = cap("per_row_cap_credits", credits, error=BudgetError)
 
     def allows(self, spent: float, worst_case: float) -> bool:
         return self.cap is None or spent + worst_case <= self.cap + _EPS

@@ -59,7 +59,7 @@ def estimate(
         priors: ``{provider: hit_rate}`` or a frame with ``provider``/``hit_rate`` columns.
         providers: ``{name: Provider}`` when they are not registered adapters.
     """
-    from gtmkit.waterfall.engine import prepare_records
+    from gtmkit.waterfall.rows import prepare_records
 
     frame, _ = prepare_records(records)
     if "duplicate_of" in frame.columns:

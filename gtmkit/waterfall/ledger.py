@@ -1,40 +1,37 @@
 """The ledger: every attempt and every credit in an embedded SQLite database, which is also
-the result cache and the run/resume bookkeeping.
+the cache, the claims between processes, and the run/resume bookkeeping.
 
-Durability design (what "in flight" means):
+Durability (what "in flight" means):
 
-* Before a paid call is sent, its *intent* row (``state='sent'``) is committed. Calls wait for
-  that commit, but intents from every call that became ready during one event-loop turn share
-  one ``BEGIN IMMEDIATE`` transaction, written at the end of the turn (group commit,
-  :meth:`Ledger.write_now`); the calls are sent on the next turn.
-* When a call returns, its result (``state='done'``, outcome, credits, fields) and the cache
-  entry are queued and ride along with the next group commit (at most ~20 ms later); nobody
-  waits for that commit.
-* A call is **in flight** when its intent is committed and its result is not. After a
-  ``kill -9`` those are exactly the calls that may have been sent (and billed) without the
-  ledger knowing the answer; they are the only ones a resumed run can repeat, and
-  :meth:`Ledger.begin_run` reports how many there were.
-* ``journal_mode=WAL`` with ``synchronous=NORMAL``: a commit is in the OS page cache when it
-  returns, so it survives the process being killed (not a power cut, which needs FULL).
-* Two processes may share a ledger: each has its own connections, writes use
-  ``BEGIN IMMEDIATE`` and a generous ``busy_timeout``, readers never block writers under WAL.
-* API keys are never written: only canonical fields, statuses and error *kinds* are stored.
-* The cache is read once at the start of a run. Two processes enriching the *same* people at
-  the *same* time can therefore both pay for a lookup; run one list per ledger at a time (or
-  let the second run start after the first) when that matters.
+* Before a paid call is sent, its *intent* row (``state='sent'``, with the worst case it may
+  cost) is committed. Intents of every call that became ready during one event-loop turn share
+  one ``BEGIN IMMEDIATE`` transaction (group commit, ``journal.py``).
+* When a call returns, its result overwrites the intent in place and rides along with the next
+  group commit; nobody waits for it. A call whose answer never came is ``unknown`` and held at
+  its worst case.
+* After a ``kill -9``, the calls whose intent is committed and result is not were in flight:
+  the next resume marks them ``lost``, holds them at their worst case against the run's budget,
+  and reports how many there were. Only those can be paid twice.
+* A run's budget belongs to its chain of resumes: ``begin_run`` returns what the chain already
+  spent (or holds), and the budget starts from there.
+* ``journal_mode=WAL``, ``synchronous=NORMAL``: a commit survives the process being killed.
+* Two processes may share a ledger: writes are ``BEGIN IMMEDIATE`` with a generous busy
+  timeout; each running process refreshes a heartbeat, so a claim of a dead one is taken over.
+* API keys are never written: only canonical fields, statuses and error *kinds*.
+
+Every failure to open or write says what happened and what to do (:class:`LedgerError`).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
-import queue
 import socket
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,180 +39,190 @@ from typing import Any
 
 import polars as pl
 
-DEFAULT_LEDGER_PATH = Path("data") / "ledger.sqlite"
-_SCHEMA_VERSION = 1
+from gtmkit.errors import GtmkitError
+from gtmkit.waterfall.attempt import ATTEMPT_COLUMNS, ATTEMPT_SCHEMA
+from gtmkit.waterfall.ledger_schema import NewerLedger, ensure_schema
+from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    name TEXT,
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL,             -- running | finished | interrupted
-    resumed_from TEXT,
-    resumed_in_flight INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_fingerprint ON runs (fingerprint, status);
-CREATE TABLE IF NOT EXISTS attempts (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    state TEXT NOT NULL,              -- sent | done | cached | lost
-    row_id INTEGER,
-    lookup_key TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    provider TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    started_at TEXT NOT NULL,
-    outcome TEXT,
-    error_kind TEXT,
-    http_status INTEGER,
-    latency_s REAL,
-    credits REAL NOT NULL DEFAULT 0,
-    billed INTEGER NOT NULL DEFAULT 0,
-    cost_usd REAL NOT NULL DEFAULT 0,
-    cached INTEGER NOT NULL DEFAULT 0,
-    email TEXT,
-    email_status TEXT,
-    provider_status TEXT,
-    confidence REAL,
-    fields_json TEXT,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE INDEX IF NOT EXISTS attempts_lookup ON attempts (provider, endpoint, lookup_key);
-CREATE TABLE IF NOT EXISTS cache (
-    provider TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    lookup_key TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    fields_json TEXT NOT NULL,
-    email_status TEXT,
-    provider_status TEXT,
-    confidence REAL,
-    http_status INTEGER,
-    credits REAL NOT NULL,
-    fetched_at REAL NOT NULL,         -- unix time, for the TTL
-    run_id TEXT NOT NULL,
-    PRIMARY KEY (provider, endpoint, lookup_key)
-);
-"""
+__all__ = ["DEFAULT_LEDGER_PATH", "Ledger", "LedgerError", "RunInfo", "open_ledger"]
 
-#: Column order of an attempt row in the ledger: the tuple layout the engine passes around
-#: (``result._ATTEMPT_SCHEMA`` types it in the same order).
-LEDGER_COLUMNS = (
-    "run_id",
-    "seq",
-    "state",
-    "row_id",
-    "lookup_key",
-    "step",
-    "provider",
-    "endpoint",
-    "attempt",
-    "started_at",
-    "outcome",
-    "error_kind",
-    "http_status",
-    "latency_s",
-    "credits",
-    "billed",
-    "cost_usd",
-    "cached",
-    "email",
-    "email_status",
-    "provider_status",
-    "confidence",
-    "fields_json",
-)
-#: what identifies a call's row, and what a later write of the same call cannot change
-_ATTEMPT_IDENTITY = ("run_id", "seq", "provider", "endpoint", "lookup_key")
-# A call's result row overwrites its intent row in place. (run_id, seq) names one call, and the
-# engine writes the same provider, endpoint and lookup key for it both times, so those columns
-# are left out of the update: SQLite then leaves the ``attempts_lookup`` index alone instead
-# of deleting and re-inserting the row in every b-tree, as ``INSERT OR REPLACE`` did.
-_INSERT_ATTEMPT = (
-    f"INSERT INTO attempts ({', '.join(LEDGER_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in LEDGER_COLUMNS)}) "
-    "ON CONFLICT (run_id, seq) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in LEDGER_COLUMNS if c not in _ATTEMPT_IDENTITY)
-)
-_UPSERT_CACHE = (
-    "INSERT OR REPLACE INTO cache (provider, endpoint, lookup_key, outcome, fields_json, "
-    "email_status, provider_status, confidence, http_status, credits, fetched_at, run_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+#: a run on another host whose heartbeat is older than this is taken for dead
+STALE_HEARTBEAT_S = 120.0
+#: how often a running process refreshes its heartbeat
+HEARTBEAT_EVERY_S = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class CachedFinding:
-    """A cache entry: what a provider answered to a lookup, within the TTL."""
-
-    outcome: str
-    fields: Mapping[str, Any]
-    email_status: str | None
-    provider_status: str | None
-    confidence: float | None
-    http_status: int | None
-    credits: float
-    fetched_at: float
+class LedgerError(GtmkitError, RuntimeError):
+    """The ledger cannot be opened or written; the message says why and what to do."""
 
 
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    run_id: str
-    fingerprint: str
-    resumed_from: str | None
-    resumed_in_flight: int
+def _advice(path: Path, exc: BaseException) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered or "malformed" in lowered:
+        return (
+            f"{path} is not a gtmkit ledger (not a readable SQLite database: {text}). "
+            "Point ledger= at a new file, or move this one away."
+        )
+    if "disk is full" in lowered or "no space" in lowered:
+        return (
+            f"the disk holding the ledger {path} is full ({text}). Free some space and run "
+            "again: the run resumes where it stopped."
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return (
+            f"cannot write the ledger at {path} ({text}). Check that its folder exists and is "
+            "writable, or pass ledger=None to run without one (no cache, no resume)."
+        )
+    return f"the ledger at {path} failed: {text}. Check the file and its folder, then run again."
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat()
+@contextlib.contextmanager
+def translated(path: Path) -> Iterator[None]:
+    """Turn sqlite and OS errors into a :class:`LedgerError` that says what to do."""
+    try:
+        yield
+    except LedgerError:
+        raise
+    except NewerLedger as exc:
+        raise LedgerError(
+            f"{path} was written by a newer gtmkit (ledger schema {exc.version}). Upgrade "
+            "gtmkit to use it, or point ledger= at another file."
+        ) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise LedgerError(_advice(path, exc)) from exc
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with a generous busy timeout."""
+    conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 60000")
-    # Switching to WAL while another process opens or converts the same new file can answer
-    # "database is locked" at once, without waiting on the busy timeout: retry it.
+    # switching to WAL while another process creates the same new file can answer "database
+    # is locked" at once, without waiting on the busy timeout: retry it
     deadline = time.monotonic() + 60.0
     while True:
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             break
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 conn.close()
                 raise
             time.sleep(0.005)
+    if mode is None or str(mode[0]).lower() != "wal":
+        conn.close()
+        raise LedgerError(
+            f"{path} cannot hold a ledger (SQLite could not use write-ahead logging there). "
+            "Put the ledger on a local disk, in a regular file."
+        )
     conn.execute("PRAGMA synchronous = NORMAL")
-    # checkpoint (and fsync) the WAL every ~16 MB rather than every 4 MB: fewer stalls on a
-    # big run; the WAL file is reset once the last connection closes
+    # checkpoint every ~16 MB rather than 4 MB: fewer stalls on a big run
     conn.execute("PRAGMA wal_autocheckpoint = 4000")
     return conn
 
 
-class _Batch:
-    """Work handed to the writer thread; ``done`` fires after its transaction commits."""
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # a full disk may already have rolled it back
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
-    __slots__ = ("cache", "done", "records", "statements")
 
-    def __init__(self) -> None:
-        self.statements: list[tuple[str, tuple[Any, ...]]] = []
-        self.records: list[tuple[Any, ...]] = []  # attempt rows (intents and results)
-        self.cache: list[tuple[Any, ...]] = []
-        self.done: list[Callable[[BaseException | None], None]] = []
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A registered run: its id, its chain of resumes and what that chain already spent."""
+
+    run_id: str
+    fingerprint: str
+    chain_id: str
+    resumed_from: str | None
+    resumed_in_flight: int
+    spent_credits: float
+    spent_usd: float
 
 
-class Ledger:
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LedgerReader:
+    """What can be read back from a ledger (the ``Ledger`` adds writing to it)."""
+
+    path: Path
+    conn: sqlite3.Connection
+    lock: threading.Lock
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.lock, translated(self.path):
+            return self.conn.execute(sql, params).fetchall()
+
+    def cache_entries(
+        self, pairs: Iterable[tuple[str, str]], *, ttl_s: float, now: float | None = None
+    ) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+        """Every fresh cache entry for these (provider, endpoint) pairs, one query each:
+        ``(provider, endpoint, key) -> (outcome, fields_json, email_status, provider_status,
+        confidence, http_status)``. The one cache reader (``journal.LedgerCache`` uses it)."""
+        cutoff = (time.time() if now is None else now) - ttl_s
+        entries: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        for provider, endpoint in pairs:
+            rows = self._read(
+                "SELECT lookup_key, outcome, fields_json, email_status, provider_status, "
+                "confidence, http_status FROM cache WHERE provider = ? AND endpoint = ? "
+                "AND fetched_at >= ?",
+                (provider, endpoint, cutoff),
+            )
+            entries.update({(provider, endpoint, row[0]): row[1:] for row in rows})
+        return entries
+
+    def attempts(self, run_id: str | None = None) -> pl.DataFrame:
+        """Every ledgered attempt (optionally of one run) as a polars frame."""
+        sql = f"SELECT {', '.join(ATTEMPT_COLUMNS)} FROM attempts"
+        params: tuple[Any, ...] = ()
+        if run_id is not None:
+            sql, params = sql + " WHERE run_id = ?", (run_id,)
+        rows = self._read(sql + " ORDER BY run_id, seq", params)
+        return pl.DataFrame(rows, schema=ATTEMPT_SCHEMA, orient="row")
+
+    def runs(self) -> pl.DataFrame:
+        with self.lock, translated(self.path):
+            cur = self.conn.execute("SELECT * FROM runs ORDER BY started_at")
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+
+    def total_credits(self, run_id: str | None = None) -> float:
+        """Credits the providers said they billed (for one run, or all time)."""
+        sql, params = "SELECT COALESCE(SUM(credits), 0) FROM attempts", ()
+        if run_id is not None:
+            sql, params = sql + " WHERE run_id = ?", (run_id,)
+        ((total,),) = self._read(sql, params)
+        return float(total)
+
+    def integrity_check(self) -> str:
+        ((result,),) = self._read("PRAGMA integrity_check")
+        return str(result)
+
+
+class Ledger(LedgerReader):
     """An SQLite ledger (WAL) shared by runs, processes and the cache.
 
     Args:
         path: database file (parent folders are created). Default ``data/ledger.sqlite``.
-        flush_interval_s: longest a queued write waits for its group commit.
 
     Example:
         >>> import tempfile, pathlib
@@ -224,37 +231,21 @@ class Ledger:
         0.0
     """
 
-    def __init__(self, path: str | Path = DEFAULT_LEDGER_PATH, *, flush_interval_s: float = 0.0):
+    def __init__(self, path: str | Path = DEFAULT_LEDGER_PATH) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.flush_interval_s = flush_interval_s
-        self._read = _connect(str(self.path))
-        self._read_lock = threading.Lock()
-        self._init_schema()
-        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
-        self._writer_lock = threading.Lock()
-        self._closed = False
-        self._write_error: BaseException | None = None
-        self._direct: sqlite3.Connection | None = None
-        self._direct_lock = threading.Lock()
-
-    # -- setup ----------------------------------------------------------------------------
-    def _init_schema(self) -> None:
-        conn = self._read
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(_SCHEMA_VERSION),),
+        if self.path.exists() and not self.path.is_file():
+            raise LedgerError(
+                f"{self.path} is not a regular file, so it cannot hold a ledger. Point "
+                "ledger= at a file path (it is created if missing)."
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with translated(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = connect_sqlite(self.path)
+            with write_transaction(self.conn):
+                ensure_schema(self.conn)
+        self.lock = threading.Lock()  # one connection; the engine and readers share it
+        self.host = socket.gethostname()
+        self._closed = False
 
     def __enter__(self) -> Ledger:
         return self
@@ -266,325 +257,89 @@ class Ledger:
         return f"Ledger({str(self.path)!r})"
 
     def close(self) -> None:
-        """Flush pending writes and close the connections."""
-        if self._closed:
-            return
-        self.flush()
-        self._closed = True
-        with self._writer_lock:
-            if self._writer is not None:
-                self._queue.put(None)
-                self._writer.join()
-                self._writer = None
-        with self._direct_lock:
-            if self._direct is not None:
-                self._direct.close()
-                self._direct = None
-        self._read.close()
-
-    # -- the writer thread ----------------------------------------------------------------
-    def _ensure_writer(self) -> None:
-        if self._writer is None:
-            with self._writer_lock:
-                if self._writer is None:
-                    self._writer = threading.Thread(
-                        target=self._write_loop, name="gtmkit-ledger-writer", daemon=True
-                    )
-                    self._writer.start()
-
-    def _write_loop(self) -> None:
-        conn = _connect(str(self.path))
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                # group commit: give concurrent callers a moment to join this transaction
-                if self.flush_interval_s > 0:
-                    time.sleep(self.flush_interval_s)
-                batches = [first]
-                stop = False
-                while True:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        stop = True
-                        break
-                    batches.append(nxt)
-                error: BaseException | None = None
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        # executemany keeps the per-row work in C (and off the GIL)
-                        records = [r for b in batches for r in b.records]
-                        if records:
-                            conn.executemany(_INSERT_ATTEMPT, records)
-                        cache = [c for b in batches for c in b.cache]
-                        if cache:
-                            conn.executemany(_UPSERT_CACHE, cache)
-                        for batch in batches:
-                            for sql, params in batch.statements:
-                                conn.execute(sql, params)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        conn.execute("ROLLBACK")
-                        raise
-                except BaseException as exc:  # surfaced to waiters and to flush()
-                    error = exc
-                    self._write_error = exc
-                for batch in batches:
-                    for callback in batch.done:
-                        callback(error)
-                if stop:
-                    return
-        finally:
-            conn.close()
-
-    def _submit(
-        self,
-        statements: list[tuple[str, tuple[Any, ...]]] = (),  # type: ignore[assignment]
-        done: Callable[[BaseException | None], None] | None = None,
-        *,
-        records: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
-        cache: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
-    ) -> None:
-        if self._closed:
-            raise RuntimeError("ledger is closed")
-        if self._write_error is not None:
-            raise RuntimeError(f"ledger write failed: {self._write_error}") from self._write_error
-        self._ensure_writer()
-        batch = _Batch()
-        batch.statements = list(statements)
-        batch.records = list(records)
-        batch.cache = list(cache)
-        if done is not None:
-            batch.done.append(done)
-        self._queue.put(batch)
-
-    def flush(self) -> None:
-        """Block until everything queued so far is committed."""
-        if self._writer is None or self._closed:
-            return
-        event = threading.Event()
-        self._submit([], lambda _err: event.set())
-        event.wait()
-        if self._write_error is not None:
-            raise RuntimeError(f"ledger write failed: {self._write_error}") from self._write_error
+        if not self._closed:
+            self._closed = True
+            self.conn.close()
 
     # -- runs -----------------------------------------------------------------------------
-    def begin_run(self, fingerprint: str, *, name: str = "", resume: bool = True) -> RunInfo:
-        """Register a run; with ``resume``, close earlier unfinished runs of the same list and
-        spec whose process is gone, counting their calls in flight at the interruption."""
+    def begin_run(
+        self,
+        fingerprint: str,
+        *,
+        name: str = "",
+        resume: bool = True,
+        budget_credits: float | None = None,
+        budget_usd: float | None = None,
+    ) -> RunInfo:
+        """Register a run. With ``resume``, continue the chain of the latest interrupted or
+        stopped run of the same list and spec (its calls in flight are marked ``lost`` and
+        held at worst case), and return what the chain spent so far."""
         run_id = uuid.uuid4().hex
-        host = socket.gethostname()
-        resumed_from, in_flight = None, 0
-        conn = self._read
-        with self._read_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if resume:
-                    rows = conn.execute(
-                        "SELECT run_id, host, pid FROM runs WHERE fingerprint = ? AND status = "
-                        "'running' ORDER BY started_at",
-                        (fingerprint,),
-                    ).fetchall()
-                    for old_id, old_host, old_pid in rows:
-                        if old_host == host and _pid_alive(old_pid):
-                            continue  # another live process is running it right now
-                        (lost,) = conn.execute(
-                            "SELECT COUNT(*) FROM attempts WHERE run_id = ? AND state = 'sent'",
-                            (old_id,),
-                        ).fetchone()
-                        conn.execute(
-                            "UPDATE attempts SET state = 'lost' "
-                            "WHERE run_id = ? AND state = 'sent'",
-                            (old_id,),
-                        )
-                        conn.execute(
-                            "UPDATE runs SET status = 'interrupted' WHERE run_id = ?", (old_id,)
-                        )
-                        resumed_from, in_flight = old_id, in_flight + int(lost)
-                conn.execute(
-                    "INSERT INTO runs (run_id, fingerprint, name, host, pid, started_at, status, "
-                    "resumed_from, resumed_in_flight) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                    (
-                        run_id,
-                        fingerprint,
-                        name,
-                        host,
-                        os.getpid(),
-                        _utc_now(),
-                        resumed_from,
-                        in_flight,
-                    ),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return RunInfo(run_id, fingerprint, resumed_from, in_flight)
+        chain_id, resumed_from, in_flight = run_id, None, 0
+        with self.lock, translated(self.path), write_transaction(self.conn) as conn:
+            if resume:
+                found = self._resumable(conn, fingerprint)
+                if found is not None:
+                    resumed_from, chain_id, in_flight = found
+            spent = conn.execute(
+                "SELECT COALESCE(SUM(credits + credits_held), 0), "
+                "COALESCE(SUM(cost_usd + credits_held * price_usd), 0) FROM attempts "
+                "WHERE run_id IN (SELECT run_id FROM runs WHERE chain_id = ?)",
+                (chain_id,),
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO runs (run_id, fingerprint, name, host, pid, started_at, status, "
+                "resumed_from, resumed_in_flight, chain_id, budget_credits, budget_usd, "
+                "heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (run_id, fingerprint, name, self.host, os.getpid(), _utc_now(), resumed_from,
+                 in_flight, chain_id, budget_credits, budget_usd, time.time()),
+            )  # fmt: skip
+        return RunInfo(
+            run_id, fingerprint, chain_id, resumed_from, in_flight, float(spent[0]), spent[1]
+        )
+
+    def _resumable(self, conn: sqlite3.Connection, fingerprint: str) -> tuple[str, str, int] | None:
+        """Mark the dead runs of this list ``interrupted`` (their calls in flight ``lost``);
+        return the latest run to continue — unless the latest one finished."""
+        rows = conn.execute(
+            "SELECT run_id, host, pid, status, chain_id, heartbeat_at FROM runs "
+            "WHERE fingerprint = ? ORDER BY started_at",
+            (fingerprint,),
+        ).fetchall()
+        latest: tuple[str, str, str] | None = None
+        lost_total = 0
+        for run_id, host, pid, status, chain_id, heartbeat in rows:
+            if status == "running":
+                if self.is_alive(host, pid, heartbeat):
+                    continue  # another live process is running it right now
+                lost_total += conn.execute(
+                    "UPDATE attempts SET state = 'lost', credits_held = worst_case "
+                    "WHERE run_id = ? AND state = 'sent'",
+                    (run_id,),
+                ).rowcount
+                conn.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", (run_id,))
+                status = "interrupted"
+            latest = (run_id, chain_id or run_id, status)
+        if latest is None or latest[2] not in ("interrupted", "stopped"):
+            return None
+        return latest[0], latest[1], lost_total
+
+    def is_alive(self, host: str, pid: int, heartbeat: float | None) -> bool:
+        """Whether a run's process still runs (same host: its pid; else its heartbeat)."""
+        if host == self.host:
+            return pid_alive(pid)
+        return heartbeat is not None and time.time() - heartbeat < STALE_HEARTBEAT_S
 
     def finish_run(self, run_id: str, status: str = "finished") -> None:
-        self._submit(
-            [
-                (
-                    "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                    (status, _utc_now(), run_id),
-                )
-            ]
-        )
-        self.flush()
-
-    # -- attempts -------------------------------------------------------------------------
-    def write_now(
-        self,
-        records: list[tuple[Any, ...]],
-        cache: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
-    ) -> None:
-        """Write attempt rows and cache entries in one transaction on the calling thread;
-        committed when this returns. The engine calls it once per event-loop turn with
-        everything queued during that turn (group commit without a thread hop)."""
-        if self._closed:
-            raise RuntimeError("ledger is closed")
-        with self._direct_lock:
-            if self._direct is None:
-                self._direct = _connect(str(self.path))
-            conn = self._direct
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if records:
-                    conn.executemany(_INSERT_ATTEMPT, records)
-                if cache:
-                    conn.executemany(_UPSERT_CACHE, cache)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
-    def write(
-        self,
-        records: list[tuple[Any, ...]],
-        cache: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
-        done: Callable[[BaseException | None], None] | None = None,
-    ) -> None:
-        """Queue attempt rows (intents or results) and cache entries for the next group
-        commit; ``done`` (if given) runs in the writer thread once they are committed."""
-        self._submit(done=done, records=records, cache=cache)
-
-    # -- cache ----------------------------------------------------------------------------
-    def cached(
-        self,
-        provider: str,
-        endpoint: str,
-        lookup_key: str,
-        *,
-        ttl_s: float,
-        now: float | None = None,
-    ) -> CachedFinding | None:
-        """The cached answer for a lookup, if fresher than ``ttl_s``."""
-        now = time.time() if now is None else now
-        with self._read_lock:
-            row = self._read.execute(
-                "SELECT outcome, fields_json, email_status, provider_status, confidence, "
-                "http_status, credits, fetched_at FROM cache WHERE provider = ? AND endpoint = ? "
-                "AND lookup_key = ?",
-                (provider, endpoint, lookup_key),
-            ).fetchone()
-        if row is None or now - row[7] > ttl_s:
-            return None
-        return CachedFinding(row[0], json.loads(row[1]), *row[2:])
-
-    def cache_index(
-        self, pairs: Iterable[tuple[str, str]], *, ttl_s: float, now: float | None = None
-    ) -> set[tuple[str, str, str]]:
-        """Keys with a fresh cache entry for these (provider, endpoint) pairs.
-
-        Loaded once per run so that lookups never cached cost no database read.
-        """
-        cutoff = (time.time() if now is None else now) - ttl_s
-        keys: set[tuple[str, str, str]] = set()
-        with self._read_lock:
-            for provider, endpoint in pairs:
-                rows = self._read.execute(
-                    "SELECT lookup_key FROM cache WHERE provider = ? AND endpoint = ? "
-                    "AND fetched_at >= ?",
-                    (provider, endpoint, cutoff),
-                ).fetchall()
-                keys.update((provider, endpoint, k) for (k,) in rows)
-        return keys
-
-    def cache_entries(
-        self, pairs: Iterable[tuple[str, str]], *, ttl_s: float, now: float | None = None
-    ) -> dict[tuple[str, str, str], tuple[Any, ...]]:
-        """Every fresh cache entry for these (provider, endpoint) pairs, in one query each:
-        ``(provider, endpoint, key) -> (outcome, fields_json, email_status, provider_status,
-        confidence, http_status)``. A re-run of a big list then costs no per-lookup read."""
-        cutoff = (time.time() if now is None else now) - ttl_s
-        entries: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-        with self._read_lock:
-            for provider, endpoint in pairs:
-                rows = self._read.execute(
-                    "SELECT lookup_key, outcome, fields_json, email_status, provider_status, "
-                    "confidence, http_status FROM cache WHERE provider = ? AND endpoint = ? "
-                    "AND fetched_at >= ?",
-                    (provider, endpoint, cutoff),
-                ).fetchall()
-                entries.update({(provider, endpoint, row[0]): row[1:] for row in rows})
-        return entries
-
-    # -- reading back ---------------------------------------------------------------------
-    def attempts(self, run_id: str | None = None) -> pl.DataFrame:
-        """Every ledgered attempt (optionally of one run) as a polars frame."""
-        sql = f"SELECT {', '.join(LEDGER_COLUMNS)} FROM attempts"
-        params: tuple[Any, ...] = ()
-        if run_id is not None:
-            sql += " WHERE run_id = ?"
-            params = (run_id,)
-        sql += " ORDER BY run_id, seq"
-        with self._read_lock:
-            rows = self._read.execute(sql, params).fetchall()
-        return pl.DataFrame(
-            rows, schema=list(LEDGER_COLUMNS), orient="row", infer_schema_length=None
-        )
-
-    def runs(self) -> pl.DataFrame:
-        with self._read_lock:
-            cur = self._read.execute("SELECT * FROM runs ORDER BY started_at")
-            names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
-        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
-
-    def total_credits(self, run_id: str | None = None) -> float:
-        """Billed credits ledgered (for one run, or all time)."""
-        sql = "SELECT COALESCE(SUM(credits), 0) FROM attempts WHERE billed = 1"
-        params: tuple[Any, ...] = ()
-        if run_id is not None:
-            sql += " AND run_id = ?"
-            params = (run_id,)
-        with self._read_lock:
-            (total,) = self._read.execute(sql, params).fetchone()
-        return float(total)
-
-    def integrity_check(self) -> str:
-        with self._read_lock:
-            (result,) = self._read.execute("PRAGMA integrity_check").fetchone()
-        return str(result)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        with self.lock, translated(self.path), write_transaction(self.conn) as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
+                (status, _utc_now(), run_id),
+            )
 
 
 def open_ledger(ledger: str | Path | Ledger | None) -> tuple[Ledger | None, bool]:
-    """Normalize the ``ledger=`` option: returns the ledger and whether we own (must close) it."""
+    """Normalize the ``ledger=`` option: the ledger, and whether we own (must close) it."""
     if ledger is None:
         return None, False
     if isinstance(ledger, Ledger):

@@ -2,18 +2,24 @@
 
 Limits adapt to what the provider says, AIMD-style:
 
+* once a provider has refused a call and its headers announce its limit (a per-second or
+  per-minute window), the pace is that limit (97% of it): a plan below the adapter's default
+  is then not exceeded again. (Before any refusal the headers are only read for "quota used
+  up": an announced window may be generous, or not enforced at all by a test server.)
 * a 429 (or a provider's equivalent) always makes the refused call wait its ``Retry-After``
   and retry (see ``retry.py``). Sporadic 429s change nothing else (a slower pace does not
   make random refusals rarer, and cutting on each would spiral down); when half or more of
   the last second's sends were refused, the pace drops to 95% of what the provider accepted in
-  that second (at least a 20% cut, at most once per 250 ms). Other calls are never stopped
-  outright: a blanket pause on every 429 would idle the whole provider.
+  that second (at least a 20% cut, at most once a second). If the next second is refused just
+  as much, the refusals are not about pace (a provider refusing every first try, say): the cut
+  is undone and no cut is tried for a while. Other calls are never stopped outright: a blanket
+  pause on every 429 would idle the whole provider.
 * every answer raises the rate again (about +5% per second of answers) up to the configured
   ceiling, so a transient burst of 429s costs little;
 * rate-limit headers saying the quota is used up (``remaining == 0`` with a reset time) pause
   every sender until the window resets (at most ``max_pause_s`` per signal, then one probe).
-  A header's *limit* is not used as the pace: providers report minute or day windows whose
-  average rate says little about the burst they accept.
+  A limit announced only for an hour or a day is not used as the pace: its average rate says
+  little about the burst the provider accepts.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from gtmkit.providers.base import RateLimit, Throttle
+from gtmkit.providers.base import RateLimit
+from gtmkit.waterfall.pacing import PaceAdaptation
 
 RateLimitsOption = Literal["auto", "off"] | Mapping[str, "RateLimit | float | None"]
 
@@ -40,7 +47,7 @@ class LimiterStats:
     waited_s: float = 0.0
 
 
-class ProviderLimiter:
+class ProviderLimiter(PaceAdaptation):
     """Paces one provider's calls.
 
     Args:
@@ -74,12 +81,19 @@ class ProviderLimiter:
         self._next_at = 0.0  # monotonic time at which the next token is available
         self._paused_until = 0.0
         self._last_decrease = -math.inf
+        self._last_cut: tuple[float, float, float] | None = None  # (rate before, share, when)
+        self._no_cuts_until = -math.inf
+        self._cut_freeze_s = 10.0
+        #: the limit the provider's headers announced, once seen (requests/s)
+        self.announced: float | None = None
         # send, answer and refusal times over (about) the last second, to judge a 429 storm
         self._recent: deque[float] = deque(maxlen=2048)
         self._successes: deque[float] = deque(maxlen=2048)
         self._rejections: deque[float] = deque(maxlen=2048)
         #: the configured rate: adaptation never goes above it
         self.ceiling = self.per_second
+        #: whether the ceiling was set by the user/adapter (an announced limit only lowers it)
+        self.announced_from_config = math.isfinite(self.per_second)
         self.min_rate = 0.2
         #: longest all-senders pause one "quota used up" header can cause
         self.max_pause_s = 2.0
@@ -159,48 +173,6 @@ class ProviderLimiter:
                 fut.set_result(None)
         finally:
             self._pump_task = None
-
-    # -- adaptation ---------------------------------------------------------------------
-    def on_rate_limited(self, retry_after: float | None) -> None:
-        """A 429 (or equivalent). Sporadic ones change nothing (the call waits and retries);
-        when half or more of the last second's sends were refused, the pace drops to 95% of
-        what the provider accepted in that second (at least a 20% cut)."""
-        self.stats.throttled += 1
-        now = time.monotonic()
-        self._rejections.append(now)
-        if now - self._last_decrease < 0.25:
-            return  # one signal per burst of 429s from calls that were already in flight
-        sent = sum(1 for t in self._recent if now - t <= 1.0)
-        refused = sum(1 for t in self._rejections if now - t <= 1.0)
-        if refused < 3 or refused < 0.5 * sent:
-            return
-        self._last_decrease = now
-        accepted = sum(1 for t in self._successes if now - t <= 1.0)
-        # accepted per second over the history we have (a run's first second is short)
-        span = max(
-            0.25, min(1.0, now - min((t for t in self._recent if now - t <= 1.0), default=now))
-        )
-        target = 0.95 * accepted / span if accepted >= 3 else 0.5 * min(self.per_second, sent)
-        current = self.per_second * 0.8 if math.isfinite(self.per_second) else math.inf
-        self.per_second = max(self.min_rate, min(current, target))
-
-    def on_success(self) -> None:
-        """An answered call: creep back up towards the ceiling (about +5% per second of
-        answers), so a rate lowered by a transient burst of 429s recovers."""
-        self._successes.append(time.monotonic())
-        if self.per_second < self.ceiling:
-            bump = 1.0 + 0.05 / max(self.per_second, 1.0)
-            self.per_second = min(self.ceiling, self.per_second * bump)
-
-    def observe(self, throttle: Throttle | None) -> None:
-        """Read the provider's rate-limit headers (as parsed by the adapter)."""
-        if throttle is None:
-            return
-        if throttle.remaining is not None and throttle.remaining <= 0 and throttle.reset_after_s:
-            # capped: a window reset can be a minute away, and some 429s report an empty
-            # window they do not enforce; after the cap one probe goes out (and re-pauses)
-            pause = min(throttle.reset_after_s, self.max_pause_s)
-            self._paused_until = max(self._paused_until, time.monotonic() + pause)
 
 
 def build_limiters(

@@ -10,6 +10,9 @@ from typing import Any
 import polars as pl
 
 from gtmkit.schema import ROW_ID
+from gtmkit.waterfall.attempt import ATTEMPT_COLUMNS, Attempt, attempts_frame
+
+__all__ = ["ATTEMPT_COLUMNS", "STATUSES", "RowOutcome", "WaterfallResult", "build_result"]
 
 STATUSES: tuple[str, ...] = (
     "enriched",
@@ -17,56 +20,9 @@ STATUSES: tuple[str, ...] = (
     "budget_exhausted",
     "failed",
     "manual",
+    "stopped",
     "duplicate",
     "rejected",
-)
-
-_ATTEMPT_SCHEMA: dict[str, Any] = {
-    "run_id": pl.String,
-    "seq": pl.Int64,
-    "state": pl.String,
-    "row_id": pl.Int64,
-    "lookup_key": pl.String,
-    "step": pl.Int64,
-    "provider": pl.String,
-    "endpoint": pl.String,
-    "attempt": pl.Int64,
-    "started_at": pl.String,
-    "outcome": pl.String,
-    "error_kind": pl.String,
-    "http_status": pl.Int64,
-    "latency_s": pl.Float64,
-    "credits": pl.Float64,
-    "billed": pl.Int64,
-    "cost_usd": pl.Float64,
-    "cached": pl.Int64,
-    "email": pl.String,
-    "email_status": pl.String,
-    "provider_status": pl.String,
-    "confidence": pl.Float64,
-    "fields_json": pl.String,
-}
-ATTEMPT_COLUMNS: tuple[str, ...] = (
-    "row_id",
-    "lookup_key",
-    "step",
-    "provider",
-    "endpoint",
-    "outcome",
-    "error_kind",
-    "http_status",
-    "latency_s",
-    "credits",
-    "billed",
-    "cost_usd",
-    "attempt",
-    "cached",
-    "started_at",
-    "email",
-    "email_status",
-    "provider_status",
-    "confidence",
-    "fields_json",
 )
 
 
@@ -120,33 +76,6 @@ class WaterfallResult:
         )
 
 
-def attempts_frame(rows: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
-    """The public attempts frame from ledger-shaped tuples."""
-    frame = pl.DataFrame(rows, schema=_ATTEMPT_SCHEMA, orient="row")
-    return frame.select(
-        pl.col("row_id"),
-        pl.col("lookup_key"),
-        pl.col("step"),
-        pl.col("provider"),
-        pl.col("endpoint"),
-        pl.col("outcome"),
-        pl.col("error_kind"),
-        pl.col("http_status"),
-        pl.col("latency_s"),
-        pl.col("credits"),
-        pl.col("billed").cast(pl.Boolean),
-        pl.col("cost_usd"),
-        pl.col("attempt"),
-        pl.col("cached").cast(pl.Boolean),
-        pl.col("started_at").str.to_datetime(time_zone="UTC", time_unit="us"),
-        pl.col("email"),
-        pl.col("email_status"),
-        pl.col("provider_status"),
-        pl.col("confidence"),
-        pl.col("fields_json"),
-    )
-
-
 def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -162,7 +91,7 @@ def build_result(
     rejected: pl.DataFrame | None,
     outcomes: Mapping[int, RowOutcome],
     duplicates: Mapping[int, int],
-    attempt_rows: Sequence[tuple[Any, ...]],
+    attempt_rows: Sequence[Attempt],
     stats: Sequence[Any],
     *,
     breaker_reasons: Mapping[str, str],
@@ -179,6 +108,7 @@ def build_result(
         **{s: int(by_status.get(s, 0)) for s in STATUSES},
         "emails_found": int(records["email"].is_not_null().sum()) if "email" in records else 0,
         "credits": float(attempts["credits"].sum()),
+        "credits_held": float(attempts["credits_held"].sum()),
         "cost_usd": float(attempts["cost_usd"].sum()),
         "calls": sent.height,
         "cached": attempts.height - sent.height,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,25 +23,23 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import polars as pl
 
+from gtmkit.errors import GtmkitError
+from gtmkit.waterfall.validate import finite
+
 if TYPE_CHECKING:  # pragma: no cover
-    from gtmkit.waterfall.ledger import Ledger
-    from gtmkit.waterfall.limits import RateLimitsOption
+    from gtmkit.waterfall.options import RunOptions
     from gtmkit.waterfall.result import WaterfallResult
-    from gtmkit.waterfall.retry import RetryPolicy
 
 When = Literal["missing", "always"]
 StopRule = Literal["first_hit", "first_verified"]
 CatchAllPolicy = Literal["accept", "accept_if_confident", "continue"]
-
-#: Same as ``gtmkit.waterfall.ledger.DEFAULT_LEDGER_PATH`` (kept here to avoid importing it).
-DEFAULT_LEDGER = Path("data") / "ledger.sqlite"
 
 _WHEN: tuple[str, ...] = get_args(When)
 _STOP: tuple[str, ...] = get_args(StopRule)
 _CATCH_ALL: tuple[str, ...] = get_args(CatchAllPolicy)
 
 
-class SpecError(ValueError):
+class SpecError(GtmkitError, ValueError):
     """A waterfall spec (in Python or in a file) is not valid; the message says what and where."""
 
 
@@ -101,7 +98,10 @@ class Step:
                 f"Step({self.provider!r}).catch_all must be one of {_CATCH_ALL}, "
                 f"got {self.catch_all!r}"
             )
-        if not 0.0 <= float(self.min_confidence) <= 1.0:
+        confidence = self.min_confidence
+        if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+            raise SpecError(f"Step({self.provider!r}).min_confidence must be a number in 0..1")
+        if not 0.0 <= float(confidence) <= 1.0:
             raise SpecError(f"Step({self.provider!r}).min_confidence must be within 0..1")
 
     def describe(self) -> dict[str, Any]:
@@ -181,99 +181,23 @@ class Waterfall:
             object.__setattr__(self, "_route_column", column)
         if self.prices is not None:
             for provider, price in self.prices.items():
-                if not isinstance(price, int | float) or price < 0:
-                    raise SpecError(f"prices[{provider!r}] must be a non-negative number")
+                finite(f"prices[{provider!r}] (dollars per credit)", price, error=SpecError)
 
-    # -- construction from files ---------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Waterfall:
         """Build a spec from a mapping shaped like the TOML/YAML file (see :meth:`from_file`)."""
-        if not isinstance(data, Mapping):
-            raise SpecError("a waterfall spec must be a mapping")
-        known = {"name", "steps", "verify", "route_by", "prices"}
-        extra = sorted(set(data) - known)
-        if extra:
-            raise SpecError(f"unknown key(s) {extra} in waterfall spec (known: {sorted(known)})")
-        raw_steps = data.get("steps")
-        if not isinstance(raw_steps, list) or not raw_steps:
-            raise SpecError("the spec needs a non-empty 'steps' list")
-        steps = []
-        step_keys = {"provider", "fills", "when", "stop", "catch_all", "min_confidence", "label"}
-        for i, raw in enumerate(raw_steps):
-            if isinstance(raw, str):
-                raw = {"provider": raw}
-            if not isinstance(raw, Mapping) or "provider" not in raw:
-                raise SpecError(f"steps[{i}] must be a provider name or a table with 'provider'")
-            bad = sorted(set(raw) - step_keys)
-            if bad:
-                raise SpecError(f"steps[{i}]: unknown key(s) {bad} (known: {sorted(step_keys)})")
-            kwargs = dict(raw)
-            if "fills" in kwargs:
-                kwargs["fills"] = (
-                    tuple(kwargs["fills"])
-                    if not isinstance(kwargs["fills"], str)
-                    else (kwargs["fills"],)
-                )
-            if "when" in kwargs and kwargs["when"] not in _WHEN:
-                kwargs["when"] = _parse_when(kwargs["when"], i)
-            try:
-                steps.append(Step(**kwargs))
-            except TypeError as exc:
-                raise SpecError(f"steps[{i}]: {exc}") from exc
-        return cls(
-            steps=steps,
-            verify=data.get("verify"),
-            route_by=data.get("route_by"),
-            prices=data.get("prices"),
-            name=str(data.get("name", "waterfall")),
-        )
+        from gtmkit.waterfall.spec_files import waterfall_from_dict
+
+        return waterfall_from_dict(data)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Waterfall:
-        """Load a spec from ``.toml`` or ``.yaml``/``.yml``.
+        """Load a spec from ``.toml`` or ``.yaml``/``.yml`` (the shape is described in
+        :mod:`gtmkit.waterfall.spec_files`)."""
+        from gtmkit.waterfall.spec_files import waterfall_from_file
 
-        TOML shape::
+        return waterfall_from_file(path)
 
-            name = "smb emails"
-            verify = "hunter_verifier"
-            [[steps]]
-            provider = "hunter"
-            [[steps]]
-            provider = "apollo"
-            stop = "first_verified"
-            catch_all = "accept_if_confident"
-            [prices]
-            apollo = 0.02
-
-        A step's ``when`` may be ``"missing"``, ``"always"`` or a SQL predicate over the input
-        columns (``"country = 'FR'"``), turned into a polars expression.
-        """
-        path = Path(path)
-        if not path.exists():
-            raise SpecError(f"no waterfall spec at {path}")
-        text = path.read_text(encoding="utf-8")
-        suffix = path.suffix.lower()
-        try:
-            if suffix == ".toml":
-                data = tomllib.loads(text)
-            elif suffix in {".yaml", ".yml"}:
-                import yaml
-
-                data = yaml.safe_load(text)
-            else:
-                raise SpecError(f"{path}: unsupported spec format {suffix!r} (use .toml or .yaml)")
-        except (tomllib.TOMLDecodeError, ValueError) as exc:
-            if isinstance(exc, SpecError):
-                raise
-            raise SpecError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from exc
-        except Exception as exc:  # yaml.YAMLError without importing yaml at module level
-            raise SpecError(f"{path}: not valid YAML: {exc}") from exc
-        try:
-            return cls.from_dict(data)
-        except SpecError as exc:
-            raise SpecError(f"{path}: {exc}") from exc
-
-    # -- helpers used by the engine and estimate ------------------------------------------
     @property
     def providers(self) -> tuple[str, ...]:
         """Every provider the spec may call (steps, then the verifier)."""
@@ -311,31 +235,16 @@ class Waterfall:
         return estimate(self, records, **options)
 
     def run(
-        self,
-        records: Any,
-        *,
-        budget_credits: float | None = None,
-        budget_usd: float | None = None,
-        per_row_cap_credits: float | None = None,
-        ledger: str | Path | Ledger | None = DEFAULT_LEDGER,
-        providers: Any = None,
-        mode: Literal["auto", "sandbox", "live"] = "auto",
-        progress: bool = True,
-        concurrency: int | None = None,
-        cache_ttl_days: float = 90,
-        rate_limits: RateLimitsOption = "auto",
-        max_in_flight: int | None = None,
-        retry: RetryPolicy | None = None,
-        resume: bool = True,
-        seed: int = 0,
-        connect_options: Mapping[str, Any] | None = None,
+        self, records: Any, options: RunOptions | None = None, **kwargs: Any
     ) -> WaterfallResult:
         """Run the waterfall over a list and return a
         :class:`~gtmkit.waterfall.result.WaterfallResult`.
 
-        The same call works from a script and inside a Jupyter kernel (whose event loop is
-        already running: the run then happens on a worker thread with its own loop). Every
-        option is described in :func:`gtmkit.waterfall.engine.run_async`.
+        ``options`` is a :class:`~gtmkit.waterfall.options.RunOptions`; keyword arguments
+        (``budget_credits=200``, ``ledger=...``) override its fields, and an unknown name is
+        refused with the list of known ones. The same call works from a script and inside a
+        Jupyter kernel (whose event loop is already running: the run then happens on a worker
+        thread with its own loop).
 
         Example:
             >>> from gtmkit.waterfall import Step, Waterfall
@@ -343,48 +252,18 @@ class Waterfall:
             >>> # res = wf.run(gtmkit.load_list("leads.csv"), budget_credits=500)
             >>> # res.records, res.attempts, res.summary, res.totals
         """
-        options = _options(locals())
+        from gtmkit.waterfall.options import RunOptions
+        from gtmkit.waterfall.run import run_waterfall
         from gtmkit.waterfall.sync import run_sync
 
-        return run_sync(self.run_async(records, **options))
+        chosen = RunOptions.build(options, **kwargs)
+        return run_sync(run_waterfall(self, records, chosen))
 
     async def run_async(
-        self,
-        records: Any,
-        *,
-        budget_credits: float | None = None,
-        budget_usd: float | None = None,
-        per_row_cap_credits: float | None = None,
-        ledger: str | Path | Ledger | None = DEFAULT_LEDGER,
-        providers: Any = None,
-        mode: Literal["auto", "sandbox", "live"] = "auto",
-        progress: bool = True,
-        concurrency: int | None = None,
-        cache_ttl_days: float = 90,
-        rate_limits: RateLimitsOption = "auto",
-        max_in_flight: int | None = None,
-        retry: RetryPolicy | None = None,
-        resume: bool = True,
-        seed: int = 0,
-        connect_options: Mapping[str, Any] | None = None,
+        self, records: Any, options: RunOptions | None = None, **kwargs: Any
     ) -> WaterfallResult:
         """The same as :meth:`run`, for callers already inside an event loop."""
-        options = _options(locals())
-        from gtmkit.waterfall.engine import run_async
+        from gtmkit.waterfall.options import RunOptions
+        from gtmkit.waterfall.run import run_waterfall
 
-        return await run_async(self, records, **options)
-
-
-def _options(scope: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in scope.items() if k not in {"self", "records"}}
-
-
-def _parse_when(value: Any, index: int) -> pl.Expr:
-    if not isinstance(value, str):
-        raise SpecError(f"steps[{index}].when must be 'missing', 'always' or a SQL predicate")
-    try:
-        return pl.sql_expr(value)
-    except Exception as exc:
-        raise SpecError(
-            f"steps[{index}].when: cannot parse {value!r} as a predicate: {exc}"
-        ) from exc
+        return await run_waterfall(self, records, RunOptions.build(options, **kwargs))

@@ -1,0 +1,291 @@
+"""The stack every provider call goes through, one job and one method per layer.
+
+``Claim`` → ``Cache`` → ``Guard`` → ``Meter`` → ``Pace`` → ``Record`` → ``Call`` (drawn, with
+the path of one call, in ``README.md``). Each layer is handed the next one and its own
+dependencies, and is tested alone with a fake next layer (``tests/test_waterfall_layers.py``).
+Layers above ``Meter`` see ``Answer | Failure``; below it, ``Sent | Answer | Failure`` (a
+``Sent`` is a call that went out, with what it is booked at).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from gtmkit.providers.base import Finding
+from gtmkit.providers.errors import BadRequest, ProviderDown, ProviderError, ProviderTimeout
+from gtmkit.waterfall.attempt import Attempt
+from gtmkit.waterfall.breaker import CircuitBreaker
+from gtmkit.waterfall.budget import BudgetExhausted, RowCap
+from gtmkit.waterfall.control import RunControl
+from gtmkit.waterfall.interfaces import BudgetAccount, CacheStore, Claims, RateLimiter
+from gtmkit.waterfall.journal import MemoryJournal
+from gtmkit.waterfall.lookup import Answer, ClaimKey, Failure, Lookup, Sent
+from gtmkit.waterfall.retry import RetryPolicy
+
+Up = Answer | Failure
+Down = Sent | Answer | Failure
+Next = Callable[[Lookup], Awaitable[Any]]
+
+_EPS = 1e-9
+#: error kinds that say nothing about the provider's health (the row's input was refused)
+_NOT_HEALTH = frozenset({"bad_request"})
+
+
+class Claim:
+    """One call per lookup: in this process the first row pays and the others await its
+    answer; across processes, a lookup another one is paying for is waited for."""
+
+    def __init__(self, inner: Next, journal: MemoryJournal, claims: Claims | None) -> None:
+        self.inner, self.journal, self.claims = inner, journal, claims
+        self.memo: dict[ClaimKey, Answer] = {}
+        self.pending: dict[ClaimKey, asyncio.Future[Up]] = {}
+
+    async def __call__(self, lk: Lookup) -> Up:
+        key = lk.claim_key
+        while True:
+            answer = self.memo.get(key)
+            if answer is not None:
+                self.journal.used(lk, answer)
+                return answer.reused()
+            pending = self.pending.get(key)
+            if pending is None:
+                return await self._lead(lk, key)
+            result = await asyncio.shield(pending)
+            if isinstance(result, Failure) and result.kind not in ("row_cap", "busy"):
+                return result  # the leader's row cap is its own: try again under ours
+
+    async def _lead(self, lk: Lookup, key: ClaimKey) -> Up:
+        future: asyncio.Future[Up] = asyncio.get_running_loop().create_future()
+        self.pending[key] = future
+        result: Up = Failure("stopped", f"{lk.name}: interrupted")
+        try:
+            result = await self.inner(lk)
+            while isinstance(result, Failure) and result.kind == "busy":
+                other = await self.claims.wait_for(key) if self.claims is not None else None
+                if other is not None:
+                    self.journal.used(lk, other)
+                    result = other
+                else:
+                    result = await self.inner(lk)
+            if isinstance(result, Answer):
+                self.memo[key] = result
+            return result
+        finally:
+            del self.pending[key]
+            future.set_result(result)
+
+
+class Cache:
+    """An answer bought within the TTL (by any run on the ledger) costs nothing."""
+
+    def __init__(self, inner: Next, store: CacheStore | None, journal: MemoryJournal) -> None:
+        self.inner, self.store, self.journal = inner, store, journal
+
+    async def __call__(self, lk: Lookup) -> Up:
+        if self.store is None or lk.local:
+            return await self.inner(lk)  # type: ignore[no-any-return]
+        key = lk.claim_key
+        answer = await self.store.get(key)
+        if answer is not None:
+            self.journal.used(lk, answer)
+            return answer
+        result: Up = await self.inner(lk)
+        if isinstance(result, Answer) and not result.cached:
+            self.store.put(key, result)
+        return result
+
+
+class Guard:
+    """The circuit breaker and retries. Every retry goes back through the meter below, so
+    each paid attempt is reserved, ledgered and settled on its own."""
+
+    def __init__(
+        self, inner: Next, *, retry: RetryPolicy, breaker: CircuitBreaker,
+        control: RunControl, rng: random.Random,
+    ) -> None:  # fmt: skip
+        self.inner, self.retry, self.breaker = inner, retry, breaker
+        self.control, self.rng = control, rng
+
+    async def __call__(self, lk: Lookup) -> Up:
+        failures: Counter[str] = Counter()
+        while True:
+            stop = self.control.stopping()
+            if stop is not None:
+                return Failure("stopped", stop)
+            blocked = self.breaker.admit(lk.name)
+            if blocked is not None:
+                return Failure("disabled", f"{lk.name} disabled: {blocked}")
+            lk.attempt += 1
+            result: Up = await self.inner(lk)
+            error = result.error if isinstance(result, Failure) else None
+            if error is None:
+                if isinstance(result, Answer) and not result.cached:
+                    self.breaker.succeeded(lk.name)
+                return result
+            if error.disables_provider:
+                status = f" (HTTP {error.http_status})" if error.http_status else ""
+                self.breaker.trip(lk.name, f"{error.kind}{status}")
+                return Failure("disabled", f"{lk.name} disabled: {self.breaker.reasons[lk.name]}")
+            if error.kind not in _NOT_HEALTH:
+                self.breaker.failed(lk.name, error.kind)
+            failures[error.kind] += 1
+            if self.retry.should_retry(error, lk.attempt, same_kind=failures[error.kind]):
+                await self.control.sleep(self.retry.delay(error, lk.attempt, self.rng))
+                continue
+            detail = f": {error}" if error.kind in _NOT_HEALTH else ""
+            reason = f"{lk.name}: {error.kind} after {lk.attempt} attempt(s){detail}"
+            return Failure("error", reason, error=error)
+
+
+class Meter:
+    """The budget: reserve a call's worst case before it goes out, settle to the provider's own
+    billing signal after; an unknown outcome stays held at worst case. A provider is confirmed
+    to charge what it declares before more than one of its calls is in flight; one that
+    charges more is stopped."""
+
+    def __init__(
+        self, inner: Next, *, budget: BudgetAccount, row_cap: RowCap, breaker: CircuitBreaker
+    ) -> None:
+        self.inner, self.budget, self.row_cap, self.breaker = inner, budget, row_cap, breaker
+        self._probe: dict[str, asyncio.Lock] = {}
+        self._answers: Counter[str] = Counter()
+        self.confirmed: set[str] = set()
+
+    async def __call__(self, lk: Lookup) -> Up:
+        if lk.local or lk.worst <= 0:
+            return self._up(lk, await self.inner(lk))
+        account = lk.row
+        if not self.row_cap.allows(account.credits + account.held, lk.worst):
+            return Failure("row_cap", f"per-row cap: {lk.name} may cost {lk.worst:g} credits")
+        try:
+            reservation = await self.budget.reserve(lk.worst, lk.worst * lk.price)
+        except BudgetExhausted as exc:
+            return Failure("budget", str(exc))
+        try:
+            if lk.name in self.confirmed:
+                result = await self.inner(lk)
+            else:
+                lock = self._probe.setdefault(lk.name, asyncio.Lock())
+                async with lock:
+                    result = await self.inner(lk)
+        except BaseException:
+            held = lk.worst if lk.sent else 0.0  # cancelled: it may have been billed
+            account.held += held
+            self.budget.settle_now(reservation, credits=held, usd=held * lk.price)
+            raise
+        charged = result.credits + result.held if isinstance(result, Sent) else 0.0
+        await self.budget.settle(reservation, credits=charged, usd=charged * lk.price)
+        return self._up(lk, result)
+
+    def _up(self, lk: Lookup, result: Down) -> Up:
+        if not isinstance(result, Sent):
+            return result
+        account, finding = lk.row, result.finding
+        account.credits += result.credits
+        account.held += result.held
+        account.cost_usd += result.credits * lk.price
+        account.attempts += 1
+        if result.credits > lk.worst + _EPS:
+            self.breaker.trip(
+                lk.name,
+                f"charged {result.credits:g} credits for one call, more than the {lk.worst:g} "
+                "it declares; stopped so the budget holds (check the plan's prices)",
+            )
+        elif result.credits > 0 or self._answers[lk.name] >= 16:
+            self.confirmed.add(lk.name)
+        self._answers[lk.name] += 1
+        if finding.outcome == "error" or finding.error is not None:
+            error = finding.error or ProviderDown(f"{lk.name}: error without detail")
+            return Failure("error", str(error), error=error)
+        answer = Answer.of(finding)
+        answer.credits = result.credits
+        return answer
+
+
+class Pace:
+    """The provider's rate limiter: in-flight cap and token bucket (deepest step first)."""
+
+    def __init__(self, inner: Next, limiters: Mapping[str, RateLimiter]) -> None:
+        self.inner, self.limiters = inner, limiters
+
+    async def __call__(self, lk: Lookup) -> Down:
+        limiter = self.limiters[lk.name]
+        await limiter.acquire(priority=-lk.step)
+        try:
+            result: Down = await self.inner(lk)
+        finally:
+            limiter.release()
+        if isinstance(result, Sent):
+            limiter.observe_finding(result.finding)
+        return result
+
+
+class Record:
+    """The ledger: the intent is committed before the call is sent (that commit is also the
+    claim against other processes), the result after."""
+
+    def __init__(self, inner: Callable[[Lookup], Awaitable[tuple[Finding, bool]]],
+                 journal: MemoryJournal) -> None:  # fmt: skip
+        self.inner, self.journal = inner, journal
+
+    async def __call__(self, lk: Lookup) -> Down:
+        verdict = await self.journal.intend(lk)
+        if verdict is True:
+            return Failure("busy", f"{lk.name}: another process is paying for this lookup")
+        if isinstance(verdict, Answer):
+            return verdict
+        attempt: Attempt = verdict  # type: ignore[assignment]
+        lk.sent = True
+        try:
+            finding, charge_known = await self.inner(lk)
+        except BaseException:
+            self.journal.abandoned(lk, attempt)
+            raise
+        credits = float(finding.credits or 0.0)
+        held = 0.0 if charge_known else max(0.0, lk.worst - max(credits, 0.0))
+        sent = Sent(finding, credits, held)
+        self.journal.done(lk, attempt, sent)
+        return sent
+
+
+class Call:
+    """The adapter. It never raises; anything unexpected from it fails the row, not the run.
+    Calls of a provider the breaker stops are abandoned at once (their charge unknown), and
+    the run's deadline bounds every call."""
+
+    def __init__(self, breaker: CircuitBreaker, control: RunControl) -> None:
+        self.breaker, self.control = breaker, control
+        self._scopes: dict[str, dict[asyncio.Timeout, str]] = {}
+        breaker.on_open.append(self.abort)
+
+    async def __call__(self, lk: Lookup) -> tuple[Finding, bool]:
+        scopes = self._scopes.setdefault(lk.name, {})
+        self.breaker.sent(lk.name)
+        scope = asyncio.timeout(self.control.loop_deadline())
+        try:
+            async with scope:
+                scopes[scope] = "the run's deadline passed"
+                finding = await lk.adapter.lookup(lk.record)
+            return finding, bool(getattr(finding, "charge_known", True))
+        except TimeoutError:
+            why = scopes.get(scope, "stopped")
+            error: ProviderError = ProviderTimeout(f"{lk.name}: abandoned ({why})")
+        except Exception as exc:  # an adapter bug must cost one row, never the run
+            error = BadRequest(f"{lk.name}: the adapter failed on this row ({type(exc).__name__})")
+        finally:
+            scopes.pop(scope, None)
+            self.breaker.answered(lk.name)
+        error.provider = lk.name
+        return Finding(lk.name, lk.endpoint, "error", error=error), False
+
+    def abort(self, provider: str) -> None:
+        """Abandon every call of a provider the breaker just stopped."""
+        loop_now = asyncio.get_running_loop().time()
+        scopes = self._scopes.get(provider, {})
+        for scope in list(scopes):
+            scopes[scope] = f"{provider} stopped: {self.breaker.reasons.get(provider, '')}"
+            scope.reschedule(loop_now)

@@ -1,0 +1,307 @@
+"""Running a waterfall: open the ledger (before any money can be spent), connect the
+providers, assemble the layer stack, walk the rows with a pool of workers, and build the result.
+
+The pieces are in their own modules (``layers``, ``walk``, ``policy``, ``journal``...); this
+one only wires them and keeps the run's clock: the deadline, cancel, the breaker's watchdog,
+progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from gtmkit.providers.base import Provider
+from gtmkit.schema import ROW_ID
+from gtmkit.waterfall.breaker import CircuitBreaker
+from gtmkit.waterfall.budget import Budget, RowCap
+from gtmkit.waterfall.control import RunControl
+from gtmkit.waterfall.journal import LedgerCache, LedgerClaims, LedgerJournal, MemoryJournal
+from gtmkit.waterfall.layers import Cache, Call, Claim, Guard, Meter, Pace, Record
+from gtmkit.waterfall.ledger import Ledger, RunInfo, open_ledger
+from gtmkit.waterfall.limits import ProviderLimiter, build_limiters
+from gtmkit.waterfall.lookup import Failure
+from gtmkit.waterfall.options import RunOptions
+from gtmkit.waterfall.policy import RowPolicy
+from gtmkit.waterfall.pricing import run_prices, worst_cases
+from gtmkit.waterfall.progress import Progress
+from gtmkit.waterfall.result import WaterfallResult, build_result
+from gtmkit.waterfall.rows import list_fingerprint, prepare_records, representatives
+from gtmkit.waterfall.spec import Waterfall
+from gtmkit.waterfall.walk import RowWalker
+
+#: after the deadline, how long calls already abandoned get to unwind before workers stop
+_DEADLINE_GRACE_S = 2.0
+
+
+async def run_waterfall(wf: Waterfall, records: Any, options: RunOptions) -> WaterfallResult:
+    """Run ``wf`` over ``records`` (see ``Waterfall.run``)."""
+    frame, rejected = prepare_records(records)
+    ledger, owned = open_ledger(options.ledger)  # a bad ledger fails here, before any call
+    try:
+        if options.providers is None:
+            from gtmkit.providers import connect
+
+            names = list(wf.providers)
+            async with connect(names, mode=options.mode, **(options.connect_options or {})) as conn:
+                sandbox = {name: conn.mode_of(name) == "sandbox" for name in names}
+                return await _run(wf, frame, rejected, {n: conn[n] for n in names}, sandbox,
+                                  ledger, options)  # fmt: skip
+        given = options.providers
+        if isinstance(given, Mapping) and not hasattr(given, "mode_of"):
+            mapping, sandbox = dict(given), dict.fromkeys(given, False)
+        else:  # an open connection
+            mapping = {n: given[n] for n in wf.providers if n in given}
+            sandbox = {n: given.mode_of(n) == "sandbox" for n in mapping}
+        missing = [name for name in wf.providers if name not in mapping]
+        if missing:
+            raise KeyError(f"no provider given for {missing} (have: {sorted(mapping)})")
+        return await _run(wf, frame, rejected, mapping, sandbox, ledger, options)
+    finally:
+        if owned and ledger is not None:
+            ledger.close()
+
+
+@dataclass(slots=True)
+class _Parts:
+    """What one run is made of, built by :func:`_assemble`."""
+
+    info: RunInfo
+    budget: Budget
+    limiters: dict[str, ProviderLimiter]
+    breaker: CircuitBreaker
+    control: RunControl
+    journal: MemoryJournal
+    walker: RowWalker
+    duplicates: dict[int, int]
+
+
+def _assemble(
+    wf: Waterfall,
+    frame: pl.DataFrame,
+    providers: Mapping[str, Provider],
+    sandbox: Mapping[str, bool],
+    ledger: Ledger | None,
+    options: RunOptions,
+) -> _Parts:
+    conditions = {
+        i: frame.select(step.when.fill_null(False)).to_series().to_list()
+        for i, step in enumerate(wf.steps)
+        if isinstance(step.when, pl.Expr)
+    }
+    policy = RowPolicy(wf, conditions)
+    duplicates = representatives(frame)
+    rows = [
+        policy.start(record, index=i)
+        for i, record in enumerate(frame.iter_rows(named=True))
+        if record[ROW_ID] not in duplicates
+    ]
+    if ledger is not None:
+        info = ledger.begin_run(
+            list_fingerprint(wf.fingerprint(), frame), name=wf.name, resume=options.resume,
+            budget_credits=options.budget_credits, budget_usd=options.budget_usd,
+        )  # fmt: skip
+        journal: MemoryJournal = LedgerJournal(ledger, info.run_id, ttl_s=options.ttl_s)
+    else:
+        run_id = uuid.uuid4().hex
+        info = RunInfo(run_id, "", run_id, None, 0, 0.0, 0.0)
+        journal = MemoryJournal(run_id)
+    budget = Budget(
+        options.budget_credits, options.budget_usd,
+        spent_credits=info.spent_credits, spent_usd=info.spent_usd,
+    )  # fmt: skip
+    limiters = build_limiters(
+        providers, options.rate_limits, sandbox=sandbox, max_in_flight=options.max_in_flight
+    )
+    breaker = CircuitBreaker(options.breaker)
+    for name, adapter in providers.items():
+        breaker.set_stall(name, getattr(adapter, "stall_after_s", None))
+    control = RunControl(deadline_s=options.deadline_s, cancel=options.cancel)
+    cache = claims = None
+    if ledger is not None:
+        pairs = {(n, p.endpoint) for n, p in providers.items()}
+        cache = LedgerCache(ledger, journal, pairs, ttl_s=options.ttl_s) if options.ttl_s else None
+        claims = LedgerClaims(ledger, info.run_id, ttl_s=options.ttl_s, stopping=control.stopping)
+    call = Call(breaker, control)
+    metered = Meter(
+        Pace(Record(call, journal), limiters),
+        budget=budget, row_cap=RowCap(options.per_row_cap_credits), breaker=breaker,
+    )  # fmt: skip
+    guarded = Guard(metered, retry=options.retry, breaker=breaker, control=control,
+                    rng=random.Random(options.seed))  # fmt: skip
+    stack = Claim(Cache(guarded, cache, journal), journal, claims)
+    walker = RowWalker(
+        policy, providers, stack, breaker=breaker, rows=rows,
+        prices=run_prices(wf, providers), worst=worst_cases(providers),
+    )  # fmt: skip
+    return _Parts(info, budget, limiters, breaker, control, journal, walker, duplicates)
+
+
+async def _run(
+    wf: Waterfall,
+    frame: pl.DataFrame,
+    rejected: pl.DataFrame | None,
+    providers: Mapping[str, Provider],
+    sandbox: Mapping[str, bool],
+    ledger: Ledger | None,
+    options: RunOptions,
+) -> WaterfallResult:
+    started = time.perf_counter()
+    # objects alive before the run (a notebook's whole heap) need no GC scans while it runs
+    gc.freeze()
+    try:
+        parts = _assemble(wf, frame, providers, sandbox, ledger, options)
+        setup_s = time.perf_counter() - started
+        stopped = await _walk_all(wf, parts, options)
+        walker = parts.walker
+        for position, walked in enumerate(walker.walked):
+            if not walked and stopped:  # never started: cancelled or out of time
+                walker.states[position] = walker.policy.failed(
+                    walker.states[position], Failure("stopped", stopped)
+                )
+        parts.journal.flush()
+        if ledger is not None:
+            ledger.finish_run(parts.info.run_id, "stopped" if stopped else "finished")
+        rows_s = time.perf_counter() - started - setup_s
+        result = _result(wf, frame, rejected, parts, options, started)
+        result.totals["timings_s"] = {
+            "setup": round(setup_s, 3),
+            "rows": round(rows_s, 3),
+            "result": round(time.perf_counter() - started - setup_s - rows_s, 3),
+        }
+        return result
+    finally:
+        gc.unfreeze()
+
+
+async def _walk_all(wf: Waterfall, parts: _Parts, options: RunOptions) -> str | None:
+    """Walk every row with a pool of workers; returns why the run stopped early, if it did."""
+    walker, control, breaker = parts.walker, parts.control, parts.breaker
+    total = len(walker.states) + len(parts.duplicates)
+    bar = Progress(total, enabled=options.progress, desc=wf.name,
+                   budget_credits=options.budget_credits,
+                   details=lambda: _per_provider(parts))  # fmt: skip
+    if parts.info.resumed_in_flight:
+        bar.note(
+            f"resuming an interrupted run of this list: {parts.info.resumed_in_flight} call(s) "
+            "were in flight when it stopped; only those can be paid again"
+        )
+    positions = iter(range(len(walker.states)))
+
+    async def worker() -> None:
+        for position in positions:
+            if control.stopping():
+                return
+            await walker.walk(position)
+            bar.row_done(hit=walker.states[position].has_email,
+                         credits=parts.budget.spent_credits)  # fmt: skip
+
+    async def watchdog() -> None:
+        while True:  # a hung provider answers nothing, so nothing else would notice
+            await asyncio.sleep(0.25)
+            for name in breaker.watched():
+                breaker.check(name)
+            bar.stopping = control.stopping()
+
+    size = options.concurrency or max(
+        64, min(2048, 8 * sum(lim.max_in_flight for lim in parts.limiters.values()))
+    )
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(size, len(walker.states))))]
+    dog = asyncio.create_task(watchdog())
+    try:
+        deadline = control.loop_deadline()
+        async with asyncio.timeout(None if deadline is None else deadline + _DEADLINE_GRACE_S):
+            await asyncio.gather(*tasks)
+    except TimeoutError:
+        pass  # the deadline passed: rows still walking end ``stopped`` with what they have
+    finally:
+        dog.cancel()
+        for task in tasks:
+            task.cancel()
+        for task in (*tasks, dog):
+            with suppress(asyncio.CancelledError, TimeoutError):
+                await task
+    bar.rows_done(len(parts.duplicates))
+    stopped = control.stopping()
+    bar.stopping = stopped
+    bar.close(finished=True)
+    for position, walked in enumerate(walker.walked):
+        if walked and not walker.finished[position]:  # cut off mid-walk at the deadline
+            walker.states[position] = walker.policy.failed(
+                walker.states[position], Failure("stopped", stopped or "run interrupted")
+            )
+    return stopped
+
+
+def _ledger_path(options: RunOptions) -> str | None:
+    if options.ledger is None:
+        return None
+    return str(getattr(options.ledger, "path", options.ledger))
+
+
+def _per_provider(parts: _Parts) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for a in parts.journal.attempts:
+        entry = out.setdefault(a.provider, {"calls": 0, "hits": 0, "credits": 0.0})
+        if not a.cached:
+            entry["calls"] += 1
+        entry["hits"] += a.outcome == "hit"
+        entry["credits"] += a.credits
+    return out
+
+
+def _result(
+    wf: Waterfall,
+    frame: pl.DataFrame,
+    rejected: pl.DataFrame | None,
+    parts: _Parts,
+    options: RunOptions,
+    started: float,
+) -> WaterfallResult:
+    walker, budget = parts.walker, parts.budget
+    outcomes = {}
+    for row, account in zip(walker.states, walker.accounts, strict=True):
+        outcome = walker.policy.outcome(row)
+        outcome.credits, outcome.cost_usd = account.credits, account.cost_usd
+        outcome.attempts = account.attempts
+        outcomes[row.row_id] = outcome
+    limiters = parts.limiters
+    return build_result(
+        wf, frame, rejected, outcomes, parts.duplicates, parts.journal.attempts, walker.stats,
+        breaker_reasons=dict(parts.breaker.history),
+        totals_extra={
+            "run_id": parts.info.run_id,
+            "chain_id": parts.info.chain_id,
+            "resumed_in_flight": parts.info.resumed_in_flight,
+            "ledger": _ledger_path(options),
+            "budget_credits": options.budget_credits,
+            "budget_usd": options.budget_usd,
+            "spent_credits_all_resumes": budget.spent_credits,
+            "spent_usd_all_resumes": budget.spent_usd,
+            "overspent_credits": budget.overspent_credits,
+            "budget_peak_committed_credits": budget.peak_committed_credits,
+            "budget_peak_committed_usd": budget.peak_committed_usd,
+            "elapsed_s": time.perf_counter() - started,
+            "refused_calls": sum(lim.stats.throttled for lim in set(limiters.values())),
+            "throttled": {n: lim.stats.throttled for n, lim in limiters.items()},
+            "limits": {
+                n: {
+                    "sent": lim.stats.sent,
+                    "throttled": lim.stats.throttled,
+                    "waited_s": round(lim.stats.waited_s, 3),
+                    "final_per_second": lim.per_second,
+                    "announced_per_second": lim.announced,
+                }
+                for n, lim in limiters.items()
+            },
+        },
+    )  # fmt: skip

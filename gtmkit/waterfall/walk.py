@@ -1,0 +1,126 @@
+"""``RowWalker``: carries one row through its steps, asking ``RowPolicy`` what to do and the
+layer stack for every provider call.
+
+Rows move independently: step 2 works on row 1 while step 1 works on row 2, and a slow
+provider only holds up the rows waiting for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gtmkit.providers.base import Provider
+from gtmkit.waterfall.breaker import CircuitBreaker
+from gtmkit.waterfall.lookup import Answer, Failure, Lookup, RowAccount
+from gtmkit.waterfall.policy import RowPolicy, RowState
+
+
+@dataclass(slots=True)
+class StepStats:
+    """Rows that reached a step, and how many of them it found."""
+
+    rows_in: int = 0
+    hits: int = 0
+
+
+class RowWalker:
+    """Walks rows; ``states[i]`` always holds row ``i``'s latest state, so a row cut off by the
+    deadline mid-walk still ends with what it had."""
+
+    def __init__(
+        self,
+        policy: RowPolicy,
+        providers: Mapping[str, Provider],
+        stack: Callable[[Lookup], Awaitable[Answer | Failure]],
+        *,
+        breaker: CircuitBreaker,
+        prices: Mapping[str, float],
+        worst: Mapping[str, float],
+        rows: Sequence[RowState],
+    ) -> None:
+        self.policy, self.providers, self.stack = policy, providers, stack
+        self.breaker, self.prices, self.worst = breaker, prices, worst
+        verify = policy.wf.verify
+        self.verify_index = len(policy.steps)
+        self.stats = [StepStats() for _ in range(len(policy.steps) + (1 if verify else 0))]
+        self.states: list[RowState] = list(rows)
+        self.accounts = [RowAccount(row.row_id) for row in rows]
+        self.walked: list[bool] = [False] * len(rows)
+        self.finished: list[bool] = [False] * len(rows)
+
+    async def walk(self, position: int) -> None:
+        """Walk one row to its end (``finished`` stays false if the walk is cut off)."""
+        self.walked[position] = True
+        await self._steps(position)
+        self.finished[position] = True
+
+    async def _steps(self, position: int) -> None:
+        row = self.states[position]
+        account = self.accounts[position]
+        policy = self.policy
+        for index in policy.order(row):
+            if not policy.wants(row, index):
+                continue
+            step = policy.steps[index]
+            name = step.provider
+            adapter = self.providers[name]
+            if adapter.kind == "manual":
+                row = self.states[position] = policy.handed_off(row, step)
+                return
+            blocked = self.breaker.blocked(name)
+            if blocked is not None:
+                row = self.states[position] = policy.skipped(row, f"{name} disabled: {blocked}")
+                continue
+            record = row.current()
+            if not adapter.can_lookup(record):
+                continue
+            self.stats[index].rows_in += 1
+            result = await self.stack(self._lookup(name, adapter, record, account, index))
+            if isinstance(result, Failure):
+                row = self.states[position] = policy.failed(row, result)
+                if row.ended:
+                    return
+                continue
+            if result.outcome == "hit":
+                self.stats[index].hits += 1
+            row, changed = policy.merge(row, index, result)
+            self.states[position] = row
+            if policy.needs_verification(row, changed):
+                row = self.states[position] = await self._verify(row, account)
+                if row.ended:
+                    return
+
+    async def _verify(self, row: RowState, account: RowAccount) -> RowState:
+        name = self.policy.wf.verify
+        assert name is not None
+        adapter = self.providers[name]
+        blocked = self.breaker.blocked(name)
+        if blocked is not None:
+            return self.policy.skipped(row, f"{name} disabled: {blocked}")
+        record = row.current()
+        if not adapter.can_lookup(record):
+            return row
+        index = self.verify_index
+        self.stats[index].rows_in += 1
+        result = await self.stack(self._lookup(name, adapter, record, account, index))
+        if isinstance(result, Failure):
+            return self.policy.failed(row, result)
+        if result.email_status == "valid":
+            self.stats[index].hits += 1
+        return self.policy.verified(row, result)
+
+    def _lookup(
+        self, name: str, adapter: Provider, record: Any, account: RowAccount, index: int
+    ) -> Lookup:
+        return Lookup(
+            name=name,
+            adapter=adapter,
+            key=str(adapter.lookup_key(record)),
+            record=record,
+            row=account,
+            step=index,
+            worst=self.worst[name],
+            price=self.prices[name],
+        )
