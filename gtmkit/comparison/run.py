@@ -41,6 +41,7 @@ from gtmkit.comparison.optimize import HitPattern, ProviderCost, evaluate_order,
 from gtmkit.comparison.outcomes import attach_truth, observations_from_attempts
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
 from gtmkit.comparison.recommend import Metric, Recommendation, recommend
+from gtmkit.errors import GtmkitError
 from gtmkit.schema import ROW_ID
 
 TruthSource = Literal["world", "sandbox"]
@@ -49,7 +50,7 @@ TruthSource = Literal["world", "sandbox"]
 ENGINE_DEFAULT_LEDGER: Any = "<engine default>"
 
 
-class CompareError(ValueError):
+class CompareError(GtmkitError, ValueError):
     """A comparison cannot run as asked (bad input, over budget, declined estimate)."""
 
 

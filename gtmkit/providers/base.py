@@ -21,7 +21,6 @@ Contract (relied on by ``gtmkit.waterfall`` and ``gtmkit.compare``):
 from __future__ import annotations
 
 import logging
-import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +29,8 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
+from gtmkit.errors import GtmkitError
+from gtmkit.providers.credentials import Secret, provider_key
 from gtmkit.providers.errors import (
     BadRequest,
     MalformedResponse,
@@ -44,27 +45,7 @@ logger = logging.getLogger("gtmkit.providers")
 ProviderKind = Literal["finder", "verifier", "local", "manual"]
 
 
-class _Secret:
-    """Holds an API key so that no repr, str, ``vars()`` dump or pickle shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str | None) -> None:
-        self._value = value
-
-    def reveal(self) -> str | None:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret(***)" if self._value else "Secret(unset)"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("an API key is never pickled")
-
-
-class MissingCredentials(RuntimeError):
+class MissingCredentials(GtmkitError, RuntimeError):
     """Raised in live mode when no key was given and the provider's variable is unset."""
 
 
@@ -135,7 +116,10 @@ class Provider(ABC):
     Args:
         client: the shared ``httpx.AsyncClient`` (real network, the in-process sandbox
             transport, or a ``MockTransport`` in tests).
-        api_key: explicit key; else the ``env_var`` environment variable is read.
+        api_key: explicit key; else the ``env_var`` environment variable is read. Either is
+            stripped of surrounding whitespace and validated
+            (:class:`~gtmkit.providers.credentials.InvalidCredentials` names the source when
+            it cannot go into an HTTP header).
         base_url: override of the provider's real base URL (e.g. the loopback sandbox).
         live: when true, a missing key raises :class:`MissingCredentials` at construction.
             The sandbox needs no real key; it is handed a placeholder.
@@ -170,7 +154,7 @@ class Provider(ABC):
     ) -> None:
         self.client = client
         self.base_url = (base_url or self.default_base_url).rstrip("/")
-        key = api_key if api_key is not None else (os.environ.get(self.env_var or "") or None)
+        key = provider_key(type(self), api_key)
         if key is None and live and self.env_var:
             raise MissingCredentials(
                 f"{self.name}: no API key. Set the {self.env_var} environment variable "
@@ -178,7 +162,7 @@ class Provider(ABC):
                 "keys are never notebook parameters."
             )
         # Wrapped: a repr or vars() dump shows "Secret(***)"; pickling drops it (__getstate__).
-        self.__key = _Secret(key)
+        self.__key = Secret(key)
         #: called with (record, finding) after every hit (e.g. the pattern step learning)
         self._hit_observers: list[Callable[[Record, Finding], Any]] = []
 
@@ -192,9 +176,13 @@ class Provider(ABC):
         return self.__key.reveal() or ""
 
     def redact(self, text: str) -> str:
-        """Remove the key from any text (error messages, URLs) before it is kept."""
-        key = self.__key.reveal()
-        return text.replace(key, "***") if key else text
+        """Remove the key from any text (error messages, URLs) before it is kept, in every
+        spelling it can take there (raw, repr- or JSON-escaped, URL-encoded)."""
+        return self.__key.redact(text)
+
+    def _key_found_in(self, text: str) -> bool:
+        """Whether any spelling of the key occurs in ``text`` (to skip scrubbing clean text)."""
+        return self.__key.found_in(text)
 
     def __repr__(self) -> str:
         key = "set" if self.__key.reveal() else "unset"
@@ -209,7 +197,7 @@ class Provider(ABC):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__key = _Secret(None)  # an unpickled adapter has no key until given one
+        self.__key = Secret(None)  # an unpickled adapter has no key until given one
 
     # -- what a record needs -----------------------------------------------------------
     def can_lookup(self, record: Record) -> bool:

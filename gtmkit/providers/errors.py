@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from gtmkit.errors import GtmkitError
 
-class ProviderError(Exception):
+
+class ProviderError(GtmkitError):
     """Base class for everything a provider call can fail with.
 
     Attributes:
