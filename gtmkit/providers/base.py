@@ -7,14 +7,32 @@ wraps those around every adapter the same way.
 
 Contract (relied on by ``gtmkit.waterfall`` and ``gtmkit.compare``):
 
-* ``await provider.lookup(record)`` never raises for provider or transport failures; it
-  returns a :class:`Finding` whose ``outcome`` is ``"error"`` and whose ``error`` is a typed
-  :class:`~gtmkit.providers.errors.ProviderError`.
+* ``await provider.lookup(record)`` never raises for provider, transport or input failures;
+  it returns a :class:`Finding` whose ``outcome`` is ``"error"`` and whose ``error`` is a typed
+  :class:`~gtmkit.providers.errors.ProviderError`. A row whose values cannot be sent (a field
+  over :data:`~gtmkit.providers.inputs.MAX_FIELD_CHARS` characters, text that is not valid
+  Unicode, a URL httpx refuses) gets a non-retryable ``BadRequest`` naming the field, and
+  nothing is sent. Cancellation is the one exception: a lookup cancelled in flight raises
+  ``asyncio.CancelledError`` (never swallowed) and its charge is unknown.
 * ``provider.lookup_key(record)`` is the normalized identity of the lookup (same person asked
   the same way → same key); the engine caches and dedupes on ``(provider.name, endpoint,
   lookup_key)``.
-* ``provider.max_credits`` is the worst case one call can cost; the engine reserves it
-  against the budget before sending and settles to ``finding.credits`` afterwards.
+* ``provider.max_credits`` is the worst case one call can cost, from the provider's docs
+  (each adapter's docstring cites them); the engine reserves it against the budget before
+  sending. A finding reporting more than that is a provider charging beyond its documented
+  worst case: the engine stops that provider and says so.
+* Billing: ``finding.credits`` is what the call cost as far as the provider's own signal says
+  (PDL's ``x-call-credits-spent`` header, Prospeo's ``free_enrichment`` flag, a returned
+  mobile, Dropcontact's refund on a confirmed miss), else as its documented billing rule
+  implies; the engine settles the reservation to it. Credits may be negative: a refund of a
+  credit an earlier finding of the same lookup reported (Dropcontact: a give-up reported the
+  submit's credit, the resumed poll that confirms a miss reports −1). HTTP error answers
+  (4xx, 429, 5xx) and failures before anything was sent (connect errors, connect and pool
+  timeouts) cost 0 with ``charge_known=True``.
+* ``finding.charge_known`` is ``False`` when the request may have been processed and billed
+  but no answer says so (a read or write timeout or a broken connection after it was sent, a
+  2xx body that cannot be read): the engine holds such a call at ``max_credits`` until the
+  provider says otherwise, and never counts it free.
 * Records are plain mappings of canonical field name → value (``None`` or ``""`` = missing).
 """
 
@@ -31,13 +49,8 @@ import httpx
 
 from gtmkit.errors import GtmkitError
 from gtmkit.providers.credentials import Secret, provider_key
-from gtmkit.providers.errors import (
-    BadRequest,
-    MalformedResponse,
-    ProviderDown,
-    ProviderError,
-    ProviderTimeout,
-)
+from gtmkit.providers.errors import BadRequest, ProviderError, error_for_exception
+from gtmkit.providers.inputs import blame, fields_sent, input_problem
 from gtmkit.schema import BillingModel, EmailStatus, Outcome
 
 Record = Mapping[str, Any]
@@ -84,6 +97,11 @@ class Finding:
         raw: the parsed response body kept for audit (never contains the key).
         error: the typed error when ``outcome == "error"``.
         throttle: quota information read from the response headers, if any.
+        charge_known: whether ``credits`` is what the call cost. ``False`` when the request
+            may have been processed and billed but no answer says so (a read or write timeout,
+            a reset or a remote protocol error after it was sent, a 2xx body that cannot be
+            read, a Dropcontact submit whose answer was lost): the engine then holds the call
+            at ``max_credits`` instead of settling to ``credits``.
     """
 
     provider: str
@@ -99,6 +117,7 @@ class Finding:
     raw: Any = None
     error: ProviderError | None = None
     throttle: Throttle | None = None
+    charge_known: bool = True
 
     @property
     def email(self) -> str | None:
@@ -222,10 +241,13 @@ class Provider(ABC):
         """Send the request(s) and parse the answer. May raise ProviderError or httpx errors."""
 
     async def lookup(self, record: Record) -> Finding:
-        """Look one record up. Never raises for provider or transport failures.
+        """Look one record up. Never raises for provider, transport or input failures.
 
         A record without any of the input sets in ``needs`` is not sent (it would only earn a
-        400): the finding is a ``BadRequest`` error naming what is missing.
+        400), nor is one whose values cannot be sent (a field over
+        :data:`~gtmkit.providers.inputs.MAX_FIELD_CHARS` characters, text that is not valid
+        Unicode): the finding is a ``BadRequest`` error naming what is missing or which field
+        is wrong.
         """
         if self.needs and not self.can_lookup(record):
             wanted = " or ".join("+".join(group) for group in self.needs)
@@ -234,7 +256,16 @@ class Provider(ABC):
                 provider=self.name,
             )
             return self._failed(error, time.perf_counter())
-        finding = await self._safely(self.endpoint, self._lookup(record))
+        problem = input_problem(record, fields_sent(self.needs))
+        if problem is not None:
+            field, reason = problem
+            error = BadRequest(
+                f"{self.name}: field {field!r} {reason}; fix that value in the list",
+                provider=self.name,
+            )
+            error.field = field
+            return self._failed(error, time.perf_counter())
+        finding = await self._safely(self.endpoint, self._lookup(record), record)
         if finding.outcome == "hit":
             for observer in getattr(self, "_hit_observers", ()):
                 try:
@@ -249,21 +280,22 @@ class Provider(ABC):
             self._hit_observers = []
         self._hit_observers.append(observer)
 
-    async def _safely(self, endpoint: str, call: Awaitable[Finding]) -> Finding:
-        """Await one call, turning provider and transport failures into an error Finding."""
+    async def _safely(
+        self, endpoint: str, call: Awaitable[Finding], record: Record | None = None
+    ) -> Finding:
+        """Await one call, turning provider, transport and input failures into an error Finding.
+
+        ``record`` is what the call was built from: when the request cannot be built, the error
+        names the field most likely at fault.
+        """
         started = time.perf_counter()
         try:
             finding = await call
-        except ProviderError as exc:
-            return self._failed(exc, started, endpoint)
-        except httpx.TimeoutException as exc:
-            error = ProviderTimeout(self.redact(f"{self.name}: timed out ({type(exc).__name__})"))
-            return self._failed(error, started, endpoint)
-        except httpx.TransportError as exc:
-            error = ProviderDown(self.redact(f"{self.name}: connection failed ({exc!s})"))
-            return self._failed(error, started, endpoint)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            error = MalformedResponse(self.redact(f"{self.name}: unreadable response ({exc!s})"))
+        except Exception as exc:
+            field = blame(record, fields_sent(self.needs), exc) if record is not None else None
+            error = error_for_exception(self.name, exc, field=field, redact=self.redact)
+            if error is None:
+                raise  # a bug, not a provider failure: let it show
             return self._failed(error, started, endpoint)
         if not finding.latency_s:
             object.__setattr__(finding, "latency_s", time.perf_counter() - started)
@@ -280,4 +312,5 @@ class Provider(ABC):
             raw=error.body,
             error=error,
             throttle=error.throttle,
+            charge_known=error.charge_known,
         )

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
+
 from gtmkit.errors import GtmkitError
 
 
@@ -25,10 +27,15 @@ class ProviderError(GtmkitError):
         retryable: whether sending the same request again may succeed.
         disables_provider: whether the provider is unusable for the rest of the run
             (bad key, out of credits): the engine's circuit breaker opens.
+        charge_known: whether the credits of the failed call are known (copied to
+            ``Finding.charge_known``). ``False`` when the request may have been processed and
+            billed but no answer says so: a timeout or a broken connection after it was sent,
+            a 2xx body that cannot be read.
     """
 
     retryable: bool = False
     disables_provider: bool = False
+    charge_known: bool = True
     #: the provider's own error code from the body (``"INSUFFICIENT_CREDITS"``...), if any.
     code: str | None = None
     #: the parsed error body kept for audit (scrubbed of the key), if any.
@@ -77,7 +84,11 @@ class OutOfCredits(ProviderError):
 
 
 class BadRequest(ProviderError):
-    """400/404/422 on a request the provider will never accept as sent. Not retried."""
+    """400/404/422 on a request the provider will never accept as sent, or a request that
+    cannot be built from the row's values (the message names the field). Not retried."""
+
+    #: the record field at fault, when the request could not be built from it
+    field: str | None = None
 
 
 class ProviderDown(ProviderError):
@@ -92,9 +103,12 @@ class ProviderTimeout(ProviderDown):
 
 class MalformedResponse(ProviderError):
     """The body could not be parsed into the provider's documented shape. Retried once or twice:
-    a truncated body is usually a transient fault, but the engine caps the retries."""
+    a truncated body is usually a transient fault, but the engine caps the retries.
+
+    The provider answered, so it may have billed the call: the charge is unknown."""
 
     retryable = True
+    charge_known = False
 
 
 _KIND_BY_CLASS: dict[type[ProviderError], str] = {
@@ -358,3 +372,95 @@ def error_for_response(
 def _mentions_auth(detail: str) -> bool:
     lowered = detail.lower()
     return any(word in lowered for word in ("token", "api key", "apikey", "unauthori", "auth"))
+
+
+# -- the one mapping from an exception raised by one call to a typed error -------------------
+
+#: Failures before any byte of the request left: nothing can have been billed.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+#: The request itself cannot be built or sent as asked (the row's values or the setup).
+_UNSENDABLE = (
+    httpx.InvalidURL,
+    httpx.LocalProtocolError,
+    httpx.UnsupportedProtocol,
+    httpx.TooManyRedirects,
+    UnicodeEncodeError,
+)
+#: The answer arrived but cannot be read (the provider may have billed it).
+_UNREADABLE = (httpx.DecodingError, ValueError, KeyError, TypeError, AttributeError)
+
+
+def error_for_exception(
+    provider: str,
+    exc: BaseException,
+    *,
+    field: str | None = None,
+    redact: Callable[[str], str] | None = None,
+) -> ProviderError | None:
+    """Map an exception raised while one call was sent or read to a typed error.
+
+    The companion of :func:`error_for_response` for calls that got no usable answer:
+
+    * ``BadRequest`` (not retried, nothing billed): the request cannot be built or sent —
+      ``httpx.InvalidURL`` (a value too long for a URL), ``LocalProtocolError``,
+      ``UnsupportedProtocol``, ``TooManyRedirects``, ``UnicodeEncodeError``; ``field`` names
+      the record field at fault.
+    * ``ProviderTimeout`` / ``ProviderDown`` (retryable): timeouts and transport failures.
+      ``charge_known`` is ``True`` only when nothing was sent (connect errors, connect and
+      pool timeouts); after a read or write timeout, a reset or a remote protocol error the
+      provider may have processed and billed the request.
+    * ``MalformedResponse`` (retryable, charge unknown): an answer that cannot be decoded or
+      read into the provider's documented shape.
+
+    Returns ``None`` for anything else (a bug, not a provider failure).
+
+    Example:
+        >>> error = error_for_exception("pdl", httpx.ReadTimeout("timed out"))
+        >>> type(error).__name__, error.retryable, error.charge_known
+        ('ProviderTimeout', True, False)
+        >>> error = error_for_exception("pdl", httpx.InvalidURL("URL too long"), field="title")
+        >>> type(error).__name__, error.retryable, error.field
+        ('BadRequest', False, 'title')
+    """
+
+    def message(text: str) -> str:
+        out = f"{provider}: {text}"
+        return redact(out) if redact else out
+
+    error: ProviderError
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, _UNSENDABLE):
+        where = f"from field {field!r} " if field else ""
+        error = BadRequest(
+            message(
+                f"the request cannot be sent {where}({type(exc).__name__}: {exc}); fix or "
+                "shorten that value in the list"
+            ),
+            provider=provider,
+        )
+        error.field = field
+        return error
+    sent = not isinstance(exc, _NOT_SENT)
+    if isinstance(exc, httpx.TimeoutException):
+        after = " after the request was sent: it may have been processed and billed" if sent else ""
+        error = ProviderTimeout(
+            message(f"timed out ({type(exc).__name__}){after}"), provider=provider
+        )
+    elif isinstance(exc, httpx.TransportError):
+        what = "connection broke after the request was sent" if sent else "connection failed"
+        error = ProviderDown(message(f"{what} ({type(exc).__name__}: {exc})"), provider=provider)
+    elif isinstance(exc, _UNREADABLE):
+        return MalformedResponse(
+            message(f"unreadable response ({type(exc).__name__}: {exc})"), provider=provider
+        )
+    elif isinstance(exc, httpx.HTTPError):  # any other httpx failure: the request as built
+        error = BadRequest(
+            message(f"the request failed ({type(exc).__name__}: {exc})"), provider=provider
+        )
+        error.field = field
+        return error
+    else:
+        return None
+    error.charge_known = not sent
+    return error

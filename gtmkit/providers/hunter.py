@@ -30,7 +30,7 @@ import httpx
 
 from gtmkit.providers._http import HttpProvider, Reply, SearchResults, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
-from gtmkit.providers.errors import ProviderDown
+from gtmkit.providers.errors import BadRequest, MalformedResponse, ProviderDown
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_email,
@@ -275,7 +275,12 @@ class HunterVerifier(_HunterBase):
     async def _lookup(self, record: Record) -> Finding:
         email = normalize_email(record.get("email"))
         if not email:
-            raise ValueError("hunter_verifier needs an email")
+            error = BadRequest(
+                f"{self.name}: field 'email' is not an email address; fix that value in the list",
+                provider=self.name,
+            )
+            error.field = "email"
+            raise error
         total_latency = 0.0
         reply: Reply | None = None
         for attempt in range(self.pending_retries + 1):
@@ -294,7 +299,11 @@ class HunterVerifier(_HunterBase):
         self._check(reply)
         data = reply.body.get("data")
         if not isinstance(data, Mapping):
-            raise ValueError("email-verifier answer without data")
+            raise MalformedResponse(
+                f"{self.name}: email-verifier answer without data",
+                provider=self.name,
+                http_status=reply.status,
+            )
         word = first_text(data.get("status"), data.get("result"))
         status = common_status(self.name, word)
         billed = word in self.billed_statuses

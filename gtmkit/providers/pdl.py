@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 from gtmkit.providers._http import HttpProvider, Reply, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.errors import MalformedResponse
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_linkedin,
@@ -139,7 +140,11 @@ class PDLProvider(HttpProvider):
         self._check(reply)
         data = reply.body.get("data")
         if not isinstance(data, Mapping):
-            raise ValueError("person/enrich 200 without a data object")
+            raise MalformedResponse(
+                f"{self.name}: person/enrich {reply.status} without a data object",
+                provider=self.name,
+                http_status=reply.status,
+            )
         credits = _credits_spent(reply, 1.0)
         likelihood = reply.body.get("likelihood")
         fields = _person_fields(data)

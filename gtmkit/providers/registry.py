@@ -28,6 +28,7 @@ _INFRASTRUCTURE = frozenset(
         "registry",
         "connect",
         "credentials",
+        "inputs",
         "pricing",
         "status",
         "throttle",
