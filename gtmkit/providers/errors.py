@@ -8,6 +8,7 @@ breaker, or give up on the row). Messages never contain an API key.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -277,10 +278,36 @@ def error_detail(body: Any, text: str = "") -> str:
     return detail[:200] + ("…" if len(detail) > 200 else "")
 
 
-def _mentions_credits(detail: str) -> bool:
-    lowered = detail.lower()
-    return "credit" in lowered and any(
-        word in lowered for word in ("insufficient", "not enough", "exhausted", "out of", "no ")
+#: How providers say a plan, quota or credit balance is used up — an answer no retry within the
+#: run can change, unlike a per-second or per-minute throttle. From ../shared/providers.md:
+#: Hunter's 429 "You have reached your usage limit. Upgrade your plan" and 402 "... purchase
+#: additional credits"; PDL's 402 "You have reached your account maximum (all matches used)";
+#: Dropcontact's 403 "You don't have enough credits ..."; Apollo's credits message on 402/422;
+#: Lusha's 429 "Daily API quota limit exceeded"; "monthly quota" (Hunter's MCP server).
+_QUOTA_WORDS = re.compile(
+    r"usage limit|quota|all matches used|account maximum"
+    r"|(?:insufficient|not enough|n't have enough|no more|no)\s+(?:\w+\s+)?credits?\b"
+    r"(?!\s+(?:were|was|have been|will be)\s+(?:charged|used|consumed|deducted|billed))"
+    r"|\bcredits?\s+(?:are\s+|have\s+been\s+)?(?:exhausted|used up|depleted|run out|ran out)"
+    r"|out of\s+(?:\w+\s+)?credits?|(?:additional|more)\s+credits",
+    re.IGNORECASE,
+)
+#: A throttle window named beside the word "quota" ("per-minute quota exceeded"): a rate limit.
+_SHORT_WINDOW = re.compile(r"\b(?:second|minute)s?\b|/s\b|/min\b", re.IGNORECASE)
+
+
+def quota_exhausted(detail: str) -> bool:
+    """Whether an error message says the plan's quota or credits are used up.
+
+    Example:
+        >>> quota_exhausted("You have reached your usage limit. Upgrade your plan")
+        True
+        >>> quota_exhausted("The maximum number of api calls allowed for api/v1/people/match "
+        ...                 "is 600 times per hour. Please upgrade your plan")
+        False
+    """
+    return bool(_QUOTA_WORDS.search(detail)) and not (
+        "quota" in detail.lower() and _SHORT_WINDOW.search(detail)
     )
 
 
@@ -301,13 +328,15 @@ def error_for_response(
 
     Rules, provider body codes first, then the status:
 
+    * ``OutOfCredits`` (first, never retried, disables the provider): 402,
+      ``INSUFFICIENT_CREDITS`` / ``payment_required``, or any answer below 500 whose message says
+      the plan's quota or credits are used up (:func:`quota_exhausted`: Hunter's 429 "usage
+      limit", "monthly quota", "out of credits"...); Dropcontact's 403.
     * ``RateLimited``: 429; Hunter's 403; ``RATE_LIMITED`` / ``rate_limit_error`` bodies.
       ``retry_after`` from ``Retry-After`` / ``retry-after``, PDL's ``x-ratelimit-reset`` or
       Prospeo's ``x-minute-reset-seconds``.
     * ``AuthError``: 401, 403 (except Hunter's and Dropcontact's), ``API_INACCESSIBLE``,
       ``INVALID_API_KEY``, ``ACCOUNT_RESTRICTED``.
-    * ``OutOfCredits``: 402, ``INSUFFICIENT_CREDITS``, Dropcontact's 403, or a 4xx whose message
-      says the credits ran out.
     * ``BadRequest``: other 4xx (400, 404 when not a miss, 405, 409, 410, 422, 451...).
     * ``ProviderTimeout``: 408 and 504; ``ProviderDown``: other 5xx, ``INTERNAL_ERROR``.
     * ``MalformedResponse`` is raised by the adapters when a 2xx body cannot be read.
@@ -340,23 +369,20 @@ def error_for_response(
         return redact(out) if redact else out
 
     error: ProviderError
-    if code in _RATE_CODES or status == 429 or (status == 403 and provider in _RATE_LIMIT_403):
+    if code in _CREDIT_CODES or status == 402 or (status < 500 and quota_exhausted(detail)):
+        # before the throttle rule: Hunter's 429 "usage limit reached" is a quota, not a pace
+        error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
+    elif code in _RATE_CODES or status == 429 or (status == 403 and provider in _RATE_LIMIT_403):
         error = RateLimited(
             message("rate limited"),
             provider=provider,
             http_status=status,
             retry_after=retry_after_seconds(headers),
         )
-    elif (
-        code in _CREDIT_CODES
-        or status == 402
-        or (status == 403 and provider in _CREDITS_403 and not _mentions_auth(detail))
-    ):
+    elif status == 403 and provider in _CREDITS_403 and not _mentions_auth(detail):
         error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
     elif code in _AUTH_CODES or status in (401, 403):
         error = AuthError(message("authentication failed"), provider=provider, http_status=status)
-    elif 400 <= status < 500 and _mentions_credits(detail):
-        error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
     elif status in (408, 504):
         error = ProviderTimeout(message("timed out"), provider=provider, http_status=status)
     elif code in _DOWN_CODES or status >= 500:
