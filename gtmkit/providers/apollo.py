@@ -80,6 +80,11 @@ class ApolloProvider(HttpProvider):
     )
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: Apollo's "Endpoint essentials" (OAS via ../shared/providers.md §1): 1 credit for
+    #: demographics or email, +8 if a mobile phone is returned — which takes
+    #: ``reveal_phone_number`` and a webhook, never sent here — so 1. Apollo reports no per-call
+    #: credit figure on ``people/match``; a returned mobile is still counted as 9, which the
+    #: engine sees as a charge beyond ``max_credits`` and stops the provider.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.05 per credit (practitioner estimate of Apollo's cost per found
     #: email on paid plans, ../shared/field-notes.md). Override per run.

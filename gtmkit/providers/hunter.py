@@ -83,6 +83,9 @@ class HunterProvider(_HunterBase):
     )
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: "Uses Hunter credits, charged only when an email is found" (Hunter's own MCP server,
+    #: ../shared/providers.md §2): 1 per found email, 0 otherwise. Hunter reports no per-call
+    #: credit figure (usage is on the free ``GET /account``), so the rule is the signal.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.10 per found email (practitioner estimate for Hunter on paid
     #: plans, ../shared/field-notes.md). Override per run.
@@ -244,6 +247,8 @@ class HunterVerifier(_HunterBase):
     returns: ClassVar[frozenset[str]] = frozenset({"email"})
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: "charged only for valid, invalid, or accept_all results", and a 202 polled again
+    #: "counts once" (Hunter's docs and MCP server, ../shared/providers.md §2): at most 1.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.05 per verification, a rough figure (half the finder's), not
     #: checked against the current price page. Override per run.

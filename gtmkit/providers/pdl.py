@@ -20,6 +20,7 @@ Throttle: ``x-ratelimit-remaining`` / ``x-ratelimit-limit`` JSON objects and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -39,14 +40,17 @@ from gtmkit.providers.status import PDL_FOUND
 
 
 def _credits_spent(reply: Reply, default: float) -> float:
+    """PDL's own billing signal, the ``x-call-credits-spent`` header; ``default`` (the
+    documented rule) when it is missing or not a finite, non-negative number."""
     headers = {k.lower(): v for k, v in reply.headers.items()}
     value = headers.get("x-call-credits-spent")
     if value is None:
         return default
     try:
-        return float(value)
+        spent = float(value)
     except ValueError:
         return default
+    return spent if math.isfinite(spent) and spent >= 0 else default
 
 
 def _is_not_found(reply: Reply) -> bool:
@@ -105,6 +109,9 @@ class PDLProvider(HttpProvider):
     )
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: "We charge per match" (docs.peopledatalabs.com via ../shared/providers.md §3): one person
+    #: enrichment is 1 credit, a 404 is free. The header can report more; the engine then stops
+    #: the provider rather than exceed what it reserved.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.25 per person match, a rough figure for PDL's self-serve plans
     #: (Clay charges 2.5× Hunter's credits for PDL, ../shared/field-notes.md), not checked
