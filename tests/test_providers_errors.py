@@ -235,3 +235,41 @@ def test_each_adapter_stops_at_its_quota_answer_after_one_request(provider, stat
     assert type(finding.error) is OutOfCredits
     assert finding.error.kind == "out_of_credits"
     assert len(rec.requests) == 1 and finding.credits == 0.0
+
+
+# -- one exception root ----------------------------------------------------------------------
+
+
+def test_every_exception_class_of_the_providers_derives_from_gtmkit_error() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import gtmkit.providers as package
+    from gtmkit.comparison import CompareError
+    from gtmkit.errors import GtmkitError
+
+    found = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"gtmkit.providers.{info.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, BaseException) and obj.__module__.startswith("gtmkit."):
+                found.add(obj)
+    assert len(found) >= 14
+    assert all(issubclass(cls, GtmkitError) for cls in found), [
+        cls for cls in found if not issubclass(cls, GtmkitError)
+    ]
+    # ... keeping the built-in bases callers catch today
+    from gtmkit.providers import (
+        InvalidCredentials,
+        InvalidPrice,
+        MissingCredentials,
+        NotConnected,
+        ProviderUsageError,
+        UnknownProvider,
+    )
+
+    assert issubclass(MissingCredentials, RuntimeError) and issubclass(NotConnected, RuntimeError)
+    assert issubclass(UnknownProvider, KeyError)
+    for cls in (InvalidCredentials, InvalidPrice, ProviderUsageError, CompareError):
+        assert issubclass(cls, ValueError) and issubclass(cls, GtmkitError)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import httpx
 
 from gtmkit.providers.base import Finding, Provider, Throttle
-from gtmkit.providers.errors import MalformedResponse, error_for_response
+from gtmkit.providers.errors import MalformedResponse, NotConnected, error_for_response
 from gtmkit.providers.throttle import read_throttle
 from gtmkit.schema import EmailStatus, Outcome
 
@@ -102,7 +102,7 @@ class HttpProvider(Provider):
     ) -> Reply:
         """Send one request and return the parsed answer (status not yet judged)."""
         if self.client is None:
-            raise RuntimeError(
+            raise NotConnected(
                 f"{self.name}: no httpx.AsyncClient; build adapters with "
                 "gtmkit.providers.connect(...) or pass client=..."
             )

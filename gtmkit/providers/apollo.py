@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from gtmkit.providers._http import HttpProvider, SearchResults, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.errors import ProviderUsageError
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_linkedin,
@@ -192,7 +193,7 @@ class ApolloProvider(HttpProvider):
         """
         domain = normalize_domain(company_domain)
         if not domain:
-            raise ValueError("apollo search needs a company domain")
+            raise ProviderUsageError("apollo search needs a company domain (e.g. 'acme.com')")
         body = {
             "q_organization_domains_list": [domain],
             "person_titles": [t for t in titles if t],

@@ -112,6 +112,15 @@ class MalformedResponse(ProviderError):
     charge_known = False
 
 
+class ProviderUsageError(GtmkitError, ValueError):
+    """A provider function was called with arguments it cannot use (the message says what to
+    pass instead). Raised to the caller, never carried on a finding."""
+
+
+class NotConnected(GtmkitError, RuntimeError):
+    """An adapter was asked to send a request without an ``httpx.AsyncClient``."""
+
+
 _KIND_BY_CLASS: dict[type[ProviderError], str] = {
     ProviderError: "provider_error",
     RateLimited: "rate_limited",

@@ -30,7 +30,12 @@ import httpx
 
 from gtmkit.providers._http import HttpProvider, Reply, SearchResults, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
-from gtmkit.providers.errors import BadRequest, MalformedResponse, ProviderDown
+from gtmkit.providers.errors import (
+    BadRequest,
+    MalformedResponse,
+    ProviderDown,
+    ProviderUsageError,
+)
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_email,
@@ -177,7 +182,9 @@ class HunterProvider(_HunterBase):
         """
         domain = normalize_domain(company_domain)
         if not domain and not text(company_name):
-            raise ValueError("hunter search needs a company domain or name")
+            raise ProviderUsageError(
+                "hunter search needs a company domain or name (company_domain= or company_name=)"
+            )
         params: dict[str, Any] = {
             "domain": domain or None,
             "company": None if domain else text(company_name),

@@ -19,6 +19,7 @@ import pkgutil
 
 from gtmkit.errors import GtmkitError
 from gtmkit.providers.base import Provider
+from gtmkit.providers.errors import ProviderUsageError
 
 #: Modules of this package that are plumbing, not adapters.
 _INFRASTRUCTURE = frozenset(
@@ -75,10 +76,14 @@ def register(cls: type[Provider]) -> type[Provider]:
     """
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{cls.__name__} has no provider name")
+        raise ProviderUsageError(
+            f"{cls.__name__} has no provider name: set the class attribute name = '...'"
+        )
     existing = _REGISTRY.get(name)
     if existing is not None and existing is not cls:
-        raise ValueError(f"provider name {name!r} is already used by {existing.__name__}")
+        raise ProviderUsageError(
+            f"provider name {name!r} is already used by {existing.__name__}; pick another name"
+        )
     _REGISTRY[name] = cls
     return cls
 
