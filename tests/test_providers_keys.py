@@ -159,7 +159,7 @@ def test_sandbox_mode_reads_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(main())
 
 
-# -- a padded or odd key works and never shows, over a real loopback connection ----------------------
+# -- a padded or odd key works and never shows, over a real loopback connection ---------------
 
 
 @pytest.mark.parametrize("key", [PADDED_KEYS[0], PADDED_KEYS[1], *ODD_KEYS])
