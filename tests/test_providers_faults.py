@@ -54,6 +54,8 @@ TRANSPORT_FAULTS = {
         False,
     ),
     "decoding": (httpx.DecodingError("bad gzip"), errors.MalformedResponse, True, False),
+    "bare timeout": (TimeoutError("custom transport gave up"), errors.ProviderTimeout, True, False),
+    "bare os error": (ConnectionResetError(104, "reset"), errors.ProviderDown, True, False),
     "local protocol": (
         httpx.LocalProtocolError("Illegal header value"),
         errors.BadRequest,

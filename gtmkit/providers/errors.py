@@ -440,7 +440,8 @@ def error_for_exception(
       ``httpx.InvalidURL`` (a value too long for a URL), ``LocalProtocolError``,
       ``UnsupportedProtocol``, ``TooManyRedirects``, ``UnicodeEncodeError``; ``field`` names
       the record field at fault.
-    * ``ProviderTimeout`` / ``ProviderDown`` (retryable): timeouts and transport failures.
+    * ``ProviderTimeout`` / ``ProviderDown`` (retryable): timeouts and transport failures
+      (httpx's, or a bare ``TimeoutError`` / ``OSError`` from a custom transport).
       ``charge_known`` is ``True`` only when nothing was sent (connect errors, connect and
       pool timeouts); after a read or write timeout, a reset or a remote protocol error the
       provider may have processed and billed the request.
@@ -477,12 +478,12 @@ def error_for_exception(
         error.field = field
         return error
     sent = not isinstance(exc, _NOT_SENT)
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         after = " after the request was sent: it may have been processed and billed" if sent else ""
         error = ProviderTimeout(
             message(f"timed out ({type(exc).__name__}){after}"), provider=provider
         )
-    elif isinstance(exc, httpx.TransportError):
+    elif isinstance(exc, (httpx.TransportError, OSError)):  # OSError: a custom transport's
         what = "connection broke after the request was sent" if sent else "connection failed"
         error = ProviderDown(message(f"{what} ({type(exc).__name__}: {exc})"), provider=provider)
     elif isinstance(exc, _UNREADABLE):
