@@ -606,6 +606,15 @@ DROPCONTACT_NOT_READY: dict[str, Any] = {
     "success": False,
 }
 
+#: The hit body of every synchronous HTTP adapter, by provider name.
+HIT_BODIES: dict[str, dict[str, Any]] = {
+    "apollo": APOLLO_MATCH_HIT,
+    "hunter": HUNTER_FINDER_HIT,
+    "hunter_verifier": HUNTER_VERIFIER_HIT,
+    "pdl": PDL_PERSON_HIT,
+    "prospeo": PROSPEO_HIT,
+}
+
 #: A record that every finder can look up.
 RECORD: dict[str, Any] = {
     "first_name": "Olivia",

@@ -68,14 +68,14 @@ def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
 def _ignore_default_dotenv(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's ``./.env`` must not turn keyless tests live (``connect`` reads it by
     default); a test that passes its own ``env_file`` still gets the real reader."""
-    # the package re-exports the ``connect`` function under the submodule's name
-    connect_module = importlib.import_module("gtmkit.providers.connect")
-    real = connect_module.read_env_file
+    # keys are read by gtmkit.providers.credentials (connect only calls it)
+    credentials = importlib.import_module("gtmkit.providers.credentials")
+    real = credentials.read_env_file
 
     def read_env_file(path, names):  # type: ignore[no-untyped-def]
         return {} if str(path) == ".env" else real(path, names)
 
-    monkeypatch.setattr(connect_module, "read_env_file", read_env_file)
+    monkeypatch.setattr(credentials, "read_env_file", read_env_file)
 
 
 @pytest.fixture(autouse=True)

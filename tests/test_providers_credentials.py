@@ -11,14 +11,11 @@ import pickle
 import httpx
 import pytest
 from _providers_helpers import (
-    APOLLO_MATCH_HIT,
     DROPCONTACT_RESULT_HIT,
     DROPCONTACT_SUBMIT,
     FAKE_KEY,
+    HIT_BODIES,
     HUNTER_FINDER_HIT,
-    HUNTER_VERIFIER_HIT,
-    PDL_PERSON_HIT,
-    PROSPEO_HIT,
     RECORD,
     make,
     run,
@@ -35,13 +32,6 @@ ENV = {
     "pdl": "PDL_API_KEY",
     "prospeo": "PROSPEO_API_KEY",
     "dropcontact": "DROPCONTACT_API_KEY",
-}
-HIT_BODIES = {
-    "apollo": APOLLO_MATCH_HIT,
-    "hunter": HUNTER_FINDER_HIT,
-    "hunter_verifier": HUNTER_VERIFIER_HIT,
-    "pdl": PDL_PERSON_HIT,
-    "prospeo": PROSPEO_HIT,
 }
 LOOKUP = dict(RECORD, email="olivia.martin@acme.com")
 FAST = {"dropcontact": {"poll_interval_s": 0.0, "max_poll_wait_s": 0.0}}

@@ -158,3 +158,155 @@ def test_poll_error_is_typed() -> None:
 
     drop, _ = make(DropcontactProvider, answer, **FAST)
     assert isinstance(run(drop.lookup(LUCAS)).error, errors.ProviderDown)
+
+
+# -- polls are free, submits are paid: never pay twice for one lookup --------------------------
+
+POLL_FAULTS = {
+    "503": lambda request: httpx.Response(503, text="Service Unavailable"),
+    "500": lambda request: httpx.Response(500, json=DROPCONTACT_404 | {"detail": "Internal"}),
+    "429": lambda request: httpx.Response(429, json={"error": True}, headers={"Retry-After": "0"}),
+    "malformed": lambda request: httpx.Response(200, text='{"data": [{"email'),
+    "reset": lambda request: (_ for _ in ()).throw(httpx.ReadError("reset by peer")),
+    "timeout": lambda request: (_ for _ in ()).throw(httpx.ReadTimeout("read timed out")),
+}
+
+
+def faulty(fault, *, failures: int, result: dict):
+    """Submit fine; then ``failures`` polls answered with ``fault``; then ``result``."""
+    seen = {"submits": 0, "polls": 0}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            seen["submits"] += 1
+            return httpx.Response(200, json=DROPCONTACT_SUBMIT)
+        seen["polls"] += 1
+        if seen["polls"] <= failures:
+            return fault(request)
+        return httpx.Response(200, json=result)
+
+    return answer, seen
+
+
+@pytest.mark.parametrize("fault", sorted(POLL_FAULTS))
+def test_a_failed_poll_is_polled_again_not_resubmitted(fault: str) -> None:
+    answer, seen = faulty(POLL_FAULTS[fault], failures=3, result=DROPCONTACT_RESULT_HIT)
+    drop, _ = make(DropcontactProvider, answer, **FAST)
+    finding = run(drop.lookup(LUCAS))
+    assert finding.outcome == "hit" and finding.credits == 1.0 and finding.charge_known
+    assert seen == {"submits": 1, "polls": 4}
+    assert drop.pending_request_id(LUCAS) is None  # resolved: forgotten
+
+
+@pytest.mark.parametrize(
+    ("result", "outcome", "resumed_credits"),
+    [(DROPCONTACT_RESULT_HIT, "hit", 0.0), (DROPCONTACT_RESULT_MISS, "miss", -1.0)],
+)
+@pytest.mark.parametrize("fault", ["503", "reset", "timeout", "not ready"])
+def test_a_retry_after_giving_up_polls_the_same_request(
+    fault: str, result: dict, outcome: str, resumed_credits: float
+) -> None:
+    fail = POLL_FAULTS.get(fault, lambda request: httpx.Response(200, json=DROPCONTACT_NOT_READY))
+    answer, seen = faulty(fail, failures=3, result=result)
+    drop, rec = make(DropcontactProvider, answer, max_polls=3, **FAST)
+
+    gave_up = run(drop.lookup(LUCAS))
+    assert gave_up.outcome == "error" and gave_up.error.retryable
+    assert isinstance(gave_up.error, errors.ProviderDown)  # ProviderTimeout is one too
+    # the credit taken at submit, reported once, and known
+    assert (gave_up.credits, gave_up.charge_known) == (1.0, True)
+    assert "qzmxkpvlrtdnhwa" in str(gave_up.error) and "polls it again" in str(gave_up.error)
+    assert drop.pending_request_id(LUCAS) == "qzmxkpvlrtdnhwa"
+
+    resumed = run(drop.lookup(dict(LUCAS)))  # the engine's retry of the same lookup
+    assert resumed.outcome == outcome
+    assert resumed.credits == resumed_credits  # hit: already counted; miss: the refund
+    assert seen["submits"] == 1  # never paid twice
+    assert [r.method for r in rec.requests].count("POST") == 1
+    # the lookup's findings add up to what Dropcontact charged: 1 for a hit, 0 for a miss
+    assert gave_up.credits + resumed.credits == (1.0 if outcome == "hit" else 0.0)
+
+
+def test_two_give_ups_report_the_submit_credit_once() -> None:
+    answer, seen = faulty(POLL_FAULTS["503"], failures=4, result=DROPCONTACT_RESULT_MISS)
+    drop, _ = make(DropcontactProvider, answer, max_polls=2, **FAST)
+    findings = [run(drop.lookup(LUCAS)) for _ in range(3)]
+    assert [f.outcome for f in findings] == ["error", "error", "miss"]
+    assert [f.credits for f in findings] == [1.0, 0.0, -1.0]
+    assert seen["submits"] == 1
+
+
+def test_an_error_answer_to_a_poll_stops_polling_but_keeps_the_request() -> None:
+    answer, seen = faulty(
+        lambda request: httpx.Response(401, json={"error": True, "reason": "Invalid token"}),
+        failures=1,
+        result=DROPCONTACT_RESULT_HIT,
+    )
+    drop, _ = make(DropcontactProvider, answer, **FAST)
+    first = run(drop.lookup(LUCAS))
+    assert type(first.error) is errors.AuthError and first.error.disables_provider
+    assert (first.credits, first.charge_known) == (1.0, True)
+    assert seen == {"submits": 1, "polls": 1}  # no more polls after a refusal
+    second = run(drop.lookup(LUCAS))
+    assert (second.outcome, second.credits, seen["submits"]) == ("hit", 0.0, 1)
+
+
+def test_a_different_lookup_is_submitted_on_its_own() -> None:
+    answer, seen = faulty(POLL_FAULTS["503"], failures=0, result=DROPCONTACT_RESULT_HIT)
+    drop, _ = make(DropcontactProvider, answer, **FAST)
+    run(drop.lookup(LUCAS))
+    run(drop.lookup(dict(LUCAS, first_name="Luc")))
+    assert seen["submits"] == 2
+
+
+def test_transient_poll_failures_share_the_poll_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("gtmkit.providers.dropcontact.asyncio.sleep", fake_sleep)
+    throttled = lambda request: httpx.Response(429, json={}, headers={"Retry-After": "1"})  # noqa: E731
+    answer, seen = faulty(throttled, failures=10_000, result=DROPCONTACT_RESULT_HIT)
+    drop, _ = make(DropcontactProvider, answer, poll_interval_s=2.0, max_polls=4)
+    finding = run(drop.lookup(LUCAS))
+    assert isinstance(finding.error, errors.RateLimited)
+    assert seen == {"submits": 1, "polls": 4}
+    assert slept == [2.0, 1.0, 1.0, 1.0]  # first wait, then each 429's Retry-After
+
+
+def test_under_sandbox_faults_the_findings_add_up_to_the_sandbox_meter() -> None:
+    """The engine's retry loop, emulated: on a retryable error, look the same record up again.
+    The sandbox's own credit counter is the meter; no submit is paid for twice."""
+    from gtmkit.sandbox import FaultConfig, SandboxTransport, default_world
+
+    people = default_world().people.head(40).to_dicts()
+    fields = ("first_name", "last_name", "company_domain", "company_name")
+    # distinct lookups only (the world has namesakes): repeating a lookup is the cache's job
+    records = [
+        dict(zip(fields, key, strict=True))
+        for key in dict.fromkeys(tuple(p[k] for k in fields) for p in people)
+    ]
+    faults = FaultConfig(rate=0.4, kinds=("5xx", "reset", "timeout", "malformed", "429"), seed=5)
+    transport = SandboxTransport(faults=faults, dropcontact_ready_polls=2)
+
+    async def main():
+        async with httpx.AsyncClient(transport=transport) as client:
+            drop = DropcontactProvider(client, api_key="sandbox", max_polls=3, **FAST)
+            out = []
+            for record in records:
+                for _ in range(8):
+                    finding = await drop.lookup(record)
+                    out.append((record, finding))
+                    if finding.outcome != "error" or not finding.error.retryable:
+                        break
+            return out
+
+    findings = run(main())
+    final = {tuple(r.values()): f for r, f in findings}
+    assert all(f.outcome != "error" for f in final.values()), "8 tries should get through"
+    hits = sum(f.outcome == "hit" for f in final.values())
+    assert hits > 0 and any(f.outcome == "error" for _, f in findings)  # faults did bite
+    billed = transport.app.ledger.used("dropcontact")
+    assert billed == hits  # one paid submit per found email, every miss refunded
+    assert sum(f.credits for _, f in findings) == billed  # the findings' books agree

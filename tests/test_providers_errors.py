@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from _providers_helpers import (
     APOLLO_403,
@@ -12,8 +13,12 @@ from _providers_helpers import (
     DROPCONTACT_400,
     HUNTER_400,
     PDL_404,
+    RECORD,
+    make,
+    run,
 )
 
+from gtmkit.providers import provider_class
 from gtmkit.providers.errors import (
     AuthError,
     BadRequest,
@@ -153,3 +158,118 @@ def test_throttle_reading() -> None:
     assert generic.remaining == 4
     broken = read_throttle({"x-ratelimit-remaining": "{not json"})
     assert broken is None
+
+
+# -- a quota answer is never retried -----------------------------------------------------------
+
+
+def _hunter(status: int, details: str) -> dict:
+    return {"errors": [{"id": "x", "code": status, "details": details}]}
+
+
+def _pdl(status: int, kind: str, message: str) -> dict:
+    return {"status": status, "error": {"type": kind, "message": message}}
+
+
+def _dropcontact(reason: str) -> dict:
+    return {"error": True, "reason": reason, "success": False}
+
+
+HUNTER_USAGE = "You have reached your usage limit. Upgrade your plan"  # Hunter's docs, 429
+HUNTER_402 = "Please log in to Hunter to upgrade your plan or purchase additional credits."
+PDL_402 = "You have reached your account maximum (all matches used)"
+#: (provider, status, body) as each provider words "your plan / quota / credits are used up"
+#: (../shared/providers.md: Hunter §2 and its MCP server, PDL §3, Apollo §1, Prospeo §7,
+#: Dropcontact §8, Lusha §6 for the "daily quota" wording).
+QUOTA_ANSWERS = [
+    ("hunter", 429, _hunter(429, HUNTER_USAGE)),
+    ("hunter_verifier", 429, _hunter(429, HUNTER_USAGE)),
+    ("hunter", 403, _hunter(403, "Your monthly quota is exhausted")),
+    ("hunter", 400, _hunter(400, HUNTER_402)),
+    ("pdl", 429, _pdl(429, "rate_limit_error", PDL_402)),
+    ("pdl", 402, _pdl(402, "payment_required", PDL_402)),
+    ("apollo", 422, {"error": "You have insufficient credits. Please upgrade your plan."}),
+    ("apollo", 429, {"message": "You are out of credits for this billing cycle"}),
+    ("prospeo", 400, {"error": True, "error_code": "INSUFFICIENT_CREDITS"}),
+    ("prospeo", 429, {"error": True, "error_code": "RATE_LIMITED", "message": "Monthly quota"}),
+    ("dropcontact", 403, _dropcontact("You don't have enough credits to process this request")),
+    ("dropcontact", 429, _dropcontact("No more credits left on this account")),
+    ("lusha", 429, {"message": "Daily API quota limit exceeded. Limit 500 calls per day"}),
+]
+#: Throttles that only look alike: a retry after the pause can succeed.
+THROTTLE_ANSWERS = [
+    ("apollo", 429, APOLLO_429),  # "600 times per hour. Please upgrade your plan"
+    ("hunter", 403, _hunter(403, "You have reached the rate limit")),
+    ("lusha", 429, {"message": "Hourly API rate limit exceeded. Reset in 30 seconds"}),
+    ("zoominfo", 429, {"message": "You have exceeded the rate limit for this resource."}),
+    ("any", 429, {"message": "Per-minute quota exceeded, retry in 10 seconds"}),
+    ("any", 429, {"message": "Too many requests; no credits were charged"}),
+    ("prospeo", 429, {"error": True, "error_code": "RATE_LIMITED"}),
+]
+
+
+@pytest.mark.parametrize(("provider", "status", "body"), QUOTA_ANSWERS)
+def test_quota_answers_are_out_of_credits(provider, status, body) -> None:
+    error = error_for_response(provider, status, body, {"Retry-After": "1"})
+    assert type(error) is OutOfCredits, str(error)
+    assert not error.retryable and error.disables_provider
+
+
+@pytest.mark.parametrize(("provider", "status", "body"), THROTTLE_ANSWERS)
+def test_throttles_stay_rate_limits(provider, status, body) -> None:
+    error = error_for_response(provider, status, body, {"Retry-After": "1"})
+    assert type(error) is RateLimited, str(error)
+    assert error.retryable and not error.disables_provider
+
+
+@pytest.mark.parametrize(
+    ("provider", "status", "body"), [q for q in QUOTA_ANSWERS if q[0] != "lusha"]
+)
+def test_each_adapter_stops_at_its_quota_answer_after_one_request(provider, status, body) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body, headers={"Retry-After": "1"})
+
+    options = {"poll_interval_s": 0.0} if provider == "dropcontact" else {}
+    adapter, rec = make(provider_class(provider), answer, **options)
+    finding = run(adapter.lookup(dict(RECORD, email="olivia.martin@acme.com")))
+    assert type(finding.error) is OutOfCredits
+    assert finding.error.kind == "out_of_credits"
+    assert len(rec.requests) == 1 and finding.credits == 0.0
+
+
+# -- one exception root ----------------------------------------------------------------------
+
+
+def test_every_exception_class_of_the_providers_derives_from_gtmkit_error() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import gtmkit.providers as package
+    from gtmkit.comparison import CompareError
+    from gtmkit.errors import GtmkitError
+
+    found = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"gtmkit.providers.{info.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, BaseException) and obj.__module__.startswith("gtmkit."):
+                found.add(obj)
+    assert len(found) >= 14
+    assert all(issubclass(cls, GtmkitError) for cls in found), [
+        cls for cls in found if not issubclass(cls, GtmkitError)
+    ]
+    # ... keeping the built-in bases callers catch today
+    from gtmkit.providers import (
+        InvalidCredentials,
+        InvalidPrice,
+        MissingCredentials,
+        NotConnected,
+        ProviderUsageError,
+        UnknownProvider,
+    )
+
+    assert issubclass(MissingCredentials, RuntimeError) and issubclass(NotConnected, RuntimeError)
+    assert issubclass(UnknownProvider, KeyError)
+    for cls in (InvalidCredentials, InvalidPrice, ProviderUsageError, CompareError):
+        assert issubclass(cls, ValueError) and issubclass(cls, GtmkitError)

@@ -41,6 +41,8 @@ from gtmkit.comparison.optimize import HitPattern, ProviderCost, evaluate_order,
 from gtmkit.comparison.outcomes import attach_truth, observations_from_attempts
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
 from gtmkit.comparison.recommend import Metric, Recommendation, recommend
+from gtmkit.errors import GtmkitError
+from gtmkit.providers.pricing import adapter_for, price_per_credit, worst_case_credits
 from gtmkit.schema import ROW_ID
 
 TruthSource = Literal["world", "sandbox"]
@@ -49,21 +51,11 @@ TruthSource = Literal["world", "sandbox"]
 ENGINE_DEFAULT_LEDGER: Any = "<engine default>"
 
 
-class CompareError(ValueError):
+class CompareError(GtmkitError, ValueError):
     """A comparison cannot run as asked (bad input, over budget, declined estimate)."""
 
 
 # -- provider prices -----------------------------------------------------------------------
-def _provider_info(name: str, providers: Mapping[str, Any] | None) -> Any:
-    """The adapter instance given for ``name`` (its attributes are the class's), else the
-    registered adapter class."""
-    if providers is not None and name in providers:
-        return providers[name]
-    from gtmkit.providers import provider_class
-
-    return provider_class(name)
-
-
 def provider_costs(
     names: Sequence[str],
     *,
@@ -73,14 +65,15 @@ def provider_costs(
 ) -> dict[str, ProviderCost]:
     """Billing rule and unit price per provider.
 
-    The rule and list price come from the adapter class (``billing``, ``credits_per_lookup``,
-    ``price_per_credit``), ``prices`` overrides the price per credit, and when ``attempts``
-    holds billed calls that were actually sent, their mean credits replace the adapter's
-    nominal ``credits_per_lookup`` (measured beats declared).
+    The rule comes from the adapter class (``billing``, ``credits_per_lookup``), the price
+    from :func:`gtmkit.providers.pricing.price_per_credit` (``prices`` overrides the list
+    price; an unknown provider raises ``UnknownProvider``, a NaN, negative or bool price
+    ``InvalidPrice``), and when ``attempts`` holds billed calls that were actually sent, their
+    mean credits replace the adapter's nominal ``credits_per_lookup`` (measured beats declared).
     """
     out: dict[str, ProviderCost] = {}
     for name in names:
-        cls = _provider_info(name, providers)
+        cls = adapter_for(name, providers)
         credits = float(getattr(cls, "credits_per_lookup", 1.0))
         if attempts is not None and attempts.height:
             paid = attempts.filter(
@@ -88,7 +81,7 @@ def provider_costs(
             )["credits"]
             if paid.len():
                 credits = float(paid.mean())  # type: ignore[arg-type]
-        price = float((prices or {}).get(name, getattr(cls, "price_per_credit", 0.0)))
+        price = price_per_credit(name, prices=prices, providers=providers)
         out[name] = ProviderCost(name, cls.billing, credits, price)
     return out
 
@@ -543,10 +536,7 @@ def compare(
     conn = providers if not isinstance(providers, Sequence) else None
     instances = conn if isinstance(conn, Mapping) else None
     costs = provider_costs(names, providers=instances, prices=prices)
-    max_credits = {}
-    for name in names:
-        cls = _provider_info(name, instances)
-        max_credits[name] = float(getattr(cls, "max_credits", costs[name].credits_per_billed_call))
+    max_credits = {name: worst_case_credits(name, providers=instances) for name in names}
     est = estimate_compare(sampled.height, costs, max_credits=max_credits)
     if echo:
         print(

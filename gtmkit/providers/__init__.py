@@ -20,23 +20,28 @@ from gtmkit.providers._http import HttpProvider, SearchResults
 from gtmkit.providers.apollo import ApolloProvider
 from gtmkit.providers.base import Finding, MissingCredentials, Provider, RateLimit, Throttle
 from gtmkit.providers.connect import Connection, connect
+from gtmkit.providers.credentials import InvalidCredentials
 from gtmkit.providers.dropcontact import DropcontactProvider
 from gtmkit.providers.errors import (
     AuthError,
     BadRequest,
     MalformedResponse,
+    NotConnected,
     OutOfCredits,
     ProviderDown,
     ProviderError,
     ProviderTimeout,
+    ProviderUsageError,
     RateLimited,
+    error_for_exception,
     error_for_response,
 )
 from gtmkit.providers.hunter import HunterProvider, HunterVerifier
 from gtmkit.providers.pattern import PatternProvider
 from gtmkit.providers.pdl import PDLProvider
+from gtmkit.providers.pricing import InvalidPrice, price_per_credit, worst_case_credits
 from gtmkit.providers.prospeo import ProspeoProvider
-from gtmkit.providers.registry import provider_class, provider_names, register
+from gtmkit.providers.registry import UnknownProvider, provider_class, provider_names, register
 from gtmkit.providers.status import common_status
 
 #: Registered provider names, in listing order.
@@ -53,8 +58,11 @@ __all__ = [
     "HttpProvider",
     "HunterProvider",
     "HunterVerifier",
+    "InvalidCredentials",
+    "InvalidPrice",
     "MalformedResponse",
     "MissingCredentials",
+    "NotConnected",
     "OutOfCredits",
     "PDLProvider",
     "PatternProvider",
@@ -63,14 +71,19 @@ __all__ = [
     "ProviderDown",
     "ProviderError",
     "ProviderTimeout",
+    "ProviderUsageError",
     "RateLimit",
     "RateLimited",
     "SearchResults",
     "Throttle",
+    "UnknownProvider",
     "common_status",
     "connect",
+    "error_for_exception",
     "error_for_response",
+    "price_per_credit",
     "provider_class",
     "provider_names",
     "register",
+    "worst_case_credits",
 ]

@@ -11,14 +11,14 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
 from gtmkit.providers.base import Finding, Provider, Throttle
-from gtmkit.providers.errors import MalformedResponse, error_for_response
+from gtmkit.providers.errors import MalformedResponse, NotConnected, error_for_response
 from gtmkit.providers.throttle import read_throttle
 from gtmkit.schema import EmailStatus, Outcome
 
@@ -76,9 +76,9 @@ class HttpProvider(Provider):
         """Remove the key from every string in a parsed body (defence in depth: a provider
         echoing request parameters back must not put the key into the audit trail).
 
-        ``text`` is the raw body: when the key (made only of characters JSON never escapes)
-        does not occur in it and it has no ``\\u`` escape, no parsed string can contain the
-        key and the walk is skipped.
+        ``text`` is the raw body: when the key is made only of characters JSON never escapes,
+        no spelling of it occurs in the text and the text has no ``\\u`` escape, no parsed
+        string can contain the key and the walk is skipped.
         """
         key = self._key()
         if not key:
@@ -86,11 +86,11 @@ class HttpProvider(Provider):
         if (
             text is not None
             and _JSON_PLAIN.fullmatch(key)
-            and key not in text
+            and not self._key_found_in(text)
             and "\\u" not in text  # no \uXXXX escape could be spelling the key
         ):
             return value
-        return _replace_everywhere(value, key)
+        return _replace_everywhere(value, self.redact)
 
     async def _send(
         self,
@@ -102,7 +102,7 @@ class HttpProvider(Provider):
     ) -> Reply:
         """Send one request and return the parsed answer (status not yet judged)."""
         if self.client is None:
-            raise RuntimeError(
+            raise NotConnected(
                 f"{self.name}: no httpx.AsyncClient; build adapters with "
                 "gtmkit.providers.connect(...) or pass client=..."
             )
@@ -210,13 +210,15 @@ class HttpProvider(Provider):
 _JSON_PLAIN = re.compile(r"[A-Za-z0-9_.:+=~-]+")
 
 
-def _replace_everywhere(value: Any, key: str) -> Any:
+def _replace_everywhere(value: Any, redact: Callable[[str], str]) -> Any:
     if isinstance(value, str):
-        return value.replace(key, "***") if key in value else value
+        return redact(value)
     if isinstance(value, Mapping):
-        return {_replace_everywhere(k, key): _replace_everywhere(v, key) for k, v in value.items()}
+        return {
+            _replace_everywhere(k, redact): _replace_everywhere(v, redact) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_replace_everywhere(v, key) for v in value]
+        return [_replace_everywhere(v, redact) for v in value]
     return value
 
 

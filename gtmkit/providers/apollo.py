@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from gtmkit.providers._http import HttpProvider, SearchResults, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.errors import ProviderUsageError
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_linkedin,
@@ -80,6 +81,11 @@ class ApolloProvider(HttpProvider):
     )
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: Apollo's "Endpoint essentials" (OAS via ../shared/providers.md §1): 1 credit for
+    #: demographics or email, +8 if a mobile phone is returned — which takes
+    #: ``reveal_phone_number`` and a webhook, never sent here — so 1. Apollo reports no per-call
+    #: credit figure on ``people/match``; a returned mobile is still counted as 9, which the
+    #: engine sees as a charge beyond ``max_credits`` and stops the provider.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.05 per credit (practitioner estimate of Apollo's cost per found
     #: email on paid plans, ../shared/field-notes.md). Override per run.
@@ -187,7 +193,7 @@ class ApolloProvider(HttpProvider):
         """
         domain = normalize_domain(company_domain)
         if not domain:
-            raise ValueError("apollo search needs a company domain")
+            raise ProviderUsageError("apollo search needs a company domain (e.g. 'acme.com')")
         body = {
             "q_organization_domains_list": [domain],
             "person_titles": [t for t in titles if t],

@@ -7,21 +7,38 @@ wraps those around every adapter the same way.
 
 Contract (relied on by ``gtmkit.waterfall`` and ``gtmkit.compare``):
 
-* ``await provider.lookup(record)`` never raises for provider or transport failures; it
-  returns a :class:`Finding` whose ``outcome`` is ``"error"`` and whose ``error`` is a typed
-  :class:`~gtmkit.providers.errors.ProviderError`.
+* ``await provider.lookup(record)`` never raises for provider, transport or input failures;
+  it returns a :class:`Finding` whose ``outcome`` is ``"error"`` and whose ``error`` is a typed
+  :class:`~gtmkit.providers.errors.ProviderError`. A row whose values cannot be sent (a field
+  over :data:`~gtmkit.providers.inputs.MAX_FIELD_CHARS` characters, text that is not valid
+  Unicode, a URL httpx refuses) gets a non-retryable ``BadRequest`` naming the field, and
+  nothing is sent. Cancellation is the one exception: a lookup cancelled in flight raises
+  ``asyncio.CancelledError`` (never swallowed) and its charge is unknown.
 * ``provider.lookup_key(record)`` is the normalized identity of the lookup (same person asked
   the same way → same key); the engine caches and dedupes on ``(provider.name, endpoint,
   lookup_key)``.
-* ``provider.max_credits`` is the worst case one call can cost; the engine reserves it
-  against the budget before sending and settles to ``finding.credits`` afterwards.
+* ``provider.max_credits`` is the worst case one call can cost, from the provider's docs
+  (each adapter's docstring cites them); the engine reserves it against the budget before
+  sending. A finding reporting more than that is a provider charging beyond its documented
+  worst case: the engine stops that provider and says so.
+* Billing: ``finding.credits`` is what the call cost as far as the provider's own signal says
+  (PDL's ``x-call-credits-spent`` header, Prospeo's ``free_enrichment`` flag, a returned
+  mobile, Dropcontact's refund on a confirmed miss), else as its documented billing rule
+  implies; the engine settles the reservation to it. Credits may be negative: a refund of a
+  credit an earlier finding of the same lookup reported (Dropcontact: a give-up reported the
+  submit's credit, the resumed poll that confirms a miss reports −1). HTTP error answers
+  (4xx, 429, 5xx) and failures before anything was sent (connect errors, connect and pool
+  timeouts) cost 0 with ``charge_known=True``.
+* ``finding.charge_known`` is ``False`` when the request may have been processed and billed
+  but no answer says so (a read or write timeout or a broken connection after it was sent, a
+  2xx body that cannot be read): the engine holds such a call at ``max_credits`` until the
+  provider says otherwise, and never counts it free.
 * Records are plain mappings of canonical field name → value (``None`` or ``""`` = missing).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,13 +47,10 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
-from gtmkit.providers.errors import (
-    BadRequest,
-    MalformedResponse,
-    ProviderDown,
-    ProviderError,
-    ProviderTimeout,
-)
+from gtmkit.errors import GtmkitError
+from gtmkit.providers.credentials import Secret, provider_key
+from gtmkit.providers.errors import BadRequest, ProviderError, error_for_exception
+from gtmkit.providers.inputs import blame, fields_sent, input_problem
 from gtmkit.schema import BillingModel, EmailStatus, Outcome
 
 Record = Mapping[str, Any]
@@ -44,27 +58,7 @@ logger = logging.getLogger("gtmkit.providers")
 ProviderKind = Literal["finder", "verifier", "local", "manual"]
 
 
-class _Secret:
-    """Holds an API key so that no repr, str, ``vars()`` dump or pickle shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str | None) -> None:
-        self._value = value
-
-    def reveal(self) -> str | None:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret(***)" if self._value else "Secret(unset)"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("an API key is never pickled")
-
-
-class MissingCredentials(RuntimeError):
+class MissingCredentials(GtmkitError, RuntimeError):
     """Raised in live mode when no key was given and the provider's variable is unset."""
 
 
@@ -103,6 +97,11 @@ class Finding:
         raw: the parsed response body kept for audit (never contains the key).
         error: the typed error when ``outcome == "error"``.
         throttle: quota information read from the response headers, if any.
+        charge_known: whether ``credits`` is what the call cost. ``False`` when the request
+            may have been processed and billed but no answer says so (a read or write timeout,
+            a reset or a remote protocol error after it was sent, a 2xx body that cannot be
+            read, a Dropcontact submit whose answer was lost): the engine then holds the call
+            at ``max_credits`` instead of settling to ``credits``.
     """
 
     provider: str
@@ -118,6 +117,7 @@ class Finding:
     raw: Any = None
     error: ProviderError | None = None
     throttle: Throttle | None = None
+    charge_known: bool = True
 
     @property
     def email(self) -> str | None:
@@ -135,7 +135,10 @@ class Provider(ABC):
     Args:
         client: the shared ``httpx.AsyncClient`` (real network, the in-process sandbox
             transport, or a ``MockTransport`` in tests).
-        api_key: explicit key; else the ``env_var`` environment variable is read.
+        api_key: explicit key; else the ``env_var`` environment variable is read. Either is
+            stripped of surrounding whitespace and validated
+            (:class:`~gtmkit.providers.credentials.InvalidCredentials` names the source when
+            it cannot go into an HTTP header).
         base_url: override of the provider's real base URL (e.g. the loopback sandbox).
         live: when true, a missing key raises :class:`MissingCredentials` at construction.
             The sandbox needs no real key; it is handed a placeholder.
@@ -170,7 +173,7 @@ class Provider(ABC):
     ) -> None:
         self.client = client
         self.base_url = (base_url or self.default_base_url).rstrip("/")
-        key = api_key if api_key is not None else (os.environ.get(self.env_var or "") or None)
+        key = provider_key(type(self), api_key)
         if key is None and live and self.env_var:
             raise MissingCredentials(
                 f"{self.name}: no API key. Set the {self.env_var} environment variable "
@@ -178,7 +181,7 @@ class Provider(ABC):
                 "keys are never notebook parameters."
             )
         # Wrapped: a repr or vars() dump shows "Secret(***)"; pickling drops it (__getstate__).
-        self.__key = _Secret(key)
+        self.__key = Secret(key)
         #: called with (record, finding) after every hit (e.g. the pattern step learning)
         self._hit_observers: list[Callable[[Record, Finding], Any]] = []
 
@@ -192,9 +195,13 @@ class Provider(ABC):
         return self.__key.reveal() or ""
 
     def redact(self, text: str) -> str:
-        """Remove the key from any text (error messages, URLs) before it is kept."""
-        key = self.__key.reveal()
-        return text.replace(key, "***") if key else text
+        """Remove the key from any text (error messages, URLs) before it is kept, in every
+        spelling it can take there (raw, repr- or JSON-escaped, URL-encoded)."""
+        return self.__key.redact(text)
+
+    def _key_found_in(self, text: str) -> bool:
+        """Whether any spelling of the key occurs in ``text`` (to skip scrubbing clean text)."""
+        return self.__key.found_in(text)
 
     def __repr__(self) -> str:
         key = "set" if self.__key.reveal() else "unset"
@@ -209,7 +216,7 @@ class Provider(ABC):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__key = _Secret(None)  # an unpickled adapter has no key until given one
+        self.__key = Secret(None)  # an unpickled adapter has no key until given one
 
     # -- what a record needs -----------------------------------------------------------
     def can_lookup(self, record: Record) -> bool:
@@ -234,10 +241,13 @@ class Provider(ABC):
         """Send the request(s) and parse the answer. May raise ProviderError or httpx errors."""
 
     async def lookup(self, record: Record) -> Finding:
-        """Look one record up. Never raises for provider or transport failures.
+        """Look one record up. Never raises for provider, transport or input failures.
 
         A record without any of the input sets in ``needs`` is not sent (it would only earn a
-        400): the finding is a ``BadRequest`` error naming what is missing.
+        400), nor is one whose values cannot be sent (a field over
+        :data:`~gtmkit.providers.inputs.MAX_FIELD_CHARS` characters, text that is not valid
+        Unicode): the finding is a ``BadRequest`` error naming what is missing or which field
+        is wrong.
         """
         if self.needs and not self.can_lookup(record):
             wanted = " or ".join("+".join(group) for group in self.needs)
@@ -246,7 +256,16 @@ class Provider(ABC):
                 provider=self.name,
             )
             return self._failed(error, time.perf_counter())
-        finding = await self._safely(self.endpoint, self._lookup(record))
+        problem = input_problem(record, fields_sent(self.needs))
+        if problem is not None:
+            field, reason = problem
+            error = BadRequest(
+                f"{self.name}: field {field!r} {reason}; fix that value in the list",
+                provider=self.name,
+            )
+            error.field = field
+            return self._failed(error, time.perf_counter())
+        finding = await self._safely(self.endpoint, self._lookup(record), record)
         if finding.outcome == "hit":
             for observer in getattr(self, "_hit_observers", ()):
                 try:
@@ -261,21 +280,22 @@ class Provider(ABC):
             self._hit_observers = []
         self._hit_observers.append(observer)
 
-    async def _safely(self, endpoint: str, call: Awaitable[Finding]) -> Finding:
-        """Await one call, turning provider and transport failures into an error Finding."""
+    async def _safely(
+        self, endpoint: str, call: Awaitable[Finding], record: Record | None = None
+    ) -> Finding:
+        """Await one call, turning provider, transport and input failures into an error Finding.
+
+        ``record`` is what the call was built from: when the request cannot be built, the error
+        names the field most likely at fault.
+        """
         started = time.perf_counter()
         try:
             finding = await call
-        except ProviderError as exc:
-            return self._failed(exc, started, endpoint)
-        except httpx.TimeoutException as exc:
-            error = ProviderTimeout(self.redact(f"{self.name}: timed out ({type(exc).__name__})"))
-            return self._failed(error, started, endpoint)
-        except httpx.TransportError as exc:
-            error = ProviderDown(self.redact(f"{self.name}: connection failed ({exc!s})"))
-            return self._failed(error, started, endpoint)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            error = MalformedResponse(self.redact(f"{self.name}: unreadable response ({exc!s})"))
+        except Exception as exc:
+            field = blame(record, fields_sent(self.needs), exc) if record is not None else None
+            error = error_for_exception(self.name, exc, field=field, redact=self.redact)
+            if error is None:
+                raise  # a bug, not a provider failure: let it show
             return self._failed(error, started, endpoint)
         if not finding.latency_s:
             object.__setattr__(finding, "latency_s", time.perf_counter() - started)
@@ -292,4 +312,5 @@ class Provider(ABC):
             raw=error.body,
             error=error,
             throttle=error.throttle,
+            charge_known=error.charge_known,
         )

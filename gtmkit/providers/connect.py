@@ -15,13 +15,13 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 import httpx
 
 from gtmkit.providers.base import MissingCredentials, Provider
+from gtmkit.providers.credentials import read_env_file, resolve_api_keys  # noqa: F401
 from gtmkit.providers.registry import provider_class
 
 Mode = Literal["auto", "sandbox", "live"]
@@ -124,36 +124,6 @@ class _NoRealProviders(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def read_env_file(path: str | os.PathLike[str], names: Sequence[str]) -> dict[str, str]:
-    """``KEY=VALUE`` pairs for the given variable names from a ``.env`` file (missing file: {}).
-
-    Lines may start with ``export``; values may be quoted; ``#`` starts a comment line. The
-    values are returned, never written into ``os.environ``.
-
-    Example:
-        >>> read_env_file("/nonexistent/.env", ["HUNTER_API_KEY"])
-        {}
-    """
-    file = Path(path)
-    if not file.is_file():
-        return {}
-    wanted = set(names)
-    found: dict[str, str] = {}
-    for line in file.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].strip()
-        name, _, value = line.partition("=")
-        name, value = name.strip(), value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        if name in wanted and value:
-            found[name] = value
-    return found
-
-
 def connect(
     names: Sequence[str] | str,
     *,
@@ -212,15 +182,8 @@ def connect(
     classes = {name: provider_class(name) for name in dict.fromkeys(names)}
     base_urls = dict(base_urls or {})
     options = dict(options or {})
-    # Key precedence: explicit api_keys, then the environment, then the .env file.
-    api_keys = dict(api_keys or {})
-    if env_file is not None:
-        variables = [c.env_var for c in classes.values() if c.env_var]
-        from_file = read_env_file(env_file, variables)
-        for name, cls in classes.items():
-            var = cls.env_var
-            if var and name not in api_keys and not os.environ.get(var) and var in from_file:
-                api_keys[name] = from_file[var]
+    # Key precedence: explicit api_keys, then the environment, then the .env file (cleaned).
+    api_keys = resolve_api_keys(classes, api_keys, env_file=env_file) if mode != "sandbox" else {}
 
     modes: dict[str, ResolvedMode] = {}
     for name, cls in classes.items():

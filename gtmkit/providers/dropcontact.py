@@ -14,10 +14,30 @@ Real API: ``https://api.dropcontact.com/v1``, key in the ``X-Access-Token`` head
    Miss: a record without ``email``.
    ``Finding.raw`` keeps both answers: ``{"submit": ..., "result": ...}``.
 
-Billing ("pay on success", ``refund_on_miss``): a credit is taken at submit and given back if
-no email is found, so a hit costs 1 and a miss 0. When polling gives up the credit is still
-taken as far as we know, so that error finding carries ``credits=1``. Not enough credits for
-the batch → 403 (``OutOfCredits``). Rate limit: 60 requests/s → 429.
+Polls are free, submits are billed, so a submitted lookup is never submitted again while its
+result can still be fetched: a poll that fails (5xx, 429, a reset, a timeout, an unreadable
+body) is retried inside the poll loop, within the same ``max_polls`` / ``max_wait_s`` budget;
+and the adapter remembers the request id of every submitted, unresolved lookup by its lookup
+key, so when the engine retries a lookup that gave up, the retry polls that request instead of
+paying for a new one. (Remembered in this adapter instance only: a new process submits again.)
+
+Billing ("Pay on Success", developer.dropcontact.com via ``../shared/providers.md`` §8: "a
+credit is consumed only if the API returns a verified email address … taken when the request
+is sent, then given back automatically if no email is found"), reported so the findings of one
+lookup add up to what Dropcontact charged:
+
+* a result in the same call: a hit costs 1, a miss 0 (the credit taken and given back);
+* a lookup that gives up (polls exhausted, or an error answer to a poll) reports the credit
+  taken at submit: ``credits=1`` with ``charge_known=True`` — it is taken, and stays taken
+  unless a later poll finds the miss;
+* a later call that resumes that request reports the difference: a hit 0 (already counted), a
+  confirmed miss −1 (the refund).
+
+``max_credits`` is 1: one record per request, and no email is ever sent (Dropcontact charges 1
+"regardless" to verify a given email). ``credits_left`` (in the submit and result answers) is
+the account's balance, moved by every other lookup of the account in flight, so it is kept in
+``Finding.raw`` but not read as this call's cost. Not enough credits for the batch → 403
+(``OutOfCredits``). Rate limit: 60 requests/s → 429.
 """
 
 from __future__ import annotations
@@ -26,13 +46,19 @@ import asyncio
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
 from gtmkit.providers._http import HttpProvider, Reply, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
-from gtmkit.providers.errors import MalformedResponse, ProviderTimeout
+from gtmkit.providers.errors import (
+    MalformedResponse,
+    ProviderError,
+    ProviderTimeout,
+    error_for_exception,
+)
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_linkedin,
@@ -129,6 +155,13 @@ class DropcontactProvider(HttpProvider):
         self.max_poll_wait_s = max_poll_wait_s
         self.max_polls = max_polls
         self.max_wait_s = max_wait_s
+        #: submitted lookups whose result is not in yet, by lookup key (a retry polls them)
+        self._submitted: dict[str, _Submitted] = {}
+
+    def pending_request_id(self, record: Record) -> str | None:
+        """The request id of this record's submitted, unresolved lookup, if any."""
+        job = self._submitted.get(self.lookup_key(record))
+        return job.request_id if job else None
 
     def lookup_key(self, record: Record) -> str:
         return person_key(record)
@@ -152,36 +185,57 @@ class DropcontactProvider(HttpProvider):
 
     async def _lookup(self, record: Record) -> Finding:
         started = time.perf_counter()
-        submit = await self._send(
-            "POST",
-            "enrich/all",
-            json_body={"data": [self._contact(record)], "siren": False, "language": "en"},
-        )
-        self._check(submit)
-        request_id = first_text(submit.body.get("request_id"))
-        if not request_id:
-            raise MalformedResponse(
-                f"{self.name}: submit answer without request_id",
-                provider=self.name,
-                http_status=submit.status,
+        key = self.lookup_key(record)
+        job = self._submitted.get(key)
+        if job is None:  # not submitted yet (or already resolved): this call pays for one
+            submit = await self._send(
+                "POST",
+                "enrich/all",
+                json_body={"data": [self._contact(record)], "siren": False, "language": "en"},
             )
+            self._check(submit)
+            request_id = first_text(submit.body.get("request_id"))
+            if not request_id:
+                raise MalformedResponse(
+                    f"{self.name}: submit answer without request_id",
+                    provider=self.name,
+                    http_status=submit.status,
+                )
+            job = self._submitted[key] = _Submitted(request_id, submit)
+        # From here the credit is taken: nothing may fail without a finding that reports it.
+        return await self._poll(key, job, started)
+
+    async def _poll(self, key: str, job: _Submitted, started: float) -> Finding:
         waited = 0.0
         delay = self.poll_interval_s
+        failure: ProviderError | None = None  # the last poll's failure, if it failed
         for _ in range(max(1, self.max_polls)):
             if delay > 0:
                 await asyncio.sleep(delay)
                 waited += delay
-            reply = await self._send("GET", f"enrich/all/{request_id}")
-            self._check(reply)
-            if reply.body.get("success") is True and isinstance(reply.body.get("data"), list):
-                return self._result(submit, reply, time.perf_counter() - started)
-            hint = _retry_hint(str(reply.body.get("reason") or ""))
-            delay = min(hint if hint is not None else self.poll_interval_s, self.max_poll_wait_s)
+            try:
+                reply = await self._send("GET", f"enrich/all/{job.request_id}")
+                self._check(reply)
+                if reply.body.get("success") is True and isinstance(reply.body.get("data"), list):
+                    return self._result(key, job, reply, time.perf_counter() - started)
+            except Exception as exc:
+                failure = error_for_exception(self.name, exc, redact=self.redact)
+                if failure is None:
+                    raise  # a bug, not a provider failure
+                if not failure.retryable:  # a bad key or no credits: polling cannot help
+                    break
+                retry_after = getattr(failure, "retry_after", None)
+                hint = retry_after if retry_after is not None else self.poll_interval_s
+            else:
+                failure = None
+                said = _retry_hint(str(reply.body.get("reason") or ""))
+                hint = said if said is not None else self.poll_interval_s
+            delay = min(hint, self.max_poll_wait_s)
             if waited + delay > self.max_wait_s:
                 break
-        return self._gave_up(submit, request_id, time.perf_counter() - started)
+        return self._gave_up(job, failure, time.perf_counter() - started)
 
-    def _result(self, submit: Reply, reply: Reply, latency: float) -> Finding:
+    def _result(self, key: str, job: _Submitted, reply: Reply, latency: float) -> Finding:
         data = reply.body["data"]
         contact = data[0] if data and isinstance(data[0], Mapping) else {}
         emails = [
@@ -198,12 +252,19 @@ class DropcontactProvider(HttpProvider):
             "company_domain": normalize_domain(contact.get("website")) or None,
         }
         # Audit trail: both answers (the submit carries the request_id and credits_left).
-        raw = {"submit": submit.body, "result": reply.body}
-        if not emails:
+        raw = {"submit": job.submit.body, "result": reply.body}
+        best = (
+            min(emails, key=lambda e: _email_rank(first_text(e.get("qualification"))))
+            if emails
+            else None
+        )
+        credits = job.settle(1.0 if best is not None else 0.0)
+        if self._submitted.get(key) is job:
+            del self._submitted[key]
+        if best is None:
             return self._finding(
-                reply, "miss", fields=fields, credits=0.0, latency_s=latency, raw=raw
+                reply, "miss", fields=fields, credits=credits, latency_s=latency, raw=raw
             )
-        best = min(emails, key=lambda e: _email_rank(first_text(e.get("qualification"))))
         word = first_text(best.get("qualification"))
         fields["email"] = str(best["email"]).strip().lower()
         return self._finding(
@@ -212,29 +273,52 @@ class DropcontactProvider(HttpProvider):
             fields=fields,
             email_status=common_status(self.name, word) if word else "risky",
             provider_status=word,
-            credits=1.0,
+            credits=credits,
             latency_s=latency,
             raw=raw,
         )
 
-    def _gave_up(self, submit: Reply, request_id: str, latency: float) -> Finding:
-        error = ProviderTimeout(
-            f"{self.name}: request {request_id} not ready after {self.max_polls} polls / "
-            f"{self.max_wait_s:.0f} s",
-            provider=self.name,
-            http_status=200,
-        )
+    def _gave_up(self, job: _Submitted, failure: ProviderError | None, latency: float) -> Finding:
+        """The finding of a submitted lookup whose result did not come: it reports the credit
+        taken at submit (once per lookup), and the request stays remembered for a retry."""
+        if failure is None:
+            error: ProviderError = ProviderTimeout(
+                f"{self.name}: request {job.request_id} not ready after {self.max_polls} polls / "
+                f"{self.max_wait_s:.0f} s; a retry polls it again (no new submit)",
+                provider=self.name,
+                http_status=200,
+            )
+        else:
+            error = failure
+            error.args = (f"{failure} (polling request {job.request_id}; a retry polls it again)",)
+        error.charge_known = True  # the credit taken at submit is reported right here
         return Finding(
             provider=self.name,
             endpoint=self.endpoint,
             outcome="error",
-            credits=1.0,  # taken at submit; only refunded once a miss is confirmed
+            credits=job.settle(1.0),  # taken at submit; only given back once a miss is confirmed
             latency_s=latency,
-            http_status=200,
-            raw={"submit": submit.body, "result": None},
+            http_status=error.http_status,
+            raw={"submit": job.submit.body, "result": None},
             error=error,
-            throttle=submit.throttle,
+            throttle=job.submit.throttle,
         )
+
+
+@dataclass(slots=True)
+class _Submitted:
+    """A lookup Dropcontact accepted (and billed) whose result is not in yet."""
+
+    request_id: str
+    submit: Reply
+    #: credits the findings of this lookup have reported so far
+    reported: float = 0.0
+
+    def settle(self, charged: float) -> float:
+        """Record that the lookup now costs ``charged`` in all; return what is new to report."""
+        new = charged - self.reported
+        self.reported = charged
+        return new
 
 
 __all__ = ["DropcontactProvider"]

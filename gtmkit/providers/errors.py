@@ -8,13 +8,18 @@ breaker, or give up on the row). Messages never contain an API key.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
 
-class ProviderError(Exception):
+from gtmkit.errors import GtmkitError
+
+
+class ProviderError(GtmkitError):
     """Base class for everything a provider call can fail with.
 
     Attributes:
@@ -23,10 +28,15 @@ class ProviderError(Exception):
         retryable: whether sending the same request again may succeed.
         disables_provider: whether the provider is unusable for the rest of the run
             (bad key, out of credits): the engine's circuit breaker opens.
+        charge_known: whether the credits of the failed call are known (copied to
+            ``Finding.charge_known``). ``False`` when the request may have been processed and
+            billed but no answer says so: a timeout or a broken connection after it was sent,
+            a 2xx body that cannot be read.
     """
 
     retryable: bool = False
     disables_provider: bool = False
+    charge_known: bool = True
     #: the provider's own error code from the body (``"INSUFFICIENT_CREDITS"``...), if any.
     code: str | None = None
     #: the parsed error body kept for audit (scrubbed of the key), if any.
@@ -75,7 +85,11 @@ class OutOfCredits(ProviderError):
 
 
 class BadRequest(ProviderError):
-    """400/404/422 on a request the provider will never accept as sent. Not retried."""
+    """400/404/422 on a request the provider will never accept as sent, or a request that
+    cannot be built from the row's values (the message names the field). Not retried."""
+
+    #: the record field at fault, when the request could not be built from it
+    field: str | None = None
 
 
 class ProviderDown(ProviderError):
@@ -90,9 +104,21 @@ class ProviderTimeout(ProviderDown):
 
 class MalformedResponse(ProviderError):
     """The body could not be parsed into the provider's documented shape. Retried once or twice:
-    a truncated body is usually a transient fault, but the engine caps the retries."""
+    a truncated body is usually a transient fault, but the engine caps the retries.
+
+    The provider answered, so it may have billed the call: the charge is unknown."""
 
     retryable = True
+    charge_known = False
+
+
+class ProviderUsageError(GtmkitError, ValueError):
+    """A provider function was called with arguments it cannot use (the message says what to
+    pass instead). Raised to the caller, never carried on a finding."""
+
+
+class NotConnected(GtmkitError, RuntimeError):
+    """An adapter was asked to send a request without an ``httpx.AsyncClient``."""
 
 
 _KIND_BY_CLASS: dict[type[ProviderError], str] = {
@@ -261,10 +287,36 @@ def error_detail(body: Any, text: str = "") -> str:
     return detail[:200] + ("…" if len(detail) > 200 else "")
 
 
-def _mentions_credits(detail: str) -> bool:
-    lowered = detail.lower()
-    return "credit" in lowered and any(
-        word in lowered for word in ("insufficient", "not enough", "exhausted", "out of", "no ")
+#: How providers say a plan, quota or credit balance is used up — an answer no retry within the
+#: run can change, unlike a per-second or per-minute throttle. From ../shared/providers.md:
+#: Hunter's 429 "You have reached your usage limit. Upgrade your plan" and 402 "... purchase
+#: additional credits"; PDL's 402 "You have reached your account maximum (all matches used)";
+#: Dropcontact's 403 "You don't have enough credits ..."; Apollo's credits message on 402/422;
+#: Lusha's 429 "Daily API quota limit exceeded"; "monthly quota" (Hunter's MCP server).
+_QUOTA_WORDS = re.compile(
+    r"usage limit|quota|all matches used|account maximum"
+    r"|(?:insufficient|not enough|n't have enough|no more|no)\s+(?:\w+\s+)?credits?\b"
+    r"(?!\s+(?:were|was|have been|will be)\s+(?:charged|used|consumed|deducted|billed))"
+    r"|\bcredits?\s+(?:are\s+|have\s+been\s+)?(?:exhausted|used up|depleted|run out|ran out)"
+    r"|out of\s+(?:\w+\s+)?credits?|(?:additional|more)\s+credits",
+    re.IGNORECASE,
+)
+#: A throttle window named beside the word "quota" ("per-minute quota exceeded"): a rate limit.
+_SHORT_WINDOW = re.compile(r"\b(?:second|minute)s?\b|/s\b|/min\b", re.IGNORECASE)
+
+
+def quota_exhausted(detail: str) -> bool:
+    """Whether an error message says the plan's quota or credits are used up.
+
+    Example:
+        >>> quota_exhausted("You have reached your usage limit. Upgrade your plan")
+        True
+        >>> quota_exhausted("The maximum number of api calls allowed for api/v1/people/match "
+        ...                 "is 600 times per hour. Please upgrade your plan")
+        False
+    """
+    return bool(_QUOTA_WORDS.search(detail)) and not (
+        "quota" in detail.lower() and _SHORT_WINDOW.search(detail)
     )
 
 
@@ -285,13 +337,15 @@ def error_for_response(
 
     Rules, provider body codes first, then the status:
 
+    * ``OutOfCredits`` (first, never retried, disables the provider): 402,
+      ``INSUFFICIENT_CREDITS`` / ``payment_required``, or any answer below 500 whose message says
+      the plan's quota or credits are used up (:func:`quota_exhausted`: Hunter's 429 "usage
+      limit", "monthly quota", "out of credits"...); Dropcontact's 403.
     * ``RateLimited``: 429; Hunter's 403; ``RATE_LIMITED`` / ``rate_limit_error`` bodies.
       ``retry_after`` from ``Retry-After`` / ``retry-after``, PDL's ``x-ratelimit-reset`` or
       Prospeo's ``x-minute-reset-seconds``.
     * ``AuthError``: 401, 403 (except Hunter's and Dropcontact's), ``API_INACCESSIBLE``,
       ``INVALID_API_KEY``, ``ACCOUNT_RESTRICTED``.
-    * ``OutOfCredits``: 402, ``INSUFFICIENT_CREDITS``, Dropcontact's 403, or a 4xx whose message
-      says the credits ran out.
     * ``BadRequest``: other 4xx (400, 404 when not a miss, 405, 409, 410, 422, 451...).
     * ``ProviderTimeout``: 408 and 504; ``ProviderDown``: other 5xx, ``INTERNAL_ERROR``.
     * ``MalformedResponse`` is raised by the adapters when a 2xx body cannot be read.
@@ -324,23 +378,20 @@ def error_for_response(
         return redact(out) if redact else out
 
     error: ProviderError
-    if code in _RATE_CODES or status == 429 or (status == 403 and provider in _RATE_LIMIT_403):
+    if code in _CREDIT_CODES or status == 402 or (status < 500 and quota_exhausted(detail)):
+        # before the throttle rule: Hunter's 429 "usage limit reached" is a quota, not a pace
+        error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
+    elif code in _RATE_CODES or status == 429 or (status == 403 and provider in _RATE_LIMIT_403):
         error = RateLimited(
             message("rate limited"),
             provider=provider,
             http_status=status,
             retry_after=retry_after_seconds(headers),
         )
-    elif (
-        code in _CREDIT_CODES
-        or status == 402
-        or (status == 403 and provider in _CREDITS_403 and not _mentions_auth(detail))
-    ):
+    elif status == 403 and provider in _CREDITS_403 and not _mentions_auth(detail):
         error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
     elif code in _AUTH_CODES or status in (401, 403):
         error = AuthError(message("authentication failed"), provider=provider, http_status=status)
-    elif 400 <= status < 500 and _mentions_credits(detail):
-        error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
     elif status in (408, 504):
         error = ProviderTimeout(message("timed out"), provider=provider, http_status=status)
     elif code in _DOWN_CODES or status >= 500:
@@ -356,3 +407,96 @@ def error_for_response(
 def _mentions_auth(detail: str) -> bool:
     lowered = detail.lower()
     return any(word in lowered for word in ("token", "api key", "apikey", "unauthori", "auth"))
+
+
+# -- the one mapping from an exception raised by one call to a typed error -------------------
+
+#: Failures before any byte of the request left: nothing can have been billed.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+#: The request itself cannot be built or sent as asked (the row's values or the setup).
+_UNSENDABLE = (
+    httpx.InvalidURL,
+    httpx.LocalProtocolError,
+    httpx.UnsupportedProtocol,
+    httpx.TooManyRedirects,
+    UnicodeEncodeError,
+)
+#: The answer arrived but cannot be read (the provider may have billed it).
+_UNREADABLE = (httpx.DecodingError, ValueError, KeyError, TypeError, AttributeError)
+
+
+def error_for_exception(
+    provider: str,
+    exc: BaseException,
+    *,
+    field: str | None = None,
+    redact: Callable[[str], str] | None = None,
+) -> ProviderError | None:
+    """Map an exception raised while one call was sent or read to a typed error.
+
+    The companion of :func:`error_for_response` for calls that got no usable answer:
+
+    * ``BadRequest`` (not retried, nothing billed): the request cannot be built or sent —
+      ``httpx.InvalidURL`` (a value too long for a URL), ``LocalProtocolError``,
+      ``UnsupportedProtocol``, ``TooManyRedirects``, ``UnicodeEncodeError``; ``field`` names
+      the record field at fault.
+    * ``ProviderTimeout`` / ``ProviderDown`` (retryable): timeouts and transport failures
+      (httpx's, or a bare ``TimeoutError`` / ``OSError`` from a custom transport).
+      ``charge_known`` is ``True`` only when nothing was sent (connect errors, connect and
+      pool timeouts); after a read or write timeout, a reset or a remote protocol error the
+      provider may have processed and billed the request.
+    * ``MalformedResponse`` (retryable, charge unknown): an answer that cannot be decoded or
+      read into the provider's documented shape.
+
+    Returns ``None`` for anything else (a bug, not a provider failure).
+
+    Example:
+        >>> error = error_for_exception("pdl", httpx.ReadTimeout("timed out"))
+        >>> type(error).__name__, error.retryable, error.charge_known
+        ('ProviderTimeout', True, False)
+        >>> error = error_for_exception("pdl", httpx.InvalidURL("URL too long"), field="title")
+        >>> type(error).__name__, error.retryable, error.field
+        ('BadRequest', False, 'title')
+    """
+
+    def message(text: str) -> str:
+        out = f"{provider}: {text}"
+        return redact(out) if redact else out
+
+    error: ProviderError
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, _UNSENDABLE):
+        where = f"from field {field!r} " if field else ""
+        error = BadRequest(
+            message(
+                f"the request cannot be sent {where}({type(exc).__name__}: {exc}); fix or "
+                "shorten that value in the list"
+            ),
+            provider=provider,
+        )
+        error.field = field
+        return error
+    sent = not isinstance(exc, _NOT_SENT)
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+        after = " after the request was sent: it may have been processed and billed" if sent else ""
+        error = ProviderTimeout(
+            message(f"timed out ({type(exc).__name__}){after}"), provider=provider
+        )
+    elif isinstance(exc, (httpx.TransportError, OSError)):  # OSError: a custom transport's
+        what = "connection broke after the request was sent" if sent else "connection failed"
+        error = ProviderDown(message(f"{what} ({type(exc).__name__}: {exc})"), provider=provider)
+    elif isinstance(exc, _UNREADABLE):
+        return MalformedResponse(
+            message(f"unreadable response ({type(exc).__name__}: {exc})"), provider=provider
+        )
+    elif isinstance(exc, httpx.HTTPError):  # any other httpx failure: the request as built
+        error = BadRequest(
+            message(f"the request failed ({type(exc).__name__}: {exc})"), provider=provider
+        )
+        error.field = field
+        return error
+    else:
+        return None
+    error.charge_known = not sent
+    return error

@@ -30,7 +30,12 @@ import httpx
 
 from gtmkit.providers._http import HttpProvider, Reply, SearchResults, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
-from gtmkit.providers.errors import ProviderDown
+from gtmkit.providers.errors import (
+    BadRequest,
+    MalformedResponse,
+    ProviderDown,
+    ProviderUsageError,
+)
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_email,
@@ -83,6 +88,9 @@ class HunterProvider(_HunterBase):
     )
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: "Uses Hunter credits, charged only when an email is found" (Hunter's own MCP server,
+    #: ../shared/providers.md §2): 1 per found email, 0 otherwise. Hunter reports no per-call
+    #: credit figure (usage is on the free ``GET /account``), so the rule is the signal.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.10 per found email (practitioner estimate for Hunter on paid
     #: plans, ../shared/field-notes.md). Override per run.
@@ -174,7 +182,9 @@ class HunterProvider(_HunterBase):
         """
         domain = normalize_domain(company_domain)
         if not domain and not text(company_name):
-            raise ValueError("hunter search needs a company domain or name")
+            raise ProviderUsageError(
+                "hunter search needs a company domain or name (company_domain= or company_name=)"
+            )
         params: dict[str, Any] = {
             "domain": domain or None,
             "company": None if domain else text(company_name),
@@ -244,6 +254,8 @@ class HunterVerifier(_HunterBase):
     returns: ClassVar[frozenset[str]] = frozenset({"email"})
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: "charged only for valid, invalid, or accept_all results", and a 202 polled again
+    #: "counts once" (Hunter's docs and MCP server, ../shared/providers.md §2): at most 1.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.05 per verification, a rough figure (half the finder's), not
     #: checked against the current price page. Override per run.
@@ -275,7 +287,12 @@ class HunterVerifier(_HunterBase):
     async def _lookup(self, record: Record) -> Finding:
         email = normalize_email(record.get("email"))
         if not email:
-            raise ValueError("hunter_verifier needs an email")
+            error = BadRequest(
+                f"{self.name}: field 'email' is not an email address; fix that value in the list",
+                provider=self.name,
+            )
+            error.field = "email"
+            raise error
         total_latency = 0.0
         reply: Reply | None = None
         for attempt in range(self.pending_retries + 1):
@@ -294,7 +311,11 @@ class HunterVerifier(_HunterBase):
         self._check(reply)
         data = reply.body.get("data")
         if not isinstance(data, Mapping):
-            raise ValueError("email-verifier answer without data")
+            raise MalformedResponse(
+                f"{self.name}: email-verifier answer without data",
+                provider=self.name,
+                http_status=reply.status,
+            )
         word = first_text(data.get("status"), data.get("result"))
         status = common_status(self.name, word)
         billed = word in self.billed_statuses

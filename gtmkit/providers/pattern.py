@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from gtmkit.providers.base import Finding, Provider, RateLimit, Record
+from gtmkit.providers.errors import ProviderUsageError
 from gtmkit.providers.normalize import (
     normalize_email,
     person_key,
@@ -200,7 +201,7 @@ class PatternProvider(Provider):
     ) -> None:
         super().__init__(client, api_key=api_key, base_url=base_url, live=live)
         if unseen not in ("miss", "guess"):
-            raise ValueError(f"unseen must be 'miss' or 'guess', not {unseen!r}")
+            raise ProviderUsageError(f"unseen must be 'miss' or 'guess', not {unseen!r}")
         self.unseen = unseen
         self._weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self._observations: dict[str, int] = defaultdict(int)
@@ -258,7 +259,7 @@ class PatternProvider(Provider):
     def observe_pattern(self, domain: str, pattern: str, *, weight: float = 3.0) -> None:
         """Teach a domain's pattern directly (e.g. Hunter Domain Search's ``pattern``)."""
         if pattern not in PATTERNS:
-            raise ValueError(f"unknown pattern {pattern!r}; known: {', '.join(PATTERNS)}")
+            raise ProviderUsageError(f"unknown pattern {pattern!r}; known: {', '.join(PATTERNS)}")
         domain = record_domain({"company_domain": domain})
         self._weights[domain][pattern] += weight
         self._observations[domain] += max(1, round(weight))

@@ -20,11 +20,13 @@ Throttle: ``x-ratelimit-remaining`` / ``x-ratelimit-limit`` JSON objects and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from gtmkit.providers._http import HttpProvider, Reply, as_confidence, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.errors import MalformedResponse
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_linkedin,
@@ -38,14 +40,17 @@ from gtmkit.providers.status import PDL_FOUND
 
 
 def _credits_spent(reply: Reply, default: float) -> float:
+    """PDL's own billing signal, the ``x-call-credits-spent`` header; ``default`` (the
+    documented rule) when it is missing or not a finite, non-negative number."""
     headers = {k.lower(): v for k, v in reply.headers.items()}
     value = headers.get("x-call-credits-spent")
     if value is None:
         return default
     try:
-        return float(value)
+        spent = float(value)
     except ValueError:
         return default
+    return spent if math.isfinite(spent) and spent >= 0 else default
 
 
 def _is_not_found(reply: Reply) -> bool:
@@ -104,6 +109,9 @@ class PDLProvider(HttpProvider):
     )
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: "We charge per match" (docs.peopledatalabs.com via ../shared/providers.md §3): one person
+    #: enrichment is 1 credit, a 404 is free. The header can report more; the engine then stops
+    #: the provider rather than exceed what it reserved.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.25 per person match, a rough figure for PDL's self-serve plans
     #: (Clay charges 2.5× Hunter's credits for PDL, ../shared/field-notes.md), not checked
@@ -139,7 +147,11 @@ class PDLProvider(HttpProvider):
         self._check(reply)
         data = reply.body.get("data")
         if not isinstance(data, Mapping):
-            raise ValueError("person/enrich 200 without a data object")
+            raise MalformedResponse(
+                f"{self.name}: person/enrich {reply.status} without a data object",
+                provider=self.name,
+                http_status=reply.status,
+            )
         credits = _credits_spent(reply, 1.0)
         likelihood = reply.body.get("likelihood")
         fields = _person_fields(data)

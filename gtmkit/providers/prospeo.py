@@ -11,8 +11,10 @@ Real API: ``https://api.prospeo.io``, key in the ``X-KEY`` header, JSON ``POST``
   authoritative). Other ``error_code`` values (``INSUFFICIENT_CREDITS``, ``RATE_LIMITED``,
   ``INVALID_API_KEY``...) become typed errors in :mod:`gtmkit.providers.errors`.
 
-Billing: 1 credit per match; nothing on NO_MATCH, and nothing when Prospeo says
-``free_enrichment: true`` (the same record enriched before in the account's lifetime).
+Billing (Prospeo's docs via ``../shared/providers.md`` §7): "1 credit per match", "with a mobile
+10 credit per match", nothing on NO_MATCH, and nothing when Prospeo says
+``free_enrichment: true`` (the same record enriched before in the account's lifetime) — that
+flag and a revealed mobile are Prospeo's billing signals in the answer.
 Throttle: 429 ``RATE_LIMITED``; ``x-minute-request-left`` / ``x-daily-request-left`` headers.
 """
 
@@ -34,6 +36,8 @@ from gtmkit.providers.normalize import (
 from gtmkit.providers.status import found_status
 
 _MISS_CODES = frozenset({"NO_MATCH", "NO_RESULTS"})
+#: "Enriching a person record with a mobile cost 10 credit per match" (Prospeo's docs).
+MOBILE_CREDITS = 10.0
 
 
 class ProspeoProvider(HttpProvider):
@@ -76,6 +80,9 @@ class ProspeoProvider(HttpProvider):
     )
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0
+    #: 1: a mobile (10 credits) is only enriched when asked, and ``enrich_mobile`` is always
+    #: false here. A revealed mobile in an answer is still counted as 10 — a charge beyond
+    #: ``max_credits``, on which the engine stops the provider.
     max_credits: ClassVar[float] = 1.0
     #: Assumed list price: ~$0.04 per credit, a rough figure for Prospeo's entry plan, not
     #: checked against the current price page. Override per run.
@@ -123,9 +130,14 @@ class ProspeoProvider(HttpProvider):
         company = body.get("company") if isinstance(body.get("company"), Mapping) else {}
         if not isinstance(person, Mapping):
             return self._finding(reply, "miss")
-        credits = 0.0 if body.get("free_enrichment") is True else 1.0
         email_obj = person.get("email") if isinstance(person.get("email"), Mapping) else {}
         mobile = person.get("mobile") if isinstance(person.get("mobile"), Mapping) else {}
+        revealed_mobile = mobile.get("revealed") is True and bool(
+            first_text(mobile.get("mobile"), mobile.get("mobile_international"))
+        )
+        credits = 0.0
+        if body.get("free_enrichment") is not True:
+            credits = MOBILE_CREDITS if revealed_mobile else 1.0
         fields = {
             "first_name": first_text(person.get("first_name")),
             "last_name": first_text(person.get("last_name")),

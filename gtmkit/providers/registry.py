@@ -17,12 +17,53 @@ import importlib
 import inspect
 import pkgutil
 
+from gtmkit.errors import GtmkitError
 from gtmkit.providers.base import Provider
+from gtmkit.providers.errors import ProviderUsageError
 
 #: Modules of this package that are plumbing, not adapters.
 _INFRASTRUCTURE = frozenset(
-    {"base", "errors", "registry", "connect", "status", "throttle", "normalize"}
+    {
+        "base",
+        "errors",
+        "registry",
+        "connect",
+        "credentials",
+        "inputs",
+        "pricing",
+        "status",
+        "throttle",
+        "normalize",
+    }
 )
+
+
+class UnknownProvider(GtmkitError, KeyError):
+    """A provider name that no adapter is registered under (the message lists the known ones).
+
+    A ``KeyError`` (a lookup by name that failed) whose text is the plain message, not the
+    quoted repr ``KeyError`` prints by default.
+
+    Example:
+        >>> try:
+        ...     provider_class("huntr")
+        ... except UnknownProvider as exc:
+        ...     print(str(exc).split(";")[0])
+        unknown provider 'huntr'
+    """
+
+    def __init__(self, name: object, known: tuple[str, ...]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(
+            f"unknown provider {name!r}; known providers: {', '.join(known)}. "
+            "Check the spelling, or register a custom adapter with "
+            "gtmkit.providers.register(...)."
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
 
 _REGISTRY: dict[str, type[Provider]] = {}
 
@@ -35,10 +76,14 @@ def register(cls: type[Provider]) -> type[Provider]:
     """
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{cls.__name__} has no provider name")
+        raise ProviderUsageError(
+            f"{cls.__name__} has no provider name: set the class attribute name = '...'"
+        )
     existing = _REGISTRY.get(name)
     if existing is not None and existing is not cls:
-        raise ValueError(f"provider name {name!r} is already used by {existing.__name__}")
+        raise ProviderUsageError(
+            f"provider name {name!r} is already used by {existing.__name__}; pick another name"
+        )
     _REGISTRY[name] = cls
     return cls
 
@@ -71,12 +116,12 @@ def provider_class(name: str) -> type[Provider]:
     """The adapter class registered under ``name``.
 
     Raises:
-        KeyError: with the list of known names, if ``name`` is not registered.
+        UnknownProvider: (a ``KeyError``) with the list of known names, if ``name`` is not
+            registered.
     """
     if not _REGISTRY:
         _discover()
     try:
         return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(provider_names())
-        raise KeyError(f"unknown provider {name!r}; known providers: {known}") from None
+    except (KeyError, TypeError):  # TypeError: an unhashable "name" (a list, a dict)
+        raise UnknownProvider(name, provider_names()) from None
