@@ -52,7 +52,7 @@ samples: $(STAMP) ## regenerate data/samples/ from the simulated world
 	$(BIN)/python -m gtmkit.sandbox samples --out data/samples
 
 notebooks-refresh: $(STAMP) ## re-store the NBVAL_CHECK_OUTPUT cells after a deliberate change
-	$(BIN)/python -m gtmkit.notebook refresh notebooks/*.ipynb
+	$(BIN)/python -m gtmkit.reports refresh notebooks/*.ipynb
 
 bench-quick: $(STAMP) ## every benchmark in --quick mode (under a minute each)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
