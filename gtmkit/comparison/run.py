@@ -365,7 +365,12 @@ class Comparison:
 
 
 def split_rows(row_ids: Sequence[int], fit_share: float, seed: int) -> tuple[list[int], list[int]]:
-    """A seeded random split of row ids into (fit, held-out), each sorted."""
+    """A seeded random split of row ids into (fit, held-out), each sorted.
+
+    Example:
+        >>> split_rows([0, 1, 2, 3, 4, 5], 0.5, seed=0)
+        ([1, 2, 4], [0, 3, 5])
+    """
     ids = sorted(row_ids)
     rng = random.Random(seed)
     shuffled = ids[:]

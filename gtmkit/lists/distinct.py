@@ -2,6 +2,13 @@
 
 Lead lists repeat themselves (companies, titles, countries, first names). Everything here
 turns "per row" into "per distinct value" and back, which is what keeps intake vectorized.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit.lists.distinct import map_distinct
+    >>> companies = pl.Series(["acme", "globex", "acme", None])
+    >>> map_distinct(companies, str.upper, return_dtype=pl.String).to_list()  # 2 calls, not 4
+    ['ACME', 'GLOBEX', 'ACME', None]
 """
 
 from __future__ import annotations
