@@ -274,7 +274,7 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
     paid = float(comparison.attempts["credits"].sum()) if comparison.attempts is not None else 0.0
     figures["compare"] = {
         "providers": list(COMPARE_PROVIDERS),
-        "rows": int(metrics["n"].max() or 0),
+        "rows": int(metrics.select(pl.col("n").max()).item() or 0),
         "hit_rate": dict(zip(metrics["provider"], metrics["hit_rate"], strict=True)),
         "accuracy": dict(zip(metrics["provider"], metrics["accuracy"], strict=True)),
         "credits_paid": paid,

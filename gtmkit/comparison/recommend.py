@@ -196,8 +196,8 @@ def recommend(
     if len(segments) != pattern.n_rows:
         raise ValueError("segments must give one value per row of the pattern")
     positions: dict[str, list[int]] = {}
-    for pos, value in enumerate(segments):
-        positions.setdefault("" if value is None else str(value), []).append(pos)
+    for position, value in enumerate(segments):
+        positions.setdefault("" if value is None else str(value), []).append(position)
     route: dict[str, list[str]] = {}
     rows = []
     for seg, pos in sorted(positions.items()):

@@ -52,7 +52,8 @@ def read_notebook(notebook: str | os.PathLike[str] | NotebookNode) -> NotebookNo
     import nbformat
 
     if isinstance(notebook, (str, os.PathLike)):
-        return nbformat.read(os.fspath(notebook), as_version=4)
+        node: NotebookNode = nbformat.read(os.fspath(notebook), as_version=4)
+        return node
     return notebook
 
 
@@ -76,5 +77,5 @@ def write_notebook(nb: NotebookNode, path: str | os.PathLike[str]) -> Path:
     import nbformat
 
     nbformat.validate(nb)
-    text = nbformat.writes(nb)
+    text: str = nbformat.writes(nb)
     return write_text_atomic(path, text if text.endswith("\n") else text + "\n")

@@ -102,11 +102,12 @@ def notebook_parameters(
         for node in tree.body:
             if isinstance(node, ast.Assign):
                 targets = [name for target in node.targets for name in _targets(target)]
+                value = node.value
             elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                targets = _targets(node.target)
+                targets, value = _targets(node.target), node.value
             else:
                 continue
-            default = ast.get_source_segment(source, node.value) or ""
+            default = ast.get_source_segment(source, value) or ""
             for name in targets:
                 found[name] = NotebookParameter(name, default, _help(lines, node))
     return found
