@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -325,3 +327,15 @@ def test_paths_resolve_from_anywhere_and_display_relative(
     assert resolve_path("pyproject.toml") == ROOT / "pyproject.toml"
     assert display_path(ROOT / "data" / "samples") == "data/samples"
     assert display_path("/somewhere/else/list.csv") == "list.csv"
+
+
+def test_python_dash_m_gtmkit_reports_runs() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gtmkit.reports", "params", "notebooks/01_list_intake.ipynb"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split(" = ")[0] for line in proc.stdout.splitlines()] == ["path", "out_dir"]

@@ -32,6 +32,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -46,6 +47,7 @@ from gtmkit.comparison.outcomes import (
 )
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
 from gtmkit.comparison.recommend import Metric, Recommendation, recommend
+from gtmkit.paths import display_path, resolve_path
 from gtmkit.schema import ROW_ID
 
 #: Marker for "let the engine use its default ledger" (``data/ledger.sqlite``).
@@ -467,8 +469,6 @@ def _resolve_truth(
             "file such as data/samples/leads_small.truth.csv"
         )
     if isinstance(truth, (str, os.PathLike)):
-        from pathlib import Path
-
         path = Path(truth)
         if isinstance(truth, str) and truth in records.columns and not path.is_file():
             raise TruthError(
@@ -476,8 +476,6 @@ def _resolve_truth(
                 f"truth=truth_from_column(records, {truth!r}) "
                 "(from gtmkit.comparison.outcomes) to judge against it"
             )
-        from gtmkit.paths import display_path, resolve_path
-
         resolved = resolve_path(path)
         return load_truth(resolved), f"file:{display_path(resolved)}"
     raise TruthError(
