@@ -14,7 +14,7 @@ export IPYTHONDIR         := $(CURDIR)/.venv/ipython
 export JUPYTER_PLATFORM_DIRS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo report test notebooks-refresh lint format bench bench-quick samples lab clean
+.PHONY: help install demo report test typecheck notebooks-refresh lint format bench bench-quick samples lab clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,11 +36,15 @@ demo: $(STAMP) ## run the main job on bundled sample data (no API keys, no netwo
 report: $(STAMP) ## the demo plus its engagement report (notebook 02 as scrubbed offline HTML)
 	$(BIN)/python -m gtmkit.demo --report
 
-test: $(STAMP) ## ruff, pytest (unit, property, notebooks)
+test: $(STAMP) ## ruff, mypy, pytest (unit, property, notebooks)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider tests
 	$(BIN)/pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+typecheck: $(STAMP) ## mypy: strict on the stable public modules, the rest checked (pyproject.toml)
+	$(BIN)/mypy
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -52,7 +56,7 @@ samples: $(STAMP) ## regenerate data/samples/ from the simulated world
 	$(BIN)/python -m gtmkit.sandbox samples --out data/samples
 
 notebooks-refresh: $(STAMP) ## re-store the NBVAL_CHECK_OUTPUT cells after a deliberate change
-	$(BIN)/python -m gtmkit.notebook refresh notebooks/*.ipynb
+	$(BIN)/python -m gtmkit.reports refresh notebooks/*.ipynb
 
 bench-quick: $(STAMP) ## every benchmark in --quick mode (under a minute each)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
@@ -64,4 +68,4 @@ lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -107,6 +107,12 @@ def _natural(values: Sequence[Any]) -> list[str]:
     return [str(v) for v in sorted(values, key=key)]
 
 
+def _layered(*charts: alt.Chart) -> alt.LayerChart:
+    """The charts drawn on top of one another. (``alt.layer`` may hand back a ``FacetChart``
+    when the layers share facet encodings; these never facet, so say what they are.)"""
+    return alt.LayerChart(layer=list(charts))
+
+
 def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChart:
     """Hit rate (with its Wilson 95 % interval) against cost per hit, one point per provider.
 
@@ -159,7 +165,7 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
     labels = base.mark_text(align="left", dx=8, dy=-6).encode(
         x=x, y=alt.Y("hit_rate:Q", scale=y_scale), text="provider:N"
     )
-    return alt.layer(bars, points, labels).properties(
+    return _layered(bars, points, labels).properties(
         title=alt.Title(
             title or "Hit rate vs cost per hit",
             subtitle="Bars: Wilson 95% interval of the hit rate. Up and to the left is better.",
@@ -212,7 +218,7 @@ def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart
         tooltip=tips,
     )
     text = base.mark_text(dy=-8).encode(x=x, y="cumulative_coverage:Q", text="gain:N")
-    return alt.layer(bars, text).properties(
+    return _layered(bars, text).properties(
         width=alt.Step(110),
         title=alt.Title(
             title or "Coverage added by each waterfall step",
@@ -269,7 +275,7 @@ def overlap_heatmap(
         text=alt.Text(f"{value}:Q", format=".0%"),
         color=alt.condition(alt.datum[value] > 0.65, alt.value("white"), alt.value("black")),
     )
-    return alt.layer(rect, text).properties(
+    return _layered(rect, text).properties(
         width=alt.Step(64),
         height=alt.Step(36),
         title=alt.Title(title or f"Provider overlap: {titles[value].lower()}"),
@@ -367,7 +373,7 @@ def pareto_frontier(
             f"{recommendation.predicted_coverage:.0%} coverage at "
             f"${recommendation.predicted_cost_per_row_usd:,.3f} per row."
         )
-    return alt.layer(*layers).properties(
+    return _layered(*layers).properties(
         title=alt.Title(
             title or "Coverage vs cost: the Pareto frontier of provider orders",
             subtitle=subtitle,
@@ -449,7 +455,7 @@ def segment_heatmap(
     )
     text = base.mark_text(fontSize=11).encode(text="label:N")
     flag = base.mark_text(fontSize=10, dy=12, color="#b00020").encode(text="flag:N")
-    return alt.layer(rect, text, flag).properties(
+    return _layered(rect, text, flag).properties(
         width=alt.Step(80),
         height=alt.Step(36),
         title=alt.Title(
@@ -517,7 +523,7 @@ def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.Lay
         y=y, x="p25:Q", x2="p75:Q", color=alt.Color("provider:N", legend=None), tooltip=tips
     )
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y=y, x="p50:Q")
-    return alt.layer(whisker, box, median).properties(
+    return _layered(whisker, box, median).properties(
         height=alt.Step(40),
         title=alt.Title(
             title or "Latency per provider",

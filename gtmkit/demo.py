@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gtmkit.notebook import display_path, figures_data, resolve_path
+from gtmkit.paths import display_path, resolve_path
+from gtmkit.reports.figures import figures_data
 
 #: The demo waterfall: cheap database lookups first, verification of unverified emails.
 DEMO_STEPS: tuple[str, ...] = ("hunter", "apollo", "pdl")
@@ -85,7 +86,7 @@ def _section(title: str) -> None:
 
 def stage_intake(sample: Path, out: Path, figures: dict[str, Any]) -> Any:
     from gtmkit import export_csv, load_list
-    from gtmkit.notebook import intake_counts
+    from gtmkit.lists.upload import intake_counts
 
     _section(f"1. intake: {display_path(sample)}")
     loaded = load_list(sample)
@@ -191,17 +192,16 @@ def stage_waterfall(
     return result
 
 
-def _truth_frame(sample: Path) -> Any:
-    """The sample's truth file as ``(row_id, true_email, ...)`` when it has those columns, else
-    the simulated world's ground truth (the samples are drawn from the default world)."""
-    import polars as pl
+def _truth_frame(loaded: Any, sample: Path) -> Any:
+    """The sample's truth file (read by ``load_truth``, judged like everywhere else), else the
+    simulated world's ground truth (the samples are drawn from the default world)."""
+    from gtmkit.comparison import load_truth
+    from gtmkit.sandbox import default_world
 
     truth_path = _truth_path(sample)
     if truth_path is not None:
-        truth = pl.read_csv(truth_path, infer_schema_length=0)
-        if {"row_id", "true_email"} <= set(truth.columns):
-            return truth.with_columns(pl.col("row_id").cast(pl.Int64))
-    return "world"
+        return load_truth(truth_path)
+    return default_world().truth(loaded.records)
 
 
 def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any]) -> Any:
@@ -215,7 +215,7 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
         loaded,
         list(COMPARE_PROVIDERS),
         sample=COMPARE_SAMPLE,
-        truth=_truth_frame(sample),
+        truth=_truth_frame(loaded, sample),
         ledger=out / "ledger.sqlite",  # lookups the waterfall already paid for are reused
         mode="sandbox",
         echo=False,
@@ -274,7 +274,7 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
     paid = float(comparison.attempts["credits"].sum()) if comparison.attempts is not None else 0.0
     figures["compare"] = {
         "providers": list(COMPARE_PROVIDERS),
-        "rows": int(metrics["n"].max() or 0),
+        "rows": int(metrics.select(pl.col("n").max()).item() or 0),
         "hit_rate": dict(zip(metrics["provider"], metrics["hit_rate"], strict=True)),
         "accuracy": dict(zip(metrics["provider"], metrics["accuracy"], strict=True)),
         "credits_paid": paid,
@@ -294,7 +294,7 @@ def stage_compare(loaded: Any, sample: Path, out: Path, figures: dict[str, Any])
 
 def stage_report(sample: Path, out: Path, figures: dict[str, Any], budget: float) -> None:
     """The client-facing report: the waterfall notebook run on the sample (scrubbed, with HTML)."""
-    from gtmkit.notebook import run_notebook
+    from gtmkit.reports import run_notebook
 
     _section("4. engagement report (notebooks/02_waterfall.ipynb with papermill)")
     truth = _truth_path(sample)

@@ -2,6 +2,13 @@
 
 Every module speaks these names, so a lead list, a provider finding, a waterfall result and a
 comparison line up without translation tables.
+
+Example:
+    >>> from gtmkit.schema import BILLING_MODELS, EMAIL_STATUSES, ROW_ID
+    >>> ROW_ID, EMAIL_STATUSES
+    ('row_id', ('valid', 'catch_all', 'risky', 'invalid', 'unknown'))
+    >>> BILLING_MODELS
+    ('per_call', 'per_hit', 'refund_on_miss')
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from gtmkit.comparison import (
     brute_force_orders,
     evaluate_order,
 )
+from gtmkit.comparison.outcomes import TruthError, truth_from_column
 from gtmkit.sandbox import default_world
 
 NAMES = ["apollo", "hunter", "pdl", "prospeo", "dropcontact"]
@@ -45,7 +46,7 @@ def cmp(world, records, ledger_path) -> Comparison:
         return gtmkit.compare(
             records,
             providers,
-            truth=world,
+            truth=world.truth(records),
             segment_by=["employee_band", "region"],
             ledger=ledger_path,
             **RUN,
@@ -58,7 +59,7 @@ def test_every_provider_tried_on_every_row_once(cmp: Comparison, records) -> Non
     assert obs["called"].all()
     per = obs.group_by("provider").agg(pl.col("row_id").n_unique())
     assert per["row_id"].to_list() == [records.height] * len(NAMES)
-    assert cmp.truth_source == "world" and cmp.estimate is not None
+    assert cmp.truth_source == "frame" and cmp.estimate is not None
     total = cmp.estimate.filter(pl.col("provider") == "TOTAL").row(0, named=True)
     assert total["lookups"] == records.height * len(NAMES)
 
@@ -166,7 +167,7 @@ def test_estimate_is_shown_and_guards_spending(records, world) -> None:
         gtmkit.compare(records, ["hunter", "apollo"], ledger=None, budget_usd=0.5, **RUN)
     with pytest.raises(CompareError, match="row_id"):
         gtmkit.compare(records.drop("row_id"), ["hunter"], ledger=None, **RUN)
-    with pytest.raises(CompareError, match="truth"):
+    with pytest.raises(TruthError, match="truth"):
         gtmkit.compare(records, ["hunter"], ledger=None, truth=42, **RUN)
 
 
@@ -175,11 +176,12 @@ def test_user_column_of_verified_emails_as_truth(world, records, capsys) -> None
     listed = records.head(60).join(known.rename({"true_email": "verified_email"}), on="row_id")
     with sandbox_providers(["hunter"]) as providers:
         cmp = gtmkit.compare(
-            listed, providers, truth="verified_email", sample=40, seed=2, ledger=None,
+            listed, providers, truth=truth_from_column(listed, "verified_email"), sample=40,
+            seed=2, ledger=None,
             progress=False, rate_limits="off",
         )  # fmt: skip
     assert "estimate before spending" in capsys.readouterr().err
-    assert cmp.observations.height == 40 and cmp.truth_source == "column:verified_email"
+    assert cmp.observations.height == 40 and cmp.truth_source == "frame"
     judged = cmp.observations.filter(pl.col("hit"))
     assert judged["correct"].is_not_null().all()
 
@@ -193,7 +195,9 @@ def test_loaded_list_rows_are_all_asked_without_their_own_email(world) -> None:
     # the list has rows with an email already and duplicates of rows outside any sample
     assert frame["email"].is_not_null().any() and frame["duplicate_of"].is_not_null().any()
     with sandbox_providers(["hunter", "pdl"]) as providers:
-        cmp = gtmkit.compare(loaded, providers, sample=250, seed=5, truth="email", **RUN)
+        cmp = gtmkit.compare(
+            loaded, providers, sample=250, seed=5, truth=truth_from_column(frame, "email"), **RUN
+        )
     obs = cmp.observations
     assert obs.height == 2 * 250 and obs["called"].all()
     attempts = cmp.attempts

@@ -127,7 +127,7 @@ def test_demo_explains_a_missing_sample(tmp_path: Path) -> None:
 def test_demo_report_is_a_scrubbed_offline_engagement_report(demo_runs: tuple[Path, list]) -> None:
     import nbformat
 
-    from gtmkit.notebook import find_leaks, read_figures
+    from gtmkit.reports import find_leaks, read_figures
 
     out, [_, (proc, figures)] = demo_runs
     report = figures["report"]

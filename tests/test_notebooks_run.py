@@ -1,4 +1,4 @@
-"""Each notebook runs headless with papermill (via gtmkit.notebook.run_notebook) on the simulated
+"""Each notebook runs headless with papermill (via gtmkit.reports.run_notebook) on the simulated
 world with small parameters; the tests assert on the figures its last cell recorded."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import nbformat
 import polars as pl
 import pytest
 
-from gtmkit.notebook import (
+from gtmkit.comparison import accuracy_by_source, load_truth
+from gtmkit.reports import (
     NotebookLeakError,
     NotebookRun,
     NotebookRunError,
@@ -18,7 +19,7 @@ from gtmkit.notebook import (
     read_figures,
     run_notebook,
 )
-from tests._notebooks_helpers import NOTEBOOKS_DIR, hermetic_jupyter
+from tests._notebooks_helpers import NOTEBOOKS_DIR, ROOT, hermetic_jupyter
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +65,7 @@ def test_intake_notebook(intake_run: NotebookRun) -> None:
 
     figures = intake_run.figures
     _assert_clean_report(intake_run)
-    loaded = gtmkit.load_list(Path(__file__).resolve().parents[1] / figures["list"])
+    loaded = gtmkit.load_list(ROOT / figures["list"])
     assert figures["rows"] == loaded.records.height + loaded.rejected.height
     assert figures["accepted"] == loaded.records.height
     assert figures["rejected"] == loaded.rejected.height
@@ -103,6 +104,10 @@ def test_waterfall_notebook_holds_the_budget(waterfall_run: NotebookRun) -> None
     assert set(figures["hits_by_step"]) == {*figures["steps"], figures["verify"]}
     for value in figures["accuracy"].values():
         assert value is None or 0 <= value <= 1
+    # Accuracy is the package's one judgement of the sample's truth, on the exported records.
+    truth = load_truth(ROOT / "data/samples/leads_small.truth.csv")
+    expected = dict(accuracy_by_source(records, truth).select("source", "accuracy").rows())
+    assert figures["accuracy"] == pytest.approx(expected, abs=1e-4)
 
 
 # ------------------------------------------------------------------------ 03 compare
@@ -128,14 +133,13 @@ def test_compare_notebook_reports_what_compare_measures(compare_run: NotebookRun
     figures = compare_run.figures
     _assert_clean_report(compare_run)
     assert figures["providers"] == COMPARE["providers"] and figures["rows"] <= COMPARE["sample"]
-    # The same comparison run here gives the figures the notebook recorded.
-    root = Path(__file__).resolve().parents[1]
-    truth = pl.read_csv(root / "data/samples/leads_small.truth.csv", infer_schema_length=0)
+    # The same comparison run here gives the figures the notebook recorded, and judges the
+    # truth file (given as a path here, read with load_truth there) the same way.
     cmp = gtmkit.compare(
-        gtmkit.load_list(root / figures["list"]),
+        gtmkit.load_list(ROOT / figures["list"]),
         COMPARE["providers"],
         sample=COMPARE["sample"],
-        truth=truth.with_columns(pl.col("row_id").cast(pl.Int64)),
+        truth=ROOT / "data/samples/leads_small.truth.csv",
         mode="sandbox",
         ledger=None,
         echo=False,
@@ -143,6 +147,8 @@ def test_compare_notebook_reports_what_compare_measures(compare_run: NotebookRun
     )
     expected = dict(cmp.metrics.select("provider", "hit_rate").rows())
     assert figures["hit_rate"] == pytest.approx(expected, abs=1e-4)
+    accuracy = dict(cmp.metrics.select("provider", "accuracy").rows())
+    assert figures["accuracy"] == pytest.approx(accuracy, abs=1e-4)
     rec = figures["recommendation"]
     assert set(rec["order"]) <= set(COMPARE["providers"])
     assert rec["predicted_coverage"] >= COMPARE["target_coverage"] or not rec["target_met"]
@@ -162,7 +168,7 @@ def _tiny_notebook(path: Path, body: str) -> Path:
     params = new_code_cell("fail = False", metadata={"tags": ["parameters"]})
     work = new_code_cell(body)
     figures = new_code_cell(
-        "from gtmkit.notebook import record_figures\n_ = record_figures({'ok': True})",
+        "from gtmkit.reports import record_figures\n_ = record_figures({'ok': True})",
         metadata={"tags": ["figures"]},
     )
     nb = new_notebook(cells=[params, work, figures])

@@ -14,7 +14,7 @@ def test_readme_quick_start_runs(tmp_path, monkeypatch):
     code = blocks[0]
     monkeypatch.chdir(README.parent)  # the sample path in the README is relative to the repo
     code = code.replace('"data/runs/ledger.sqlite"', repr(str(tmp_path / "ledger.sqlite")))
-    code = code.replace('truth="world")', f'truth="world", ledger={str(tmp_path / "c.sqlite")!r})')
+    code = code.replace("truth=truth)", f"truth=truth, ledger={str(tmp_path / 'c.sqlite')!r})")
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)  # our own documentation
     result, rec = namespace["result"], namespace["rec"]

@@ -7,10 +7,12 @@ flaky statistics.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, get_type_hints
 
 import polars as pl
 import pytest
@@ -18,7 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gtmkit.sandbox import SIMULATED_PROVIDERS, PersonAnswer, ProviderOracle, World
-from gtmkit.sandbox.contract import EMAIL_STATUS_VOCAB, Oracle, VerifyAnswer
+from gtmkit.sandbox.contract import (
+    EMAIL_STATUS_VOCAB,
+    Oracle,
+    Query,
+    VerifyAnswer,
+    protocol_methods,
+    signature_mismatches,
+    value_mismatches,
+)
 from gtmkit.sandbox.oracle import PROVIDER_PROFILES, VERIFIED_WORD, calibration_report
 
 
@@ -144,11 +154,84 @@ def test_latency_is_lognormal_per_provider_from_database_to_live() -> None:
 
 
 # ------------------------------------------------------------------ determinism and lookups
-def test_oracle_satisfies_the_contract_protocol() -> None:
-    o: Oracle = oracle()
-    answer = o.person("hunter", {"email": world().people.row(0, named=True)["email"]})
-    assert isinstance(answer, PersonAnswer)
-    assert isinstance(o.verify("someone@example.com"), VerifyAnswer)
+def test_oracle_signatures_match_the_contract_protocol() -> None:
+    """Every method of ``Oracle`` exists on ``ProviderOracle`` with the protocol's parameters,
+    defaults and type hints (checked by inspection, not assumed from an annotation)."""
+    assert protocol_methods(Oracle) == ["person", "verify", "company", "search_people"]
+    assert signature_mismatches(ProviderOracle, Oracle) == []
+    assert signature_mismatches(oracle(), Oracle) == []
+
+
+def _contract_answers() -> list[tuple[str, Any]]:
+    """Real answers of every protocol method: hits and misses, every provider."""
+    o, w = oracle(), world()
+    rows = sample_rows(40, seed=9)
+    answers: list[tuple[str, Any]] = []
+    for provider in SIMULATED_PROVIDERS:
+        for row in rows:
+            answers.append(("person", o.person(provider, by_name(row))))
+        answers.append(("person", o.person(provider, {"email": "ghost@nowhere.example"})))
+        for company in w.companies.head(15).to_dicts():
+            answers.append(("company", o.company(provider, {"company_domain": company["domain"]})))
+            answers.append(
+                (
+                    "search_people",
+                    o.search_people(
+                        provider, company={"company_domain": company["domain"]}, limit=5
+                    ),
+                )
+            )
+        answers.append(("company", o.company(provider, {"company_domain": "nowhere.example"})))
+    for row in rows:
+        answers.append(("verify", o.verify(row["email"])))
+        answers.append(("verify", o.verify(row["personal_email"])))
+    answers.append(("verify", o.verify("not-an-email")))
+    return answers
+
+
+def test_oracle_answers_have_the_contract_types() -> None:
+    """Each real answer matches its method's declared return type, dataclass fields included."""
+    answers = _contract_answers()
+    returns = {
+        name: get_type_hints(getattr(Oracle, name))["return"] for name in protocol_methods(Oracle)
+    }
+    seen: dict[str, set[str]] = {}
+    for method, answer in answers:
+        assert value_mismatches(answer, returns[method], where=method) == []
+        seen.setdefault(method, set()).add(type(answer).__name__)
+    # hits and misses both came back: None companies, empty and full searches, found and not
+    assert seen["company"] == {"dict", "NoneType"}
+    assert any(isinstance(a, PersonAnswer) and a.found for m, a in answers if m == "person")
+    assert any(isinstance(a, PersonAnswer) and not a.found for m, a in answers if m == "person")
+    assert any(a for m, a in answers if m == "search_people")
+
+
+def test_the_contract_check_catches_a_broken_oracle() -> None:
+    """The check is not vacuous: a wrong signature or a wrong answer type is reported."""
+
+    class Broken(ProviderOracle):
+        def verify(self, email: str, strict: bool) -> VerifyAnswer:  # type: ignore[override]
+            return super().verify(email)
+
+        def search_people(  # type: ignore[override]
+            self, provider: str, company: Query, *, limit: int = 50
+        ) -> list[Mapping[str, Any]]:
+            return []
+
+    problems = signature_mismatches(Broken, Oracle)
+    assert "verify: parameter 'strict' is required but not in the protocol" in problems
+    assert any(p.startswith("search_people: parameter 'company' is positional") for p in problems)
+    assert "search_people: parameter 'limit' defaults to 50, the protocol says 10" in problems
+    assert any("'titles' is missing" in p for p in problems)
+    good = oracle().person("hunter", by_name(sample_rows(5)[0]))
+    bad = dataclasses.replace(good, email=42, latency_s="fast")
+    returns = get_type_hints(Oracle.person)["return"]
+    assert value_mismatches(bad, returns, where="person") == [
+        "person.latency_s: expected float, got str ('fast')",
+        "person.email: expected str | None, got int (42)",
+    ]
+    assert value_mismatches({"name": 1}, get_type_hints(Oracle.company)["return"]) == []
+    assert value_mismatches([("a", 1)], get_type_hints(Oracle.search_people)["return"])
 
 
 def test_same_query_same_answer_regardless_of_order_or_instance() -> None:

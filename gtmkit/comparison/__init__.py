@@ -25,7 +25,16 @@ from gtmkit.comparison.optimize import (
     heuristic_frontier,
     heuristic_order,
 )
-from gtmkit.comparison.outcomes import attach_truth, normalize_truth, observations_from_attempts
+from gtmkit.comparison.outcomes import (
+    TruthError,
+    accuracy_by_source,
+    attach_truth,
+    judge_emails,
+    load_truth,
+    normalize_truth,
+    observations_from_attempts,
+    truth_from_column,
+)
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
 from gtmkit.comparison.recommend import Recommendation, recommend
 from gtmkit.comparison.run import (
@@ -48,6 +57,8 @@ __all__ = [
     "OrderStats",
     "ProviderCost",
     "Recommendation",
+    "TruthError",
+    "accuracy_by_source",
     "attach_truth",
     "best_order",
     "brute_force_orders",
@@ -59,6 +70,8 @@ __all__ = [
     "heuristic_frontier",
     "heuristic_order",
     "holdout_report",
+    "judge_emails",
+    "load_truth",
     "normalize_truth",
     "observations_from_attempts",
     "pairwise_overlap",
@@ -66,5 +79,6 @@ __all__ = [
     "provider_metrics",
     "recommend",
     "split_rows",
+    "truth_from_column",
     "wilson_interval",
 ]

@@ -24,6 +24,20 @@ Definitions (one row per provider, or per provider × segment value):
 * ``too_wide``: the hit-rate or accuracy interval is wider than
   :data:`~gtmkit.comparison.stats.MAX_ACTIONABLE_INTERVAL_WIDTH` (0.20, i.e. ± 10 points);
   ``warning`` says which and how many rows it would take.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit.comparison import ProviderCost, observations_from_attempts, provider_metrics
+    >>> attempts = pl.DataFrame({"row_id": [0, 1, 2, 3], "provider": "p", "attempt": 1,
+    ...     "outcome": ["hit", "hit", "miss", "hit"], "error_kind": None, "latency_s": 0.5,
+    ...     "credits": 1.0, "billed": True, "cost_usd": 0.05, "cached": False,
+    ...     "email": ["a@x.io", "b@x.io", None, "d@x.io"],
+    ...     "email_status": ["valid", "valid", None, "catch_all"]},
+    ...     schema_overrides={"error_kind": pl.String})
+    >>> costs = {"p": ProviderCost("p", "per_call", 1.0, 0.05)}
+    >>> metrics = provider_metrics(observations_from_attempts(attempts), costs)
+    >>> metrics.select("provider", "n", "hits", "hit_rate", "usd_per_hit").row(0)
+    ('p', 4, 3, 0.75, 0.06666666666666667)
 """
 
 from __future__ import annotations

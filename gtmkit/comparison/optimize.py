@@ -28,11 +28,14 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
 from gtmkit.schema import BILLING_MODELS, ROW_ID, BillingModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from polars._typing import PolarsDataType
 
 #: Largest provider count solved exactly by default (2**16 subsets, well under a second).
 DEFAULT_EXACT_LIMIT = 16
@@ -284,7 +287,7 @@ def evaluate_order(pattern: HitPattern, order: Sequence[str]) -> OrderStats:
         raise ValueError("cannot evaluate an order on zero rows")
     remaining = pattern.full
     usable = cost = credits = calls = 0.0
-    steps = []
+    steps: list[dict[str, float | str]] = []
     for name in order:
         i = pattern.index(name)
         c = pattern.costs[i]
@@ -453,7 +456,7 @@ def heuristic_order(
 
 
 # -- frontier ----------------------------------------------------------------------------
-FRONTIER_SCHEMA = {
+FRONTIER_SCHEMA: dict[str, PolarsDataType] = {
     "providers": pl.List(pl.String),
     "order": pl.List(pl.String),
     "n_providers": pl.Int64,
@@ -593,7 +596,7 @@ def heuristic_frontier(
     seen: dict[frozenset[str], OrderStats] = {}
 
     def score(s: OrderStats, base: OrderStats | None) -> float:
-        gain = getattr(s, metric) - (getattr(base, metric) if base else 0.0)
+        gain = float(getattr(s, metric)) - (float(getattr(base, metric)) if base else 0.0)
         extra = s.cost_per_row_usd - (base.cost_per_row_usd if base else 0.0)
         if extra > 1e-15:
             return gain / extra
@@ -656,11 +659,11 @@ def heuristic_frontier(
                         continue
                     # greedy order only: the local search is kept for the final frontier
                     order = heuristic_order(pattern, trial, local_search=False)
-                    cand = evaluate_order(pattern, order)
-                    seen[key] = cand
+                    swapped = evaluate_order(pattern, order)
+                    seen[key] = swapped
                     if (
-                        getattr(cand, metric) >= getattr(stats, metric) - 1e-12
-                        and cand.cost_per_row_usd < stats.cost_per_row_usd - 1e-15
+                        getattr(swapped, metric) >= getattr(stats, metric) - 1e-12
+                        and swapped.cost_per_row_usd < stats.cost_per_row_usd - 1e-15
                     ):
                         found = True
         if not found:
@@ -716,8 +719,14 @@ def frontier(
     return heuristic_frontier(pattern, metric=metric)
 
 
-def timed_frontier(pattern: HitPattern, **kwargs: object) -> tuple[pl.DataFrame, float]:
+def timed_frontier(
+    pattern: HitPattern,
+    *,
+    method: Literal["auto", "exact", "heuristic"] = "auto",
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    metric: Literal["coverage", "usable_coverage"] = "coverage",
+) -> tuple[pl.DataFrame, float]:
     """``frontier`` plus its wall time in seconds (used by the benchmark)."""
     t0 = time.perf_counter()
-    out = frontier(pattern, **kwargs)  # type: ignore[arg-type]
+    out = frontier(pattern, method=method, exact_limit=exact_limit, metric=metric)
     return out, time.perf_counter() - t0

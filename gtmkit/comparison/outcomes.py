@@ -14,15 +14,70 @@ truth source: hit and verified), ``answered`` (final attempt was answered, not a
 ``billed`` (any attempt was billed), ``credits``, ``cost_usd`` (sums over attempts),
 ``latency_s`` (wall time of the final attempt), ``attempts``, ``errors``, ``error_kind``,
 ``cached``.
+
+**One meaning of truth.** Every caller that judges an email against truth — ``compare`` and
+its observations, ``accuracy_by_source`` on a waterfall's records (notebook 02), the demo —
+goes through :func:`judge_emails`, so the same truth file judges the same email the same way
+everywhere:
+
+* per row (``row_id``, ``true_email``): an email equal to ``true_email`` (trimmed, any case) is
+  right, any other is wrong. A row present with a blank ``true_email`` means "this person has
+  no current work email" (junk rows, people the world does not know): any email found for it is
+  wrong. A row absent from the truth is unknown (not judged).
+* per email (``email``, ``bounced``): bounced is wrong, delivered is right, never sent is
+  unknown. One bounce condemns an address even if another send got through.
+* a row with no email is never judged.
+
+Truth files are read by :func:`load_truth` (CSV, TSV or Parquet); a frame goes through
+:func:`normalize_truth`. Both raise :class:`TruthError`, which names the expected columns.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit.comparison.outcomes import judge_emails
+    >>> found = pl.DataFrame({"row_id": [0, 1, 2, 3, 4],
+    ...     "email": ["A@x.io ", "b@y.io", "c@z.io", None, "e@q.io"]})
+    >>> truth = pl.DataFrame({"row_id": [0, 1, 2, 3],
+    ...     "true_email": ["a@x.io", "bo@y.io", None, "d@x.io"]})
+    >>> judge_emails(found, truth)["correct"].to_list()
+    [True, False, False, None, None]
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 
+from gtmkit.errors import GtmkitError
 from gtmkit.schema import ROW_ID
+
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "TRUTH_SHAPES",
+    "AttemptsError",
+    "TruthError",
+    "accuracy_by_source",
+    "attach_truth",
+    "judge_emails",
+    "load_truth",
+    "normalize_truth",
+    "observations_from_attempts",
+    "truth_from_column",
+]
+
+
+class AttemptsError(GtmkitError, ValueError):
+    """An attempts or rows frame lacks the columns the observations are built from."""
+
+
+class TruthError(GtmkitError, ValueError):
+    """A truth file or frame cannot be read as truth; the message names the expected columns."""
+
+
+#: The two shapes truth can take (columns), see the module docstring.
+TRUTH_SHAPES: tuple[tuple[str, str], ...] = ((ROW_ID, "true_email"), ("email", "bounced"))
 
 #: Columns of an attempts frame this module reads (the engine contract has more).
 ATTEMPT_COLUMNS: tuple[str, ...] = (
@@ -46,7 +101,7 @@ _NORM_EMAIL = pl.col("email").str.strip_chars().str.to_lowercase()
 def _check_attempts(attempts: pl.DataFrame) -> None:
     missing = [c for c in ATTEMPT_COLUMNS if c not in attempts.columns]
     if missing:
-        raise ValueError(
+        raise AttemptsError(
             f"attempts frame lacks column(s) {missing}; expected a WaterfallResult.attempts "
             f"frame with at least {list(ATTEMPT_COLUMNS)}"
         )
@@ -101,7 +156,7 @@ def observations_from_attempts(
     if rows is None:
         rows = attempts.select(ROW_ID).unique().sort(ROW_ID)
     if ROW_ID not in rows.columns:
-        raise ValueError(f"rows frame needs a {ROW_ID!r} column")
+        raise AttemptsError(f"rows frame needs a {ROW_ID!r} column")
     # a duplicate row is answered by its representative's lookup
     if "duplicate_of" in rows.columns:
         source = pl.coalesce(pl.col("duplicate_of").cast(pl.Int64), pl.col(ROW_ID))
@@ -159,63 +214,249 @@ def observations_from_attempts(
     )
 
 
+_SHAPES_TEXT = (
+    f"({ROW_ID}, true_email) — the person's current work email per row, blank when the person "
+    "has none, e.g. a sample's <name>.truth.csv or World.truth(records) — or (email, bounced) "
+    "for bounce outcomes"
+)
+_TRUE_WORDS = ("true", "1", "yes", "y", "t")
+_FALSE_WORDS = ("false", "0", "no", "n", "f")
+
+
+def _bounced(column: pl.Series) -> pl.Series:
+    """A ``bounced`` column as booleans, whatever a spreadsheet wrote (true/false, 1/0, yes/no)."""
+    if column.dtype == pl.Boolean:
+        return column
+    words = column.cast(pl.String).str.strip_chars().str.to_lowercase()
+    bad = words.filter(words.is_not_null() & ~words.is_in([*_TRUE_WORDS, *_FALSE_WORDS]))
+    if bad.len():
+        raise TruthError(
+            f"bounced must be true/false (or 1/0, yes/no); got {bad.unique().head(3).to_list()}"
+        )
+    return words.is_in(list(_TRUE_WORDS)).alias(column.name)
+
+
+def _row_ids(column: pl.Series) -> pl.Series:
+    ids = column.cast(pl.Int64, strict=False)
+    bad = column.filter(ids.is_null() & column.is_not_null())
+    if bad.len() or ids.null_count():
+        shown = bad.head(3).to_list() if bad.len() else ["(blank)"]
+        raise TruthError(
+            f"{ROW_ID} must be a whole number on every row (the 0-based data-row position in "
+            f"the list); got {shown}"
+        )
+    return ids
+
+
 def normalize_truth(truth: pl.DataFrame) -> pl.DataFrame:
-    """Accept the truth sources gtmkit knows and return one shape.
+    """Check a truth frame and return one of its two shapes, normalized.
 
-    * per row: ``row_id`` + ``true_email`` (the simulated world's ``World.truth(records)``, or a
-      user's column of verified emails renamed to ``true_email``). A row present with a null
-      ``true_email`` means "this person has no current email": any email found is wrong.
-    * per email: ``email`` + ``bounced`` (bounce outcomes joined back after sending). An
-      email that bounced is wrong, one that was delivered is right, others stay unknown.
+    * per row: ``row_id`` + ``true_email`` (e.g. ``World.truth(records)``, a sample's truth
+      file, or :func:`truth_from_column`). Returns ``row_id`` (Int64) and ``true_email``
+      (trimmed, lowercase, null when blank).
+    * per email: ``email`` + ``bounced``. Returns ``email`` (normalized) and ``delivered``.
 
-    Returns:
-        Either ``row_id, true_email`` or ``email, delivered`` (normalized lowercase email).
+    Raises:
+        TruthError: neither shape, a ``row_id`` that is not a whole number, one row with two
+            different true emails, or a ``bounced`` value that is not true/false.
+
+    Example:
+        >>> truth = pl.DataFrame({"row_id": ["0", "1"], "true_email": [" Ann@Acme.com", ""]})
+        >>> normalize_truth(truth).rows()
+        [(0, 'ann@acme.com'), (1, None)]
     """
     if ROW_ID in truth.columns and "true_email" in truth.columns:
-        return truth.select(
-            pl.col(ROW_ID).cast(pl.Int64),
-            pl.col("true_email").cast(pl.String).str.strip_chars().str.to_lowercase(),
-        ).unique(ROW_ID, keep="first")
+        email = pl.col("true_email").cast(pl.String).str.strip_chars().str.to_lowercase()
+        norm = truth.select(
+            _row_ids(truth[ROW_ID]).alias(ROW_ID),
+            pl.when(email != "").then(email).alias("true_email"),
+        ).unique(keep="first", maintain_order=True)
+        clashes = norm.filter(pl.col(ROW_ID).is_duplicated())[ROW_ID].unique().sort()
+        if clashes.len():
+            raise TruthError(
+                f"truth gives {ROW_ID} {clashes.head(5).to_list()} two different true emails: "
+                "keep one line per row of the list"
+            )
+        return norm
     if "email" in truth.columns and "bounced" in truth.columns:
         return (
-            truth.select(
-                _NORM_EMAIL.alias("email"), (~pl.col("bounced").cast(pl.Boolean)).alias("delivered")
-            )
+            truth.select(_NORM_EMAIL.alias("email"), ~_bounced(truth["bounced"]).alias("delivered"))
             .drop_nulls("email")
             # a single bounce condemns an address even if another send got through
-            .group_by("email")
+            .group_by("email", maintain_order=True)
             .agg(pl.col("delivered").all())
         )
-    raise ValueError(
-        "truth must have columns (row_id, true_email) — e.g. world.truth(records) or a "
-        "verified-email column — or (email, bounced) for bounce outcomes; got "
-        f"{truth.columns}"
+    raise TruthError(f"truth must have columns {_SHAPES_TEXT}; got {truth.columns}")
+
+
+def load_truth(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """Read a truth file (CSV, TSV or Parquet) as a truth frame.
+
+    Every column is kept (segment columns such as ``employee_band`` serve ``segment_by``);
+    ``row_id``/``true_email`` or ``email``/``bounced`` come back normalized as by
+    :func:`normalize_truth`. CSV cells are read as text, so nothing is reinterpreted.
+
+    Raises:
+        TruthError: the file is missing, unreadable, or lacks the expected columns.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "t.csv"
+        >>> _ = path.write_text("row_id,true_email,employee_band\\n0,Ann@acme.com,1-10\\n1,,\\n")
+        >>> load_truth(path).rows()
+        [(0, 'ann@acme.com', '1-10'), (1, None, None)]
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise TruthError(f"truth file not found: {source.name} (give a path to a CSV/Parquet file)")
+    suffix = source.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame = pl.read_parquet(source)
+        elif suffix in (".csv", ".tsv", ".txt"):
+            separator = "\t" if suffix == ".tsv" else ","
+            frame = pl.read_csv(source, separator=separator, infer_schema_length=0)
+        else:
+            raise TruthError(
+                f"{source.name}: a truth file is .csv, .tsv or .parquet, with columns "
+                f"{_SHAPES_TEXT}"
+            )
+    except pl.exceptions.PolarsError as exc:
+        raise TruthError(f"{source.name} cannot be read as a truth table: {exc}") from exc
+    try:
+        norm = normalize_truth(frame)
+    except TruthError as exc:
+        raise TruthError(f"{source.name}: {exc}") from None
+    key = ROW_ID if ROW_ID in norm.columns else "email"
+    rest = [c for c in frame.columns if c not in (ROW_ID, "true_email", "email", "bounced")]
+    if not rest:
+        return norm
+    extra = frame.select(rest).with_columns(
+        (_row_ids(frame[ROW_ID]) if key == ROW_ID else frame.select(_NORM_EMAIL)["email"]).alias(
+            "_key"
+        )
     )
+    joined = norm.join(
+        extra.unique("_key", keep="first", maintain_order=True),
+        left_on=key,
+        right_on="_key",
+        how="left",
+    )
+    return joined.select(*norm.columns, *rest)
+
+
+def truth_from_column(records: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Truth from a column of the list the client already verified (e.g. ``verified_email``).
+
+    Only rows with a value are truth: a blank there means "not verified", not "has no email",
+    so those rows stay unknown.
+
+    Raises:
+        TruthError: the column (or ``row_id``) is not in ``records``.
+
+    Example:
+        >>> records = pl.DataFrame({"row_id": [0, 1], "verified_email": ["a@x.io", ""]})
+        >>> truth_from_column(records, "verified_email").rows()
+        [(0, 'a@x.io')]
+    """
+    missing = [c for c in (ROW_ID, column) if c not in records.columns]
+    if missing:
+        raise TruthError(f"records have no column(s) {missing} to take the truth from")
+    frame = records.select(ROW_ID, pl.col(column).cast(pl.String).alias("true_email"))
+    known = pl.col("true_email").str.strip_chars().fill_null("") != ""
+    return normalize_truth(frame.filter(known))
+
+
+def judge_emails(
+    found: pl.DataFrame, truth: pl.DataFrame | None, *, email: str = "email"
+) -> pl.DataFrame:
+    """``found`` with a ``correct`` column: the one judgement of an email against truth.
+
+    ``correct`` is True/False where the truth knows the row (or the address), null where it
+    does not, where ``found`` has no email, or when ``truth`` is None. See the module docstring
+    for the rules.
+
+    Args:
+        found: rows with ``row_id`` (per-row truth) and the email column to judge.
+        truth: a truth frame (:func:`load_truth`, :func:`normalize_truth`'s input) or None.
+        email: the column of ``found`` holding the email to judge.
+    """
+    unknown = pl.lit(None, dtype=pl.Boolean)
+    if truth is None:
+        return found.with_columns(correct=unknown)
+    norm = normalize_truth(truth)
+    mail = pl.col(email).cast(pl.String).str.strip_chars().str.to_lowercase()
+    has_email = mail.fill_null("") != ""
+    if "true_email" in norm.columns:
+        if ROW_ID not in found.columns:
+            raise TruthError(f"per-row truth needs a {ROW_ID!r} column on the judged rows")
+        keyed = norm.rename({"true_email": "_true"}).with_columns(_known=pl.lit(True))
+        joined = found.with_columns(pl.col(ROW_ID).cast(pl.Int64).alias("_row")).join(
+            keyed.rename({ROW_ID: "_row"}), on="_row", how="left"
+        )
+        verdict = (
+            pl.when(~has_email | pl.col("_known").is_null())
+            .then(unknown)
+            .otherwise((mail == pl.col("_true")).fill_null(False))
+        )
+        return joined.with_columns(correct=verdict).select(*found.columns, "correct")
+    joined = found.with_columns(mail.alias("_mail")).join(
+        norm.rename({"email": "_mail"}), on="_mail", how="left"
+    )
+    verdict = pl.when(has_email).then(pl.col("delivered")).otherwise(unknown)
+    return joined.with_columns(correct=verdict).select(*found.columns, "correct")
 
 
 def attach_truth(obs: pl.DataFrame, truth: pl.DataFrame | None) -> pl.DataFrame:
-    """Fill ``correct`` and recompute ``usable`` (hit, verified and correct).
+    """Fill ``correct`` (via :func:`judge_emails`, hits only) and recompute ``usable`` (hit,
+    verified and correct).
 
     With ``truth=None`` the observations are returned unchanged (``usable`` = verified hit).
     """
     if truth is None:
         return obs
-    norm = normalize_truth(truth)
-    email = _NORM_EMAIL
-    if "true_email" in norm.columns:
-        joined = obs.join(norm, on=ROW_ID, how="left")
-        known = pl.col(ROW_ID).is_in(norm[ROW_ID].implode())
-        correct = (
-            pl.when(~pl.col("hit"))
-            .then(None)
-            .when(~known)
-            .then(None)
-            .otherwise((email == pl.col("true_email")).fill_null(False))
+    judged = judge_emails(
+        obs.drop("correct").with_columns(
+            pl.when(pl.col("hit")).then(pl.col("email")).alias("_judged")
+        ),
+        truth,
+        email="_judged",
+    ).drop("_judged")
+    return judged.with_columns(usable=pl.col("verified") & pl.col("correct")).select(obs.columns)
+
+
+def accuracy_by_source(records: pl.DataFrame, truth: pl.DataFrame | None) -> pl.DataFrame:
+    """How many enriched emails are right, per source provider, judged by :func:`judge_emails`.
+
+    Args:
+        records: ``WaterfallResult.records`` (``row_id``, ``email``, ``email_source``).
+        truth: a truth frame (e.g. ``load_truth("data/samples/leads_small.truth.csv")``).
+
+    Returns:
+        One row per ``email_source`` (``"input"`` for emails the list already had): ``emails``,
+        ``judged`` (emails whose truth is known), ``correct``, ``accuracy`` (null when nothing
+        was judged).
+
+    Example:
+        >>> records = pl.DataFrame({"row_id": [0, 1, 2], "email": ["a@x.io", "b@y.io", None],
+        ...     "email_source": ["hunter", "hunter", None]})
+        >>> truth = pl.DataFrame({"row_id": [0, 1], "true_email": ["a@x.io", "bo@y.io"]})
+        >>> accuracy_by_source(records, truth).row(0)
+        ('hunter', 2, 2, 1, 0.5)
+    """
+    found = records.filter(pl.col("email").is_not_null()).select(
+        ROW_ID, "email", pl.col("email_source").fill_null("input").alias("source")
+    )
+    judged = judge_emails(found, truth)
+    return (
+        judged.group_by("source")
+        .agg(
+            pl.len().alias("emails"),
+            pl.col("correct").is_not_null().sum().alias("judged"),
+            pl.col("correct").fill_null(False).sum().alias("correct"),
         )
-        joined = joined.with_columns(correct=correct).drop("true_email")
-    else:
-        joined = obs.join(norm.rename({"email": "_e"}), left_on=email, right_on="_e", how="left")
-        joined = joined.with_columns(
-            correct=pl.when(pl.col("hit")).then(pl.col("delivered")).otherwise(None)
-        ).drop("delivered", "_e", strict=False)
-    return joined.with_columns(usable=pl.col("verified") & pl.col("correct")).select(obs.columns)
+        .with_columns(
+            accuracy=pl.when(pl.col("judged") > 0).then(pl.col("correct") / pl.col("judged"))
+        )
+        .sort("source")
+    )

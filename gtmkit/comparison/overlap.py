@@ -21,6 +21,17 @@ Each unordered pair gets one ``relation`` (same on both orderings), first rule t
 2. ``redundant`` — ``overlap_coef`` ≥ :data:`REDUNDANT_OVERLAP` (0.85): the smaller provider
    adds under 15 % of its finds once the larger one ran.
 3. ``complementary`` — otherwise: each finds a worthwhile share of rows the other misses.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit.comparison.overlap import pairwise_overlap
+    >>> obs = pl.DataFrame({"row_id": [0, 1, 2] * 2, "provider": ["a"] * 3 + ["b"] * 3,
+    ...     "hit": [True, True, False, True, False, True],
+    ...     "email": ["x@a.io", "y@a.io", None, "x@a.io", None, "z@a.io"],
+    ...     "correct": pl.Series([None] * 6, dtype=pl.Boolean)})
+    >>> pairs = pairwise_overlap(obs)
+    >>> pairs.select("provider_a", "provider_b", "both_hit", "gain_b_after_a").rows()
+    [('a', 'b', 1, 1.0), ('b', 'a', 1, 1.0)]
 """
 
 from __future__ import annotations

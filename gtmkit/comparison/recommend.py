@@ -15,6 +15,15 @@ still meeting the target (target mode), or gains at least one point of the metri
 budget (budget mode). Every segment seen in the sample gets an explicit route, so a provider
 added for one segment is not called on the others; rows whose segment value was not in the
 sample follow the default steps.
+
+Example:
+    >>> from gtmkit.comparison import HitPattern, ProviderCost, recommend
+    >>> costs = {"a": ProviderCost("a", "per_call", 1.0, 0.05),
+    ...          "b": ProviderCost("b", "per_hit", 1.0, 0.05)}
+    >>> pattern = HitPattern.from_bools(["a", "b"], {"a": [1, 1, 0, 0], "b": [0, 1, 1, 0]}, costs)
+    >>> rec = recommend(pattern, target_coverage=0.7)
+    >>> rec.order, rec.predicted_coverage, rec.target_met
+    (('b', 'a'), 0.75, True)
 """
 
 from __future__ import annotations
@@ -187,8 +196,8 @@ def recommend(
     if len(segments) != pattern.n_rows:
         raise ValueError("segments must give one value per row of the pattern")
     positions: dict[str, list[int]] = {}
-    for pos, value in enumerate(segments):
-        positions.setdefault("" if value is None else str(value), []).append(pos)
+    for position, value in enumerate(segments):
+        positions.setdefault("" if value is None else str(value), []).append(position)
     route: dict[str, list[str]] = {}
     rows = []
     for seg, pos in sorted(positions.items()):

@@ -11,11 +11,10 @@ only sees rows still missing an email, which is what the separate runs measure.)
 Example (simulated world, no key, no spend)::
 
     import gtmkit
-    from gtmkit.sandbox import default_world
 
-    world = default_world()
     people = gtmkit.load_list("data/samples/leads_demo.csv").records
-    cmp = gtmkit.compare(people, ["hunter", "apollo", "pdl"], sample=500, truth=world,
+    cmp = gtmkit.compare(people, ["hunter", "apollo", "pdl"], sample=500,
+                         truth="data/samples/leads_demo.truth.csv",  # or a frame
                          segment_by="employee_band", ledger="data/ledger.sqlite")
     cmp.metrics                      # per provider
     cmp.segment_metrics              # per provider × segment value
@@ -27,25 +26,31 @@ Example (simulated world, no key, no spend)::
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
 from gtmkit.comparison.metrics import provider_metrics
 from gtmkit.comparison.optimize import HitPattern, ProviderCost, evaluate_order, frontier
-from gtmkit.comparison.outcomes import attach_truth, observations_from_attempts
+from gtmkit.comparison.outcomes import (
+    TruthError,
+    attach_truth,
+    load_truth,
+    observations_from_attempts,
+)
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
 from gtmkit.comparison.recommend import Metric, Recommendation, recommend
 from gtmkit.errors import GtmkitError
+from gtmkit.paths import display_path, resolve_path
 from gtmkit.providers.pricing import adapter_for, price_per_credit, worst_case_credits
 from gtmkit.schema import ROW_ID
-
-TruthSource = Literal["world", "sandbox"]
 
 #: Marker for "let the engine use its default ledger" (``data/ledger.sqlite``).
 ENGINE_DEFAULT_LEDGER: Any = "<engine default>"
@@ -135,7 +140,8 @@ class Comparison:
         segment_by: segment columns available on ``observations``.
         estimate: the pre-run cost estimate (when run through :func:`compare`).
         result: ``{provider: WaterfallResult}`` of the engine runs (via :func:`compare`).
-        truth_source: what ``correct`` was judged against (``None`` = no truth).
+        truth_source: what ``correct`` was judged against: ``"frame"``, ``"file:<path>"``
+            (relative to the project) or ``None`` (no truth).
         attempts: every engine attempt behind the observations (all providers).
     """
 
@@ -354,7 +360,12 @@ class Comparison:
 
 
 def split_rows(row_ids: Sequence[int], fit_share: float, seed: int) -> tuple[list[int], list[int]]:
-    """A seeded random split of row ids into (fit, held-out), each sorted."""
+    """A seeded random split of row ids into (fit, held-out), each sorted.
+
+    Example:
+        >>> split_rows([0, 1, 2, 3, 4, 5], 0.5, seed=0)
+        ([1, 2, 4], [0, 3, 5])
+    """
     ids = sorted(row_ids)
     rng = random.Random(seed)
     shuffled = ids[:]
@@ -431,30 +442,38 @@ def _sample(records: pl.DataFrame, sample: int | float | None, seed: int) -> pl.
 
 
 def _resolve_truth(
-    truth: Any, sample: pl.DataFrame, world: Any
+    truth: pl.DataFrame | str | os.PathLike[str] | None, records: pl.DataFrame
 ) -> tuple[pl.DataFrame | None, str | None]:
+    """The truth frame and what it came from (``Comparison.truth_source``).
+
+    Truth is a frame or a truth file, nothing else: the simulated world hands back its ground
+    truth as a frame (``World.truth(records)``) and a column of verified emails becomes one with
+    ``truth_from_column``, so compare never reaches into a world, and a sandbox comparison and
+    a live one judge emails by the same code.
+    """
     if truth is None:
         return None, None
     if isinstance(truth, pl.DataFrame):
         return truth, "frame"
-    if isinstance(truth, str) and truth in ("world", "sandbox"):
-        if world is None:
-            from gtmkit.sandbox import default_world
-
-            world = default_world()
-        return world.truth(sample), "world"
-    if isinstance(truth, str):
-        if truth not in sample.columns:
-            raise CompareError(f"truth column {truth!r} is not in the records")
-        frame = sample.select(ROW_ID, pl.col(truth).cast(pl.String).alias("true_email")).filter(
-            pl.col("true_email").is_not_null() & (pl.col("true_email") != "")
+    if (isinstance(truth, str) and truth in ("world", "sandbox")) or hasattr(truth, "truth"):
+        raise TruthError(
+            "truth is a frame or a file, not a world: pass the world's truth frame, "
+            "truth=world.truth(records) (world = gtmkit.sandbox.default_world()), or a truth "
+            "file such as data/samples/leads_small.truth.csv"
         )
-        return frame, f"column:{truth}"
-    if hasattr(truth, "truth"):  # a sandbox World
-        return truth.truth(sample), "world"
-    raise CompareError(
-        "truth must be None, a World, 'world', a column name of verified emails, or a frame "
-        "(row_id, true_email) / (email, bounced)"
+    if isinstance(truth, (str, os.PathLike)):
+        path = Path(truth)
+        if isinstance(truth, str) and truth in records.columns and not path.is_file():
+            raise TruthError(
+                f"{truth!r} is a column of the records, not a truth file: pass "
+                f"truth=truth_from_column(records, {truth!r}) "
+                "(from gtmkit.comparison.outcomes) to judge against it"
+            )
+        resolved = resolve_path(path)
+        return load_truth(resolved), f"file:{display_path(resolved)}"
+    raise TruthError(
+        "truth must be None, a truth frame (row_id, true_email) / (email, bounced) — e.g. "
+        f"World.truth(records) — or the path of a truth file; got {type(truth).__name__}"
     )
 
 
@@ -469,7 +488,7 @@ def compare(
     ),
     *,
     sample: int | float | None = None,
-    truth: Any = None,
+    truth: pl.DataFrame | str | os.PathLike[str] | None = None,
     segment_by: str | Sequence[str] = (),
     ledger: Any = ENGINE_DEFAULT_LEDGER,
     budget_usd: float | None = None,
@@ -477,7 +496,6 @@ def compare(
     prices: Mapping[str, float] | None = None,
     seed: int = 0,
     mode: Literal["auto", "sandbox", "live"] = "auto",
-    world: Any = None,
     confirm: Callable[[pl.DataFrame], bool] | None = None,
     echo: bool = True,
     usable_statuses: Sequence[str] = ("valid",),
@@ -491,9 +509,12 @@ def compare(
         providers: provider names, or a mapping name → ``Provider`` (or an open connection)
             handed to the engine.
         sample: rows to compare on: a count, a share (float in (0, 1]) or ``None`` (all).
-        truth: ``None``; ``"world"`` / a sandbox ``World`` (its ground truth); the name of a
-            column of verified emails; or a frame ``(row_id, true_email)`` /
-            ``(email, bounced)``. Bounces can also be joined later with ``with_truth``.
+        truth: ``None``, a truth frame ``(row_id, true_email)`` / ``(email, bounced)``, or the
+            path of a truth file read by ``load_truth`` (e.g. a sample's ``.truth.csv``). The
+            simulated world's ground truth is a frame: ``world.truth(records)``; a column of
+            verified emails is one with ``truth_from_column(records, column)``. Every truth is
+            judged the same way (see ``gtmkit.comparison.outcomes``). Bounces can also be
+            joined later with ``with_truth``.
         segment_by: column(s) to break metrics down by (from the records, or from the truth
             frame, e.g. the world's ``employee_band``, ``industry``, ``region``, ``seniority``).
         ledger: the engine's ledger (path or ``Ledger``; default: the engine's default
@@ -504,12 +525,12 @@ def compare(
         prices: ``{provider: usd_per_credit}`` overriding list prices.
         seed: sampling seed.
         mode: engine connection mode (``auto``: live with a key, sandbox otherwise).
-        world: the sandbox world for ``truth="world"`` (default: ``default_world()``).
         confirm: called with the estimate frame before spending; return False to abort.
         echo: print the estimate before spending.
         usable_statuses: statuses that count as verified.
         hide_input_email: do not show providers the list's own ``email`` column (the
-            comparison asks whether *they* find it; judge against it with ``truth="email"``).
+            comparison asks whether *they* find it; judge against it with
+            ``truth=truth_from_column(records, "email")``).
             Some providers (PDL) would otherwise just echo it back.
         **run_options: passed to ``Waterfall.run`` (``concurrency``, ``progress``...).
 
@@ -554,7 +575,7 @@ def compare(
             f"{len(names)} providers at list price) — over budget_usd=${budget_usd:,.2f}. "
             "Lower sample= or raise the budget; nothing was spent."
         )
-    truth_frame, truth_source = _resolve_truth(truth, sampled, world)
+    truth_frame, truth_source = _resolve_truth(truth, frame)
     options = dict(run_options)
     if ledger is not ENGINE_DEFAULT_LEDGER:
         options["ledger"] = ledger

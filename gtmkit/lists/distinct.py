@@ -2,14 +2,25 @@
 
 Lead lists repeat themselves (companies, titles, countries, first names). Everything here
 turns "per row" into "per distinct value" and back, which is what keeps intake vectorized.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit.lists.distinct import map_distinct
+    >>> companies = pl.Series(["acme", "globex", "acme", None])
+    >>> map_distinct(companies, str.upper, return_dtype=pl.String).to_list()  # 2 calls, not 4
+    ['ACME', 'GLOBEX', 'ACME', None]
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from polars._typing import PolarsDataType
 
 
 def distinct_codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -38,7 +49,8 @@ def per_distinct(values: pl.Series, transform: Callable[[pl.Series], pl.DataFram
     runs on far fewer values than there are rows. A column that is mostly distinct (emails)
     is transformed directly: finding its distinct values would cost more than it saves.
     """
-    if values.len() > 10_000 and values.approx_n_unique() > 0.5 * values.len():
+    estimate = values.approx_n_unique() if values.len() > 10_000 else None
+    if isinstance(estimate, int) and estimate > 0.5 * values.len():
         # Transform only the filled cells; a null cell's outputs are all null.
         rows = values.is_not_null().arg_true()
         if rows.len() == values.len():
@@ -58,7 +70,7 @@ def map_distinct(
     values: pl.Series,
     function: Callable[[str], str | None],
     *,
-    return_dtype: pl.DataType,
+    return_dtype: PolarsDataType,
     parallel: bool = False,
 ) -> pl.Series:
     """Apply a Python ``function`` once per distinct non-null value and spread the results.

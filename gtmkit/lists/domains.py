@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    import tldextract
 
 from gtmkit.lists.distinct import map_distinct
 
@@ -21,7 +25,7 @@ def personal_domains() -> frozenset[str]:
 
 
 @functools.cache
-def _extractor() -> object:
+def _extractor() -> tldextract.TLDExtract:
     import tldextract
 
     # suffix_list_urls=() and cache_dir=None: use the snapshot bundled with tldextract and
@@ -54,7 +58,7 @@ def registered_domain(host: str) -> str | None:
             host = idna.encode(host, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError, ValueError):
             return None
-    result = _extractor()(host)  # type: ignore[operator]
+    result = _extractor()(host)
     if not result.suffix or not result.domain or result.ipv4 or result.ipv6:
         return None
     return f"{result.domain}.{result.suffix}"

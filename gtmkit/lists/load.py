@@ -11,7 +11,8 @@ import polars as pl
 from gtmkit.lists.dedupe import mark_duplicates
 from gtmkit.lists.errors import ListError
 from gtmkit.lists.headers import map_headers
-from gtmkit.lists.normalize import DERIVED_FIELDS, canonical_frame, country_code, normalize_records
+from gtmkit.lists.normalize import DERIVED_FIELDS, canonical_frame, normalize_records
+from gtmkit.lists.phones import country_code
 from gtmkit.lists.read import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_UNZIPPED_BYTES,
@@ -63,7 +64,7 @@ class LoadedList:
 
     def _headline(self) -> str:
         info = self.source_info
-        how = [info.format]
+        how: list[str] = [info.format]
         if info.encoding:
             how.append(info.encoding)
         if info.delimiter:
@@ -205,12 +206,13 @@ def load_list(
         *RECORD_EXTRAS,
         *[c for c in records.columns if c not in reserved],
     )
-    source = [*table.headers, *table.overflow]
+    source_columns = [*table.headers, *table.overflow]
     rejected = pl.concat(
         [
             pl.DataFrame([row_ids, reason.alias(REASON)]),
             raw.select(
-                pl.col(h).alias(f"{h} (source)" if h in (ROW_ID, REASON) else h) for h in source
+                pl.col(h).alias(f"{h} (source)" if h in (ROW_ID, REASON) else h)
+                for h in source_columns
             ),
         ],
         how="horizontal",

@@ -17,12 +17,15 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
 from gtmkit.lists.errors import ListError
 from gtmkit.lists.headers import unique_headers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from polars._typing import PolarsDataType
 
 Format = Literal["csv", "xlsx", "xls", "parquet"]
 
@@ -179,11 +182,14 @@ def _label(name: str | None) -> str:
 
 
 def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    raise AssertionError("unreachable")
+    if n < 1024:
+        return f"{n} bytes"
+    size = n / 1024
+    for unit in ("KB", "MB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 # --------------------------------------------------------------------------- text files
@@ -372,16 +378,25 @@ def _header_width(text: str, delimiter: str) -> int:
     return 1
 
 
+def _read_text_cells(
+    payload: bytes, delimiter: str, schema: dict[str, PolarsDataType] | None = None
+) -> pl.DataFrame:
+    """Every cell as text, no header row; ``schema`` names the columns of a ragged file."""
+    return pl.read_csv(
+        payload,
+        has_header=False,
+        separator=delimiter,
+        infer_schema=False,
+        quote_char='"',
+        encoding="utf8",
+        schema=schema,
+        missing_columns="insert",
+    )
+
+
 def _parse_csv(payload: bytes, delimiter: str, name: str | None) -> pl.DataFrame:
-    options = {
-        "has_header": False,
-        "separator": delimiter,
-        "infer_schema": False,
-        "quote_char": '"',
-        "encoding": "utf8",
-    }
     try:
-        return pl.read_csv(payload, **options)  # type: ignore[arg-type]
+        return _read_text_cells(payload, delimiter)
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
             raise _NotUtf8 from exc
@@ -393,9 +408,9 @@ def _parse_csv(payload: bytes, delimiter: str, name: str | None) -> pl.DataFrame
     # Ragged rows: some rows have more fields than the header. Read them wide so the extra
     # values are kept (those rows are rejected later with the values attached).
     width = _max_fields(payload, delimiter)
-    schema = {f"column_{i}": pl.String for i in range(width)}
+    schema: dict[str, PolarsDataType] = {f"column_{i}": pl.String for i in range(width)}
     try:
-        return pl.read_csv(payload, schema=schema, missing_columns="insert", **options)  # type: ignore[arg-type]
+        return _read_text_cells(payload, delimiter, schema)
     except (pl.exceptions.PolarsError, ValueError) as exc:
         raise ListError(
             f"{_label(name)} has rows with more fields than the header and could not be "

@@ -799,5 +799,6 @@ def calibration_report(
     report["apollo_gap_points"] = round(
         100 * (report["apollo_hit_over_200"] - report["apollo_hit_under_50"]), 2
     )
-    report["catch_all_domain_share"] = round(float(world.companies["catch_all"].mean()), 4)
+    catch_all = world.companies["catch_all"]
+    report["catch_all_domain_share"] = round(catch_all.sum() / max(1, catch_all.len()), 4)
     return report
