@@ -47,12 +47,6 @@ NO_EXAMPLE_YET: dict[str, str] = {
     "gtmkit.sandbox.http.transport": _SIM_HTTP,
     "gtmkit.sandbox.http.wire": _SIM_HTTP,
     "gtmkit.sandbox.names": "pools of names and words the world is drawn from: data only",
-    "gtmkit.waterfall.engine": _REWRITE,
-    "gtmkit.waterfall.estimate": _REWRITE,
-    "gtmkit.waterfall.limits": _REWRITE,
-    "gtmkit.waterfall.progress": _REWRITE,
-    "gtmkit.waterfall.result": _REWRITE,
-    "gtmkit.waterfall.retry": _REWRITE,
 }
 
 

@@ -5,6 +5,14 @@ Each step's hit rate comes from ``priors`` (a mapping, or a comparison run's fra
 earlier one. Assuming misses independent across providers *understates* the rows reaching late
 steps when coverage is correlated (it usually is), so a comparison run's measured rates — which
 already carry that correlation when measured in waterfall order — beat the defaults.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit.waterfall import Step, Waterfall
+    >>> leads = pl.DataFrame({"row_id": [0, 1], "email": [None, None]})
+    >>> table = estimate(Waterfall([Step("hunter")]), leads, priors={"hunter": 0.5})
+    >>> table.filter(pl.col("provider") == "total")["hits"].item()
+    1.0
 """
 
 from __future__ import annotations
@@ -14,6 +22,9 @@ from typing import Any
 
 import polars as pl
 
+from gtmkit.providers.pricing import adapter_for, price_per_credit, worst_case_credits
+from gtmkit.waterfall.validate import NumberError, finite
+
 #: Hit-rate prior when nothing better is known: the middle of the published 40–65% range for
 #: one provider finding an email (../shared/DESIGN.md "Facts to respect").
 DEFAULT_HIT_RATE = 0.5
@@ -21,15 +32,8 @@ DEFAULT_HIT_RATE = 0.5
 DEFAULT_VERIFY_RATE = 0.6
 
 
-def _provider_attrs(name: str, providers: Mapping[str, Any] | None) -> Any:
-    if providers is not None and name in providers:
-        return providers[name]
-    try:
-        from gtmkit.providers import provider_class
-
-        return provider_class(name)
-    except Exception:
-        return None
+class EstimateError(NumberError):
+    """Priors that are not hit rates."""
 
 
 def _rates(priors: Any) -> dict[str, float]:
@@ -37,9 +41,15 @@ def _rates(priors: Any) -> dict[str, float]:
         return {}
     if isinstance(priors, pl.DataFrame):
         if not {"provider", "hit_rate"} <= set(priors.columns):
-            raise ValueError("priors frame needs 'provider' and 'hit_rate' columns")
-        return dict(zip(priors["provider"].to_list(), priors["hit_rate"].to_list(), strict=True))
-    return {str(k): float(v) for k, v in dict(priors).items()}
+            raise EstimateError("priors frame needs 'provider' and 'hit_rate' columns")
+        priors = dict(zip(priors["provider"].to_list(), priors["hit_rate"].to_list(), strict=True))
+    rates = {
+        str(k): finite(f"priors[{k!r}]", v, error=EstimateError) for k, v in dict(priors).items()
+    }
+    for name, rate in rates.items():
+        if rate > 1:
+            raise EstimateError(f"priors[{name!r}] is a hit rate, within 0..1; got {rate!r}")
+    return rates
 
 
 def estimate(
@@ -72,7 +82,7 @@ def estimate(
     remaining = float(need)
     found_total = 0.0
     for index, step in enumerate(wf.steps):
-        attrs = _provider_attrs(step.provider, providers)
+        attrs = adapter_for(step.provider, providers)
         rate = rates.get(step.provider, DEFAULT_HIT_RATE)
         entering = (
             float(frame.height)
@@ -81,10 +91,10 @@ def estimate(
         )
         hits = entering * rate
         per_call = float(getattr(attrs, "credits_per_lookup", 1.0) or 0.0)
-        worst = float(getattr(attrs, "max_credits", per_call) or 0.0)
+        worst = worst_case_credits(step.provider, providers=providers)
         billing = getattr(attrs, "billing", "per_hit")
         credits = entering * per_call if billing == "per_call" else hits * per_call
-        price = float((wf.prices or {}).get(step.provider, getattr(attrs, "price_per_credit", 0.0)))
+        price = price_per_credit(step.provider, prices=wf.prices, providers=providers)
         rows.append(
             {
                 "step": index,
@@ -102,10 +112,10 @@ def estimate(
         found_total += hits
         remaining = max(0.0, remaining - hits)
     if wf.verify:
-        attrs = _provider_attrs(wf.verify, providers)
+        attrs = adapter_for(wf.verify, providers)
         per_call = float(getattr(attrs, "credits_per_lookup", 1.0) or 0.0)
-        worst = float(getattr(attrs, "max_credits", per_call) or 0.0)
-        price = float((wf.prices or {}).get(wf.verify, getattr(attrs, "price_per_credit", 0.0)))
+        worst = worst_case_credits(wf.verify, providers=providers)
+        price = price_per_credit(wf.verify, prices=wf.prices, providers=providers)
         # every found email may need verifying in the worst case; the expectation assumes the
         # finders' unverified share is unknown, so it counts them all
         rows.append(

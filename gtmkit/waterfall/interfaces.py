@@ -10,7 +10,12 @@ say — and the layers in ``layers.py`` do not change.
 | RateLimiter     | ``limits.ProviderLimiter``                  |
 | CacheStore      | ``journal.LedgerCache``                     |
 | Claims          | ``journal.LedgerClaims``                    |
-| Journal         | ``journal.LedgerJournal`` (and ``NoJournal``) |
+| Journal         | ``journal.LedgerJournal`` (and ``MemoryJournal``) |
+
+Example:
+    >>> from gtmkit.waterfall.budget import Budget
+    >>> all(hasattr(Budget, m) for m in ("reserve", "settle", "settle_now", "limited"))
+    True
 """
 
 from __future__ import annotations

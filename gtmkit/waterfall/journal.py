@@ -7,6 +7,11 @@ waits for those; they go within ~20 ms). When another live process runs on the s
 the same transaction checks each intent against it — serialized by SQLite's write lock, so the
 check and the claim are one step: a lookup that process cached meanwhile is used for free, and
 one it is paying for right now is waited for (:class:`LedgerClaims`) instead of paid twice.
+
+Example:
+    >>> journal = MemoryJournal("run-1")  # a run without a ledger keeps attempts in memory
+    >>> journal.attempts
+    []
 """
 
 from __future__ import annotations

@@ -5,6 +5,24 @@ the path of one call, in ``README.md``). Each layer is handed the next one and i
 dependencies, and is tested alone with a fake next layer (``tests/test_waterfall_layers.py``).
 Layers above ``Meter`` see ``Answer | Failure``; below it, ``Sent | Answer | Failure`` (a
 ``Sent`` is a call that went out, with what it is booked at).
+
+Example:
+    >>> import asyncio
+    >>> from gtmkit.waterfall.journal import MemoryJournal
+    >>> from gtmkit.waterfall.lookup import Lookup, RowAccount
+    >>> from gtmkit.providers import provider_class
+    >>> calls = []
+    >>> async def provider_side(lk):
+    ...     calls.append(lk.key)
+    ...     return Answer("hit", {"email": "ada@acme.io"}, "valid")
+    >>> claim = Claim(provider_side, MemoryJournal("r"), claims=None)
+    >>> def ask():
+    ...     return Lookup("hunter", provider_class("hunter"), "ada|acme.io", {},
+    ...                   RowAccount(1), step=0, worst=1.0, price=0.1)
+    >>> async def two_rows_same_person():
+    ...     return await asyncio.gather(claim(ask()), claim(ask()))
+    >>> [a.cached for a in asyncio.run(two_rows_same_person())], calls
+    ([False, True], ['ada|acme.io'])
 """
 
 from __future__ import annotations
@@ -265,7 +283,7 @@ class Call:
     async def __call__(self, lk: Lookup) -> tuple[Finding, bool]:
         scopes = self._scopes.setdefault(lk.name, {})
         self.breaker.sent(lk.name)
-        scope = asyncio.timeout(self.control.loop_deadline())
+        scope = asyncio.timeout_at(self.control.loop_deadline())
         try:
             async with scope:
                 scopes[scope] = "the run's deadline passed"

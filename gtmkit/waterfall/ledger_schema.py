@@ -4,6 +4,13 @@ Version 2 (this one) added the money columns an unknown outcome needs (``worst_c
 ``credits_held``, ``price_usd``), a run's budget and its chain of resumes (``chain_id``) on
 ``runs``, and a heartbeat so other processes can tell a live run from a dead one. A version-1
 ledger is migrated in place on open; a ledger from a newer gtmkit is refused.
+
+Example:
+    >>> import sqlite3
+    >>> conn = sqlite3.connect(":memory:")
+    >>> ensure_schema(conn)
+    >>> conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    ('2',)
 """
 
 from __future__ import annotations

@@ -20,6 +20,11 @@ Limits adapt to what the provider says, AIMD-style:
   every sender until the window resets (at most ``max_pause_s`` per signal, then one probe).
   A limit announced only for an hour or a day is not used as the pace: its average rate says
   little about the burst the provider accepts.
+
+Example:
+    >>> limiter = ProviderLimiter(20.0, 4)
+    >>> limiter.max_in_flight, limiter.per_second
+    (4, 20.0)
 """
 
 from __future__ import annotations

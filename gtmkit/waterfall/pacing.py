@@ -3,6 +3,13 @@
 The rules are described in ``limits.py``'s docstring; this mix-in holds them so the limiter
 itself only hands out slots and tokens. It reads and writes the limiter's pace
 (``per_second``, ``ceiling``) and its recent send/answer/refusal times.
+
+Example:
+    >>> from gtmkit.waterfall.limits import ProviderLimiter
+    >>> limiter = ProviderLimiter(50.0, 8)
+    >>> limiter.on_rate_limited(1.0)  # one refusal: nothing changes
+    >>> limiter.per_second
+    50.0
 """
 
 from __future__ import annotations

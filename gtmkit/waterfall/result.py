@@ -1,4 +1,9 @@
-"""``WaterfallResult``: the enriched records, every attempt, and a per-step summary."""
+"""``WaterfallResult``: the enriched records, every attempt, and a per-step summary.
+
+Example:
+    >>> "manual" in STATUSES and "stopped" in STATUSES
+    True
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,17 @@ providers, assemble the layer stack, walk the rows with a pool of workers, and b
 The pieces are in their own modules (``layers``, ``walk``, ``policy``, ``journal``...); this
 one only wires them and keeps the run's clock: the deadline, cancel, the breaker's watchdog,
 progress.
+
+Example:
+    >>> import polars as pl
+    >>> from gtmkit.waterfall import RunOptions, Step, Waterfall
+    >>> from gtmkit.waterfall.sync import run_sync
+    >>> leads = pl.DataFrame({"row_id": [0], "first_name": ["Ada"], "last_name": ["Byron"],
+    ...                       "company_domain": ["acme.io"]})
+    >>> wf = Waterfall([Step("pattern")])  # the free local step: no key, no network
+    >>> result = run_sync(run_waterfall(wf, leads, RunOptions(ledger=None, progress=False)))
+    >>> result.totals["rows"], result.totals["credits"]
+    (1, 0.0)
 """
 
 from __future__ import annotations
@@ -219,7 +230,7 @@ async def _walk_all(wf: Waterfall, parts: _Parts, options: RunOptions) -> str | 
     dog = asyncio.create_task(watchdog())
     try:
         deadline = control.loop_deadline()
-        async with asyncio.timeout(None if deadline is None else deadline + _DEADLINE_GRACE_S):
+        async with asyncio.timeout_at(None if deadline is None else deadline + _DEADLINE_GRACE_S):
             await asyncio.gather(*tasks)
     except TimeoutError:
         pass  # the deadline passed: rows still walking end ``stopped`` with what they have

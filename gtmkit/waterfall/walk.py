@@ -3,6 +3,11 @@ layer stack for every provider call.
 
 Rows move independently: step 2 works on row 1 while step 1 works on row 2, and a slow
 provider only holds up the rows waiting for it.
+
+Example:
+    >>> stats = StepStats()
+    >>> stats.rows_in, stats.hits
+    (0, 0)
 """
 
 from __future__ import annotations
