@@ -233,6 +233,11 @@ def as_confidence(value: Any, *, scale: float) -> float | None:
     return max(0.0, min(1.0, number / scale))
 
 
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if the body part is a JSON object, else an empty one (a miss, not a crash)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def first_text(*values: Any) -> str | None:
     """The first value that is a non-empty string."""
     for value in values:

@@ -21,7 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from gtmkit.providers._http import HttpProvider, SearchResults, as_confidence, first_text
+from gtmkit.providers._http import (
+    HttpProvider,
+    SearchResults,
+    as_confidence,
+    as_mapping,
+    first_text,
+)
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.errors import ProviderUsageError
 from gtmkit.providers.normalize import (
@@ -230,7 +236,7 @@ class ApolloProvider(HttpProvider):
 
 def person_fields(person: Mapping[str, Any]) -> dict[str, Any]:
     """Canonical fields from an Apollo ``person`` object (without the email)."""
-    org = person.get("organization") if isinstance(person.get("organization"), Mapping) else {}
+    org = as_mapping(person.get("organization"))
     departments = person.get("departments") or []
     phones = person.get("phone_numbers") or []
     phone = None

@@ -28,7 +28,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from gtmkit.providers._http import HttpProvider, Reply, SearchResults, as_confidence, first_text
+from gtmkit.providers._http import (
+    HttpProvider,
+    Reply,
+    SearchResults,
+    as_confidence,
+    as_mapping,
+    first_text,
+)
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.errors import (
     BadRequest,
@@ -141,9 +148,7 @@ class HunterProvider(_HunterBase):
             "company_domain": normalize_domain(data.get("domain")) or None,
         }
         email = first_text(data.get("email"))
-        verification = (
-            data.get("verification") if isinstance(data.get("verification"), Mapping) else {}
-        )
+        verification = as_mapping(data.get("verification"))
         status_word = first_text(verification.get("status"))
         if not email:
             return self._finding(reply, "miss", fields=fields, provider_status=status_word)

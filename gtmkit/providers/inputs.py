@@ -60,8 +60,11 @@ def blame(record: Mapping[str, Any], fields: Iterable[str], exc: BaseException) 
     Unencodable text is found exactly; otherwise (a URL too long, a value the HTTP library
     refused) the longest text field is named.
     """
-    texts = {name: record.get(name) for name in fields}
-    texts = {name: value for name, value in texts.items() if isinstance(value, str)}
+    texts: dict[str, str] = {}
+    for name in fields:
+        value = record.get(name)
+        if isinstance(value, str):
+            texts[name] = value
     if isinstance(exc, UnicodeError):
         for name, value in texts.items():
             if not _encodable(value):

@@ -216,7 +216,7 @@ class PatternProvider(Provider):
                 columns, or hit :class:`Finding` objects whose fields carry them.
         """
         if hasattr(items, "iter_rows"):  # a polars DataFrame
-            items = items.iter_rows(named=True)  # type: ignore[union-attr]
+            items = items.iter_rows(named=True)
         learned = 0
         for item in items:
             if isinstance(item, Finding):

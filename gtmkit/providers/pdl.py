@@ -204,7 +204,7 @@ class PDLProvider(HttpProvider):
         """Lookup key of :meth:`enrich_company`."""
         params = self._company_params(company)
         if "website" in params:
-            return "domain=" + params["website"]
+            return "domain=" + str(params["website"])
         return "company=" + normalize_name(params["name"])
 
     async def _enrich_company(self, params: Mapping[str, Any]) -> Finding:

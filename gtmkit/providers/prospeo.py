@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from gtmkit.providers._http import HttpProvider, first_text
+from gtmkit.providers._http import HttpProvider, as_mapping, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.normalize import (
     normalize_domain,
@@ -127,11 +127,11 @@ class ProspeoProvider(HttpProvider):
             return self._finding(reply, "miss", provider_status=str(body.get("error_code")))
         self._check(reply)
         person = body.get("person")
-        company = body.get("company") if isinstance(body.get("company"), Mapping) else {}
+        company = as_mapping(body.get("company"))
         if not isinstance(person, Mapping):
             return self._finding(reply, "miss")
-        email_obj = person.get("email") if isinstance(person.get("email"), Mapping) else {}
-        mobile = person.get("mobile") if isinstance(person.get("mobile"), Mapping) else {}
+        email_obj = as_mapping(person.get("email"))
+        mobile = as_mapping(person.get("mobile"))
         revealed_mobile = mobile.get("revealed") is True and bool(
             first_text(mobile.get("mobile"), mobile.get("mobile_international"))
         )

@@ -71,7 +71,7 @@ class Attempt:
 
     def as_row(self) -> tuple[Any, ...]:
         """The values in column order (what the ledger stores)."""
-        return _GETTER(self)  # type: ignore[no-any-return]
+        return tuple(_GETTER(self))
 
 
 ATTEMPT_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Attempt))

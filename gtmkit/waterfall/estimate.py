@@ -76,7 +76,8 @@ def estimate(
         frame = frame.filter(pl.col("duplicate_of").is_null())
     need = frame.height
     if "email" in frame.columns:
-        need = int(frame["email"].is_null().sum() + (frame["email"].cast(pl.String) == "").sum())
+        blank = frame["email"].cast(pl.String).fill_null("").str.strip_chars() == ""
+        need = int(blank.sum())
     rates = _rates(priors)
     rows = []
     remaining = float(need)

@@ -256,7 +256,7 @@ class Record:
             return Failure("busy", f"{lk.name}: another process is paying for this lookup")
         if isinstance(verdict, Answer):
             return verdict
-        attempt: Attempt = verdict  # type: ignore[assignment]
+        attempt: Attempt = verdict
         lk.sent = True
         try:
             finding, charge_known = await self.inner(lk)

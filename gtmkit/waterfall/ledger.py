@@ -207,7 +207,8 @@ class LedgerReader:
 
     def total_credits(self, run_id: str | None = None) -> float:
         """Credits the providers said they billed (for one run, or all time)."""
-        sql, params = "SELECT COALESCE(SUM(credits), 0) FROM attempts", ()
+        sql = "SELECT COALESCE(SUM(credits), 0) FROM attempts"
+        params: tuple[Any, ...] = ()
         if run_id is not None:
             sql, params = sql + " WHERE run_id = ?", (run_id,)
         ((total,),) = self._read(sql, params)
