@@ -150,6 +150,16 @@ def test_hang_holds_the_connection_on_loopback_until_the_client_gives_up():
     # leaving the block stopped the server although a request had been held
 
 
+def test_refuse_is_a_connection_refused_in_process_and_an_abort_on_loopback():
+    sim = sim_with(faults=always("refuse"))
+    method, url, kwargs = hunter_finder()
+    with pytest.raises(httpx.ConnectError):
+        send(sim.transport, method, url, **kwargs)
+    with sim.serve() as srv, httpx.Client() as client, pytest.raises(httpx.TransportError):
+        client.request(method, loopback_url(srv, url), **kwargs)
+    assert sim.billed() == {} and sim.requests() == {"hunter": 2}
+
+
 # -- the Retry-After a 429 carries, and refusing every first try -----------------------------
 
 
@@ -218,7 +228,7 @@ def test_fault_options_are_validated():
 
 # -- billing of faulted requests is what a real provider does -------------------------------
 
-UNBILLED = ("429", "5xx", "timeout", "reset", "malformed", "401", "402", "hang")
+UNBILLED = ("429", "5xx", "timeout", "reset", "malformed", "401", "402", "hang", "refuse")
 
 
 @pytest.mark.parametrize("kind", UNBILLED)

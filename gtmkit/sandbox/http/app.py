@@ -234,8 +234,8 @@ class SandboxApp:
             return self._finish(api.unauthorized(ex), ERROR_LATENCY_S, ex)
         if kind == "402":
             return self._finish(api.out_of_credits(ex), ERROR_LATENCY_S, ex)
-        if kind == "hang":
-            return Reply(504, b"", action="hang")  # never answered: no latency, no billing
+        if kind in ("hang", "refuse"):
+            return Reply(504, b"", action=kind)  # never answered: no latency, no billing
         if kind == "late":
             # processed and billed like any answer, which then comes after the client gave up
             self._run(api, handler, ex)

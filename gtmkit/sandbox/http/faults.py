@@ -21,7 +21,7 @@ from typing import Literal, get_args
 from gtmkit.sandbox.http.wire import unit_float
 
 FaultKind = Literal[
-    "429", "5xx", "timeout", "reset", "malformed", "401", "402", "slow", "late", "hang"
+    "429", "5xx", "timeout", "reset", "malformed", "401", "402", "slow", "late", "hang", "refuse"
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 #: Transient faults (a retry can help); ``401``/``402`` disable a provider and are opt-in.
@@ -46,7 +46,10 @@ class FaultConfig:
             ``httpx.ReadTimeout`` after ``timeout_s``; on loopback the answer is held for
             ``hold_s``), ``"hang"`` (the request is accepted and never answered: in process the
             client waits its whole read timeout, then ``httpx.ReadTimeout``; on loopback the
-            connection is held open until the client closes it).
+            connection is held open until the client closes it), ``"refuse"`` (the provider is
+            down: in process ``httpx.ConnectError``, connection refused; on loopback the
+            connection is aborted before the request is read — for a real refusal point a
+            base URL at a closed port).
         seed: seed of the draws.
         slow_s: extra delay of a ``"slow"`` answer, seconds.
         timeout_s: in process, how long a ``"timeout"`` or ``"late"`` request waits before

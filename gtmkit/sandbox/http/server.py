@@ -249,7 +249,7 @@ class LoopbackServer:
             await _until_closed(reader, None)
             writer.transport.abort()
             return False
-        if reply.action == "reset":
+        if reply.action in ("reset", "refuse"):
             writer.transport.abort()  # RST: the client sees "connection reset by peer"
             return False
         if reply.action == "disconnect":

@@ -163,6 +163,8 @@ class SandboxTransport(httpx.AsyncBaseTransport):
             if wait > 0:
                 await asyncio.sleep(wait)
             raise httpx.ReadTimeout("simulated read timeout", request=request)
+        if reply.action == "refuse":
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if reply.action == "disconnect":
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
