@@ -25,8 +25,8 @@ import pytest
 
 from gtmkit.errors import GtmkitError
 from gtmkit.sandbox import FaultConfig, simulate
-from gtmkit.waterfall import Step, Waterfall
 from tests._attack_helpers import (
+    FAST_RETRY,
     ROOT,
     ChildRun,
     CountingTransport,
@@ -421,39 +421,40 @@ def test_a_plan_limit_below_the_default_is_learned_from_the_headers() -> None:
 
 
 QUOTA_STEPS = ["apollo", "hunter", "pdl", "prospeo", "dropcontact"]
+QUOTA_ROWS = 40
 
 
-@pytest.mark.parametrize("provider", QUOTA_STEPS)
-def test_a_quota_answer_is_never_retried(provider: str) -> None:
-    sim = simulate(
-        attack_world(), faults=FaultConfig(rate=1.0, kinds=("402",), providers=(provider,))
-    )
+def _quota_run(provider: str, faults: FaultConfig):
+    sim = simulate(attack_world(), faults=faults)
     proxy = CountingTransport(sim.transport)
-    run_in_process(
-        waterfall([provider], None),
-        world_records(40, seed=13),
-        sim,
-        connect_options={"transport": proxy},
+    result, _ = asyncio.run(
+        run_bounded(
+            waterfall([provider], None),
+            world_records(QUOTA_ROWS, seed=13),
+            sim,
+            cap_s=30,
+            connect_options={"transport": proxy},
+        )
     )
     asked = Counter((r.method, str(r.url), r.content) for r in proxy.sent)
     assert asked, "nothing was asked"
     repeated = {k[1]: n for k, n in asked.items() if n > 1}
     assert not repeated, f"{provider}: a quota answer was retried: {repeated}"
+    assert provider in result.totals["disabled"], f"{provider} was not stopped for the run"
+    return result
 
 
-def test_an_apollo_daily_quota_429_is_never_retried() -> None:
-    # Apollo answers an exhausted day window with a 429 whose Retry-After is hours away
-    faults = FaultConfig(rate=1.0, kinds=("429",), providers=("apollo",), retry_after_s=1e9)
-    sim = simulate(attack_world(), faults=faults)
-    proxy = CountingTransport(sim.transport)
-    run_in_process(
-        waterfall(["apollo"], None),
-        world_records(40, seed=13),
-        sim,
-        connect_options={"transport": proxy},
+@pytest.mark.parametrize("provider", QUOTA_STEPS)
+def test_an_out_of_credits_answer_is_never_retried(provider: str) -> None:
+    _quota_run(provider, FaultConfig(rate=1.0, kinds=("402",), providers=(provider,)))
+
+
+def test_an_apollo_daily_quota_429_is_never_retried_and_stops_apollo() -> None:
+    # Apollo answers an exhausted day window with a 429 whose Retry-After is beyond the run
+    _quota_run(
+        "apollo",
+        FaultConfig(rate=1.0, kinds=("429",), providers=("apollo",), retry_after_s=1e9),
     )
-    asked = Counter((r.method, str(r.url), r.content) for r in proxy.sent)
-    assert asked and max(asked.values()) == 1, "a quota answer was retried"
 
 
 # -- 10. keys with stray bytes never leak and a bad key is refused before any call -------------
@@ -473,13 +474,13 @@ BAD_KEYS = {
     "inner CR": f"sk-{KEY_CORE}\rmore",
     "blank": " \n",
 }
-LOOKUP_RECORD = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "company_domain": "engines.example",
-    "company_name": "Analytical Engines",
-    "email": "ada.lovelace@engines.example",
-}
+
+
+def _key_test_person() -> dict[str, object]:
+    """A person of the simulated world, with the email a verifier is asked about."""
+    person = world_records(1, seed=5).row(0, named=True)
+    email = f"{person['first_name']}.{person['last_name']}@{person['company_domain']}".lower()
+    return {**person, "email": email}
 
 
 def _env_var(name: str) -> str:
@@ -506,11 +507,19 @@ def _log_texts(caplog: pytest.LogCaptureFixture) -> list[str]:
     return out
 
 
+@pytest.fixture(scope="module")
+def loopback_base_urls():
+    """One loopback simulation for the key tests (what it bills does not matter there)."""
+    with simulate(attack_world()).serve() as srv:
+        yield srv.base_urls
+
+
 @pytest.mark.parametrize("variant", sorted(USABLE_KEYS))
 @pytest.mark.parametrize("provider", KEY_PROVIDERS)
 def test_a_key_with_stray_bytes_is_stripped_and_never_leaks(
     provider: str,
     variant: str,
+    loopback_base_urls: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -522,39 +531,33 @@ def test_a_key_with_stray_bytes_is_stripped_and_never_leaks(
     key = USABLE_KEYS[variant]
     monkeypatch.setenv(_env_var(provider), key)
     caplog.set_level(logging.DEBUG)
-    sim = simulate(attack_world())
     texts: list[str] = []
-    with sim.serve() as srv:
-        proxy = CountingTransport(httpx.AsyncHTTPTransport())
+    proxy = CountingTransport(httpx.AsyncHTTPTransport())
+    person = _key_test_person()
 
-        async def lookup():
-            conn = connect(
-                [provider], mode="live", base_urls=srv.base_urls, transport=proxy, env_file=None
-            )
-            async with conn:
-                finding = await conn[provider].lookup(LOOKUP_RECORD)
-                texts.extend([repr(conn), repr(conn[provider]), str(finding), repr(finding)])
-                if finding.error is not None:
-                    texts.extend([str(finding.error), repr(finding.error)])
-                return finding
+    async def lookup():
+        conn = connect(
+            [provider], mode="live", base_urls=loopback_base_urls, transport=proxy, env_file=None
+        )
+        async with conn:
+            finding = await conn[provider].lookup(person)
+            texts.extend([repr(conn), repr(conn[provider]), str(finding), repr(finding)])
+            if finding.error is not None:
+                texts.extend([str(finding.error), repr(finding.error)])
+            return finding
 
-        finding = asyncio.run(lookup())
-        ledger = tmp_path / "ledger.sqlite"
-        step = (
-            Waterfall([Step("hunter")], verify=provider)
-            if provider == "hunter_verifier"
-            else waterfall([provider], None)
-        )
-        records = pl.DataFrame([{**LOOKUP_RECORD, "email": None, "row_id": 0}])
-        if provider == "hunter_verifier":
-            records = records.with_columns(pl.lit(None, pl.String).alias("email"))
-        result = step.run(
-            records,
-            mode="live",
-            ledger=ledger,
-            progress=False,
-            connect_options={"base_urls": srv.base_urls, "transport": proxy, "env_file": None},
-        )
+    finding = asyncio.run(lookup())
+    # a run too: its ledger, frames and logs are searched as well
+    steps = ["hunter"] if provider == "hunter_verifier" else [provider]
+    verify = provider if provider == "hunter_verifier" else None
+    result = waterfall(steps, verify).run(
+        pl.DataFrame([{**person, "email": None, "row_id": 0}]),
+        mode="live",
+        ledger=tmp_path / "ledger.sqlite",
+        progress=False,
+        retry=FAST_RETRY,
+        connect_options={"base_urls": loopback_base_urls, "transport": proxy, "env_file": None},
+    )
     texts.extend(_log_texts(caplog))
     for frame in (result.records, result.attempts, result.summary):
         texts.append(frame.write_csv())
@@ -585,7 +588,7 @@ def test_a_bad_key_is_a_clear_error_before_any_call(
 
     async def attempt() -> None:
         async with connect([provider], mode="live", transport=proxy, env_file=None) as conn:
-            finding = await conn[provider].lookup(LOOKUP_RECORD)
+            finding = await conn[provider].lookup(_key_test_person())
             texts.extend([str(finding), repr(finding), repr(finding.error)])
 
     with pytest.raises(GtmkitError) as raised:
