@@ -25,6 +25,7 @@ import pytest
 
 from gtmkit.errors import GtmkitError
 from gtmkit.sandbox import FaultConfig, simulate
+from gtmkit.sandbox.simulation import adapter_options
 from tests._attack_helpers import (
     FAST_RETRY,
     ROOT,
@@ -507,6 +508,11 @@ def _log_texts(caplog: pytest.LogCaptureFixture) -> list[str]:
     return out
 
 
+#: The simulation answers in simulated time: live adapters need not wait real seconds for it
+#: (Dropcontact's polling, Hunter's pending verifications).
+SIMULATED_WAITS = adapter_options()
+
+
 @pytest.fixture(scope="module")
 def loopback_base_urls():
     """One loopback simulation for the key tests (what it bills does not matter there)."""
@@ -537,7 +543,12 @@ def test_a_key_with_stray_bytes_is_stripped_and_never_leaks(
 
     async def lookup():
         conn = connect(
-            [provider], mode="live", base_urls=loopback_base_urls, transport=proxy, env_file=None
+            [provider],
+            mode="live",
+            base_urls=loopback_base_urls,
+            transport=proxy,
+            options=SIMULATED_WAITS,
+            env_file=None,
         )
         async with conn:
             finding = await conn[provider].lookup(person)
@@ -558,7 +569,12 @@ def test_a_key_with_stray_bytes_is_stripped_and_never_leaks(
         ledger=tmp_path / "ledger.sqlite",
         progress=False,
         retry=FAST_RETRY,
-        connect_options={"base_urls": loopback_base_urls, "transport": run_proxy, "env_file": None},
+        connect_options={
+            "base_urls": loopback_base_urls,
+            "transport": run_proxy,
+            "options": SIMULATED_WAITS,
+            "env_file": None,
+        },
     )
     texts.extend(_log_texts(caplog))
     for frame in (result.records, result.attempts, result.summary):
