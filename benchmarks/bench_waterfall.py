@@ -76,7 +76,7 @@ async def run_engine(records: pl.DataFrame, world: Any, ledger: Path, transport,
         mode="sandbox",
         ledger=ledger,
         progress=False,
-        connect_options={"world": world, "sandbox_transport": transport},
+        connect_options={"transport": transport},
         **options,
     )
     return time.perf_counter() - t0, time.process_time() - c0, res
@@ -107,7 +107,7 @@ async def run_adapters_only(records: pl.DataFrame, attempts: pl.DataFrame, world
     ]
     names = [*STEPS, VERIFIER]
     transport = SandboxTransport(world)
-    async with connect(names, mode="sandbox", world=world, sandbox_transport=transport) as conn:
+    async with connect(names, mode="sandbox", transport=transport) as conn:
         c0 = time.process_time()
         t0 = time.perf_counter()
         await asyncio.gather(*(conn[name].lookup(record) for name, record in calls))
@@ -178,7 +178,7 @@ async def sequential_loop(records: pl.DataFrame, world: Any, base_urls: dict[str
     """The 'direct integration': one request at a time, same order and stop rules, no engine."""
     from gtmkit.providers import connect
 
-    async with connect([*STEPS, VERIFIER], mode="sandbox", world=world, base_urls=base_urls) as c:
+    async with connect([*STEPS, VERIFIER], mode="sandbox", base_urls=base_urls) as c:
         t0 = time.perf_counter()
         for row in records.iter_rows(named=True):
             for name in STEPS:
@@ -207,7 +207,7 @@ def bench_rate_limited(world: Any, m: int, k: int, tmp: Path) -> dict[str, Any]:
             progress=False,
             rate_limits=dict(RATES),
             max_in_flight=128,
-            connect_options={"world": world, "base_urls": srv.base_urls},
+            connect_options={"base_urls": srv.base_urls},
         )
         wall = time.perf_counter() - t0
         sent = res.attempts.filter(~pl.col("cached"))

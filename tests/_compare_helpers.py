@@ -137,9 +137,9 @@ def synth_costs(providers: tuple[SynthProvider, ...] = DEFAULT_PROVIDERS) -> dic
 @contextmanager
 def sandbox_providers(names: Sequence[str], world: Any = None) -> Iterator[dict[str, Any]]:
     """Sandbox adapters (in-process simulated APIs, no latency) for ``compare(providers=...)``."""
-    from gtmkit.providers import connect
+    from gtmkit.sandbox import simulate
 
-    conn = connect(list(names), mode="sandbox", world=world)
+    conn = simulate(world).connect(list(names))
     try:
         yield {name: conn[name] for name in names}
     finally:

@@ -78,7 +78,7 @@ def test_connection_shares_one_client_and_closes_it() -> None:
     async def main():
         transport = httpx.MockTransport(reply(200, HUNTER_VERIFIER_HIT))
         conn = connect(
-            ["hunter", "hunter_verifier", "pattern"], mode="sandbox", sandbox_transport=transport
+            ["hunter", "hunter_verifier", "pattern"], mode="sandbox", transport=transport
         )
         async with conn:
             assert conn.names == ("hunter", "hunter_verifier", "pattern")
@@ -101,7 +101,7 @@ def test_adapters_keep_their_real_urls_in_sandbox_mode() -> None:
 
     async def main():
         transport = httpx.MockTransport(recorder)
-        async with connect(["hunter_verifier"], mode="sandbox", sandbox_transport=transport) as c:
+        async with connect(["hunter_verifier"], mode="sandbox", transport=transport) as c:
             await c["hunter_verifier"].lookup({"email": "patrick@stripe.com"})
 
     run(main())
@@ -193,7 +193,7 @@ def test_a_record_without_the_needed_inputs_is_not_sent(name: str) -> None:
 
     async def main():
         transport = httpx.MockTransport(recorder)
-        async with connect([name], mode="sandbox", sandbox_transport=transport) as conn:
+        async with connect([name], mode="sandbox", transport=transport) as conn:
             return await conn[name].lookup({"country": "France", "title": "CEO"})
 
     finding = run(main())

@@ -103,7 +103,7 @@ def test_sandbox_never_receives_a_real_key(monkeypatch: pytest.MonkeyPatch) -> N
 
     async def main():
         transport = httpx.MockTransport(answer)
-        async with connect(HTTP_PROVIDERS, mode="sandbox", sandbox_transport=transport) as conn:
+        async with connect(HTTP_PROVIDERS, mode="sandbox", transport=transport) as conn:
             for name in HTTP_PROVIDERS:
                 await conn[name].lookup(LOOKUP)
 

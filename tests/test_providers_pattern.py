@@ -183,7 +183,7 @@ def test_connected_finders_teach_the_pattern_step_as_hits_arrive() -> None:
         async with connect(
             ["hunter", "pattern"],
             mode="sandbox",
-            sandbox_transport=transport,
+            transport=transport,
             learn_patterns=learn,
         ) as conn:
             assert (await conn["pattern"].lookup(steve)).outcome == "miss"

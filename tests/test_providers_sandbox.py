@@ -13,7 +13,7 @@ import pytest
 from _providers_helpers import run
 
 from gtmkit.providers import connect
-from gtmkit.sandbox import SandboxTransport, default_world, serve_in_thread
+from gtmkit.sandbox import SandboxTransport, default_world, serve_in_thread, simulate
 from gtmkit.sandbox.contract import EMAIL_STATUS_VOCAB
 
 FINDERS = ("apollo", "hunter", "pdl", "prospeo", "dropcontact")
@@ -50,7 +50,7 @@ def test_every_finder_hits_and_misses_real_sandbox_people(people) -> None:
 
     async def main():
         transport = SandboxTransport()
-        async with connect(FINDERS, mode="sandbox", sandbox_transport=transport) as conn:
+        async with connect(FINDERS, mode="sandbox", transport=transport) as conn:
             assert all(conn.mode_of(n) == "sandbox" for n in FINDERS)
             results = {n: await _lookup_all(conn, n, records) for n in FINDERS}
         return results, transport.app.ledger.totals()
@@ -167,7 +167,7 @@ def test_injected_faults_become_the_right_typed_errors(people, kind: str) -> Non
 
     async def main():
         faults = FaultConfig(rate=1.0, kinds=(kind,), timeout_s=0.0)
-        async with connect(names, mode="sandbox", faults=faults) as conn:
+        async with simulate(faults=faults).connect(names) as conn:
             out = {}
             for name in names:
                 asked = {"email": people[0]["email"]} if name in VERIFIER else record
@@ -188,7 +188,7 @@ def test_dropcontact_polls_through_not_ready_answers_in_the_sandbox(people) -> N
 
     async def main():
         transport = SandboxTransport(dropcontact_ready_polls=3)
-        async with connect(["dropcontact"], mode="sandbox", sandbox_transport=transport) as conn:
+        async with connect(["dropcontact"], mode="sandbox", transport=transport) as conn:
             findings = await _lookup_all(conn, "dropcontact", records)
         return findings, transport.app.ledger.totals()
 
@@ -203,7 +203,7 @@ def test_sandbox_credit_allowance_runs_out_as_out_of_credits(people) -> None:
 
     async def main():
         transport = SandboxTransport(credits=3)
-        async with connect(["hunter", "pdl"], mode="sandbox", sandbox_transport=transport) as conn:
+        async with connect(["hunter", "pdl"], mode="sandbox", transport=transport) as conn:
             out = {}
             for name in ("hunter", "pdl"):
                 out[name] = [await conn[name].lookup(r) for r in records]
@@ -222,7 +222,7 @@ def test_sandbox_rate_limits_answer_the_provider_way(people) -> None:
     async def main():
         transport = SandboxTransport(rate_limits={"apollo": 5, "hunter": 5, "pdl": 5})
         async with connect(
-            ["apollo", "hunter", "pdl"], mode="sandbox", sandbox_transport=transport
+            ["apollo", "hunter", "pdl"], mode="sandbox", transport=transport
         ) as conn:
             return {n: await _lookup_all(conn, n, records) for n in ("apollo", "hunter", "pdl")}
 

@@ -66,7 +66,7 @@ def test_ten_percent_faults_fake_providers():
 
 @pytest.mark.slow
 def test_ten_percent_faults_sandbox_world():
-    from gtmkit.sandbox import FaultConfig, World
+    from gtmkit.sandbox import FaultConfig, World, simulate
 
     world = World.generate(seed=11, companies=300)
     records = world.sample_records(600, seed=2)
@@ -86,7 +86,7 @@ def test_ten_percent_faults_sandbox_world():
             mode="sandbox",
             progress=False,
             retry=FAST_RETRY,
-            connect_options={"world": world, "faults": faults},
+            connect_options=simulate(world, faults=faults).connect_options,
         )
 
     clean = go(None)

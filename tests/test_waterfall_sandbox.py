@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import gtmkit
-from gtmkit.sandbox import SandboxTransport, World
+from gtmkit.sandbox import World, simulate
 from gtmkit.waterfall import Ledger, Step, Waterfall
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +31,10 @@ def world() -> World:
 
 def test_loaded_list_through_the_sandbox(world, tmp_path):
     loaded = gtmkit.load_list(SAMPLE)
-    transport = SandboxTransport(world)
+    sim = simulate(world)
+    transport = sim.transport
     ledger = tmp_path / "ledger.sqlite"
-    options = {"world": world, "sandbox_transport": transport}
+    options = sim.connect_options
     res = WF.run(loaded, mode="sandbox", ledger=ledger, progress=False, connect_options=options)
     out = res.records
 

@@ -1,18 +1,21 @@
 """``connect(...)``: build adapters on one shared ``httpx.AsyncClient``, live or simulated.
 
+The options are the live ones (mode, keys, timeout, base URLs, a transport); everything about
+the simulation — latency, faults, rate limits, credits — comes from ``gtmkit.sandbox.simulate``,
+which hands back the transport and the adapter settings to pass here.
+
 Example:
     >>> import asyncio
     >>> from gtmkit.providers import connect
     >>> async def main():
     ...     async with connect(["pattern"], mode="sandbox") as conn:
-    ...         return conn.names, conn.mode_of("pattern")
+    ...         return conn.names, conn.mode_of("pattern"), list(conn.values()) == [conn["pattern"]]
     >>> asyncio.run(main())
-    (('pattern',), 'local')
+    (('pattern',), 'local', True)
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -35,12 +38,14 @@ SANDBOX_KEY = "sandbox-placeholder-key"
 _HOST_PREFIX = "https://"
 
 
-class Connection:
+class Connection(Mapping[str, Provider]):
     """Adapters sharing one ``httpx.AsyncClient``; an async context manager that closes it.
 
-    Use :func:`connect` to build one. ``conn[name]`` is the adapter, ``conn.mode_of(name)`` says
-    whether it talks to the real provider (``"live"``), the simulation (``"sandbox"``) or
-    nothing at all (``"local"``, the ``pattern`` step).
+    Use :func:`connect` to build one. A read-only mapping of provider name → adapter
+    (``conn[name]``, ``list(conn)``, ``dict(conn)``); ``conn.mode_of(name)`` says whether it
+    talks to the real provider (``"live"``), the simulation (``"sandbox"``) or nothing at all
+    (``"local"``, the ``pattern`` step). Two connections are equal only when they are the same
+    object: each owns its client.
     """
 
     def __init__(
@@ -76,8 +81,9 @@ class Connection:
     def __len__(self) -> int:
         return len(self._providers)
 
-    def items(self) -> list[tuple[str, Provider]]:
-        return list(self._providers.items())
+    # identity, not Mapping's content equality: a connection is a resource (it owns a client)
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def mode_of(self, name: str) -> ResolvedMode:
         """``"live"``, ``"sandbox"`` or ``"local"`` for a connected provider."""
@@ -128,15 +134,11 @@ def connect(
     names: Sequence[str] | str,
     *,
     mode: Mode = "auto",
-    world: Any = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
     base_urls: Mapping[str, str] | None = None,
-    latency_scale: float = 0.0,
-    faults: Any = None,
-    rate_limits: bool = False,
     timeout: float = 30.0,
     api_keys: Mapping[str, str] | None = None,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-    sandbox_transport: httpx.AsyncBaseTransport | None = None,
     env_file: str | os.PathLike[str] | None = ".env",
     learn_patterns: bool = True,
 ) -> Connection:
@@ -148,20 +150,19 @@ def connect(
             ``base_urls`` entry), simulated otherwise; ``"sandbox"`` — always the simulated
             world, no key, no spend; ``"live"`` — the real APIs, a key is required
             (:class:`MissingCredentials` names the variable to set).
-        world: the sandbox ``World`` (default: ``gtmkit.sandbox.default_world()``).
+        transport: what requests go through instead of the default: for providers served in
+            process by the simulation, e.g. ``gtmkit.sandbox.simulate(...).transport`` (default:
+            a plain ``simulate()``); for live providers, e.g. a recording proxy or an
+            ``httpx.MockTransport`` (default: the network). Simulated providers with a
+            ``base_urls`` entry always use the network, and never reach a real provider host.
+        options: constructor options by provider name (e.g. ``{"dropcontact": {"max_polls":
+            5}}``, or a simulation's ``adapter_options``). Simulated adapters default to
+            waiting settings for a simulation without latency.
         base_urls: ``{name: base_url}`` overrides, e.g. the loopback server's printed map;
             requests go over the real network stack to that URL. ``hunter_verifier`` falls
             back to the ``hunter`` entry.
-        latency_scale: in-process sandbox: 0 = no simulated latency, 1 = realistic.
-        faults: in-process sandbox fault injection (``gtmkit.sandbox.FaultConfig``).
-        rate_limits: in-process sandbox: enforce provider rate limits.
         timeout: per-request timeout in seconds.
         api_keys: explicit keys by provider name (else the environment variables).
-        options: extra constructor options by provider name (e.g.
-            ``{"dropcontact": {"max_polls": 5}}``).
-        sandbox_transport: serve the in-process sandbox with this transport instead of a new
-            ``SandboxTransport(world, latency_scale=..., faults=..., rate_limits=...)`` (e.g.
-            one built with a credit allowance, or shared between connections).
         env_file: a git-ignored ``.env`` file read for key variables that are not set in the
             environment (``None`` to skip). Its values are never copied into ``os.environ``.
         learn_patterns: when ``pattern`` is connected, every other finder's hits teach it
@@ -205,23 +206,27 @@ def connect(
             )
 
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
-    transport: httpx.AsyncBaseTransport | None = None
+    sandbox_transport: httpx.AsyncBaseTransport | None = None
+    sandbox_defaults: Mapping[str, Mapping[str, Any]] = {}
     in_process = [
         n
         for n, cls in classes.items()
         if modes[n] == "sandbox" and _base_url_for(n, cls, base_urls) is None
     ]
-    if in_process:
-        transport = sandbox_transport
-        if transport is None:
-            from gtmkit.sandbox import SandboxTransport  # lazy: live use never loads the world
+    if "sandbox" in modes.values():
+        # lazy: live use never loads the simulation (nor its world)
+        from gtmkit.sandbox.simulation import adapter_options
 
-            transport = SandboxTransport(
-                world, latency_scale=latency_scale, faults=faults, rate_limits=rate_limits
-            )
+        sandbox_defaults = adapter_options()
+    if in_process:
+        sandbox_transport = transport
+        if sandbox_transport is None:
+            from gtmkit.sandbox.simulation import simulate
+
+            sandbox_transport = simulate().transport
         for n in in_process:
             host = httpx.URL(classes[n].default_base_url).host
-            mounts[f"{_HOST_PREFIX}{host}"] = transport
+            mounts[f"{_HOST_PREFIX}{host}"] = sandbox_transport
 
     # Adapters first (a bad option fails here, before any client exists), then the client.
     providers: dict[str, Provider] = {}
@@ -229,7 +234,7 @@ def connect(
         kwargs: dict[str, Any] = dict(options.get(name, {}))
         if modes[name] == "sandbox":
             kwargs["api_key"] = SANDBOX_KEY  # a real key is never sent to the simulation
-            for key, value in _sandbox_options(cls, latency_scale).items():
+            for key, value in sandbox_defaults.get(name, {}).items():
                 kwargs.setdefault(key, value)
         elif modes[name] == "live":
             if api_keys.get(name):
@@ -239,7 +244,7 @@ def connect(
         if base_url:
             kwargs["base_url"] = base_url
         providers[name] = cls(None, **kwargs)
-    default: httpx.AsyncBaseTransport | None = None
+    default: httpx.AsyncBaseTransport | None = transport  # live providers' requests
     if "live" not in modes.values():
         from gtmkit.providers.registry import provider_names
 
@@ -255,7 +260,7 @@ def connect(
         provider.client = client
     if learn_patterns:
         _wire_pattern_learning(providers)
-    return Connection(client, providers, modes, transport)
+    return Connection(client, providers, modes, sandbox_transport)
 
 
 def _wire_pattern_learning(providers: Mapping[str, Provider]) -> None:
@@ -275,17 +280,3 @@ def _base_url_for(name: str, cls: type[Provider], base_urls: Mapping[str, str]) 
     if api_name and api_name in base_urls:
         return base_urls[api_name]
     return None
-
-
-def _sandbox_options(cls: type[Provider], latency_scale: float) -> dict[str, Any]:
-    """Waiting knobs scaled for the simulation: its "not ready" answers resolve in simulated
-    time, so a poll loop should not sleep real seconds when latency is switched off."""
-    out: dict[str, Any] = {}
-    params = inspect.signature(cls.__init__).parameters
-    if "poll_interval_s" in params:
-        out["poll_interval_s"] = 0.05 * latency_scale
-        out["max_poll_wait_s"] = max(0.05 * latency_scale, 0.5 * latency_scale)
-        out["max_polls"] = 200
-    if "pending_wait_s" in params:
-        out["pending_wait_s"] = 0.05 * latency_scale
-    return out

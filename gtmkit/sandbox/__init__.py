@@ -2,12 +2,16 @@
 the real providers' endpoints — in process (an httpx transport) or on a loopback HTTP server.
 
 Training mode for gtmkit: every notebook and test runs here with no key and no spend.
+``simulate(...)`` hands back one simulated provider side (its transport, the adapter settings
+that fit it, and the meter of what it billed) for ``gtmkit.providers.connect``.
 
 Example:
-    >>> from gtmkit.sandbox import World
+    >>> from gtmkit.sandbox import World, simulate
     >>> world = World.generate(seed=1, companies=50)
     >>> world.people.height > 0
     True
+    >>> simulate(world).billed()
+    {}
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ _LAZY: dict[str, str] = {
     "FaultConfig": "gtmkit.sandbox.http.faults",
     "LoopbackServer": "gtmkit.sandbox.http.server",
     "serve_in_thread": "gtmkit.sandbox.http.server",
+    "Simulation": "gtmkit.sandbox.simulation",
+    "simulate": "gtmkit.sandbox.simulation",
 }
 
 __all__ = [
@@ -41,10 +47,12 @@ __all__ = [
     "PersonAnswer",
     "ProviderOracle",
     "SandboxTransport",
+    "Simulation",
     "VerifyAnswer",
     "World",
     "default_world",
     "serve_in_thread",
+    "simulate",
     "write_samples",
 ]
 
@@ -54,6 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gtmkit.sandbox.http.transport import SandboxTransport
     from gtmkit.sandbox.oracle import ProviderOracle
     from gtmkit.sandbox.samples import write_samples
+    from gtmkit.sandbox.simulation import Simulation, simulate
     from gtmkit.sandbox.world import World, default_world
 
 

@@ -15,8 +15,9 @@ How each simulated provider answers (any non-empty key is accepted; details in e
 * dropcontact: miss = record without ``email``; no key 401; not enough credits 403 (whole
   batch); throttled 429; ``credits_left`` in submit and fetch answers.
 
-``transport.app.ledger.totals()`` (or ``server.app.ledger``) gives the credits each provider
-actually billed, for reconciling an engine's ledger.
+``transport.app.ledger`` (or ``server.app.ledger``) holds the credits each provider actually
+billed, and every billed call by request fingerprint (a lookup paid twice shows up there);
+``gtmkit.sandbox.simulate(...)`` wraps it as the meter tests reconcile an engine against.
 
 Layout: ``wire`` (request/reply), ``api`` (per-provider base), one module per provider
 (``apollo``, ``hunter``, ``pdl``, ``prospeo``, ``dropcontact``), ``app`` (the shared pipeline),

@@ -83,9 +83,7 @@ class ProviderAPI:
         return self.error(ex, 402, "insufficient_credits", "Insufficient credits")
 
     def rate_limited(self, ex: Exchange, info: RateInfo) -> Reply:
-        return json_reply(
-            429, {"error": "Too many requests"}, [("retry-after", info.retry_after_header)]
-        )
+        return json_reply(429, {"error": "Too many requests"}, retry_after(info))
 
     def server_error(self, ex: Exchange) -> Reply:
         return self.error(ex, 500, "internal_error", "Internal server error")
@@ -97,6 +95,23 @@ class ProviderAPI:
     def rate_headers(self, info: RateInfo) -> list[tuple[str, str]]:
         """Rate-limit headers sent with every authenticated answer."""
         return []
+
+    # -- billing -------------------------------------------------------------------------
+    def credits_for(self, units: float = 1) -> float:
+        """Credits ``units`` billed units (a match, a record) cost: 1 each, unless the app's
+        ``charge_credits`` makes this provider charge more than its adapter declares."""
+        return units * self.app.credits_per_unit(self.name)
+
+    def can_bill(self, ex: Exchange, units: float = 1) -> bool:
+        return self.ledger.can_afford(self.name, ex.key_id or "", self.credits_for(units))
+
+    def bill(self, ex: Exchange, units: float = 1) -> float:
+        """Charge this request (metered by its fingerprint); nothing on a dry run. Returns the
+        credits charged, for the provider's own billing signal (headers, ``credits_left``)."""
+        credits = self.credits_for(units)
+        if not ex.dry:
+            self.ledger.charge(self.name, ex.key_id or "", credits, request=ex.fingerprint())
+        return credits
 
     # -- helpers ---------------------------------------------------------------------------
     def params(self, ex: Exchange) -> dict[str, Any]:
@@ -112,6 +127,12 @@ class ProviderAPI:
             elif body is not None:
                 raise BadBody("JSON body must be an object")
         return params
+
+
+def retry_after(info: RateInfo) -> list[tuple[str, str]]:
+    """The ``Retry-After`` header of a 429, or nothing when the answer carries none."""
+    value = info.retry_after_header
+    return [] if value is None else [("retry-after", value)]
 
 
 def text_reply(status: int, text: str, headers: list[tuple[str, str]] | None = None) -> Reply:

@@ -17,6 +17,7 @@ from gtmkit.sandbox.http.api import (
     ProviderAPI,
     as_int,
     attr,
+    retry_after,
     split_name,
     text_reply,
 )
@@ -107,7 +108,7 @@ class ApolloAPI(ProviderAPI):
             f"The maximum number of api calls allowed for {route} is {info.minute_limit} times "
             f"per minute. Please upgrade your plan from {UPGRADE_URL}."
         )
-        headers = [("retry-after", info.retry_after_header), *self.rate_headers(info)]
+        headers = [*retry_after(info), *self.rate_headers(info)]
         return json_reply(429, {"message": message}, headers)
 
     def rate_headers(self, info: RateInfo) -> list[tuple[str, str]]:
@@ -148,14 +149,13 @@ class ApolloAPI(ProviderAPI):
         if p.get("id"):  # an id from People API Search: the person it names, nothing else
             person_id = person_id_from_apollo_id(p["id"])
             query = {"person_id": person_id} if person_id else {}
-        if not self.ledger.can_afford(self.name, ex.key_id or "", 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         answer = self.oracle.person(self.name, query)
         if not answer.found:
             reply = json_reply(200, {"person": None})
         else:
-            if not ex.dry:
-                self.ledger.charge(self.name, ex.key_id or "", 1)
+            self.bill(ex)
             reply = json_reply(200, {"person": self._person(answer)})
         reply.delay_s = answer.latency_s
         return reply
@@ -284,14 +284,13 @@ class ApolloAPI(ProviderAPI):
             reply = json_reply(422, {"error": "Required parameter 'domain' missing"})
             reply.delay_s = ORG_LATENCY_S
             return reply
-        if not self.ledger.can_afford(self.name, ex.key_id or "", 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         company = self.oracle.company(self.name, query)
         if company is None:
             reply = json_reply(200, {})
         else:
-            if not ex.dry:
-                self.ledger.charge(self.name, ex.key_id or "", 1)
+            self.bill(ex)
             reply = json_reply(200, {"organization": self._organization(company)})
         reply.delay_s = float((company or {}).get("latency_s") or ORG_LATENCY_S)
         return reply

@@ -3,7 +3,11 @@
 ``SandboxApp.respond(provider, method, path, query, headers, body)`` runs: route → auth (a
 missing key is answered the provider's way) → rate limit → fault draw → endpoint handler →
 billing → latency. It returns a :class:`~gtmkit.sandbox.http.wire.Reply` whose ``delay_s`` the
-front end sleeps before answering, and whose ``action`` (timeout / reset) it enacts.
+front end sleeps before answering, and whose ``action`` (timeout / reset / hang) it enacts.
+
+What the provider side saw is counted here, independently of any client's books:
+``ledger`` (credits per key, and every billed call by request fingerprint),
+``requests_by_provider`` and ``refused`` (requests the rate limiter turned away).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -56,6 +61,9 @@ class SandboxApp:
         faults: fault injection config (``None`` = none).
         rate_limits: ``True`` for documented defaults, or provider → requests/s.
         credits: credit allowance per key (int, or provider → int); ``None`` = plenty.
+        charge_credits: provider → credits one billed unit (a match, a record) costs, in place
+            of 1: a provider charging more than its adapter declares. The provider's own billing
+            signal says so (PDL's ``x-call-credits-spent``, Dropcontact's ``credits_left``).
         dropcontact_ready_polls: polls answered "not ready" before a Dropcontact batch is
             returned, on top of its simulated processing time.
         verifier_pending_rate: share of first Hunter verifications answered 202 (still running).
@@ -72,6 +80,7 @@ class SandboxApp:
         faults: FaultConfig | None = None,
         rate_limits: bool | Mapping[str, float | bool] | str | None = False,
         credits: int | Mapping[str, int] | None = None,
+        charge_credits: Mapping[str, float] | None = None,
         dropcontact_ready_polls: int = 0,
         verifier_pending_rate: float = 0.02,
         seed: int = 0,
@@ -92,12 +101,16 @@ class SandboxApp:
         self._injector = FaultInjector(faults) if faults is not None and faults.rate > 0 else None
         self.limiter = RateLimiter(parse_rate_limits(rate_limits))
         self.ledger = CreditLedger(credits)
+        self.charge_credits = _charge_overrides(charge_credits)
         self.dropcontact_ready_polls = int(dropcontact_ready_polls)
         self.verifier_pending_rate = float(verifier_pending_rate)
         self.seed = seed
         self.clock = clock
         self.internal_errors = 0
         self.requests = 0
+        self.requests_by_provider: Counter[str] = Counter()
+        #: requests the rate limiter refused (not the injected "429" faults), per provider
+        self.refused: Counter[str] = Counter()
         self._lock = threading.Lock()
         from gtmkit.sandbox.http.registry import API_CLASSES
 
@@ -105,6 +118,10 @@ class SandboxApp:
         missing = set(SIMULATED_PROVIDERS) - set(self.apis)
         if missing:  # pragma: no cover - guards the registry against drift
             raise RuntimeError(f"no HTTP API for {sorted(missing)}")
+
+    def credits_per_unit(self, provider: str) -> float:
+        """Credits one billed unit costs at this provider (1 unless overridden)."""
+        return self.charge_credits.get(provider, 1.0)
 
     @property
     def injected_faults(self) -> dict[str, int]:
@@ -139,6 +156,7 @@ class SandboxApp:
         if api is None:
             raise KeyError(f"unknown simulated provider {provider!r}")
         self.requests += 1
+        self.requests_by_provider[provider] += 1
         ex = Exchange(provider, method, path, raw_query, headers, body)
         routed = api.route(ex)
         if isinstance(routed, Reply):
@@ -149,8 +167,10 @@ class SandboxApp:
         ex.key_id = key_digest(key)
         info = self.limiter.admit(provider)
         if not info.allowed:
+            self.refused[provider] += 1
             return self._finish(api.rate_limited(ex, info), ERROR_LATENCY_S, ex)
-        fault = self._injector.decide(provider, ex.fingerprint()) if self._injector else None
+        injector = self._injector
+        fault = injector.decide(provider, ex.fingerprint(), path) if injector else None
         if fault is not None:
             return self._fault(api, routed, ex, fault[0], fault[1], info)
         reply = self._run(api, routed, ex)
@@ -191,9 +211,10 @@ class SandboxApp:
         faults = self.faults
         assert faults is not None
         if kind == "429":
+            retry_after = faults.retry_after_s
             refused = RateInfo(
                 allowed=False,
-                retry_after_s=1.0,
+                retry_after_s=1.0 if retry_after is None else retry_after,
                 per_second=info.per_second,
                 minute_limit=info.minute_limit,
                 minute_used=info.minute_limit,
@@ -202,6 +223,7 @@ class SandboxApp:
                 minute_reset_s=info.minute_reset_s,
                 day_reset_s=info.day_reset_s,
                 now=info.now,
+                retry_after_value=faults.retry_after_header,
             )
             return self._finish(api.rate_limited(ex, refused), ERROR_LATENCY_S, ex)
         if kind == "5xx":
@@ -212,6 +234,12 @@ class SandboxApp:
             return self._finish(api.unauthorized(ex), ERROR_LATENCY_S, ex)
         if kind == "402":
             return self._finish(api.out_of_credits(ex), ERROR_LATENCY_S, ex)
+        if kind in ("hang", "refuse"):
+            return Reply(504, b"", action=kind)  # never answered: no latency, no billing
+        if kind == "late":
+            # processed and billed like any answer, which then comes after the client gave up
+            self._run(api, handler, ex)
+            return Reply(504, b"", action="timeout", delay_s=faults.timeout_s)
         if kind in ("timeout", "reset"):
             # A reset is an abort mid-connection (ReadError) or a close before any byte of
             # the answer (RemoteProtocolError); which one is part of the seeded draw.
@@ -234,3 +262,18 @@ class SandboxApp:
         finished = self._finish(reply, reply.delay_s, ex)
         finished.delay_s += faults.slow_s
         return finished
+
+
+def _charge_overrides(spec: Mapping[str, float] | None) -> dict[str, float]:
+    """Validate ``charge_credits=``: known providers, finite credits > 0."""
+    out: dict[str, float] = {}
+    for name, value in (spec or {}).items():
+        if name not in SIMULATED_PROVIDERS:
+            raise ValueError(
+                f"unknown provider {name!r} in charge_credits (known: {list(SIMULATED_PROVIDERS)})"
+            )
+        credits = float(value)
+        if isinstance(value, bool) or not (math.isfinite(credits) and credits > 0):
+            raise ValueError(f"charge_credits[{name!r}] must be a finite number > 0, got {value!r}")
+        out[name] = credits
+    return out

@@ -35,7 +35,8 @@ class _Job:
     key_id: str
     results: list[dict[str, Any]]
     ready_at: float
-    refund: int
+    refund: float  # credits given back once the batch completes (its records without email)
+    call: int | None = None  # the submit's metered call, which the refund lowers
     polls: int = 0
     refunded: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,7 +109,7 @@ class DropcontactAPI(ProviderAPI):
                     "record",
                 )
         key = ex.key_id or ""
-        if not self.ledger.can_afford(self.name, key, len(records)):
+        if not self.can_bill(ex, len(records)):
             return self.out_of_credits(ex)
         french = str(body.get("language", "en")).lower() == "fr"
         results, refund, slowest = [], 0, 0.0
@@ -125,10 +126,16 @@ class DropcontactAPI(ProviderAPI):
                 self._submissions[fingerprint] = nth + 1
         request_id = _request_id(fingerprint + nth.to_bytes(4, "big"))
         if not ex.dry:
-            self.ledger.charge(self.name, key, len(records))
+            call = self.ledger.charge(
+                self.name, key, self.credits_for(len(records)), request=fingerprint
+            )
             processing = self.app.scaled_delay(slowest, fingerprint)
             self._jobs[request_id] = _Job(
-                key_id=key, results=results, ready_at=self.app.clock() + processing, refund=refund
+                key_id=key,
+                results=results,
+                ready_at=self.app.clock() + processing,
+                refund=self.credits_for(refund),
+                call=call,
             )
         credits_left = int(self.ledger.remaining(self.name, key))
         body_out = {"credits_left": credits_left, "request_id": request_id}
@@ -192,7 +199,7 @@ class DropcontactAPI(ProviderAPI):
             if job.polls <= self.app.dropcontact_ready_polls or self.app.clock() < job.ready_at:
                 return not_ready
             if not job.refunded and not ex.dry:
-                self.ledger.refund(self.name, job.key_id, job.refund)
+                self.ledger.refund(self.name, job.key_id, job.refund, call=job.call)
                 job.refunded = True
         credits_left = int(self.ledger.remaining(self.name, job.key_id))
         reply = json_reply(

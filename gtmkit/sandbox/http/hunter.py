@@ -144,7 +144,7 @@ class HunterAPI(ProviderAPI):
             return self.error(
                 ex, 400, "invalid_max_duration", "max_duration should be between 3 and 20"
             )
-        if not self.ledger.can_afford(self.name, ex.key_id or "", 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         query = build_query(
             first_name=first,
@@ -166,8 +166,7 @@ class HunterAPI(ProviderAPI):
             }
         }
         if answer.found and answer.email:
-            if not ex.dry:
-                self.ledger.charge(self.name, ex.key_id or "", 1)
+            self.bill(ex)
             a = answer.attributes
             status = answer.email_status
             data = {
@@ -216,7 +215,7 @@ class HunterAPI(ProviderAPI):
         email = email.lower()
         if not _EMAIL.match(email):
             return self.error(ex, 400, "invalid_email", "The email address is invalid")
-        if not self.ledger.can_afford(self.name, ex.key_id or "", 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         answer = self.app.oracle.verify(email)
         meta = {"params": {"email": email}}
@@ -233,8 +232,8 @@ class HunterAPI(ProviderAPI):
             reply = json_reply(202, {"data": _verification(email, None), "meta": meta})
             reply.delay_s = answer.latency_s
             return reply
-        if answer.status in CHARGED_VERIFIER_STATUSES and not ex.dry:
-            self.ledger.charge(self.name, ex.key_id or "", 1)
+        if answer.status in CHARGED_VERIFIER_STATUSES:
+            self.bill(ex)
         reply = json_reply(200, {"data": _verification(email, answer), "meta": meta})
         reply.delay_s = answer.latency_s
         return reply
@@ -278,8 +277,8 @@ class HunterAPI(ProviderAPI):
                     continue
                 entries.append(_domain_entry(item, level, dept))
         page = entries[offset : offset + limit]
-        if page and not ex.dry:
-            self.ledger.charge(self.name, ex.key_id or "", math.ceil(len(page) / 10))
+        if page:
+            self.bill(ex, math.ceil(len(page) / 10))
         found_domain = (company_info or {}).get("domain") or normalize_domain(domain)
         data = {
             "domain": found_domain,

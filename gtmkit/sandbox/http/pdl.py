@@ -161,10 +161,10 @@ class PDLAPI(ProviderAPI):
             ("x-ratelimit-reset", reset),
         ]
 
-    def _credit_headers(self, ex: Exchange, spent: int, kind: str) -> list[tuple[str, str]]:
+    def _credit_headers(self, ex: Exchange, spent: float, kind: str) -> list[tuple[str, str]]:
         key = ex.key_id or ""
         return [
-            ("x-call-credits-spent", str(spent)),
+            ("x-call-credits-spent", f"{spent:g}"),
             ("x-call-credits-type", kind),
             ("x-totallimit-remaining", str(int(self.ledger.remaining(self.name, key)))),
             ("x-lifetime-used", str(int(self.ledger.used(self.name, key)))),
@@ -188,7 +188,7 @@ class PDLAPI(ProviderAPI):
                 ex, 400, "", f"Request object must contain at least one of: {_PERSON_MINIMUM}"
             )
         min_likelihood = as_int(get("min_likelihood")) or 0
-        if not self.ledger.can_afford(self.name, ex.key_id or "", 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         company = get("company")
         by_domain = company is not None and looks_like_domain(company)
@@ -212,11 +212,10 @@ class PDLAPI(ProviderAPI):
             ("work_email" in required or "emails" in required) and not answer.email
         ):
             return self._not_found(ex, answer.latency_s, "enrich")
-        if not ex.dry:
-            self.ledger.charge(self.name, ex.key_id or "", 1)
+        spent = self.bill(ex)
         data = self._person(answer, titlecase=(get("titlecase") or "").lower() == "true")
         reply = json_reply(200, {"status": 200, "likelihood": likelihood, "data": data})
-        reply.headers.extend(self._credit_headers(ex, 1, "enrich"))
+        reply.headers.extend(self._credit_headers(ex, spent, "enrich"))
         reply.delay_s = answer.latency_s
         return reply
 
@@ -291,14 +290,13 @@ class PDLAPI(ProviderAPI):
                 "Request object must contain at least one of: pdl_id, name, ticker, website, "
                 "profile",
             )
-        if not self.ledger.can_afford(self.name, ex.key_id or "", 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         query = build_query(company_domain=get("website"), company_name=get("name"))
         company = self.oracle.company(self.name, query) if query else None
         if company is None:
             return self._not_found(ex, COMPANY_LATENCY_S, "enrich_company")
-        if not ex.dry:
-            self.ledger.charge(self.name, ex.key_id or "", 1)
+        spent = self.bill(ex)
         name = str(company.get("name") or "")
         domain = company.get("domain")
         count = as_int(company.get("employee_count"))
@@ -326,6 +324,6 @@ class PDLAPI(ProviderAPI):
             "likelihood": 8,
         }
         reply = json_reply(200, body)
-        reply.headers.extend(self._credit_headers(ex, 1, "enrich_company"))
+        reply.headers.extend(self._credit_headers(ex, spent, "enrich_company"))
         reply.delay_s = COMPANY_LATENCY_S
         return reply

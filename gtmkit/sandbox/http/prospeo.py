@@ -101,7 +101,7 @@ class ProspeoAPI(ProviderAPI):
         if not (get("linkedin_url") or get("email") or get("person_id") or (named and company)):
             return _failure(400, "INVALID_DATAPOINTS")
         key = ex.key_id or ""
-        if not self.ledger.can_afford(self.name, key, 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         query = build_query(
             first_name=get("first_name"),
@@ -122,9 +122,10 @@ class ProspeoAPI(ProviderAPI):
         with_mobile = options.get("enrich_mobile") is True and bool(attr(a, "phone"))
         record = (key, f"{answer.person_id}|{with_mobile}")
         free = record in self._enriched
-        if not free and not ex.dry:
-            self.ledger.charge(self.name, key, MOBILE_CREDITS if with_mobile else 1)
-            self._enriched.add(record)
+        if not free:
+            self.bill(ex, MOBILE_CREDITS if with_mobile else 1)
+            if not ex.dry:
+                self._enriched.add(record)
         body = {
             "error": False,
             "free_enrichment": free,
@@ -217,7 +218,7 @@ class ProspeoAPI(ProviderAPI):
         if not (get("company_website") or get("company_name") or get("company_linkedin_url")):
             return _failure(400, "INVALID_DATAPOINTS")
         key = ex.key_id or ""
-        if not self.ledger.can_afford(self.name, key, 1):
+        if not self.can_bill(ex):
             return self.out_of_credits(ex)
         query = build_query(company_domain=get("company_website"), company_name=get("company_name"))
         company = self.oracle.company(self.name, query) if query else None
@@ -227,9 +228,10 @@ class ProspeoAPI(ProviderAPI):
             return reply
         record = (key, f"company|{company.get('domain') or company.get('name')}")
         free = record in self._enriched
-        if not free and not ex.dry:
-            self.ledger.charge(self.name, key, 1)
-            self._enriched.add(record)
+        if not free:
+            self.bill(ex)
+            if not ex.dry:
+                self._enriched.add(record)
         reply = json_reply(
             200, {"error": False, "free_enrichment": free, "company": self._company(company)}
         )

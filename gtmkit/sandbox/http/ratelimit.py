@@ -70,6 +70,10 @@ def parse_rate_limits(spec: bool | Mapping[str, float | bool] | str | None) -> d
     return out
 
 
+#: ``RateInfo.retry_after_value`` meaning "derive the header from the bucket's wait".
+AUTO_RETRY_AFTER = "auto"
+
+
 @dataclass(frozen=True, slots=True)
 class RateInfo:
     """What the rate limiter said about one request (feeds the provider's rate headers)."""
@@ -84,15 +88,21 @@ class RateInfo:
     minute_reset_s: float
     day_reset_s: float
     now: float  # wall clock, for UTC timestamps
+    #: the ``Retry-After`` text to send: :data:`AUTO_RETRY_AFTER` derives it from
+    #: ``retry_after_s``; ``None`` sends no header (an injected fault can say either)
+    retry_after_value: str | None = "auto"
 
     @property
     def minute_left(self) -> int:
         return max(0, self.minute_limit - self.minute_used)
 
     @property
-    def retry_after_header(self) -> str:
-        """Whole seconds, at least 1 (HTTP ``Retry-After`` is an integer)."""
-        return str(max(1, math.ceil(self.retry_after_s)))
+    def retry_after_header(self) -> str | None:
+        """Whole seconds, at least 1 (HTTP ``Retry-After`` is an integer), unless an injected
+        fault chose the value (or no header: ``None``)."""
+        if self.retry_after_value == AUTO_RETRY_AFTER:
+            return str(max(1, math.ceil(self.retry_after_s)))
+        return self.retry_after_value
 
 
 class _ProviderState:

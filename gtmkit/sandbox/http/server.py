@@ -60,8 +60,9 @@ class LoopbackServer:
         port: TCP port, 0 = any free port.
         latency_scale: multiplier on the oracle's simulated latencies.
         latency_ms: median latency override in milliseconds (lognormal around it).
-        faults, rate_limits, credits, dropcontact_ready_polls, verifier_pending_rate, seed,
-        oracle: as for :class:`~gtmkit.sandbox.http.transport.SandboxTransport`.
+        faults, rate_limits, credits, charge_credits, dropcontact_ready_polls,
+        verifier_pending_rate, seed, oracle: as for
+        :class:`~gtmkit.sandbox.http.transport.SandboxTransport`.
         app: serve an existing pipeline instead of building one (shares credits and jobs).
 
     Use ``await server.start()`` / ``await server.stop()`` inside a running loop, or
@@ -79,6 +80,7 @@ class LoopbackServer:
         faults: FaultConfig | None = None,
         rate_limits: bool | Mapping[str, float | bool] | str = False,
         credits: int | Mapping[str, int] | None = None,
+        charge_credits: Mapping[str, float] | None = None,
         dropcontact_ready_polls: int = 0,
         verifier_pending_rate: float = 0.02,
         seed: int = 0,
@@ -94,6 +96,7 @@ class LoopbackServer:
             faults=faults,
             rate_limits=rate_limits,
             credits=credits,
+            charge_credits=charge_credits,
             dropcontact_ready_polls=dropcontact_ready_polls,
             verifier_pending_rate=verifier_pending_rate,
             seed=seed,
@@ -207,7 +210,7 @@ class LoopbackServer:
                     break
                 elif isinstance(part, h11.ConnectionClosed):
                     return
-            if not await self._answer(conn, writer, event, bytes(body)):
+            if not await self._answer(conn, reader, writer, event, bytes(body)):
                 return
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
@@ -219,6 +222,7 @@ class LoopbackServer:
     async def _answer(
         self,
         conn: h11.Connection,
+        reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         request: h11.Request,
         body: bytes,
@@ -236,12 +240,16 @@ class LoopbackServer:
         reply = self.app.respond(
             provider, request.method.decode("ascii"), sub, raw_query, headers, body
         )
-        if reply.action == "timeout":
+        if reply.action == "timeout":  # also a "late" answer: billed, then held past the timeout
             faults = self.app.faults
-            await asyncio.sleep(faults.hold_s if faults is not None else 30.0)
+            await _until_closed(reader, faults.hold_s if faults is not None else 30.0)
             writer.transport.abort()
             return False
-        if reply.action == "reset":
+        if reply.action == "hang":  # accepted, never answered: held until the client gives up
+            await _until_closed(reader, None)
+            writer.transport.abort()
+            return False
+        if reply.action in ("reset", "refuse"):
             writer.transport.abort()  # RST: the client sees "connection reset by peer"
             return False
         if reply.action == "disconnect":
@@ -277,6 +285,14 @@ class LoopbackServer:
         writer.write(out)
         with contextlib.suppress(ConnectionError):
             await writer.drain()
+
+
+async def _until_closed(reader: asyncio.StreamReader, timeout_s: float | None) -> None:
+    """Hold a request: wait until the client closes its side (it gave up) or ``timeout_s``."""
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(timeout_s):
+            while await reader.read(_READ_CHUNK):
+                pass  # a client sends nothing more on a held request; drain whatever comes
 
 
 @contextlib.contextmanager

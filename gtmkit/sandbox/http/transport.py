@@ -58,12 +58,15 @@ class SandboxTransport(httpx.AsyncBaseTransport):
     Args:
         world: the world to serve (default: ``default_world()``, the one ``data/samples`` uses).
         latency_scale: multiplier on simulated latencies (0 = no sleeping; 1 = realistic).
-        faults: fault injection (``FaultConfig``); timeouts raise ``httpx.ReadTimeout``, resets
-            raise ``httpx.ReadError`` or ``httpx.RemoteProtocolError``.
+        faults: fault injection (``FaultConfig``); timeouts, late answers and hangs raise
+            ``httpx.ReadTimeout``, resets raise ``httpx.ReadError`` or
+            ``httpx.RemoteProtocolError``.
         rate_limits: ``True`` for documented per-provider defaults, or provider → requests/s.
         dropcontact_ready_polls: polls answered "not ready" before a Dropcontact batch is
             returned (on top of its processing time, which is 0 with latency off).
         credits: credit allowance per key (int, or provider → int); ``None`` = plenty.
+        charge_credits: provider → credits one billed unit costs, in place of 1 (see
+            :class:`~gtmkit.sandbox.http.app.SandboxApp`).
         oracle: serve this ``contract.Oracle`` instead of ``ProviderOracle(world)``.
         latency_ms: median latency override in milliseconds (lognormal around it).
         verifier_pending_rate: share of first Hunter verifications answered 202.
@@ -82,6 +85,7 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         rate_limits: bool | Mapping[str, float | bool] = False,
         dropcontact_ready_polls: int = 0,
         credits: int | Mapping[str, int] | None = None,
+        charge_credits: Mapping[str, float] | None = None,
         oracle: Oracle | None = None,
         latency_ms: float | None = None,
         verifier_pending_rate: float = 0.02,
@@ -94,6 +98,7 @@ class SandboxTransport(httpx.AsyncBaseTransport):
             faults=faults,
             rate_limits=rate_limits,
             credits=credits,
+            charge_credits=charge_credits,
             dropcontact_ready_polls=dropcontact_ready_polls,
             verifier_pending_rate=verifier_pending_rate,
             seed=seed,
@@ -145,13 +150,21 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         )
 
     async def _enact(self, reply: Reply, request: httpx.Request) -> None:
+        timeouts = request.extensions.get("timeout") or {}
+        read = timeouts.get("read")
+        if reply.action == "hang":
+            # accepted and never answered: the client waits its whole read timeout
+            if read is None:
+                await asyncio.Event().wait()  # no timeout: forever (until cancelled)
+            await asyncio.sleep(read)
+            raise httpx.ReadTimeout("simulated read timeout (no answer)", request=request)
         if reply.action == "timeout":
-            timeouts = request.extensions.get("timeout") or {}
-            read = timeouts.get("read")
             wait = reply.delay_s if read is None else min(reply.delay_s, read)
             if wait > 0:
                 await asyncio.sleep(wait)
             raise httpx.ReadTimeout("simulated read timeout", request=request)
+        if reply.action == "refuse":
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if reply.action == "disconnect":
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request

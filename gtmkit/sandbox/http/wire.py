@@ -15,7 +15,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 #: What the front end (transport or server) must do instead of sending the reply normally.
-Action = Literal["timeout", "reset", "disconnect"]
+#: ``hang`` holds the request until the client gives up (its own read timeout).
+Action = Literal["timeout", "reset", "disconnect", "hang", "refuse"]
 
 JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
