@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gtmkit.sandbox import FaultConfig, simulate
+from gtmkit.waterfall import Ledger
 from tests._attack_helpers import (
     FULL_STEPS,
     FULL_VERIFY,
@@ -28,7 +29,6 @@ from tests._attack_helpers import (
     billed_total,
     finish,
     kill_when,
-    read_out,
     spawn,
     world_records,
 )
@@ -114,14 +114,10 @@ def check(scenario: Scenario) -> None:
         go.touch()
         for child in children:
             finish(child)
-        in_flight = sum(
-            read_out(tmp / f"{name}.json")["totals"]["resumed_in_flight"] for name in last
-        )
-        # (a killed child that finished before its kill landed wrote its summary too)
-        for i in range(len(scenario.kill_after)):
-            out = tmp / f"killed{i}.json"
-            if out.exists():
-                in_flight += read_out(out)["totals"]["resumed_in_flight"]
+        # the calls in flight at each kill, as every resume found them in the ledger (a
+        # killed resume never writes its own summary, so the runs table is the record)
+        with Ledger(tmp / "ledger.sqlite") as ledger:
+            in_flight = int(ledger.runs()["resumed_in_flight"].sum())
 
     billed = sim.billed()
     if scenario.budget_credits is not None:
@@ -131,7 +127,11 @@ def check(scenario: Scenario) -> None:
             f"{scenario.budget_credits:g}-credit budget ({billed})"
         )
     if scenario.budget_usd is not None:
-        usd = sum(credits * scenario.prices[name] for name, credits in billed.items())
+        # priced as the engine prices them: Hunter's verifier bills Hunter's account
+        usd = sum(
+            credits * scenario.prices[_engine_provider(provider, path)]
+            for (provider, path), credits in sim.billed_by_endpoint().items()
+        )
         assert usd <= scenario.budget_usd + EPS, (
             f"billed ${usd:.2f} across the resumes of a run with a ${scenario.budget_usd:.2f} "
             f"budget ({billed})"
@@ -142,6 +142,10 @@ def check(scenario: Scenario) -> None:
         f"{repeated} paid lookups paid again; {in_flight} calls were in flight at the kills "
         f"and {late} answers came late"
     )
+
+
+def _engine_provider(provider: str, path: str) -> str:
+    return "hunter_verifier" if provider == "hunter" and "verifier" in path else provider
 
 
 COMMON = {

@@ -307,10 +307,21 @@ def test_pace_caps_calls_in_flight_and_learns_from_refusals():
         return sent(error=RateLimited("slow down", retry_after=1.0))
 
     async def main():
-        await asyncio.gather(*(Pace(inner, {"p": limiter})(lookup()) for _ in range(6)))
+        pace = Pace(inner, {"p": limiter}, CircuitBreaker())
+        await asyncio.gather(*(pace(lookup()) for _ in range(6)))
 
     run(main())
     assert peak == 2 and limiter.stats.throttled == 6
+
+
+def test_pace_drops_a_call_admitted_before_the_breaker_stopped_its_provider():
+    breaker = CircuitBreaker()
+    inner = Counter(sent())
+    pace = Pace(inner, {"p": ProviderLimiter(float("inf"), 2)}, breaker)
+    lk = lookup()  # admitted at epoch 0
+    breaker.trip("p", "auth (HTTP 401)")
+    result = run(pace(lk))
+    assert result.kind == "disabled" and inner.calls == 0
 
 
 # -- Record ------------------------------------------------------------------------------

@@ -160,6 +160,9 @@ class Provider(ABC):
     #: Default list price of one credit in US dollars (overridable per run).
     price_per_credit: ClassVar[float] = 0.0
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=10.0)
+    #: The longest a healthy lookup may go without answering (``None``: the engine's default,
+    #: ``BreakerPolicy.stall_s``). Adapters whose one lookup spans a long poll declare more.
+    stall_after_s: float | None = None
     #: Position in ``gtmkit.providers.PROVIDERS`` (lower first; ties by name).
     listing_order: ClassVar[int] = 100
 

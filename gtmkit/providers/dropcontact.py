@@ -155,6 +155,8 @@ class DropcontactProvider(HttpProvider):
         self.max_poll_wait_s = max_poll_wait_s
         self.max_polls = max_polls
         self.max_wait_s = max_wait_s
+        # one lookup is a submit plus polls for up to max_wait_s: not a stall
+        self.stall_after_s = max_wait_s + 30.0
         #: submitted lookups whose result is not in yet, by lookup key (a retry polls them)
         self._submitted: dict[str, _Submitted] = {}
 

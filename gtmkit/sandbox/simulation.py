@@ -128,6 +128,16 @@ class Simulation:
         """Credits each provider charged, over all keys (net of refunds)."""
         return {name: credits for name, credits in self.app.ledger.totals().items() if credits}
 
+    def billed_by_endpoint(self) -> dict[tuple[str, str], float]:
+        """Credits charged per (provider, path): Hunter's finder and its verifier bill one
+        account but are priced apart."""
+        out: dict[tuple[str, str], float] = {}
+        for call in self.app.ledger.billed_calls():
+            out[(call.provider, call.path)] = (
+                out.get((call.provider, call.path), 0.0) + call.credits
+            )
+        return out
+
     def billed_calls(self, provider: str | None = None) -> list[BilledCall]:
         """Every call that cost something, in billing order (provider, request, credits)."""
         return self.app.ledger.billed_calls(provider)

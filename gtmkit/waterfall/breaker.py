@@ -6,9 +6,12 @@ cool-down — then one probe call decides whether it is back — when it looks d
 
 * ``consecutive_failures`` failures in a row (5xx, resets, timeouts, malformed bodies);
 * ``failure_share`` of the last ``window`` answers failed;
-* no successful answer for ``stall_s`` while calls keep failing (a provider that answers every
-  call with 429, whatever ``Retry-After`` says), or calls in flight and no answer at all for
-  ``stall_s`` (a provider that accepts connections and never answers).
+* no successful answer for ``stall_s`` while calls keep failing or being refused (a provider
+  that answers every call with 429, whatever ``Retry-After`` says), or calls in flight and no
+  answer at all for ``stall_s`` (a provider that accepts connections and never answers).
+
+Rate-limit refusals never count towards the streak or the window: under a throttling storm
+hundreds of calls in a row can be refused while the provider is perfectly healthy.
 
 The thresholds sit far above what transient faults produce (at a 50% fault rate, 25 failures
 in a row happen about once in 30 million calls), so a flaky provider keeps being retried and a
@@ -50,7 +53,7 @@ class BreakerPolicy:
     consecutive_failures: int = 25
     window: int = 50
     failure_share: float = 0.9
-    stall_s: float = 10.0
+    stall_s: float = 5.0
     cooldown_s: float = 60.0
 
     def __post_init__(self) -> None:
@@ -85,6 +88,8 @@ class CircuitBreaker:
         self.reasons: dict[str, str] = {}
         #: the last reason each provider was stopped for, even if it came back later
         self.history: dict[str, str] = {}
+        #: bumped every time a provider is stopped: a call admitted before cannot go after
+        self.epochs: dict[str, int] = {}
         self._permanent: set[str] = set()
         self._health: dict[str, _Health] = {}
         self._stall_s: dict[str, float] = {}
@@ -150,6 +155,15 @@ class CircuitBreaker:
             health.probing, health.reopen_at = False, None
             self.reasons.pop(provider, None)  # the probe answered: the provider is back
 
+    def refused(self, provider: str, *, now: float | None = None) -> None:
+        """A rate-limit refusal: flow control, not ill health — it never counts towards the
+        failure streak or window (a throttling storm is normal), only towards "no usable
+        answer for ``stall_s``"."""
+        health = self._of(provider)
+        health.since_success += 1
+        if provider not in self.reasons or health.probing:
+            self.check(provider, now=now)
+
     def failed(self, provider: str, kind: str, *, now: float | None = None) -> None:
         """A call failed in a way that says the provider may be unwell (not a bad request)."""
         now = time.monotonic() if now is None else now
@@ -205,10 +219,12 @@ class CircuitBreaker:
         self._open(provider, f"{reason}; paused for {self.policy.cooldown_s:g} s")
 
     def _open(self, provider: str, reason: str) -> None:
+        self.epochs[provider] = self.epochs.get(provider, 0) + 1
         self.reasons[provider] = self.history[provider] = reason
         for callback in self.on_open:
             callback(provider)
 
     def watched(self) -> list[str]:
-        """Providers with calls in flight (the watchdog checks these)."""
-        return [p for p, h in self._health.items() if h.in_flight]
+        """Providers the watchdog checks: calls in flight, or failing since their last
+        success."""
+        return [p for p, h in self._health.items() if h.in_flight or h.since_success]

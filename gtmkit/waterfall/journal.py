@@ -31,7 +31,7 @@ from gtmkit.waterfall.ledger import (
     translated,
     write_transaction,
 )
-from gtmkit.waterfall.lookup import Answer, ClaimKey, Lookup, Sent
+from gtmkit.waterfall.lookup import Answer, ClaimKey, Failure, Lookup, Sent
 
 _UPSERT_CACHE = (
     "INSERT OR REPLACE INTO cache (provider, endpoint, lookup_key, outcome, fields_json, "
@@ -82,7 +82,7 @@ class MemoryJournal:
             price_usd=lk.price,
         )  # fmt: skip
 
-    async def intend(self, lk: Lookup) -> Attempt | Answer | Literal[True]:
+    async def intend(self, lk: Lookup) -> Attempt | Answer | Failure | Literal[True]:
         return self.attempt(lk, "sent")
 
     def used(self, lk: Lookup, answer: Answer) -> None:
@@ -130,25 +130,37 @@ class MemoryJournal:
 class LedgerJournal(MemoryJournal):
     """The journal of a run with a ledger (see the module docstring)."""
 
-    def __init__(self, ledger: Ledger, run_id: str, *, ttl_s: float) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        run_id: str,
+        *,
+        ttl_s: float,
+        chain_id: str | None = None,
+        cap_credits: float | None = None,
+        cap_usd: float | None = None,
+    ) -> None:
         super().__init__(run_id)
         self.ledger = ledger
         self.ttl_s = ttl_s
+        self.chain_id = chain_id or run_id
+        self.caps = (cap_credits, cap_usd)
+        self._shared = False
         self.loop = asyncio.get_running_loop()
-        self._intents: list[tuple[Attempt, asyncio.Future[Attempt | Answer | bool]]] = []
+        self._intents: list[tuple[Attempt, asyncio.Future[Attempt | Answer | Failure | bool]]] = []
         self._rows: list[tuple[Any, ...]] = []
         self._cache: list[tuple[Any, ...]] = []
         self._scheduled: Literal["soon", "later", None] = None
         self._heartbeat = time.time()
         self.error: LedgerError | None = None
 
-    async def intend(self, lk: Lookup) -> Attempt | Answer | Literal[True]:
+    async def intend(self, lk: Lookup) -> Attempt | Answer | Failure | Literal[True]:
         a = self.attempt(lk, "sent")
         if lk.local:
             return a
         if self.error is not None:
             raise self.error
-        fut: asyncio.Future[Attempt | Answer | bool] = self.loop.create_future()
+        fut: asyncio.Future[Attempt | Answer | Failure | bool] = self.loop.create_future()
         self._intents.append((a, fut))
         self._schedule(urgent=True)
         verdict = await fut
@@ -203,16 +215,23 @@ class LedgerJournal(MemoryJournal):
             if not fut.done():
                 fut.set_result(a if verdict is None else verdict)
 
-    def _commit(self, intents, rows, cache) -> list[Answer | bool | None]:  # type: ignore[no-untyped-def]
+    def _commit(self, intents, rows, cache) -> list[Answer | bool | Failure | None]:  # type: ignore[no-untyped-def]
         ledger = self.ledger
         with ledger.lock, translated(ledger.path), write_transaction(ledger.conn) as conn:
-            others = self._live_others(conn)
-            verdicts: list[Answer | bool | None] = []
+            others, partners = self._live_others(conn)
+            # once another process continuing this run is seen, the ledger is the budget
+            # account for the rest of the run (it may still be spending, or have spent, what
+            # this process's own account cannot see)
+            self._shared = self._shared or bool(partners)
+            room = self._chain_room(conn) if self._shared else None
+            verdicts: list[Answer | bool | Failure | None] = []
             go: list[tuple[Any, ...]] = []
             cutoff = time.time() - self.ttl_s
             for a, _ in intents:
-                verdict: Answer | bool | None = None
-                if others:
+                verdict: Answer | bool | Failure | None = None
+                if room is not None:
+                    verdict = room.take(a.worst_case, a.worst_case * a.price_usd)
+                if verdict is None and others:
                     key = (a.provider, a.endpoint, a.lookup_key)
                     fresh = conn.execute(_FRESH, (*key, cutoff)).fetchone() if self.ttl_s else None
                     if fresh is not None:
@@ -234,13 +253,55 @@ class LedgerJournal(MemoryJournal):
                 )
         return verdicts
 
-    def _live_others(self, conn: Any) -> set[str]:
+    def _live_others(self, conn: Any) -> tuple[set[str], set[str]]:
+        """Other live runs on the ledger, and those of them that continue this run's chain
+        (two processes resuming one run share its budget)."""
         rows = conn.execute(
-            "SELECT run_id, host, pid, heartbeat_at FROM runs "
+            "SELECT run_id, host, pid, heartbeat_at, chain_id FROM runs "
             "WHERE status = 'running' AND run_id != ?",
             (self.run_id,),
         ).fetchall()
-        return {r for r, host, pid, beat in rows if self.ledger.is_alive(host, pid, beat)}
+        live = [(r, chain) for r, host, pid, beat, chain in rows
+                if self.ledger.is_alive(host, pid, beat)]  # fmt: skip
+        return {r for r, _ in live}, {r for r, chain in live if chain == self.chain_id}
+
+    def _chain_room(self, conn: Any) -> _ChainRoom | None:
+        """What the chain's budget has left, counting every process's calls in flight at
+        their worst case (the ledger is then the shared budget account)."""
+        cap_credits, cap_usd = self.caps
+        if cap_credits is None and cap_usd is None:
+            return None
+        spent = conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN state = 'sent' THEN worst_case "
+            "ELSE credits + credits_held END), 0), "
+            "COALESCE(SUM(CASE WHEN state = 'sent' THEN worst_case * price_usd "
+            "ELSE cost_usd + credits_held * price_usd END), 0) FROM attempts "
+            "WHERE run_id IN (SELECT run_id FROM runs WHERE chain_id = ?)",
+            (self.chain_id,),
+        ).fetchone()
+        return _ChainRoom(cap_credits, cap_usd, float(spent[0]), float(spent[1]))
+
+
+class _ChainRoom:
+    """The chain budget's room during one commit: each intent takes its worst case."""
+
+    def __init__(self, cap_credits: float | None, cap_usd: float | None, credits: float,
+                 usd: float) -> None:  # fmt: skip
+        self.caps, self.credits, self.usd = (cap_credits, cap_usd), credits, usd
+
+    def take(self, credits: float, usd: float) -> Failure | None:
+        cap_credits, cap_usd = self.caps
+        over_credits = cap_credits is not None and self.credits + credits > cap_credits + 1e-9
+        over_usd = cap_usd is not None and self.usd + usd > cap_usd + 1e-9
+        if over_credits or over_usd:
+            return Failure(
+                "budget",
+                f"budget exhausted: another process continuing this run holds the rest "
+                f"({self.credits:g} credits, ${self.usd:.2f} spent or in flight)",
+            )
+        self.credits += credits
+        self.usd += usd
+        return None
 
 
 class LedgerCache:

@@ -34,7 +34,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from gtmkit.providers.base import Finding
-from gtmkit.providers.errors import BadRequest, ProviderDown, ProviderError, ProviderTimeout
+from gtmkit.providers.errors import (
+    BadRequest,
+    ProviderDown,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+)
 from gtmkit.waterfall.attempt import Attempt
 from gtmkit.waterfall.breaker import CircuitBreaker
 from gtmkit.waterfall.budget import BudgetExhausted, RowCap
@@ -137,6 +143,7 @@ class Guard:
             blocked = self.breaker.admit(lk.name)
             if blocked is not None:
                 return Failure("disabled", f"{lk.name} disabled: {blocked}")
+            lk.epoch = self.breaker.epochs.get(lk.name, 0)
             lk.attempt += 1
             result: Up = await self.inner(lk)
             error = result.error if isinstance(result, Failure) else None
@@ -148,7 +155,9 @@ class Guard:
                 status = f" (HTTP {error.http_status})" if error.http_status else ""
                 self.breaker.trip(lk.name, f"{error.kind}{status}")
                 return Failure("disabled", f"{lk.name} disabled: {self.breaker.reasons[lk.name]}")
-            if error.kind not in _NOT_HEALTH:
+            if isinstance(error, RateLimited):
+                self.breaker.refused(lk.name)
+            elif error.kind not in _NOT_HEALTH:
                 self.breaker.failed(lk.name, error.kind)
             failures[error.kind] += 1
             if self.retry.should_retry(error, lk.attempt, same_kind=failures[error.kind]):
@@ -189,7 +198,12 @@ class Meter:
             else:
                 lock = self._probe.setdefault(lk.name, asyncio.Lock())
                 async with lock:
-                    result = await self.inner(lk)
+                    # the call before this one may have shown the provider over-charging
+                    blocked = self.breaker.blocked(lk.name)
+                    if blocked is not None:
+                        result = Failure("disabled", f"{lk.name} disabled: {blocked}")
+                    else:
+                        result = await self.inner(lk)
         except BaseException:
             held = lk.worst if lk.sent else 0.0  # cancelled: it may have been billed
             account.held += held
@@ -211,7 +225,7 @@ class Meter:
             self.breaker.trip(
                 lk.name,
                 f"charged {result.credits:g} credits for one call, more than the {lk.worst:g} "
-                "it declares; stopped so the budget holds (check the plan's prices)",
+                "declared for it; stopped so the budget holds (check the plan's prices)",
             )
         elif result.credits > 0 or self._answers[lk.name] >= 16:
             self.confirmed.add(lk.name)
@@ -225,15 +239,21 @@ class Meter:
 
 
 class Pace:
-    """The provider's rate limiter: in-flight cap and token bucket (deepest step first)."""
+    """The provider's rate limiter: in-flight cap and token bucket (deepest step first). A
+    call that waited for its turn while the breaker stopped the provider does not go."""
 
-    def __init__(self, inner: Next, limiters: Mapping[str, RateLimiter]) -> None:
-        self.inner, self.limiters = inner, limiters
+    def __init__(
+        self, inner: Next, limiters: Mapping[str, RateLimiter], breaker: CircuitBreaker
+    ) -> None:
+        self.inner, self.limiters, self.breaker = inner, limiters, breaker
 
     async def __call__(self, lk: Lookup) -> Down:
         limiter = self.limiters[lk.name]
         await limiter.acquire(priority=-lk.step)
         try:
+            if self.breaker.epochs.get(lk.name, 0) != lk.epoch:
+                reason = self.breaker.reasons.get(lk.name, "stopped")
+                return Failure("disabled", f"{lk.name} disabled: {reason}")
             result: Down = await self.inner(lk)
         finally:
             limiter.release()
@@ -254,8 +274,8 @@ class Record:
         verdict = await self.journal.intend(lk)
         if verdict is True:
             return Failure("busy", f"{lk.name}: another process is paying for this lookup")
-        if isinstance(verdict, Answer):
-            return verdict
+        if isinstance(verdict, Answer | Failure):
+            return verdict  # answered elsewhere, or the run's shared budget has no room
         attempt: Attempt = verdict
         lk.sent = True
         try:

@@ -46,6 +46,9 @@ from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
 
 __all__ = ["DEFAULT_LEDGER_PATH", "Ledger", "LedgerError", "RunInfo", "open_ledger"]
 
+#: run statuses a rerun continues (budget included): killed, stopped by cancel or deadline, or
+#: finished with rows its budget cut short. A run that finished every row does not chain on.
+RESUMABLE = ("interrupted", "stopped", "incomplete")
 #: a run on another host whose heartbeat is older than this is taken for dead
 STALE_HEARTBEAT_S = 120.0
 #: how often a running process refreshes its heartbeat
@@ -86,7 +89,7 @@ def translated(path: Path) -> Iterator[None]:
         raise
     except NewerLedger as exc:
         raise LedgerError(
-            f"{path} was written by a newer gtmkit (ledger schema {exc.version}). Upgrade "
+            f"{path} was written by a newer gtmkit (ledger schema version {exc.version}). Upgrade "
             "gtmkit to use it, or point ledger= at another file."
         ) from None
     except (sqlite3.Error, OSError) as exc:
@@ -272,9 +275,10 @@ class Ledger(LedgerReader):
         budget_credits: float | None = None,
         budget_usd: float | None = None,
     ) -> RunInfo:
-        """Register a run. With ``resume``, continue the chain of the latest interrupted or
-        stopped run of the same list and spec (its calls in flight are marked ``lost`` and
-        held at worst case), and return what the chain spent so far."""
+        """Register a run. With ``resume``, continue the chain of the latest run of the same
+        list and spec if it did not finish every row (killed, stopped, or cut short by its
+        budget): its calls in flight are marked ``lost`` and held at worst case, and what the
+        chain spent so far comes back — the budget is the chain's, not each process's."""
         run_id = uuid.uuid4().hex
         chain_id, resumed_from, in_flight = run_id, None, 0
         with self.lock, translated(self.path), write_transaction(self.conn) as conn:
@@ -321,7 +325,7 @@ class Ledger(LedgerReader):
                 conn.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", (run_id,))
                 status = "interrupted"
             latest = (run_id, chain_id or run_id, status)
-        if latest is None or latest[2] not in ("interrupted", "stopped"):
+        if latest is None or latest[2] not in RESUMABLE:
             return None
         return latest[0], latest[1], lost_total
 

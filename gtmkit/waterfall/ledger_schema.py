@@ -31,7 +31,7 @@ _TABLES = (
     pid INTEGER NOT NULL,
     started_at TEXT NOT NULL,
     finished_at TEXT,
-    status TEXT NOT NULL,             -- running | finished | stopped | interrupted
+    status TEXT NOT NULL,             -- running | finished | incomplete | stopped | interrupted
     resumed_from TEXT,
     resumed_in_flight INTEGER NOT NULL DEFAULT 0,
     chain_id TEXT,                    -- the first run of a chain of resumes

@@ -48,6 +48,8 @@ class Lookup:
     attempt: int = 0
     #: set once the call's intent is committed: from then on it may be billed
     sent: bool = False
+    #: the breaker's epoch for this provider when the call was admitted
+    epoch: int = 0
 
     @property
     def endpoint(self) -> str:

@@ -3,9 +3,9 @@ the identity (fingerprint) that a resume recognises.
 
 Example:
     >>> import polars as pl
-    >>> frame = pl.DataFrame({"row_id": [1, 2, 3], "duplicate_of": [None, 3, 2]})
-    >>> representatives(frame)
-    {3: 2}
+    >>> frame = pl.DataFrame({"row_id": [1, 2, 3], "duplicate_of": [None, 1, 2]})
+    >>> representatives(frame)  # 3 duplicates 2, which duplicates 1
+    {2: 1, 3: 1}
 """
 
 from __future__ import annotations
@@ -54,18 +54,20 @@ def prepare_records(records: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
 def representatives(frame: pl.DataFrame) -> dict[int, int]:
     """``{duplicate row_id: representative row_id}``, following chains of ``duplicate_of``.
 
-    A chain that loops back on itself (a cycle, which intake never writes but a hand-edited
-    file can hold) is represented by its smallest row id, which is then enriched itself.
-    Links to a row that is not in the frame are ignored (that row is enriched on its own).
+    Links to a row that is not in the frame are ignored (that row is enriched on its own). A
+    chain that loops back on itself (a cycle, which intake never writes but a hand-edited file
+    can hold) is refused, naming the rows: which one is the original is the user's call.
+
+    Raises:
+        RecordsError: a cycle in ``duplicate_of``.
     """
     if "duplicate_of" not in frame.columns:
         return {}
     ids = set(frame[ROW_ID].to_list())
+    pairs = zip(frame[ROW_ID].to_list(), frame["duplicate_of"].to_list(), strict=True)
     links = {
         row_id: target
-        for row_id, target in zip(
-            frame[ROW_ID].to_list(), frame["duplicate_of"].to_list(), strict=True
-        )
+        for row_id, target in pairs
         if target is not None and target in ids and target != row_id
     }
     resolved: dict[int, int] = {}
@@ -75,11 +77,15 @@ def representatives(frame: pl.DataFrame) -> dict[int, int]:
         while target in links and target not in path:
             path.append(target)
             target = links[target]
-        if target in path:  # a cycle: its smallest member represents it
-            cycle = path[path.index(target) :]
-            target = min(cycle)
+        if target in path:
+            cycle = [*path[path.index(target) :], target]
+            raise RecordsError(
+                f"rows {' → '.join(map(str, cycle))} name each other in duplicate_of (a cycle), "
+                "so none of them is the original. Point each duplicate at the row to keep, or "
+                "drop the duplicate_of column and let gtmkit.load_list find the duplicates."
+            )
         resolved[start] = target
-    return {row_id: target for row_id, target in resolved.items() if row_id != target}
+    return resolved
 
 
 def list_fingerprint(spec_fingerprint: str, frame: pl.DataFrame) -> str:

@@ -121,7 +121,10 @@ def _assemble(
             list_fingerprint(wf.fingerprint(), frame), name=wf.name, resume=options.resume,
             budget_credits=options.budget_credits, budget_usd=options.budget_usd,
         )  # fmt: skip
-        journal: MemoryJournal = LedgerJournal(ledger, info.run_id, ttl_s=options.ttl_s)
+        journal: MemoryJournal = LedgerJournal(
+            ledger, info.run_id, ttl_s=options.ttl_s, chain_id=info.chain_id,
+            cap_credits=options.budget_credits, cap_usd=options.budget_usd,
+        )  # fmt: skip
     else:
         run_id = uuid.uuid4().hex
         info = RunInfo(run_id, "", run_id, None, 0, 0.0, 0.0)
@@ -144,7 +147,7 @@ def _assemble(
         claims = LedgerClaims(ledger, info.run_id, ttl_s=options.ttl_s, stopping=control.stopping)
     call = Call(breaker, control)
     metered = Meter(
-        Pace(Record(call, journal), limiters),
+        Pace(Record(call, journal), limiters, breaker),
         budget=budget, row_cap=RowCap(options.per_row_cap_credits), breaker=breaker,
     )  # fmt: skip
     guarded = Guard(metered, retry=options.retry, breaker=breaker, control=control,
@@ -181,7 +184,7 @@ async def _run(
                 )
         parts.journal.flush()
         if ledger is not None:
-            ledger.finish_run(parts.info.run_id, "stopped" if stopped else "finished")
+            ledger.finish_run(parts.info.run_id, _final_status(walker, stopped))
         rows_s = time.perf_counter() - started - setup_s
         result = _result(wf, frame, rejected, parts, options, started)
         result.totals["timings_s"] = {
@@ -201,6 +204,13 @@ async def _walk_all(wf: Waterfall, parts: _Parts, options: RunOptions) -> str | 
     bar = Progress(total, enabled=options.progress, desc=wf.name,
                    budget_credits=options.budget_credits,
                    details=lambda: _per_provider(parts))  # fmt: skip
+    if parts.info.resumed_from and parts.info.spent_credits and options.budget_credits is not None:
+        bar.note(
+            f"continuing the run of this list that did not finish: the "
+            f"{parts.info.spent_credits:g} credits it spent count against budget_credits="
+            f"{options.budget_credits:g} (pass a larger budget to spend more, or resume=False "
+            "to start a new run)"
+        )
     if parts.info.resumed_in_flight:
         bar.note(
             f"resuming an interrupted run of this list: {parts.info.resumed_in_flight} call(s) "
@@ -251,6 +261,16 @@ async def _walk_all(wf: Waterfall, parts: _Parts, options: RunOptions) -> str | 
                 walker.states[position], Failure("stopped", stopped or "run interrupted")
             )
     return stopped
+
+
+def _final_status(walker: RowWalker, stopped: str | None) -> str:
+    """How the run ends in the ledger: ``incomplete`` when its budget cut rows short, so a
+    rerun continues it (and its budget) rather than starting over."""
+    if stopped:
+        return "stopped"
+    if any(state.ended in ("budget", "row_cap") for state in walker.states):
+        return "incomplete"
+    return "finished"
 
 
 def _ledger_path(options: RunOptions) -> str | None:

@@ -110,7 +110,9 @@ class ProviderAPI:
         credits charged, for the provider's own billing signal (headers, ``credits_left``)."""
         credits = self.credits_for(units)
         if not ex.dry:
-            self.ledger.charge(self.name, ex.key_id or "", credits, request=ex.fingerprint())
+            self.ledger.charge(
+                self.name, ex.key_id or "", credits, request=ex.fingerprint(), path=ex.path
+            )
         return credits
 
     # -- helpers ---------------------------------------------------------------------------

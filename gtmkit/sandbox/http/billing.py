@@ -27,6 +27,8 @@ class BilledCall:
     provider: str
     request: str
     credits: float
+    #: the path below the provider's API prefix (``/email-verifier``): which endpoint billed
+    path: str = ""
 
 
 class CreditLedger:
@@ -81,7 +83,13 @@ class CreditLedger:
         return self.remaining(provider, key_id) >= amount
 
     def charge(
-        self, provider: str, key_id: str, amount: float, *, request: bytes | None = None
+        self,
+        provider: str,
+        key_id: str,
+        amount: float,
+        *,
+        request: bytes | None = None,
+        path: str = "",
     ) -> int | None:
         """Take ``amount`` credits from the key; with ``request`` (the request's fingerprint)
         the call is metered too, and its index is returned for a later :meth:`refund`."""
@@ -92,7 +100,7 @@ class CreditLedger:
             self._used[slot] = self._used.get(slot, 0.0) + amount
             if request is None:
                 return None
-            self._calls.append(BilledCall(provider, request.hex(), float(amount)))
+            self._calls.append(BilledCall(provider, request.hex(), float(amount), path))
             return len(self._calls) - 1
 
     def refund(self, provider: str, key_id: str, amount: float, *, call: int | None = None) -> None:
@@ -108,7 +116,7 @@ class CreditLedger:
     def billed_calls(self, provider: str | None = None) -> list[BilledCall]:
         """Every metered call that cost something (net of refunds), in billing order."""
         with self._lock:
-            calls = [BilledCall(c.provider, c.request, c.credits) for c in self._calls]
+            calls = [BilledCall(c.provider, c.request, c.credits, c.path) for c in self._calls]
         return [c for c in calls if c.credits > 0 and provider in (None, c.provider)]
 
     def billed_requests(self, provider: str | None = None) -> Counter[tuple[str, str]]:

@@ -127,7 +127,7 @@ class DropcontactAPI(ProviderAPI):
         request_id = _request_id(fingerprint + nth.to_bytes(4, "big"))
         if not ex.dry:
             call = self.ledger.charge(
-                self.name, key, self.credits_for(len(records)), request=fingerprint
+                self.name, key, self.credits_for(len(records)), request=fingerprint, path=ex.path
             )
             processing = self.app.scaled_delay(slowest, fingerprint)
             self._jobs[request_id] = _Job(
