@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -84,7 +85,7 @@ def parse_level(value: str | None) -> str | None:
     """The maturity level a header value names ("🔬 Experimental (simulated)" → Experimental)."""
     if value is None:
         return None
-    low = value.lower()
+    low = re.sub(r"\[[^\]]*\]", "", value).lower()  # the template's "[Experimental/...]"
     for level in ("Battle-Tested", "Signature", "Experimental", "Proven"):
         if level.lower().replace("-", "") in low.replace("-", "").replace(" ", ""):
             return level

@@ -173,7 +173,8 @@ class Pattern:
     @classmethod
     def from_document(cls, doc: Document, *, path: Path | None = None) -> Pattern:
         maturity = doc.fields.get("maturity")
-        if maturity is not None and parse_level(maturity[0]) is None:
+        placeholder = maturity is not None and not re.sub(r"\[[^\]]*\]", "", maturity[0]).strip()
+        if maturity is not None and not placeholder and parse_level(maturity[0]) is None:
             raise PatternError(
                 f"unknown maturity {maturity[0]!r}; use Experimental, Proven, Battle-Tested "
                 "or Signature",
@@ -245,15 +246,15 @@ class Pattern:
     def failure_modes(self) -> tuple[str, ...]:
         """The bullets of "## Failure Modes", as plain text."""
         body = self.section("failure modes") or ""
-        out = []
+        items: list[str] = []
         for line in body.splitlines():
             match = _BULLET.match(line)
             if match:
                 label = f"{match.group(1).strip()}: " if match.group(1) else ""
-                text = _plain(label + match.group(2))
-                if text:
-                    out.append(text)
-        return tuple(out)
+                items.append(label + match.group(2))
+            elif items and line[:1].isspace() and line.strip():
+                items[-1] += " " + line.strip()  # a wrapped bullet continues indented
+        return tuple(text for text in (_plain(i) for i in items) if text)
 
     @property
     def latest(self) -> Benchmark | None:

@@ -115,6 +115,7 @@ class Document:
     sections: tuple[Section, ...]
     block: Block | None
     path: str | None = None
+    comments: frozenset[int] = frozenset()  # line indices inside a person's HTML comments
 
     def text(self) -> str:
         """The entry's text, exactly as read (without the BOM)."""
@@ -140,10 +141,13 @@ class Document:
         return None
 
     def body(self, section: Section, *, skip_block: bool = True) -> list[tuple[int, str]]:
-        """``(line index, line without ending)`` of a section's body, the block left out."""
+        """``(line index, line without ending)`` of a section's body, the block and HTML
+        comments left out (``skip_block=False`` keeps both)."""
         out = []
         for i in range(section.start + 1, section.end):
-            if skip_block and self.block and self.block.start <= i < self.block.end:
+            if skip_block and (
+                i in self.comments or (self.block and self.block.start <= i < self.block.end)
+            ):
                 continue
             out.append((i, self.lines[i].rstrip("\r\n")))
         return out
@@ -167,9 +171,15 @@ def parse_document(text: str, *, bom: bool = False, path: str | Path | None = No
     headings: list[tuple[int, int, str]] = []  # (index, level, title)
     begins: list[int] = []
     ends: list[int] = []
+    comments: set[int] = set()
+    in_comment = False
     fence: str | None = None
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r\n")
+        if in_comment:
+            comments.add(i)
+            in_comment = "-->" not in line
+            continue
         fence_match = _FENCE.match(line)
         if fence_match:
             mark = fence_match.group(1)
@@ -188,6 +198,10 @@ def parse_document(text: str, *, bom: bool = False, path: str | Path | None = No
             continue
         if begins and len(ends) < len(begins):
             continue  # inside the generated block: its lines are not the person's headings
+        if line.lstrip().startswith("<!--"):
+            comments.add(i)
+            in_comment = "-->" not in line[line.index("<!--") + 4 :]
+            continue
         heading = _HEADING.match(line)
         if heading:
             headings.append((i, len(heading.group(1)), heading.group(2).strip()))
@@ -224,6 +238,7 @@ def parse_document(text: str, *, bom: bool = False, path: str | Path | None = No
         sections=tuple(sections),
         block=block,
         path=where,
+        comments=frozenset(comments),
     )
 
 
