@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -171,7 +172,9 @@ class Pattern:
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
-    def from_document(cls, doc: Document, *, path: Path | None = None) -> Pattern:
+    def from_document(
+        cls, doc: Document, *, path: Path | None = None, category: str | None = None
+    ) -> Pattern:
         maturity = doc.fields.get("maturity")
         placeholder = maturity is not None and not re.sub(r"\[[^\]]*\]", "", maturity[0]).strip()
         if maturity is not None and not placeholder and parse_level(maturity[0]) is None:
@@ -181,7 +184,7 @@ class Pattern:
                 path=doc.path,
                 line=maturity[1] + 1,
             )
-        category = _category(doc, path)
+        category = category or _category(doc, path)
         sequence: tuple[DocumentedStep, ...] = ()
         explicit = doc.section("sequence")
         architecture = doc.section("architecture")
@@ -451,6 +454,7 @@ class Pattern:
         engagement: str | None = None,
         truth: pl.DataFrame | None = None,
         substitute: Mapping[str, str] | None = None,
+        measured_on: str | None = None,
     ) -> Benchmark:
         """Measure, and put the benchmark in this entry's text (:meth:`save` writes it).
 
@@ -467,6 +471,8 @@ class Pattern:
                 counts distinct engagements).
             truth: as in :meth:`check`.
             substitute: as in :meth:`to_waterfall` (for a comparison).
+            measured_on: ISO date of the measurement; default the run's own date (its last
+                attempt). Pin it only to regenerate a deterministic measurement byte for byte.
 
         Returns:
             The benchmark (its ``id`` is in the Version History line).
@@ -480,8 +486,15 @@ class Pattern:
             )
         x = result_or_comparison
         m = self.measure(x, truth=truth, substitute=substitute)
+        if measured_on is not None:
+            try:
+                measured_on = date.fromisoformat(measured_on).isoformat()
+            except (TypeError, ValueError):
+                raise PatternError(
+                    f"measured_on must be an ISO date, got {measured_on!r}"
+                ) from None
         bench = Benchmark(
-            date=m.date,
+            date=measured_on or m.date,
             source=source,
             engagement=engagement.strip() if engagement else None,
             dataset=m.dataset,
@@ -508,7 +521,7 @@ class Pattern:
 
     def _replace_document(self, text: str) -> None:
         doc = parse_document(text, bom=self.document.bom, path=self.document.path)
-        fresh = Pattern.from_document(doc, path=self.path)
+        fresh = Pattern.from_document(doc, path=self.path, category=self.category)
         self.document, self.category, self.sequence = doc, fresh.category, fresh.sequence
         self.documented, self.history = fresh.documented, fresh.history
 
@@ -639,10 +652,9 @@ def from_text(
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     decoded, bom = decode(data, path=path)
     doc = parse_document(decoded, bom=bom, path=path)
-    pattern = Pattern.from_document(doc, path=Path(path) if path is not None else None)
-    if category is not None:
-        pattern.category = category
-    return pattern
+    return Pattern.from_document(
+        doc, path=Path(path) if path is not None else None, category=category
+    )
 
 
 def load(path: str | Path) -> Pattern:
