@@ -3,31 +3,53 @@
 from __future__ import annotations
 
 import pytest
+from _patterns_helpers import HAND_EDITED
 
 from gtmkit.patterns import PatternError, from_text, load
 from gtmkit.patterns.sequence import parse_documented, parse_step_line
 from gtmkit.providers import PROVIDERS
 from gtmkit.providers.aliases import ALIASES, has_adapter, resolve_alias
 
-from _patterns_helpers import HAND_EDITED
+STEP_LINES = [
+    (
+        "1. Apollo (company + title search) → 70% hit rate, $0.50/contact",
+        "Apollo",
+        "apollo",
+        0.70,
+        0.50,
+    ),
+    (
+        "2. ZoomInfo (title + seniority fallback) -> 20% hit rate, $1.20/contact",
+        "ZoomInfo",
+        "zoominfo",
+        0.20,
+        1.20,
+    ),
+    (
+        "3. Hunter.io (email pattern verification) → 8% hit rate, $0.30/contact",
+        "Hunter.io",
+        "hunter",
+        0.08,
+        0.30,
+    ),
+    ("4. Manual LinkedIn (final 2%)", "Manual LinkedIn", "manual", 0.02, None),
+    (
+        "  2)   **People Data Labs**  ->  ~20% ,  $1.20 per contact   ",
+        "People Data Labs",
+        "pdl",
+        0.20,
+        1.20,
+    ),
+    ("5. PDL", "PDL", "pdl", None, None),
+    ("1. 🔎 Hunter → 40%", "Hunter", "hunter", 0.40, None),
+    ("1. Pattern guess (free) → 35% hit rate", "Pattern guess", "pattern", 0.35, 0.0),
+    ("3. Apollo.io — database fallback => 7.5%, $0.05 each", "Apollo.io", "apollo", 0.075, 0.05),
+    ("6. manual research", "manual research", "manual", None, None),
+    ("2. Hunter verifier -> $0.05/check", "Hunter verifier", "hunter_verifier", None, 0.05),
+]
 
 
-@pytest.mark.parametrize(
-    ("line", "name", "provider", "hit_rate", "cost"),
-    [
-        ("1. Apollo (company + title search) → 70% hit rate, $0.50/contact", "Apollo", "apollo", 0.70, 0.50),
-        ("2. ZoomInfo (title + seniority fallback) -> 20% hit rate, $1.20/contact", "ZoomInfo", "zoominfo", 0.20, 1.20),
-        ("3. Hunter.io (email pattern verification) → 8% hit rate, $0.30/contact", "Hunter.io", "hunter", 0.08, 0.30),
-        ("4. Manual LinkedIn (final 2%)", "Manual LinkedIn", "manual", 0.02, None),
-        ("  2)   **People Data Labs**  ->  ~20% ,  $1.20 per contact   ", "People Data Labs", "pdl", 0.20, 1.20),
-        ("5. PDL", "PDL", "pdl", None, None),
-        ("1. 🔎 Hunter → 40%", "Hunter", "hunter", 0.40, None),
-        ("1. Pattern guess (free) → 35% hit rate", "Pattern guess", "pattern", 0.35, 0.0),
-        ("3. Apollo.io — database fallback => 7.5%, $0.05 each", "Apollo.io", "apollo", 0.075, 0.05),
-        ("6. manual research", "manual research", "manual", None, None),
-        ("2. Hunter verifier -> $0.05/check", "Hunter verifier", "hunter_verifier", None, 0.05),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize(("line", "name", "provider", "hit_rate", "cost"), STEP_LINES)
 def test_step_lines_people_write(line, name, provider, hit_rate, cost):
     step = parse_step_line(line, line_number=7)
     assert (step.name, step.provider, step.line) == (name, provider, 7)

@@ -5,13 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from gtmkit.patterns import PatternError, load
-from gtmkit.patterns.index import entry_paths
-from gtmkit.patterns.parse import BEGIN, END
-
 from _patterns_helpers import (
     HAND_EDITED,
     LIBRARY,
@@ -20,6 +13,12 @@ from _patterns_helpers import (
     fake_result,
     strip_generated,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gtmkit.patterns import PatternError, load
+from gtmkit.patterns.index import entry_paths
+from gtmkit.patterns.parse import BEGIN, END
 
 ENTRIES = entry_paths(LIBRARY)
 
@@ -153,8 +152,7 @@ def test_malformed_file_on_disk_writes_nothing(tmp_path):
 
 # -- random person text survives any sequence of write-backs ----------------------------------
 _ALPHABET = st.sampled_from(
-    list("abcXYZ019 \t*-_.,;:!?'\"()[]{}|/\\$%&+=~^")
-    + ["é", "ß", "ñ", "🚀", "🔬", "👍", "\U0001f3fd", "\u200d", "\u00a0", "“", "”"]
+    [*"abcXYZ019 \t*-_.,;:!?'\"()[]{}|/\\$%&+=~^", *"éßñ“”\xa0\u200d", *"🚀🔬👍🏽"]
 )
 _LINE = st.text(_ALPHABET, max_size=30).filter(
     lambda s: (
