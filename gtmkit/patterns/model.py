@@ -119,10 +119,10 @@ def _documented(doc: Document) -> dict[str, float]:
     found: dict[str, float] = {}
     # the seed's one-line form ("Performance: 98% contact coverage, $0.68 avg cost, ...")
     for i, raw in enumerate(doc.lines):
+        if raw.lstrip(" \t*_-`")[:12].lower() != "performance:":
+            continue
         line = _EMPHASIS.sub("", raw).strip()
-        if line.lower().startswith("performance:") and not (
-            doc.block and doc.block.start <= i < doc.block.end
-        ):
+        if not (doc.block and doc.block.start <= i < doc.block.end):
             found.update(parse_documented(line.split(":", 1)[1]))
     section = doc.section("performance metrics") or doc.section("performance")
     if section is not None:
