@@ -156,12 +156,12 @@ def _row(
         "label": label,
         "step": step,
         "provider": provider,
-        "documented": _round(documented),
+        "documented": documented,
         "documented_text": documented_text,
-        "measured": _round(estimate.value),
+        "measured": estimate.value,
         "n": estimate.n,
-        "low": _round(estimate.low),
-        "high": _round(estimate.high),
+        "low": estimate.low,
+        "high": estimate.high,
         "unit": unit,
         "verdict": verdict(
             documented, estimate.value, estimate.low, estimate.high,
@@ -233,6 +233,15 @@ def check_rows(
     return rows
 
 
+def stored_figure(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A check row as the history keeps it: floats to 6 significant digits, no step text."""
+    return {
+        k: _round(v) if isinstance(v, float) else v
+        for k, v in row.items()
+        if k != "documented_text"
+    }
+
+
 def check_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     """The check rows as a polars frame (columns :data:`CHECK_COLUMNS`)."""
     return pl.DataFrame(
@@ -255,6 +264,8 @@ class Benchmark:
         substitutions: ``{"step", "documented", "used"}`` per substituted step.
         figures: the check rows.
         wall_s: wall time of the run, when timed.
+        measured_at: UTC time of the run (orders benchmarks of one day); ``None`` when the
+            date was pinned.
     """
 
     date: str
@@ -267,6 +278,7 @@ class Benchmark:
     substitutions: tuple[Mapping[str, Any], ...] = ()
     figures: tuple[Mapping[str, Any], ...] = ()
     wall_s: float | None = None
+    measured_at: str | None = None
     id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -283,8 +295,9 @@ class Benchmark:
             "kind": self.kind,
             "providers": list(self.providers),
             "substitutions": [dict(s) for s in self.substitutions],
-            "figures": [dict(f) for f in self.figures],
+            "figures": [stored_figure(f) for f in self.figures],
             "wall_s": _round(self.wall_s),
+            "measured_at": self.measured_at,
         }
 
     def _digest(self) -> str:
@@ -316,6 +329,7 @@ class Benchmark:
                 substitutions=tuple(data.get("substitutions", ())),
                 figures=tuple(data.get("figures", ())),
                 wall_s=data.get("wall_s"),
+                measured_at=data.get("measured_at"),
                 id=str(data["id"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -356,12 +370,13 @@ def live_engagements(history: Iterable[Benchmark]) -> list[str]:
 
 
 def merge_history(*histories: Iterable[Benchmark]) -> tuple[Benchmark, ...]:
-    """Every benchmark once (by id), ordered by date then id — the same whoever wrote first."""
+    """Every benchmark once (by id), ordered by date, time of the run, then id — the same
+    whoever wrote first."""
     by_id: dict[str, Benchmark] = {}
     for history in histories:
         for b in history:
             by_id.setdefault(b.id, b)
-    return tuple(sorted(by_id.values(), key=lambda b: (b.date, b.id)))
+    return tuple(sorted(by_id.values(), key=lambda b: (b.date, b.measured_at or "", b.id)))
 
 
 __all__ = [
@@ -379,5 +394,6 @@ __all__ = [
     "merge_history",
     "next_maturity",
     "parse_level",
+    "stored_figure",
     "verdict",
 ]

@@ -56,7 +56,7 @@ def _step_lines(comparison: Any, order: tuple[str, ...]) -> tuple[list[str], str
             parts.append(f"${s.cost.value:.3f}/contact")
         tail = f" → {', '.join(parts)}" if parts else ""
         lines.append(f"{s.planned.step.text}{tail}")
-    return lines, m.date
+    return lines, m.measured_at.date().isoformat()
 
 
 def _pair_table(comparison: Any, order: tuple[str, ...]) -> tuple[list[str], dict[str, list[str]]]:

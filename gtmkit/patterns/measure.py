@@ -123,7 +123,7 @@ class Measurement:
     kind: Literal["waterfall", "comparison"]
     rows: int
     dataset: str
-    date: str
+    measured_at: datetime
     coverage: Estimate
     manual_share: Estimate
     input_share: Estimate
@@ -161,12 +161,13 @@ def dataset_fingerprint(records: Any) -> str:
     return digest.hexdigest()[:12]
 
 
-def _run_date(attempts: pl.DataFrame | None) -> str:
+def _run_time(attempts: pl.DataFrame | None) -> datetime:
+    """When the run happened: its last attempt (now, for a run without attempts)."""
     if attempts is not None and attempts.height and "started_at" in attempts.columns:
         latest = attempts["started_at"].drop_nulls().max()
         if isinstance(latest, datetime):
-            return latest.date().isoformat()
-    return datetime.now(UTC).date().isoformat()
+            return latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def _truth_map(truth: pl.DataFrame | None) -> dict[int, str | None] | None:
@@ -251,7 +252,7 @@ def measure_result(
         kind="waterfall",
         rows=n,
         dataset=dataset_fingerprint(records),
-        date=_run_date(attempts),
+        measured_at=_run_time(attempts),
         coverage=share(covered.height, n),
         manual_share=share(int((worked["status"] == "manual").sum()), n),
         input_share=share(int((covered["email_source"] == "input").sum()), n),
@@ -352,7 +353,7 @@ def measure_comparison(
         kind="comparison",
         rows=n,
         dataset=dataset,
-        date=_run_date(getattr(comparison, "attempts", None)),
+        measured_at=_run_time(getattr(comparison, "attempts", None)),
         coverage=share(covered, n),
         manual_share=share(left, n) if has_manual else NOT_MEASURED,
         input_share=share(0, n),

@@ -33,6 +33,7 @@ from gtmkit.patterns.benchmark import (
     check_rows,
     live_engagements,
     parse_level,
+    stored_figure,
 )
 from gtmkit.patterns.edit import apply_benchmarks, history_of
 from gtmkit.patterns.errors import PatternError
@@ -494,7 +495,7 @@ class Pattern:
                     f"measured_on must be an ISO date, got {measured_on!r}"
                 ) from None
         bench = Benchmark(
-            date=measured_on or m.date,
+            date=measured_on or m.measured_at.date().isoformat(),
             source=source,
             engagement=engagement.strip() if engagement else None,
             dataset=m.dataset,
@@ -507,12 +508,13 @@ class Pattern:
                 for s in m.steps
                 if s.planned.substituted
             ),
-            # the step line itself stays in the entry; the history keeps what it renders
             figures=tuple(
-                {k: v for k, v in row.items() if k != "documented_text"}
+                stored_figure(row)
                 for row in check_rows(self.documented, m, manual_step=self._manual_step())
             ),
             wall_s=m.wall_s,
+            # a pinned date pins the whole record (a regenerated entry stays byte-identical)
+            measured_at=None if measured_on else m.measured_at.isoformat(timespec="seconds"),
         )  # fmt: skip
         if bench.id not in {b.id for b in self.history}:
             self._pending.append(bench)
