@@ -14,14 +14,23 @@ Example:
     >>> [s.label for s in wf.steps][-1]
     'Manual LinkedIn'
     >>> # result = wf.run(leads); p.check(result); p.record_benchmark(result); p.save()
+    >>> patterns.search(query="verified emails for small companies")["name"][0]
+    'smb-verified-guess-waterfall'
+
+Public names other code relies on: :func:`load`, :meth:`Pattern.to_waterfall`,
+:meth:`Pattern.check`, :meth:`Pattern.record_benchmark`, :meth:`Pattern.save`, :func:`index`,
+:func:`search`, :func:`from_comparison`; errors are :class:`PatternError`.
 """
 
 from __future__ import annotations
 
 from gtmkit.patterns.benchmark import LEVELS, Benchmark
 from gtmkit.patterns.errors import PatternError
+from gtmkit.patterns.extract import from_comparison
+from gtmkit.patterns.index import index
 from gtmkit.patterns.measure import Estimate, Measurement, dataset_fingerprint
 from gtmkit.patterns.model import CATEGORIES, Pattern, from_text, load
+from gtmkit.patterns.search import profile, search
 from gtmkit.patterns.sequence import DocumentedStep, PlannedStep, parse_step_line
 
 __all__ = [
@@ -35,7 +44,11 @@ __all__ = [
     "PatternError",
     "PlannedStep",
     "dataset_fingerprint",
+    "from_comparison",
     "from_text",
+    "index",
     "load",
     "parse_step_line",
+    "profile",
+    "search",
 ]

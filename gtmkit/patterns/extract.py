@@ -12,16 +12,24 @@ function. The entry is written in the template with:
   ``weak_gap`` below the whole sample's, on segments of at least ``min_segment_rows`` rows);
 * the measured figures as its first generated benchmark block.
 
-Example (a synthetic comparison; ``gtmkit.compare`` gives a real one):
-    >>> import sys; sys.path.insert(0, "tests")
-    >>> from _compare_helpers import synth_comparison
-    >>> cmp = synth_comparison(300, seed=1)
-    >>> rec = cmp.recommend(target_coverage=0.7)
-    >>> p = from_comparison(cmp, rec, name="Synthetic five-provider mix")
-    >>> p.maturity, [s.provider for s in p.sequence] == list(rec.order)
-    ('Experimental', True)
-    >>> "## Data Source Combinations" in p.text and p.latest.kind
-    'comparison'
+Example (six rows, two providers; ``gtmkit.compare`` gives a real comparison):
+    >>> import polars as pl
+    >>> from gtmkit.comparison import Comparison, ProviderCost
+    >>> attempts = pl.DataFrame([
+    ...     {"row_id": r, "provider": p, "outcome": "hit" if hit else "miss", "error_kind": None,
+    ...      "latency_s": 0.1, "credits": float(hit), "billed": hit, "cost_usd": 0.05 * hit,
+    ...      "attempt": 1, "cached": False, "email": f"e{r}@{p}.io" if hit else None,
+    ...      "email_status": "valid" if hit else None}
+    ...     for r in range(6) for p, hit in (("hunter", r % 2 == 0), ("apollo", r % 3 != 2))
+    ... ])
+    >>> costs = {p: ProviderCost(p, "per_hit", 1.0, 0.05) for p in ("hunter", "apollo")}
+    >>> cmp = Comparison.from_attempts(attempts, costs)
+    >>> rec = cmp.recommend(target_coverage=0.8)
+    >>> p = from_comparison(cmp, rec, name="Tiny", measured_on="2025-01-02")
+    >>> p.maturity, [s.provider for s in p.sequence], p.latest.kind
+    ('Experimental', ['apollo', 'hunter'], 'comparison')
+    >>> "## Data Source Combinations" in p.text
+    True
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from gtmkit.patterns.errors import PatternError
 from gtmkit.patterns.measure import measure_comparison
 from gtmkit.patterns.model import Category, Pattern, from_text
 from gtmkit.patterns.sequence import PlannedStep, parse_step_line
-from gtmkit.providers.aliases import display_name
+from gtmkit.providers.aliases import display_name, resolve_alias
 from gtmkit.schema import ROW_ID
 
 
@@ -44,7 +52,9 @@ def _step_lines(comparison: Any, order: tuple[str, ...]) -> tuple[list[str], str
     """The numbered steps with their measured figures, and the comparison's date."""
     planned = []
     for i, provider in enumerate(order):
-        line = f"{i + 1}. {display_name(provider)}"
+        # a provider the alias table does not know (registered elsewhere) keeps its own name
+        shown = display_name(provider)
+        line = f"{i + 1}. {shown if resolve_alias(shown) == provider else provider}"
         planned.append(PlannedStep(i, parse_step_line(line), provider, "finder"))
     m = measure_comparison(comparison, planned)
     lines = []

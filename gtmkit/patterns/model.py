@@ -18,7 +18,7 @@ Example (the seed's enterprise waterfall, whose ZoomInfo step has no adapter yet
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -283,8 +283,14 @@ class Pattern:
         )
 
     # -- running as documented --------------------------------------------------------------
-    def plan(self, *, substitute: Mapping[str, str] | None = None) -> tuple[PlannedStep, ...]:
-        """Which provider runs each documented step (see :meth:`to_waterfall`)."""
+    def plan(
+        self, *, substitute: Mapping[str, str] | None = None, available: Iterable[str] = ()
+    ) -> tuple[PlannedStep, ...]:
+        """Which provider runs each documented step (see :meth:`to_waterfall`).
+
+        ``available``: provider names that can answer besides the registered adapters (the
+        providers of a comparison, which may include adapters registered elsewhere).
+        """
         where = self.document.path
         if not self.sequence:
             what = f"category {self.category}" if self.category else "no category"
@@ -298,8 +304,11 @@ class Pattern:
         from gtmkit.providers import PROVIDERS
 
         known = ", ".join(PROVIDERS)
+        extra = {name.lower(): name for name in available}
         planned: list[PlannedStep] = []
         for position, step in enumerate(self.sequence):
+            if step.provider is None and step.name.strip().lower() in extra:
+                step = replace(step, provider=extra[step.name.strip().lower()])
             if step.provider is None:
                 raise PatternError(
                     f"step {step.number} {step.name!r} names a provider gtmkit does not know; "
@@ -309,7 +318,7 @@ class Pattern:
                     line=step.line or None,
                 )
             used = subs.get(step.provider, step.provider)
-            if not has_adapter(used):
+            if not has_adapter(used) and used not in extra.values():
                 raise PatternError(
                     f"step {step.number} {step.name!r}: gtmkit has no "
                     f"{display_name(step.provider)} adapter yet; known providers: {known}. To "
@@ -401,7 +410,8 @@ class Pattern:
         """
         x = result_or_comparison
         if hasattr(x, "observations") and hasattr(x, "pattern"):
-            return measure_comparison(x, self.plan(substitute=substitute), truth=truth)
+            plan = self.plan(substitute=substitute, available=x.providers)
+            return measure_comparison(x, plan, truth=truth)
         if hasattr(x, "summary") and hasattr(x, "records"):
             return measure_result(x, _summary_order(self._plan_from_result(x)), truth=truth)
         raise PatternError(
