@@ -120,7 +120,7 @@ def _documented(doc: Document) -> dict[str, float]:
     found: dict[str, float] = {}
     # the seed's one-line form ("Performance: 98% contact coverage, $0.68 avg cost, ...")
     for i, raw in enumerate(doc.lines):
-        if raw.lstrip(" \t*_-`")[:12].lower() != "performance:":
+        if "erformance" not in raw or raw.lstrip(" \t*_-`")[:12].lower() != "performance:":
             continue
         line = _EMPHASIS.sub("", raw).strip()
         if not (doc.block and doc.block.start <= i < doc.block.end):

@@ -36,6 +36,10 @@ _FIELD = re.compile(
     r"(?::(?:\*\*|__)|(?:\*\*|__):|:)\s?(.*)$"
 )
 
+#: First characters of the lines the scanner must look at (headings, fences, markers,
+#: comments, and any of them indented by up to three spaces).
+_MARKUP_STARTS = frozenset("#`~< \t")
+
 #: Header fields an entry may carry, by normalized label.
 FIELDS = ("maturity", "use case", "industry", "company stage", "category")
 
@@ -153,10 +157,9 @@ class Document:
         return out
 
 
-def _newline(lines: tuple[str, ...]) -> str:
-    crlf = sum(1 for line in lines if line.endswith("\r\n"))
-    lf = sum(1 for line in lines if line.endswith("\n")) - crlf
-    return "\r\n" if crlf > lf else "\n"
+def _newline(text: str) -> str:
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"
 
 
 def parse_document(text: str, *, bom: bool = False, path: str | Path | None = None) -> Document:
@@ -175,6 +178,8 @@ def parse_document(text: str, *, bom: bool = False, path: str | Path | None = No
     in_comment = False
     fence: str | None = None
     for i, raw in enumerate(lines):
+        if not in_comment and fence is None and raw[:1] not in _MARKUP_STARTS:
+            continue  # plain prose: no heading, fence, marker or comment starts here
         line = raw.rstrip("\r\n")
         if in_comment:
             comments.add(i)
@@ -231,7 +236,7 @@ def parse_document(text: str, *, bom: bool = False, path: str | Path | None = No
     return Document(
         lines=lines,
         bom=bom,
-        newline=_newline(lines),
+        newline=_newline(text),
         title=title,
         title_index=title_index,
         fields=fields,

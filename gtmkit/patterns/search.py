@@ -26,11 +26,14 @@ Example:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -181,13 +184,29 @@ def _size(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class ListProfile:
-    """What a list looks like: one company size, industry and region per row (when known)."""
+    """What a list looks like: company sizes (sorted), and how many rows per industry and
+    region (when the list says)."""
 
     rows: int
     sizes: tuple[float, ...] = ()
-    industries: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
+    industries: Mapping[str, int] = field(default_factory=dict)
+    regions: Mapping[str, int] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
+
+    def share_sized(self, low: float, high: float) -> float:
+        """Share of rows with a known size whose size is within ``[low, high]``."""
+        if not self.sizes:
+            return 0.0
+        inside = bisect.bisect_right(self.sizes, high) - bisect.bisect_left(self.sizes, low)
+        return inside / len(self.sizes)
+
+    def share_below(self, limit: float) -> float:
+        return bisect.bisect_left(self.sizes, limit) / len(self.sizes) if self.sizes else 0.0
+
+    def share_above(self, limit: float) -> float:
+        if not self.sizes:
+            return 0.0
+        return (len(self.sizes) - bisect.bisect_right(self.sizes, limit)) / len(self.sizes)
 
 
 def profile(records: Any) -> ListProfile:
@@ -200,25 +219,28 @@ def profile(records: Any) -> ListProfile:
     col = next((c for c in _SIZE_COLUMNS if c in frame.columns), None)
     if col:
         used["size"] = col
-        sizes = [s for s in map(_size, frame[col].to_list()) if s is not None]
-    industries: list[str] = []
+        counts = frame[col].value_counts().iter_rows()
+        sizes = [s for value, n in counts if (s := _size(value)) is not None for _ in range(n)]
+    industries: Counter[str] = Counter()
     col = next((c for c in _INDUSTRY_COLUMNS if c in frame.columns), None)
     if col:
         used["industry"] = col
-        industries = [str(v) for v in frame[col].to_list() if v]
-    regions: list[str] = []
+        industries.update({str(v): n for v, n in frame[col].value_counts().iter_rows() if v})
+    regions: Counter[str] = Counter()
     if "region" in frame.columns:
         used["region"] = "region"
-        regions = [_REGION_ALIASES.get(str(v).lower(), str(v)) for v in frame["region"] if v]
+        for value, n in frame["region"].value_counts().iter_rows():
+            if value:
+                regions[_REGION_ALIASES.get(str(value).lower(), str(value))] += n
     else:
         col = next((c for c in ("country_code", "country") if c in frame.columns), None)
         if col:
             used["region"] = col
-            for value in frame[col].to_list():
+            for value, n in frame[col].value_counts().iter_rows():
                 code = str(value or "").strip().upper()
                 if code in _COUNTRY_REGION:
-                    regions.append(_COUNTRY_REGION[code])
-    return ListProfile(frame.height, tuple(sizes), tuple(industries), tuple(regions), used)
+                    regions[_COUNTRY_REGION[code]] += n
+    return ListProfile(frame.height, tuple(sorted(sizes)), dict(industries), dict(regions), used)
 
 
 # -- what an entry documents ---------------------------------------------------------------------
@@ -239,7 +261,7 @@ def _size_range(use_case: str, stage: str = "") -> tuple[float, float] | None:
     if m := _ABOVE.search(low):
         return _num(m.group(1)), math.inf
     stage = stage.lower()
-    if re.search(r"\bsmb\b|small compan|small business", stage):
+    if _SMALL_WORDS.search(stage):
         return 1.0, 200.0
     if "mid-market" in stage or "mid market" in stage:
         return 200.0, 1000.0
@@ -248,20 +270,33 @@ def _size_range(use_case: str, stage: str = "") -> tuple[float, float] | None:
     return None
 
 
+_WORDS = re.compile(r"[a-z]+")
+_SMALL_WORDS = re.compile(r"\bsmb\b|small compan|small business")
+
+
 def _regions_in(text: str) -> set[str]:
-    low = f" {text.lower()} "
-    return {
-        region
-        for word, region in _REGION_WORDS.items()
-        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", low)
-    }
+    """Regions a text names ("EU", "North America"...), by whole words and word pairs."""
+    words = _WORDS.findall(text.lower())
+    found = {_REGION_WORDS[w] for w in words if w in _REGION_WORDS}
+    found.update(
+        _REGION_WORDS[pair]
+        for pair in map(" ".join, itertools.pairwise(words))
+        if pair in _REGION_WORDS
+    )
+    return found
 
 
-def _share(values: Sequence[Any], test: Any) -> float:
-    return sum(1 for v in values if test(v)) / len(values) if values else 0.0
+def _share_of(counts: Mapping[str, int], test: Any) -> float:
+    total = sum(counts.values())
+    return sum(n for value, n in counts.items() if test(value)) / total if total else 0.0
 
 
-def fit(entry: dict[str, Any], prof: ListProfile) -> tuple[float, list[str]]:
+@lru_cache(maxsize=4096)
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
+
+
+def fit(entry: Mapping[str, Any], prof: ListProfile) -> tuple[float, list[str]]:
     """How well a list's profile meets one index row's documented use case and failure modes."""
     score = 0.0
     notes: list[str] = []
@@ -272,7 +307,7 @@ def fit(entry: dict[str, Any], prof: ListProfile) -> tuple[float, list[str]]:
         limits = {(below, _num(m.group(1))) for regex, below in ((_BELOW, True), (_ABOVE, False))
                   for m in regex.finditer(failures)}  # fmt: skip
         for below, limit in sorted(limits):
-            hit = _share(prof.sizes, lambda s, n=limit, b=below: s < n if b else s > n)
+            hit = prof.share_below(limit) if below else prof.share_above(limit)
             if hit > 0:
                 score -= hit
                 word = "under" if below else "over"
@@ -282,25 +317,25 @@ def fit(entry: dict[str, Any], prof: ListProfile) -> tuple[float, list[str]]:
                 )
         span = _size_range(use, stage)
         if span is not None:
-            inside = _share(prof.sizes, lambda s: span[0] <= s <= span[1])
+            inside = prof.share_sized(*span)
             score += 0.5 * (2 * inside - 1)
             hi = "+" if math.isinf(span[1]) else f"-{span[1]:,.0f}"
             notes.append(
                 f"{inside:.0%} of the list is in the documented {span[0]:,.0f}{hi} employees"
             )
     industry = str(entry.get("industry") or "")
-    wanted = set(tokens(industry)) - {"all", "etc", "any"}
+    wanted = _token_set(industry) - {"all", "etc", "any"}
     if prof.industries and wanted:
-        inside = _share(prof.industries, lambda v: bool(wanted & set(tokens(v))))
+        inside = _share_of(prof.industries, lambda v: bool(wanted & _token_set(v)))
         score += 0.5 * (2 * inside - 1)
         notes.append(f"{inside:.0%} of the list is in the documented industry ({industry})")
     if prof.regions:
         for region in sorted(_regions_in(f"{use} {stage}")):
-            inside = _share(prof.regions, lambda r, g=region: r == g)
+            inside = _share_of(prof.regions, lambda r, g=region: r == g)
             score += 0.5 * (2 * inside - 1)
             notes.append(f"{inside:.0%} of the list is in {region}, the documented region")
         for region in sorted(_regions_in(failures)):
-            hit = _share(prof.regions, lambda r, g=region: r == g)
+            hit = _share_of(prof.regions, lambda r, g=region: r == g)
             if hit > 0:
                 score -= hit
                 notes.append(f"{hit:.0%} of the list is in {region}: a documented failure mode")

@@ -49,6 +49,11 @@ _RATE = re.compile(
 )
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _EMPHASIS = re.compile(r"\*\*|__|`|~~")
+_PLACEHOLDER = re.compile(r"\[[^\]]*\]")
+_CHUNKS = re.compile(r"(?<!\d),|,(?!\d)|;|\s+and\s+|\s+\+\s+")
+_COVERAGE_WORDS = re.compile(r"\bcover|\benrich|\bhit\b|\bmatch|\bfind|\bfound|\bfill")
+_NOTE_AT_END = re.compile(r"\(([^()]*)\)\s*$")
+_NOTE = re.compile(r"\(([^()]*)\)")
 
 
 def strip_symbols(text: str) -> str:
@@ -58,6 +63,8 @@ def strip_symbols(text: str) -> str:
         >>> strip_symbols("🔬 Experimental ✅")
         'Experimental'
     """
+    if text.isascii():
+        return " ".join(text.split())
     kept = [
         ch
         for ch in text
@@ -116,7 +123,7 @@ def is_step_line(line: str) -> bool:
 def _split_name(left: str) -> tuple[str, str | None]:
     left = left.strip()
     note = None
-    match = re.search(r"\(([^()]*)\)\s*$", left) or re.search(r"\(([^()]*)\)", left)
+    match = _NOTE_AT_END.search(left) or _NOTE.search(left)
     if match:
         note = match.group(1).strip() or None
         left = (left[: match.start()] + left[match.end() :]).strip()
@@ -201,7 +208,7 @@ def _classify(chunk: str) -> str | None:
         return "verified_share"
     if "manual" in low:
         return "manual_share"
-    if re.search(r"\bcover|\benrich|\bhit\b|\bmatch|\bfind|\bfound|\bfill", low):
+    if _COVERAGE_WORDS.search(low):
         return "coverage"
     if "$" in chunk or "cost" in low or "usd" in low:
         return "avg_cost_usd"
@@ -245,10 +252,10 @@ def parse_documented(text: str, *, label: str | None = None) -> dict[str, float]
     documents nothing. ``label`` is the bullet's bold label ("Coverage", "Cost", "Speed",
     "Quality"), which decides what a bare number means.
     """
-    text = re.sub(r"\[[^\]]*\]", " ", _EMPHASIS.sub("", text))
+    text = _PLACEHOLDER.sub(" ", _EMPHASIS.sub("", text))
     kind_of_label = _LABELS.get((label or "").strip().lower())
     found: dict[str, float] = {}
-    for chunk in re.split(r"(?<!\d),|,(?!\d)|;|\s+and\s+|\s+\+\s+", text):
+    for chunk in _CHUNKS.split(text):
         if not chunk.strip():
             continue
         kind = _classify(chunk)
