@@ -29,7 +29,8 @@ from typing import Any, Literal
 import polars as pl
 
 from gtmkit.patterns.errors import PatternError
-from gtmkit.patterns.model import Pattern, load
+from gtmkit.patterns.model import Pattern
+from gtmkit.patterns.parse import decode, parse_document
 
 #: File names in a library folder that are not entries.
 NOT_ENTRIES = frozenset({"README.md", "TEMPLATE.md"})
@@ -74,6 +75,7 @@ def entry_paths(patterns_dir: str | Path = "patterns") -> list[Path]:
 def entry_row(pattern: Pattern, *, stale_after_days: float, today: date) -> dict[str, Any]:
     """One index row for a loaded entry."""
     latest = pattern.latest
+    engagements = pattern.live_engagements
     measured_on = date.fromisoformat(latest.date) if latest else None
     return {
         "name": pattern.name,
@@ -88,13 +90,23 @@ def entry_row(pattern: Pattern, *, stale_after_days: float, today: date) -> dict
         "cost_per_record": latest.measured("avg_cost_usd") if latest else None,
         "measured_on": measured_on,
         "measured": latest is not None,
-        "measured_live": any(b.source == "live" for b in pattern.history),
-        "live_engagements": len(pattern.live_engagements),
+        "measured_live": bool(engagements),
+        "live_engagements": len(engagements),
         "stale": None if measured_on is None else (today - measured_on).days > stale_after_days,
         "failure_modes": list(pattern.failure_modes),
         "path": None if pattern.path is None else str(pattern.path),
         "error": None,
     }
+
+
+def _read(path: Path) -> Pattern:
+    """An entry as the index needs it: parsed, its history read only where used."""
+    data = path.read_bytes()
+    text, bom = decode(data, path=path)
+    doc = parse_document(text, bom=bom, path=path)
+    pattern = Pattern.from_document(doc, path=path, read_history=False)
+    pattern.latest  # noqa: B018 - a broken last history line is this entry's error
+    return pattern
 
 
 def index(
@@ -117,7 +129,7 @@ def index(
     rows = []
     for path in entry_paths(patterns_dir):
         try:
-            pattern = load(path)
+            pattern = _read(path)
         except PatternError as exc:
             if on_error == "raise":
                 raise

@@ -157,25 +157,49 @@ class Pattern:
         path: the file it was read from (``None`` for an entry not saved yet).
         category: its category (folder name or ``**Category:**`` field).
         sequence: the documented provider steps (empty for non-waterfall entries).
-        documented: documented figures from "## Performance Metrics" (``coverage``,
-            ``avg_cost_usd``, ``turnaround_s``, ``rows_per_minute``, ``accuracy``,
-            ``verified_share``, ``manual_share``).
-        history: every benchmark recorded in the generated block, oldest first.
     """
 
     document: Document
     path: Path | None = None
     category: str | None = None
     sequence: tuple[DocumentedStep, ...] = ()
-    documented: dict[str, float] = field(default_factory=dict)
-    history: tuple[Benchmark, ...] = ()
     _pending: list[Benchmark] = field(default_factory=list, repr=False)
+    _documented: dict[str, float] | None = field(default=None, repr=False)
+    _history: tuple[Benchmark, ...] | None = field(default=None, repr=False)
+
+    @property
+    def history(self) -> tuple[Benchmark, ...]:
+        """Every benchmark recorded in the generated block, oldest first."""
+        if self._history is None:
+            self._history = history_of(self.document)
+        return self._history
+
+    def _history_lines(self, *, live_only: bool = False) -> list[tuple[int, str]]:
+        block = self.document.block
+        lines = list(block.history) if block else []
+        return [(i, t) for i, t in lines if '"source": "live"' in t] if live_only else lines
+
+    @property
+    def documented(self) -> dict[str, float]:
+        """Documented figures from "## Performance Metrics" (``coverage``, ``avg_cost_usd``,
+        ``turnaround_s``, ``rows_per_minute``, ``accuracy``, ``verified_share``,
+        ``manual_share``); read when first asked, since the index does not need them."""
+        if self._documented is None:
+            self._documented = _documented(self.document)
+        return self._documented
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
     def from_document(
-        cls, doc: Document, *, path: Path | None = None, category: str | None = None
+        cls,
+        doc: Document,
+        *,
+        path: Path | None = None,
+        category: str | None = None,
+        read_history: bool = True,
     ) -> Pattern:
+        """An entry from a parsed document; ``read_history=False`` leaves the benchmark
+        history to be read when first used (the index reads only its last line)."""
         maturity = doc.fields.get("maturity")
         placeholder = maturity is not None and not re.sub(r"\[[^\]]*\]", "", maturity[0]).strip()
         if maturity is not None and not placeholder and parse_level(maturity[0]) is None:
@@ -198,8 +222,7 @@ class Pattern:
             path=path,
             category=category,
             sequence=sequence,
-            documented=_documented(doc),
-            history=history_of(doc),
+            _history=history_of(doc) if read_history else None,
         )
 
     @property
@@ -263,12 +286,24 @@ class Pattern:
     @property
     def latest(self) -> Benchmark | None:
         """The most recent benchmark (by date), if any."""
-        return self.history[-1] if self.history else None
+        if self._history is None:  # the block's history is kept in order: read the last line
+            lines = self._history_lines()
+            if not lines:
+                return None
+            i, text = lines[-1]
+            return Benchmark.from_json(text, path=self.document.path, line=i + 1)
+        return self._history[-1] if self._history else None
 
     @property
     def live_engagements(self) -> list[str]:
         """Distinct engagements among the live benchmarks."""
-        return live_engagements(self.history)
+        if self._history is None:
+            live = [
+                Benchmark.from_json(t, path=self.document.path, line=i + 1)
+                for i, t in self._history_lines(live_only=True)
+            ]
+            return live_engagements(live)
+        return live_engagements(self._history)
 
     @property
     def text(self) -> str:
@@ -535,7 +570,7 @@ class Pattern:
         doc = parse_document(text, bom=self.document.bom, path=self.document.path)
         fresh = Pattern.from_document(doc, path=self.path, category=self.category)
         self.document, self.category, self.sequence = doc, fresh.category, fresh.sequence
-        self.documented, self.history = fresh.documented, fresh.history
+        self._history, self._documented = fresh.history, None
 
     def to_bytes(self) -> bytes:
         """The entry's bytes as :meth:`save` would write them to a new file."""

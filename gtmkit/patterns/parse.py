@@ -27,7 +27,6 @@ BEGIN = "<!-- gtmkit:benchmarks:begin"
 END = "<!-- gtmkit:benchmarks:end -->"
 HISTORY = "<!-- gtmkit:benchmarks:history"
 
-_LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _FENCE = re.compile(r"^ {0,3}(```+|~~~+)")
 # "**Maturity:** x", "**Maturity**: x", "- **Use Case:** x", "Maturity: x"
@@ -45,8 +44,16 @@ FIELDS = ("maturity", "use case", "industry", "company stage", "category")
 
 
 def split_lines(text: str) -> tuple[str, ...]:
-    """Lines with their endings (``\\n`` or ``\\r\\n``); ``"".join`` gives ``text`` back."""
-    return tuple(_LINES.findall(text))
+    """Lines with their endings (``\\n`` or ``\\r\\n``); ``"".join`` gives ``text`` back.
+
+    Only ``\\n`` ends a line (not the other separators ``str.splitlines`` knows), so line
+    numbers agree with what an editor shows.
+    """
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return tuple(lines)
 
 
 def decode(data: bytes, *, path: str | Path | None = None) -> tuple[str, bool]:
