@@ -66,6 +66,7 @@ def _table(frame: pl.DataFrame) -> str:
 
 def _run(args: argparse.Namespace, pattern: Pattern) -> tuple[Any, pl.DataFrame | None]:
     import gtmkit
+    from gtmkit.waterfall import DEFAULT_LEDGER_PATH
 
     list_path = Path(args.list)
     leads = gtmkit.load_list(list_path)
@@ -73,7 +74,8 @@ def _run(args: argparse.Namespace, pattern: Pattern) -> tuple[Any, pl.DataFrame 
         leads,
         substitute=_substitute(args.substitute) or None,
         mode="live" if args.live else "sandbox",
-        ledger=args.ledger,
+        # a live run keeps the engine's ledger (cache, resume: no paid lookup twice)
+        ledger=args.ledger or (DEFAULT_LEDGER_PATH if args.live else None),
         budget_usd=args.budget_usd,
         progress=False,
     )
@@ -93,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("list", help="a lead list file (CSV, XLSX, ...)")
         p.add_argument("--substitute", action="append", default=[], metavar="DOC=PROVIDER")
         p.add_argument("--truth", help="row_id,true_email CSV (default: <list>.truth.csv)")
-        p.add_argument("--ledger", default=None, help="ledger path (default: none)")
+        p.add_argument(
+            "--ledger", default=None, help="ledger path (default: none; --live: the engine's)"
+        )
         p.add_argument("--budget-usd", type=float, default=None)
         p.add_argument("--live", action="store_true", help="real providers (keys from env)")
         if command == "run":

@@ -21,7 +21,7 @@ from gtmkit.providers.base import Provider
 
 #: Modules of this package that are plumbing, not adapters.
 _INFRASTRUCTURE = frozenset(
-    {"base", "errors", "registry", "connect", "status", "throttle", "normalize"}
+    {"base", "errors", "registry", "connect", "status", "throttle", "normalize", "aliases"}
 )
 
 _REGISTRY: dict[str, type[Provider]] = {}
