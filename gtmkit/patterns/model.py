@@ -48,7 +48,7 @@ from gtmkit.patterns.sequence import (
     parse_step_line,
     strip_symbols,
 )
-from gtmkit.patterns.write import locked, write_atomic
+from gtmkit.patterns.write import locked, remove_stale_temps, write_atomic
 from gtmkit.providers.aliases import display_name, has_adapter, resolve_alias
 
 #: The library's categories, one folder each under ``patterns/``.
@@ -606,6 +606,7 @@ class Pattern:
             old = target.read_bytes() if target.exists() else None
             changed = data != old
             if changed:
+                remove_stale_temps(target)
                 write_atomic(target, data)
         self._pending.clear()
         self.path = target

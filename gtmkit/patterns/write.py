@@ -57,6 +57,18 @@ def locked(path: str | Path) -> Iterator[None]:
         os.close(fd)
 
 
+def remove_stale_temps(path: str | Path) -> int:
+    """Delete temporary files a killed writer of ``path`` left behind; call it holding
+    :func:`locked` (only the lock holder writes them). Returns how many were removed."""
+    target = Path(path)
+    removed = 0
+    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically (keeps the file's permission bits)."""
     target = Path(path)
@@ -83,4 +95,4 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-__all__ = ["lock_path", "locked", "write_atomic"]
+__all__ = ["lock_path", "locked", "remove_stale_temps", "write_atomic"]
