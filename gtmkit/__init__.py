@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str | None] = {
     "compare": "gtmkit.comparison",
     "export_csv": "gtmkit.lists",
     "load_list": "gtmkit.lists",
+    "patterns": None,
     "providers": None,
     "sandbox": None,
 }
@@ -47,12 +48,13 @@ __all__ = [
     "compare",
     "export_csv",
     "load_list",
+    "patterns",
     "providers",
     "sandbox",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from gtmkit import charts, providers, sandbox
+    from gtmkit import charts, patterns, providers, sandbox
     from gtmkit.comparison import compare
     from gtmkit.errors import GtmkitError
     from gtmkit.lists import ListError, LoadedList, export_csv, load_list

@@ -24,6 +24,7 @@ from gtmkit.providers.errors import ProviderUsageError
 #: Modules of this package that are plumbing, not adapters.
 _INFRASTRUCTURE = frozenset(
     {
+        "aliases",
         "base",
         "errors",
         "registry",
