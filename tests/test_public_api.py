@@ -37,6 +37,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "compare": ("function", "gtmkit.comparison.run"),
     "export_csv": ("function", "gtmkit.lists.export"),
     "load_list": ("function", "gtmkit.lists.load"),
+    "patterns": ("module", "gtmkit.patterns"),
     "providers": ("module", "gtmkit.providers"),
     "sandbox": ("module", "gtmkit.sandbox"),
 }

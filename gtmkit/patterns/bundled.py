@@ -39,11 +39,13 @@ def sample_combinations(*, measured_on: str | None = None, root: Path = Path("."
     import gtmkit
     from gtmkit.patterns.extract import from_comparison
 
+    from gtmkit.sandbox import default_world
+
     leads = gtmkit.load_list(root / SAMPLE_LIST)
     comparison = gtmkit.compare(
         leads,
         list(PROVIDERS),
-        truth="world",
+        truth=default_world().truth(leads.records),
         segment_by="employee_band",
         ledger=None,
         mode="sandbox",

@@ -52,12 +52,84 @@ def _rates(priors: Any) -> dict[str, float]:
     return rates
 
 
+#: weight of the default prior in a ledger estimate (a Beta prior worth this many lookups), so
+#: three lucky hits do not promise a 100% hit rate
+PRIOR_WEIGHT = 10.0
+
+
+def history_rates(history: Any, wf: Any = None) -> dict[str, tuple[float, int, str]]:
+    """``{provider: (hit rate, observations, basis)}`` from what gtmkit already knows.
+
+    ``history`` is a ``Ledger`` (or its path: every answered call ever paid for, shrunk
+    towards the default prior where it is thin), a ``Comparison`` (its measured hit rates),
+    a ``Pattern`` (the documented per-step shares of the list, as hit rates of the rows still
+    missing), or a mapping / frame of hit rates (``priors``).
+    """
+    if history is None:
+        return {}
+    from pathlib import Path
+
+    from gtmkit.waterfall.ledger import Ledger
+
+    if isinstance(history, str | Path):
+        if not Path(history).is_file():
+            raise EstimateError(f"no ledger at {history}: pass an existing ledger file")
+        with Ledger(history) as ledger:
+            return history_rates(ledger, wf)
+    if isinstance(history, Ledger):
+        rows = history._read(
+            "SELECT provider, SUM(outcome = 'hit'), COUNT(*) FROM attempts "
+            "WHERE state = 'done' AND outcome IN ('hit', 'miss') GROUP BY provider"
+        )
+        return {
+            name: (
+                (hits + DEFAULT_HIT_RATE * PRIOR_WEIGHT) / (n + PRIOR_WEIGHT),
+                int(n),
+                f"ledger history ({int(n)} answered calls)",
+            )
+            for name, hits, n in rows
+        }
+    metrics = getattr(history, "metrics", None)
+    if isinstance(metrics, pl.DataFrame) and {"provider", "hit_rate"} <= set(metrics.columns):
+        n_col = "n" if "n" in metrics.columns else None
+        out = {}
+        for row in metrics.iter_rows(named=True):
+            n = int(row[n_col]) if n_col and row[n_col] is not None else 0
+            out[row["provider"]] = (float(row["hit_rate"]), n, f"comparison ({n} rows)")
+        return out
+    sequence = getattr(history, "sequence", None)
+    if sequence is not None and hasattr(history, "plan"):
+        return _pattern_rates(history, wf)
+    return {name: (rate, 0, "given prior") for name, rate in _rates(history).items()}
+
+
+def _pattern_rates(pattern: Any, wf: Any) -> dict[str, tuple[float, int, str]]:
+    """A pattern documents each step's share of the list (70%, 20%, 8%...); the rows still
+    missing at step ``i`` are ``1 - (earlier shares)``, so its hit rate is share / that. Steps
+    are matched by position, so a substituted step takes the share documented for it."""
+    out: dict[str, tuple[float, int, str]] = {}
+    steps = list(getattr(wf, "steps", ()) or ())
+    if len(steps) != len(pattern.sequence):
+        return out  # not this pattern's waterfall: its figures say nothing about these steps
+    covered = 0.0
+    name = getattr(pattern, "name", "pattern")
+    for step, documented in zip(steps, pattern.sequence, strict=True):
+        share = documented.hit_rate
+        if share is None:
+            continue
+        remaining = max(1e-9, 1.0 - covered)
+        out[step.provider] = (min(1.0, share / remaining), 0, f"pattern {name} (documented)")
+        covered += share
+    return out
+
+
 def estimate(
     wf: Any,
     records: Any,
     *,
     priors: Mapping[str, float] | pl.DataFrame | None = None,
     providers: Mapping[str, Any] | None = None,
+    history: Any = None,
 ) -> pl.DataFrame:
     """One row per step plus a ``total`` row: expected rows in, calls, hits, credits, dollars,
     and the worst case (every call billed at the provider's maximum).
@@ -68,6 +140,12 @@ def estimate(
             that fill only the email).
         priors: ``{provider: hit_rate}`` or a frame with ``provider``/``hit_rate`` columns.
         providers: ``{name: Provider}`` when they are not registered adapters.
+        history: what gtmkit knows instead of a flat prior: a ``Ledger`` or its path, a
+            ``Comparison`` or a ``Pattern`` (see :func:`history_rates`). ``priors`` win over
+            it for the providers they name.
+
+    Each step's row says what its hit rate rests on (``basis``) and on how many observations
+    (``n``): the default prior is a guess, and says so.
     """
     from gtmkit.waterfall.rows import prepare_records
 
@@ -78,13 +156,27 @@ def estimate(
     if "email" in frame.columns:
         blank = frame["email"].cast(pl.String).fill_null("").str.strip_chars() == ""
         need = int(blank.sum())
-    rates = _rates(priors)
+    known = history_rates(history, wf)
+    known |= {name: (rate, 0, "given prior") for name, rate in _rates(priors).items()}
+    rates = {name: rate for name, (rate, _, _) in known.items()}
+
+    def basis(name: str, default: str) -> tuple[str, int]:
+        if name in known:
+            return known[name][2], known[name][1]
+        return default, 0
+
     rows = []
     remaining = float(need)
     found_total = 0.0
     for index, step in enumerate(wf.steps):
         attrs = adapter_for(step.provider, providers)
-        rate = rates.get(step.provider, DEFAULT_HIT_RATE)
+        manual = getattr(attrs, "kind", "finder") == "manual"
+        rate = 0.0 if manual else rates.get(step.provider, DEFAULT_HIT_RATE)
+        why, n = (
+            ("hand-off to a person", 0)
+            if manual
+            else basis(step.provider, f"default prior ({DEFAULT_HIT_RATE:.0%}, published range)")
+        )
         entering = (
             float(frame.height)
             if isinstance(step.when, str) and step.when == "always"
@@ -101,6 +193,8 @@ def estimate(
                 "step": index,
                 "provider": step.provider,
                 "hit_rate": rate,
+                "basis": why,
+                "n": n,
                 "rows_in": entering,
                 "calls": entering,
                 "hits": hits,
@@ -117,6 +211,7 @@ def estimate(
         per_call = float(getattr(attrs, "credits_per_lookup", 1.0) or 0.0)
         worst = worst_case_credits(wf.verify, providers=providers)
         price = price_per_credit(wf.verify, prices=wf.prices, providers=providers)
+        why, n = basis(wf.verify, f"default prior ({DEFAULT_VERIFY_RATE:.0%} confirmed valid)")
         # every found email may need verifying in the worst case; the expectation assumes the
         # finders' unverified share is unknown, so it counts them all
         rows.append(
@@ -124,6 +219,8 @@ def estimate(
                 "step": len(wf.steps),
                 "provider": wf.verify,
                 "hit_rate": rates.get(wf.verify, DEFAULT_VERIFY_RATE),
+                "basis": why,
+                "n": n,
                 "rows_in": found_total,
                 "calls": found_total,
                 "hits": found_total * rates.get(wf.verify, DEFAULT_VERIFY_RATE),
@@ -138,6 +235,8 @@ def estimate(
         pl.lit(None, dtype=pl.Int64).alias("step"),
         pl.lit("total").alias("provider"),
         pl.lit(None, dtype=pl.Float64).alias("hit_rate"),
+        pl.lit("sum of the steps").alias("basis"),
+        pl.col("n").sum(),
         pl.lit(float(need)).alias("rows_in"),
         *(pl.col(c).sum() for c in ("calls", "hits", "credits", "cost_usd")),
         *(pl.col(c).sum() for c in ("worst_case_credits", "worst_case_usd")),

@@ -228,7 +228,8 @@ class Waterfall:
 
     # -- running (implemented in engine.py; thin wrappers keep the spec the entry point) -----
     def estimate(self, records: Any, **options: Any) -> pl.DataFrame:
-        """Expected calls, credits and dollars per step before running. See
+        """Expected calls, credits and dollars per step before running, each step saying what
+        its hit rate rests on (``history=`` a ledger, a comparison or a pattern). See
         :func:`gtmkit.waterfall.estimate.estimate`."""
         from gtmkit.waterfall.estimate import estimate
 
