@@ -6,6 +6,10 @@ it is :func:`sample_combinations` — a sandbox comparison of the five registere
 company size — turned into an entry by :func:`gtmkit.patterns.from_comparison`. The simulated
 world is deterministic, so regenerating it (``python -m gtmkit.patterns regenerate``) gives the
 same bytes; ``tests/test_patterns_extract.py`` checks that the committed file still does.
+
+Example:
+    >>> ENTRY.parent.name, PROVIDERS
+    ('data-source-combinations', ('apollo', 'hunter', 'pdl', 'prospeo', 'dropcontact'))
 """
 
 from __future__ import annotations
@@ -38,7 +42,6 @@ def sample_combinations(*, measured_on: str | None = None, root: Path = Path("."
     """
     import gtmkit
     from gtmkit.patterns.extract import from_comparison
-
     from gtmkit.sandbox import default_world
 
     leads = gtmkit.load_list(root / SAMPLE_LIST)
