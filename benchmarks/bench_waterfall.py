@@ -9,12 +9,21 @@
     time relative to the lower bound max_p(calls_p / rate_p) (target <= 1.15x), and relative to
     a plain sequential loop of one request at a time timed on the first K rows and scaled
     (target >= 20x faster).
-(c) cached re-run of (a)'s rows on the same ledger: credits (target 0) and wall time (<= 2 s).
+(c) cached re-run of (a)'s rows on the same ledger: credits (target 0) and wall time (<= 1.4 s).
+(d) refused calls when the plan's limit is below what the engine would pace at: the loopback
+    server enforces apollo 20 / hunter 40 / pdl 80 req/s (300 ms latency) and announces it in its
+    rate-limit headers; the engine runs with its default ``rate_limits="auto"`` (unpaced for the
+    simulation). Refused calls / calls (target < 1%).
+(e) a dead first step: the same waterfall with its first provider hanging (accepts, never
+    answers; the client's timeout is the default 30 s), answering every call with 429 and
+    ``Retry-After: 0``, or refusing connections, against the healthy steps alone (target: the
+    dead run takes at most the healthy run + 15 s, whatever the list's length).
 
-Usage: ``python benchmarks/bench_waterfall.py [--quick]`` (quick: N=2,000, M=300, K=20).
-The targets are stated for the full sizes: at M=300 the lower bound is ~5 s, so the pipeline's
-fill and drain (a row's last steps, ~1-2 s of 300 ms calls) weigh far more than at M=2,000.
-Wall-clock figures move with other load on the machine; the CPU-time figures do not.
+Usage: ``python benchmarks/bench_waterfall.py [--quick]`` (quick: N=2,000, M=300, K=20). The
+quick sizes are dominated by start-up (at M=300 the lower bound is ~5 s, so the pipeline's fill
+and drain weigh far more than at M=2,000): quick runs are held to looser targets, printed with
+the figures. Wall-clock figures move with other load on the machine; the CPU figures do not.
+Exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from gtmkit.sandbox import SandboxTransport, default_world, serve_in_thread
+from gtmkit.sandbox import FaultConfig, SandboxTransport, default_world, serve_in_thread, simulate
 from gtmkit.waterfall import Step, Waterfall
 
 STEPS = ("hunter", "apollo", "pdl")
@@ -156,7 +165,6 @@ def bench_overhead(world: Any, n: int, tmp: Path, repeats: int) -> dict[str, Any
             "engine_cpu_s": round(min(engine_cpu), 3),
             "bare_cpu_s": round(min(bare_cpu), 3),
             "cpu_ratio_vs_bare": round(min(engine_cpu) / min(bare_cpu), 3),
-            "target_ratio": 1.5,
             "adapters_gather_s": round(adapter_s, 3),
             "adapters_cpu_s": round(adapter_cpu, 3),
             "ratio_vs_adapters_gather": round(engine_s / adapter_s, 3),
@@ -169,7 +177,6 @@ def bench_overhead(world: Any, n: int, tmp: Path, repeats: int) -> dict[str, Any
             "credits": cached.totals["credits"],
             "calls": int(cached.totals["calls"]),
             "cache_uses": int(cached.totals["cached"]),
-            "target_s": 2.0,
         },
     }
 
@@ -226,16 +233,90 @@ def bench_rate_limited(world: Any, m: int, k: int, tmp: Path) -> dict[str, Any]:
             "wall_s": round(wall, 3),
             "lower_bound_s": round(bound, 3),
             "ratio_vs_bound": round(wall / bound, 3),
-            "target_ratio_vs_bound": 1.15,
             "http_429s": int(sent.filter(pl.col("error_kind") == "rate_limited").height),
             "latency_p50_s": round(statistics.median(latencies), 3),
             "sequential_rows_timed": k,
             "sequential_s": round(seq_s, 3),
             "sequential_scaled_s": round(seq_scaled, 3),
             "speedup_vs_sequential": round(seq_scaled / wall, 1),
-            "target_speedup": 20,
         }
     }
+
+
+PLAN_LIMITS = {"apollo": 20.0, "hunter": 40.0, "pdl": 80.0}
+
+
+def bench_plan_limits(world: Any, m: int, tmp: Path) -> dict[str, Any]:
+    """(d) refused calls once the provider's headers announce a limit below our pace."""
+    records = world.sample_records(m, seed=2)
+    with serve_in_thread(world, latency_ms=300, rate_limits=dict(PLAN_LIMITS)) as srv:
+        t0 = time.perf_counter()
+        res = waterfall().run(
+            records, mode="sandbox", ledger=tmp / "plan.sqlite", progress=False,
+            connect_options={"base_urls": srv.base_urls},
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+    sent = res.attempts.filter(~pl.col("cached"))
+    refused = int(sent.filter(pl.col("error_kind") == "rate_limited").height)
+    return {
+        "plan_limits": {
+            "rows": m,
+            "limits": PLAN_LIMITS,
+            "calls": sent.height,
+            "refused": refused,
+            "refused_share": round(refused / max(1, sent.height), 4),
+            "wall_s": round(wall, 2),
+            "announced_per_second": {
+                n: v["announced_per_second"] for n, v in res.totals["limits"].items()
+            },
+        }
+    }
+
+
+DEAD = {
+    "hanging": FaultConfig(rate=1.0, kinds=("hang",), providers=("hunter",)),
+    "always_429_retry_after_0": FaultConfig(
+        rate=1.0, kinds=("429",), providers=("hunter",), retry_after_s=0
+    ),
+    "refusing": FaultConfig(rate=1.0, kinds=("refuse",), providers=("hunter",)),
+}
+
+
+def bench_dead_provider(world: Any, rows: int) -> dict[str, Any]:
+    """(e) the waterfall with a dead first step, against its healthy steps alone."""
+    records = world.sample_records(rows, seed=3)
+
+    def timed(wf: Waterfall, faults: FaultConfig | None) -> tuple[float, Any]:
+        sim = simulate(world, faults=faults, latency_scale=0.05)
+        t0 = time.perf_counter()
+        res = wf.run(records, mode="sandbox", ledger=None, progress=False,
+                     connect_options=sim.connect_options)  # fmt: skip
+        return time.perf_counter() - t0, res
+
+    healthy_s, _ = timed(Waterfall([Step("apollo"), Step("pdl")], name="healthy"), None)
+    out: dict[str, Any] = {"rows": rows, "healthy_steps_s": round(healthy_s, 2)}
+    worst = 0.0
+    for how, faults in DEAD.items():
+        seconds, res = timed(Waterfall([Step("hunter"), Step("apollo"), Step("pdl")]), faults)
+        worst = max(worst, seconds)
+        out[how] = {
+            "wall_s": round(seconds, 2),
+            "stopped": "hunter" in res.totals["disabled"],
+            "reason": res.totals["disabled"].get("hunter"),
+            "hunter_calls": int(res.attempts.filter(pl.col("provider") == "hunter").height),
+            "rows": res.records.height,
+        }
+    out["worst_s"] = round(worst, 2)
+    out["worst_over_healthy_s"] = round(worst - healthy_s, 2)
+    return {"dead_provider": out}
+
+
+#: full-size targets (issue 8: at least as good as before the engine rebuild), and the looser
+#: ones the start-up dominated quick sizes are held to
+TARGETS = {
+    "full": {"overhead": 1.39, "rate_limited": 1.04, "speedup": 20, "cached_s": 1.4},
+    "quick": {"overhead": 1.8, "rate_limited": 1.5, "speedup": 10, "cached_s": 1.4},
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     args = parser.parse_args(argv)
     n, m, k, repeats = (2_000, 300, 20, 2) if args.quick else (20_000, 2_000, 200, 2)
+    plan_rows, dead_rows = (300, 200) if args.quick else (700, 2_000)
     t0 = time.perf_counter()
     world = default_world()
     print(f"world ready in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
@@ -253,17 +335,27 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(figures["cached_rerun"]), file=sys.stderr)
         figures.update(bench_rate_limited(world, m, k, Path(tmp)))
         print(json.dumps(figures["rate_limited"]), file=sys.stderr)
+        figures.update(bench_plan_limits(world, plan_rows, Path(tmp)))
+        print(json.dumps(figures["plan_limits"]), file=sys.stderr)
+    figures.update(bench_dead_provider(world, dead_rows))
+    print(json.dumps(figures["dead_provider"]), file=sys.stderr)
     o, c, r = figures["overhead"], figures["cached_rerun"], figures["rate_limited"]
+    d, e = figures["plan_limits"], figures["dead_provider"]
+    target = TARGETS["quick" if args.quick else "full"]
+    figures["targets"] = target | {"refused_share": 0.01, "dead_over_healthy_s": 15.0}
     figures["targets_met"] = {
-        "overhead_ratio_le_1_5": o["ratio_vs_bare"] <= 1.5,
-        "rate_limited_ratio_le_1_15": r["ratio_vs_bound"] <= 1.15,
-        "speedup_ge_20": r["speedup_vs_sequential"] >= 20,
+        "overhead": o["ratio_vs_bare"] <= target["overhead"],
+        "rate_limited": r["ratio_vs_bound"] <= target["rate_limited"],
+        "speedup": r["speedup_vs_sequential"] >= target["speedup"],
         "cached_zero_credits": c["credits"] == 0,
-        "cached_le_2s": c["seconds"] <= 2.0,
+        "cached_s": c["seconds"] <= target["cached_s"],
+        "refused_share": d["refused_share"] < 0.01,
+        "dead_provider": e["worst_over_healthy_s"] <= 15.0
+        and all(e[how]["stopped"] for how in DEAD),
     }
     figures["total_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(figures))
-    return 0
+    return 0 if all(figures["targets_met"].values()) else 1
 
 
 if __name__ == "__main__":

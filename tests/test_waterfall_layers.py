@@ -243,34 +243,29 @@ def test_meter_stops_a_provider_that_charges_more_than_it_declares():
 
 
 def test_meter_sends_one_call_at_a_time_until_a_charge_confirms_the_price():
-    inner = Counter(sent(credits=1.0), delay=0.01)
-    in_flight, peak = 0, 0
+    in_flight, peak, charge = 0, 0, [0.0]
 
-    async def counting(lk):
+    async def provider_side(lk):
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        try:
-            return await inner(lk)
-        finally:
-            in_flight -= 1
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return sent(credits=charge[0])
 
-    layer, _ = meter(counting, budget=Budget(credits=100))
+    layer, _ = meter(provider_side, budget=Budget(credits=100))
+
+    async def wave(n):
+        await asyncio.gather(*(layer(lookup(str(i))) for i in range(n)))
 
     async def main():
-        await layer(lookup("first"))  # confirms: 1 credit charged where 1 is declared
-        await asyncio.gather(*(layer(lookup(str(i))) for i in range(8)))
+        await wave(8)  # misses cost nothing and say nothing about the price: one at a time
+        assert peak == 1 and "p" not in layer.confirmed
+        charge[0] = 1.0
+        await wave(8)  # the first billed answer confirms it: the calls queued behind it overlap
 
-    unconfirmed_peak = []
-
-    async def first_wave():
-        await asyncio.gather(*(layer(lookup(str(i))) for i in range(8)))
-        unconfirmed_peak.append(peak)
-
-    run(first_wave())
-    assert unconfirmed_peak == [1]  # nothing confirmed the price: one at a time
     run(main())
-    assert peak > 1  # confirmed: calls overlap
+    assert "p" in layer.confirmed and peak > 1
 
 
 def test_meter_holds_a_cancelled_call_that_was_sent():

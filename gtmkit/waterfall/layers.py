@@ -193,17 +193,7 @@ class Meter:
         except BudgetExhausted as exc:
             return Failure("budget", str(exc))
         try:
-            if lk.name in self.confirmed:
-                result = await self.inner(lk)
-            else:
-                lock = self._probe.setdefault(lk.name, asyncio.Lock())
-                async with lock:
-                    # the call before this one may have shown the provider over-charging
-                    blocked = self.breaker.blocked(lk.name)
-                    if blocked is not None:
-                        result = Failure("disabled", f"{lk.name} disabled: {blocked}")
-                    else:
-                        result = await self.inner(lk)
+            result = await self._probing(lk)
         except BaseException:
             held = lk.worst if lk.sent else 0.0  # cancelled: it may have been billed
             account.held += held
@@ -212,6 +202,19 @@ class Meter:
         charged = result.credits + result.held if isinstance(result, Sent) else 0.0
         await self.budget.settle(reservation, credits=charged, usd=charged * lk.price)
         return self._up(lk, result)
+
+    async def _probing(self, lk: Lookup) -> Down:
+        """The call; one at a time while nothing has confirmed the provider's price."""
+        if lk.name not in self.confirmed:
+            async with self._probe.setdefault(lk.name, asyncio.Lock()):
+                if lk.name not in self.confirmed:
+                    # the call before this one may have shown the provider over-charging
+                    blocked = self.breaker.blocked(lk.name)
+                    if blocked is not None:
+                        return Failure("disabled", f"{lk.name} disabled: {blocked}")
+                    return await self.inner(lk)  # type: ignore[no-any-return]
+            # confirmed while this call waited its turn: it goes without holding the line
+        return await self.inner(lk)  # type: ignore[no-any-return]
 
     def _up(self, lk: Lookup, result: Down) -> Up:
         if not isinstance(result, Sent):
