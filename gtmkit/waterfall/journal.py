@@ -107,7 +107,7 @@ class MemoryJournal:
         a.latency_s = float(f.latency_s or 0.0)
         a.credits, a.credits_held = sent.credits, sent.held
         a.cost_usd, a.billed = sent.credits * lk.price, sent.credits > 0
-        self._fill(a, Answer.of(f))
+        self._fill(a, sent.read)
         self.attempts.append(a)
         self._ledger(lk, a)
 

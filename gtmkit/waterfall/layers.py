@@ -236,7 +236,7 @@ class Meter:
         if finding.outcome == "error" or finding.error is not None:
             error = finding.error or ProviderDown(f"{lk.name}: error without detail")
             return Failure("error", str(error), error=error)
-        answer = Answer.of(finding)
+        answer = result.read
         answer.credits = result.credits
         return answer
 

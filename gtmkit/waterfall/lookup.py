@@ -131,8 +131,16 @@ class Failure:
 
 @dataclass(slots=True)
 class Sent:
-    """A call that went out: the adapter's finding and what it is booked at."""
+    """A call that went out: the adapter's finding, what it is booked at, and the answer read
+    from it once (for the ledger and for the row)."""
 
     finding: Finding
     credits: float
     held: float
+    answer: Answer | None = None
+
+    @property
+    def read(self) -> Answer:
+        if self.answer is None:
+            self.answer = Answer.of(self.finding)
+        return self.answer

@@ -60,6 +60,14 @@ class RowState:
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
+    def evolve(self, **changes: Any) -> RowState:
+        """A copy with ``changes`` (``dataclasses.replace`` without the ``__init__`` pass: the
+        policy makes a few of these per row, tens of thousands per run)."""
+        new = object.__new__(RowState)
+        for name in _ROW_FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
     def current(self) -> dict[str, Any]:
         """The record as a provider should see it: input plus what was found so far."""
         merged = dict(self.record)
@@ -69,6 +77,9 @@ class RowState:
     @property
     def has_email(self) -> bool:
         return not missing(self.values.get("email"))
+
+
+_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(RowState))
 
 
 class RowPolicy:
@@ -135,7 +146,7 @@ class RowPolicy:
                 values[name], sources[name] = value, step.provider
         if email.pop("_replace", False):
             values["email"], sources["email"] = email.pop("value"), step.provider
-        row = dataclasses.replace(row, values=values, sources=sources, **email)
+        row = row.evolve(values=values, sources=sources, **email)
         changed = "email_step" in email
         return self._settle(row), changed
 
@@ -150,12 +161,12 @@ class RowPolicy:
             values = {k: v for k, v in row.values.items() if k != "email"}
             sources = {k: v for k, v in row.sources.items() if k != "email"}
             note = f"{self.wf.verify}: candidate email invalid"
-            row = dataclasses.replace(
-                row, values=values, sources=sources, email_status=None, confidence=None,
+            row = row.evolve(
+                values=values, sources=sources, email_status=None, confidence=None,
                 email_step=None, notes=(*row.notes, note),
             )  # fmt: skip
         elif verdict in ("valid", "catch_all", "risky", "unknown"):
-            row = dataclasses.replace(row, email_status=verdict)
+            row = row.evolve(email_status=verdict)
         return self._settle(row)
 
     def _settle(self, row: RowState) -> RowState:
@@ -167,25 +178,25 @@ class RowPolicy:
         for name in self.fill_fields:
             if name != "email" and not missing(row.values.get(name)):
                 settled.add(name)
-        return dataclasses.replace(row, settled=frozenset(settled))
+        return row.evolve(settled=frozenset(settled))
 
     # -- everything that is not an answer ----------------------------------------------
     def failed(self, row: RowState, failure: Failure) -> RowState:
         """A lookup gave no answer: the walk ends (budget, cap, stop) or goes on, noted."""
         if failure.stops_row:
             ended = "stopped" if failure.kind == "stopped" else failure.kind
-            return dataclasses.replace(row, ended=ended, end_reason=failure.reason)
+            return row.evolve(ended=ended, end_reason=failure.reason)
         if failure.kind == "error":
-            return dataclasses.replace(row, errors=(*row.errors, failure.reason))
-        return dataclasses.replace(row, notes=(*row.notes, failure.reason))
+            return row.evolve(errors=(*row.errors, failure.reason))
+        return row.evolve(notes=(*row.notes, failure.reason))
 
     def skipped(self, row: RowState, note: str) -> RowState:
-        return dataclasses.replace(row, notes=(*row.notes, note))
+        return row.evolve(notes=(*row.notes, note))
 
     def handed_off(self, row: RowState, step: Step) -> RowState:
         """A ``manual`` step: a person takes the row from here."""
         label = step.label or "manual research"
-        return dataclasses.replace(row, ended="manual", end_reason=f"handed off to {label}")
+        return row.evolve(ended="manual", end_reason=f"handed off to {label}")
 
     # -- where it ends ------------------------------------------------------------------
     def outcome(self, row: RowState) -> RowOutcome:
