@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from gtmkit.waterfall.retry import PolicyError
 from gtmkit.waterfall.validate import finite, whole
@@ -38,26 +39,24 @@ from gtmkit.waterfall.validate import finite, whole
 
 @dataclass(frozen=True)
 class BreakerPolicy:
-    """When the breaker opens. Times in seconds.
+    """When the breaker opens (times in seconds). Adapters whose lookups legitimately take
+    longer than ``stall_s`` (polling APIs) declare their own ``stall_after_s``."""
 
-    Args:
-        consecutive_failures: failures in a row that open it.
-        window: answers in the failure-rate window (it needs this many before judging).
-        failure_share: share of failures in the window that opens it.
-        stall_s: no answer (or no successful answer while failing) for this long opens it.
-            Adapters whose lookups legitimately take longer (polling APIs) declare their own
-            ``stall_after_s``.
-        cooldown_s: how long a provider that looked dead is left alone before one probe.
-    """
-
+    #: failures in a row that open it
     consecutive_failures: int = 25
+    #: answers in the failure-rate window (it needs this many before judging) ...
     window: int = 50
+    #: the settings that count things (the others are seconds or a share)
+    _COUNTS: ClassVar[tuple[str, str]] = ("consecutive_failures", "window")
+    #: ... and the share of failures among them that opens it
     failure_share: float = 0.9
+    #: no answer (or no successful answer while failing) for this long opens it
     stall_s: float = 5.0
+    #: how long a provider that looked dead is left alone before one probe
     cooldown_s: float = 60.0
 
     def __post_init__(self) -> None:
-        for name in ("consecutive_failures", "window"):
+        for name in self._COUNTS:
             whole(f"BreakerPolicy.{name}", getattr(self, name), error=PolicyError)
         for name in ("stall_s", "cooldown_s"):
             finite(f"BreakerPolicy.{name}", getattr(self, name), strict=True, error=PolicyError)

@@ -103,7 +103,8 @@ def build_result(
     totals_extra: Mapping[str, Any],
 ) -> WaterfallResult:
     attempts = attempts_frame(attempt_rows)
-    records = _records_frame(wf, frame, rejected, outcomes, duplicates)
+    fields = ["email", *dict.fromkeys(f for s in wf.steps for f in s.fills if f != "email")]
+    records = _records_frame(frame, rejected, outcomes, duplicates, fields=fields)
     summary = _summary_frame(wf, attempts, outcomes, stats, breaker_reasons)
     counts = records.group_by("status").len()
     by_status = dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True))
@@ -124,13 +125,13 @@ def build_result(
 
 
 def _records_frame(
-    wf: Any,
     frame: pl.DataFrame,
     rejected: pl.DataFrame | None,
     outcomes: Mapping[int, RowOutcome],
     duplicates: Mapping[int, int],
+    *,
+    fields: list[str],
 ) -> pl.DataFrame:
-    fields = ["email", *dict.fromkeys(f for s in wf.steps for f in s.fills if f != "email")]
     row_ids = frame[ROW_ID].to_list()
     per_row: list[RowOutcome] = []
     dup_of: list[int | None] = []
