@@ -253,9 +253,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "frontier_cost_gap_max": round(max(r["frontier_cost_gap_max"] for r in runs), 6),
         }
     out["heuristic_gap"] = gaps
+    out["targets_met"] = {
+        "recommendation_within_5pct": all(sc["within_5pct"] for sc in scenarios),
+        "exact_12_providers_le_2s": timing["exact_12_providers_s"] <= 2.0,
+    }
     return out
 
 
 if __name__ == "__main__":
     result = main(sys.argv[1:])
     print(json.dumps(result))
+    raise SystemExit(0 if all(result["targets_met"].values()) else 1)
