@@ -27,6 +27,8 @@ from typing import Any, Literal
 import altair as alt
 import polars as pl
 
+from gtmkit.errors import ArgumentError, InvalidInput
+
 __all__ = [
     "THEME",
     "hit_rate_vs_cost",
@@ -80,14 +82,16 @@ def _frame(obj: Any, attr: str) -> pl.DataFrame:
     """Accept either a gtmkit result object (read ``attr``) or the frame itself."""
     frame = obj if isinstance(obj, pl.DataFrame) else getattr(obj, attr, None)
     if not isinstance(frame, pl.DataFrame):
-        raise TypeError(f"expected a polars DataFrame or an object with .{attr}, got {type(obj)}")
+        raise ArgumentError(
+            f"expected a polars DataFrame or an object with .{attr}, got {type(obj)}"
+        )
     return frame
 
 
 def _need(frame: pl.DataFrame, cols: Sequence[str], what: str) -> None:
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise ValueError(f"{what} needs column(s) {missing}; got {frame.columns}")
+        raise InvalidInput(f"{what} needs column(s) {missing}; got {frame.columns}")
 
 
 def _natural(values: Sequence[Any]) -> list[str]:
@@ -480,7 +484,7 @@ def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.Lay
     if frame is None and hasattr(latencies, "observations"):
         frame = latencies.observations
     if not isinstance(frame, pl.DataFrame):
-        raise TypeError("expected a frame with provider/latency_s or a gtmkit result")
+        raise ArgumentError("expected a frame with provider/latency_s or a gtmkit result")
     if {"p5", "p25", "p50", "p75", "p95"} <= set(frame.columns):
         data = frame.select(
             "provider",

@@ -21,4 +21,20 @@ class GtmkitError(Exception):
     """Base class of every error gtmkit raises on purpose."""
 
 
-__all__ = ["GtmkitError"]
+class InvalidInput(GtmkitError, ValueError):
+    """An argument with an impossible value (a chart asked of a frame without its columns...)."""
+
+
+class ArgumentError(GtmkitError, TypeError):
+    """An argument of the wrong kind (a list where a frame is expected...)."""
+
+
+class NotFound(GtmkitError, KeyError):
+    """A name that is not there (a provider that is not connected...). The message lists what
+    is; ``str()`` gives the plain message (not ``KeyError``'s quoted repr)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+__all__ = ["ArgumentError", "GtmkitError", "InvalidInput", "NotFound"]

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from gtmkit.comparison.errors import CompareError
 from gtmkit.comparison.metrics import provider_metrics
 from gtmkit.comparison.optimize import (
     DEFAULT_EXACT_LIMIT,
@@ -38,7 +39,6 @@ from gtmkit.comparison.outcomes import (
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
 from gtmkit.comparison.recommend import Recommendation, recommend
 from gtmkit.comparison.run import (
-    CompareError,
     Comparison,
     compare,
     estimate_compare,

@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from gtmkit.comparison.errors import CompareError
 from gtmkit.comparison.optimize import ProviderCost
 from gtmkit.comparison.stats import MAX_ACTIONABLE_INTERVAL_WIDTH, wilson_exprs
 
@@ -86,10 +87,10 @@ def provider_metrics(
     """
     missing = [c for c in by if c not in obs.columns]
     if missing:
-        raise ValueError(f"segment column(s) {missing} not in the observations")
+        raise CompareError(f"segment column(s) {missing} not in the observations")
     unknown = sorted(set(obs["provider"].unique().to_list()) - set(costs))
     if unknown:
-        raise ValueError(f"no billing/price information for provider(s) {unknown}")
+        raise CompareError(f"no billing/price information for provider(s) {unknown}")
     keys = ["provider", *by]
     truth_known = obs["correct"].is_not_null().any()
     called = obs.filter(pl.col("called")).join(_cost_frame(costs), on="provider", how="left")

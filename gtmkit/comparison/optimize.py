@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
+from gtmkit.comparison.errors import CompareError
+from gtmkit.errors import NotFound
 from gtmkit.schema import BILLING_MODELS, ROW_ID, BillingModel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,9 +61,9 @@ class ProviderCost:
 
     def __post_init__(self) -> None:
         if self.billing not in BILLING_MODELS:
-            raise ValueError(f"{self.name}: billing must be one of {BILLING_MODELS}")
+            raise CompareError(f"{self.name}: billing must be one of {BILLING_MODELS}")
         if self.credits_per_billed_call < 0 or self.usd_per_credit < 0:
-            raise ValueError(f"{self.name}: credits and prices cannot be negative")
+            raise CompareError(f"{self.name}: credits and prices cannot be negative")
 
     @property
     def usd_per_billed_call(self) -> float:
@@ -115,12 +117,12 @@ class HitPattern:
     def __post_init__(self) -> None:
         k = len(self.providers)
         if not (len(self.hit) == len(self.usable) == len(self.answered) == len(self.costs) == k):
-            raise ValueError("hit/usable/answered/costs must have one entry per provider")
+            raise CompareError("hit/usable/answered/costs must have one entry per provider")
         if len(set(self.providers)) != k:
-            raise ValueError(f"duplicate provider names in {self.providers}")
+            raise CompareError(f"duplicate provider names in {self.providers}")
         for c, p in zip(self.costs, self.providers, strict=True):
             if c.name != p:
-                raise ValueError(f"costs out of order: {c.name!r} where {p!r} expected")
+                raise CompareError(f"costs out of order: {c.name!r} where {p!r} expected")
 
     # -- construction ----------------------------------------------------------------
     @classmethod
@@ -137,7 +139,7 @@ class HitPattern:
         """Build from per-provider boolean columns (all the same length)."""
         lengths = {len(hit[p]) for p in providers}
         if len(lengths) != 1:
-            raise ValueError(f"hit columns differ in length: {sorted(lengths)}")
+            raise CompareError(f"hit columns differ in length: {sorted(lengths)}")
         n = lengths.pop()
         full = [True] * n
         return cls(
@@ -176,7 +178,7 @@ class HitPattern:
         for p in providers:
             part = wide.filter(pl.col("provider") == p)
             if part[ROW_ID].to_list() != row_ids:
-                raise ValueError(f"provider {p!r} was not observed on every row")
+                raise CompareError(f"provider {p!r} was not observed on every row")
             for kind in cols:
                 cols[kind][p] = part[kind].to_list()
         return cls.from_bools(
@@ -201,7 +203,7 @@ class HitPattern:
         try:
             return self.providers.index(name)
         except ValueError:
-            raise KeyError(f"provider {name!r} not in pattern {self.providers}") from None
+            raise NotFound(f"provider {name!r} not in pattern {self.providers}") from None
 
     def select(self, providers: Sequence[str]) -> HitPattern:
         """The same rows restricted to some providers (in the order given)."""
@@ -284,7 +286,7 @@ def evaluate_order(pattern: HitPattern, order: Sequence[str]) -> OrderStats:
     """
     n = pattern.n_rows
     if n == 0:
-        raise ValueError("cannot evaluate an order on zero rows")
+        raise CompareError("cannot evaluate an order on zero rows")
     remaining = pattern.full
     usable = cost = credits = calls = 0.0
     steps: list[dict[str, float | str]] = []
@@ -380,7 +382,7 @@ def best_order(pattern: HitPattern, providers: Sequence[str] | None = None) -> O
     """The exact cost-minimal order of a set of providers (all of the pattern's by default)."""
     sub = pattern if providers is None else pattern.select(providers)
     if len(sub.providers) > DEFAULT_EXACT_LIMIT + 4:
-        raise ValueError("too many providers for an exact order; use heuristic_order")
+        raise CompareError("too many providers for an exact order; use heuristic_order")
     solved = _solve_exact(sub)
     order = _order_of(solved, (1 << len(sub.providers)) - 1)
     return evaluate_order(sub, [sub.providers[i] for i in order])
@@ -710,9 +712,9 @@ def frontier(
         ``cost_per_usable_usd``, ``pareto``, ``method``; sorted by cost.
     """
     if not pattern.providers:
-        raise ValueError("no providers to optimize")
+        raise CompareError("no providers to optimize")
     if pattern.n_rows == 0:
-        raise ValueError("no rows in the hit pattern")
+        raise CompareError("no rows in the hit pattern")
     use_exact = method == "exact" or (method == "auto" and len(pattern.providers) <= exact_limit)
     if use_exact:
         return exact_frontier(pattern, metric=metric)

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from gtmkit.comparison.errors import CompareError
 from gtmkit.comparison.optimize import HitPattern, OrderStats, evaluate_order, frontier
 
 Metric = Literal["coverage", "usable_coverage"]
@@ -107,10 +108,10 @@ def choose(
 ) -> tuple[dict[str, Any], bool]:
     """The frontier row matching the criterion, and whether the criterion was met."""
     if (target_coverage is None) == (budget_per_row is None):
-        raise ValueError("give exactly one of target_coverage=... or budget_per_row=...")
+        raise CompareError("give exactly one of target_coverage=... or budget_per_row=...")
     if target_coverage is not None:
         if not 0.0 < target_coverage <= 1.0:
-            raise ValueError(f"target_coverage must be in (0, 1], got {target_coverage}")
+            raise CompareError(f"target_coverage must be in (0, 1], got {target_coverage}")
         ok = front.filter(pl.col(metric) >= target_coverage - 1e-12)
         if ok.height:
             best = ok.sort(
@@ -123,7 +124,7 @@ def choose(
         return best, False
     assert budget_per_row is not None
     if budget_per_row < 0:
-        raise ValueError(f"budget_per_row cannot be negative, got {budget_per_row}")
+        raise CompareError(f"budget_per_row cannot be negative, got {budget_per_row}")
     ok = front.filter(pl.col("cost_per_row_usd") <= budget_per_row + 1e-12)
     if not ok.height:
         cheapest = front.sort("cost_per_row_usd").row(0, named=True)
@@ -192,9 +193,9 @@ def recommend(
         stats = evaluate_order(pattern, order)
         return _recommendation(_waterfall(order, None, None), order, stats, met, pattern, criterion)
     if segment_column is None:
-        raise ValueError("segment_column is required with segments")
+        raise CompareError("segment_column is required with segments")
     if len(segments) != pattern.n_rows:
-        raise ValueError("segments must give one value per row of the pattern")
+        raise CompareError("segments must give one value per row of the pattern")
     positions: dict[str, list[int]] = {}
     for position, value in enumerate(segments):
         positions.setdefault("" if value is None else str(value), []).append(position)

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from gtmkit.comparison.errors import CompareError
 from gtmkit.comparison.metrics import provider_metrics
 from gtmkit.comparison.optimize import HitPattern, ProviderCost, evaluate_order, frontier
 from gtmkit.comparison.outcomes import (
@@ -47,17 +48,12 @@ from gtmkit.comparison.outcomes import (
 )
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
 from gtmkit.comparison.recommend import Metric, Recommendation, recommend
-from gtmkit.errors import GtmkitError
 from gtmkit.paths import display_path, resolve_path
 from gtmkit.providers.pricing import adapter_for, price_per_credit, worst_case_credits
 from gtmkit.schema import ROW_ID
 
 #: Marker for "let the engine use its default ledger" (``data/ledger.sqlite``).
 ENGINE_DEFAULT_LEDGER: Any = "<engine default>"
-
-
-class CompareError(GtmkitError, ValueError):
-    """A comparison cannot run as asked (bad input, over budget, declined estimate)."""
 
 
 # -- provider prices -----------------------------------------------------------------------

@@ -11,6 +11,8 @@ import math
 
 import polars as pl
 
+from gtmkit.comparison.errors import CompareError
+
 #: z for a two-sided 95 % interval.
 Z95 = 1.959963984540054
 
@@ -38,7 +40,7 @@ def wilson_interval(successes: int, n: int, *, z: float = Z95) -> tuple[float, f
         (0.404, 0.596)
     """
     if n < 0 or successes < 0 or successes > n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
+        raise CompareError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
     if n == 0:
         return 0.0, 1.0
     p = successes / n

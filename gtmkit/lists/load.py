@@ -147,7 +147,7 @@ def load_list(
     if default_country is not None:
         region = country_code(default_country)
         if region is None:
-            raise ValueError(
+            raise ListError(
                 f"default_country={default_country!r} is not a known country; "
                 "use an ISO code such as 'US' or 'GB'."
             )

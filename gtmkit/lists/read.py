@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
+from gtmkit.errors import ArgumentError
 from gtmkit.lists.errors import ListError
 from gtmkit.lists.headers import unique_headers
 
@@ -150,7 +151,7 @@ def _load_bytes(
             )
         return data, filename
     if not isinstance(source, str | Path):
-        raise TypeError(f"source must be a path or bytes, not {type(source).__name__}")
+        raise ArgumentError(f"source must be a path or bytes, not {type(source).__name__}")
     if isinstance(source, str) and ("\n" in source or len(source) > 4096):
         raise ListError(
             "source looks like the list's contents, not a path. Pass the file's path, or the "

@@ -39,6 +39,7 @@ from typing import Any
 
 import polars as pl
 
+from gtmkit.errors import ArgumentError
 from gtmkit.patterns.index import STALE_AFTER_DAYS, index
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -213,7 +214,7 @@ def profile(records: Any) -> ListProfile:
     """The profile of a ``LoadedList`` or records frame (see the module docstring)."""
     frame = getattr(records, "records", records)
     if not isinstance(frame, pl.DataFrame):
-        raise TypeError("records must be a polars frame or a loaded list")
+        raise ArgumentError("records must be a polars frame or a loaded list")
     used: dict[str, str] = {}
     sizes: list[float] = []
     col = next((c for c in _SIZE_COLUMNS if c in frame.columns), None)

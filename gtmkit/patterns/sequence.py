@@ -30,6 +30,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from gtmkit.patterns.errors import PatternError
 from gtmkit.providers.aliases import resolve_alias
 
 _MARKER = re.compile(r"^\s*(\d{1,3})\s*[.)]\s+")
@@ -147,7 +148,7 @@ def parse_step_line(line: str, *, line_number: int = 0) -> DocumentedStep:
     raw = line.rstrip("\r\n")
     match = _MARKER.match(raw)
     if not match:
-        raise ValueError(f"not a numbered step: {raw!r}")
+        raise PatternError(f"not a numbered step: {raw!r}")
     body = _EMPHASIS.sub("", raw[match.end() :]).strip()
     left, right = body, ""
     for arrow in _ARROWS:
@@ -156,7 +157,7 @@ def parse_step_line(line: str, *, line_number: int = 0) -> DocumentedStep:
             break
     name, note = _split_name(left)
     if not name:
-        raise ValueError(f"step {match.group(1)} names no provider: {raw!r}")
+        raise PatternError(f"step {match.group(1)} names no provider: {raw!r}")
     figures = right if right.strip() else (note or "")
     percent = _PERCENT.search(figures)
     dollars = _DOLLARS.search(figures)

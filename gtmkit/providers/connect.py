@@ -23,8 +23,10 @@ from typing import Any, Literal
 
 import httpx
 
+from gtmkit.errors import NotFound
 from gtmkit.providers.base import MissingCredentials, Provider
 from gtmkit.providers.credentials import read_env_file, resolve_api_keys  # noqa: F401
+from gtmkit.providers.errors import ProviderUsageError
 from gtmkit.providers.registry import provider_class
 
 Mode = Literal["auto", "sandbox", "live"]
@@ -70,7 +72,7 @@ class Connection(Mapping[str, Provider]):
         try:
             return self._providers[name]
         except KeyError:
-            raise KeyError(f"{name!r} is not connected; connected: {self.names}") from None
+            raise NotFound(f"{name!r} is not connected; connected: {self.names}") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._providers
@@ -177,7 +179,7 @@ def connect(
         MissingCredentials: live mode and no key for a provider.
     """
     if mode not in ("auto", "sandbox", "live"):
-        raise ValueError(f"mode must be 'auto', 'sandbox' or 'live', not {mode!r}")
+        raise ProviderUsageError(f"mode must be 'auto', 'sandbox' or 'live', not {mode!r}")
     if isinstance(names, str):
         names = [names]
     classes = {name: provider_class(name) for name in dict.fromkeys(names)}

@@ -58,6 +58,7 @@ from gtmkit.sandbox.contract import (
     Query,
     VerifyAnswer,
 )
+from gtmkit.sandbox.errors import SandboxError
 from gtmkit.sandbox.world import EMAIL_PATTERNS_ORDER, World, email_local, normalize_email
 
 AnswerKind = Literal["correct", "stale", "wrong_person", "bad_guess"]
@@ -282,7 +283,7 @@ class ProviderOracle:
         profiles: Mapping[str, ProviderProfile] | None = None,
     ) -> None:
         if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"rho must lie in [0, 1], got {rho}")
+            raise SandboxError(f"rho must lie in [0, 1], got {rho}")
         self.world = world
         self.rho = rho
         self.profiles: dict[str, ProviderProfile] = {**PROVIDER_PROFILES, **(profiles or {})}
@@ -402,7 +403,7 @@ class ProviderOracle:
         """
         self._profile(provider)
         if limit < 0 or offset < 0:
-            raise ValueError("limit and offset must be non-negative")
+            raise SandboxError("limit and offset must be non-negative")
         found = self.world.resolve_company(company)
         if found is None:
             return []
@@ -451,7 +452,7 @@ class ProviderOracle:
             return self.profiles[provider]
         except KeyError:
             known = ", ".join(self.profiles)
-            raise ValueError(f"unknown provider {provider!r}; simulated: {known}") from None
+            raise SandboxError(f"unknown provider {provider!r}; simulated: {known}") from None
 
     def _asked_domain(self, query: Query) -> str | None:
         company = self.world.resolve_company(query)
@@ -694,7 +695,7 @@ def calibration_report(
     world = oracle.world
     total = world.people.height
     if sample_size < 1:
-        raise ValueError("sample_size must be at least 1")
+        raise SandboxError("sample_size must be at least 1")
     rng = random.Random(f"calibration-{seed}")
     indices = rng.sample(range(total), min(sample_size, total))
     rows = [world._row(i) for i in indices]

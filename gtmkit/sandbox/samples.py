@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from gtmkit.sandbox.errors import SandboxServerError
 from gtmkit.sandbox.world import (
     TRUNK_ZERO_COUNTRIES,
     World,
@@ -426,7 +427,7 @@ def _write_xlsx(path: Path, spec: SampleSpec, rows: list[dict[str, str]]) -> Non
     try:
         import xlsxwriter
     except ImportError as exc:  # pragma: no cover - xlsxwriter ships with the test extras
-        raise RuntimeError(
+        raise SandboxServerError(
             "writing the .xlsx sample needs xlsxwriter: "
             "pip install xlsxwriter (or `make samples`, which installs the test extras)"
         ) from exc

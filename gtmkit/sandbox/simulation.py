@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from gtmkit.sandbox.errors import SandboxError
 from gtmkit.sandbox.http.app import SandboxApp, resolve_oracle
 from gtmkit.sandbox.http.billing import BilledCall
 from gtmkit.sandbox.http.transport import SandboxTransport
@@ -66,7 +67,7 @@ def adapter_options(time_scale: float = 0.0) -> dict[str, dict[str, Any]]:
         0.5
     """
     if not time_scale >= 0:
-        raise ValueError(f"time_scale must be >= 0, got {time_scale!r}")
+        raise SandboxError(f"time_scale must be >= 0, got {time_scale!r}")
     tick = _WAIT_TICK_S * time_scale
     return {
         "dropcontact": {

@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from gtmkit.sandbox import names as pools
+from gtmkit.sandbox.errors import SandboxError
 
 #: The world's "today": fixed so that start dates (and so samples) never depend on the clock.
 REFERENCE_DATE = dt.date(2026, 10, 1)
@@ -300,14 +301,14 @@ class World:
             30
         """
         if companies < 1:
-            raise ValueError(f"companies must be at least 1, got {companies}")
+            raise SandboxError(f"companies must be at least 1, got {companies}")
         for label, share in (
             ("job_change_share", job_change_share),
             ("catch_all_share", catch_all_share),
             ("idn_share", idn_share),
         ):
             if not 0.0 <= share <= 1.0:
-                raise ValueError(f"{label} must lie in [0, 1], got {share}")
+                raise SandboxError(f"{label} must lie in [0, 1], got {share}")
         rng = random.Random(f"gtmkit-world-{seed}")
         company_rows = _generate_companies(rng, companies, catch_all_share, idn_share)
         people_rows = _generate_people(rng, company_rows, job_change_share)
@@ -410,7 +411,7 @@ class World:
             ['row_id', 'first_name', 'last_name']
         """
         if not 0 <= n <= self.people.height:
-            raise ValueError(f"n must lie in [0, {self.people.height}], got {n}")
+            raise SandboxError(f"n must lie in [0, {self.people.height}], got {n}")
         picked = random.Random(f"gtmkit-records-{self.seed}-{seed}").sample(
             range(self.people.height), n
         )

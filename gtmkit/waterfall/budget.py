@@ -145,7 +145,7 @@ class Budget:
         """:meth:`settle` for callers that cannot await (cancellation clean-up)."""
         with self._lock:
             if reservation.settled:
-                raise RuntimeError("reservation settled twice")
+                raise BudgetError("reservation settled twice (an engine bug: please report it)")
             reservation.settled = True
             self.open_reservations -= 1
             if self.open_reservations == 0:  # no float residue once nothing is in flight

@@ -328,5 +328,7 @@ class Call:
         loop_now = asyncio.get_running_loop().time()
         scopes = self._scopes.get(provider, {})
         for scope in list(scopes):
+            if scope.expired():
+                continue  # already timing out (the run's deadline): nothing to abandon
             scopes[scope] = f"{provider} stopped: {self.breaker.reasons.get(provider, '')}"
             scope.reschedule(loop_now)

@@ -41,6 +41,7 @@ from typing import Literal
 
 from gtmkit.providers.base import RateLimit
 from gtmkit.waterfall.pacing import PaceAdaptation
+from gtmkit.waterfall.retry import PolicyError
 
 RateLimitsOption = Literal["auto", "off"] | Mapping[str, "RateLimit | float | None"]
 
@@ -68,9 +69,9 @@ class ProviderLimiter(PaceAdaptation):
         self, per_second: float, max_in_flight: int, *, burst: float | None = None
     ) -> None:
         if per_second <= 0:
-            raise ValueError("per_second must be positive (use math.inf for no limit)")
+            raise PolicyError("per_second must be positive (use math.inf for no limit)")
         if max_in_flight < 1:
-            raise ValueError("max_in_flight must be at least 1")
+            raise PolicyError("max_in_flight must be at least 1")
         self.per_second = float(per_second)
         self.max_in_flight = int(max_in_flight)
         if burst is None:

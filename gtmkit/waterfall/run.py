@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from gtmkit.errors import NotFound
 from gtmkit.providers.base import Provider
 from gtmkit.schema import ROW_ID
 from gtmkit.waterfall.breaker import CircuitBreaker
@@ -75,7 +76,7 @@ async def run_waterfall(wf: Waterfall, records: Any, options: RunOptions) -> Wat
             sandbox = {n: given.mode_of(n) == "sandbox" for n in mapping}
         missing = [name for name in wf.providers if name not in mapping]
         if missing:
-            raise KeyError(f"no provider given for {missing} (have: {sorted(mapping)})")
+            raise NotFound(f"no provider given for {missing} (have: {sorted(mapping)})")
         return await _run(wf, frame, rejected, mapping, sandbox, ledger, options)
     finally:
         if owned and ledger is not None:

@@ -22,7 +22,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from gtmkit.errors import NotFound
 from gtmkit.sandbox.contract import SIMULATED_PROVIDERS, Oracle
+from gtmkit.sandbox.errors import SandboxError, SandboxServerError
 from gtmkit.sandbox.http.api import ProviderAPI, gateway_reply
 from gtmkit.sandbox.http.billing import CreditLedger
 from gtmkit.sandbox.http.faults import FaultConfig, FaultInjector
@@ -87,13 +89,13 @@ class SandboxApp:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if latency_scale < 0:
-            raise ValueError("latency_scale must be >= 0")
+            raise SandboxError("latency_scale must be >= 0")
         if latency_ms is not None and latency_ms < 0:
-            raise ValueError("latency_ms must be >= 0")
+            raise SandboxError("latency_ms must be >= 0")
         if dropcontact_ready_polls < 0:
-            raise ValueError("dropcontact_ready_polls must be >= 0")
+            raise SandboxError("dropcontact_ready_polls must be >= 0")
         if not 0.0 <= verifier_pending_rate <= 1.0:
-            raise ValueError("verifier_pending_rate must be within [0, 1]")
+            raise SandboxError("verifier_pending_rate must be within [0, 1]")
         self.oracle = oracle
         self.latency_scale = float(latency_scale)
         self.latency_median_s = None if latency_ms is None else latency_ms / 1000.0
@@ -117,7 +119,7 @@ class SandboxApp:
         self.apis: dict[str, ProviderAPI] = {name: cls(self) for name, cls in API_CLASSES.items()}
         missing = set(SIMULATED_PROVIDERS) - set(self.apis)
         if missing:  # pragma: no cover - guards the registry against drift
-            raise RuntimeError(f"no HTTP API for {sorted(missing)}")
+            raise SandboxServerError(f"no HTTP API for {sorted(missing)}")
 
     def credits_per_unit(self, provider: str) -> float:
         """Credits one billed unit costs at this provider (1 unless overridden)."""
@@ -154,7 +156,7 @@ class SandboxApp:
         """
         api = self.apis.get(provider)
         if api is None:
-            raise KeyError(f"unknown simulated provider {provider!r}")
+            raise NotFound(f"unknown simulated provider {provider!r}")
         self.requests += 1
         self.requests_by_provider[provider] += 1
         ex = Exchange(provider, method, path, raw_query, headers, body)
@@ -269,11 +271,13 @@ def _charge_overrides(spec: Mapping[str, float] | None) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, value in (spec or {}).items():
         if name not in SIMULATED_PROVIDERS:
-            raise ValueError(
+            raise SandboxError(
                 f"unknown provider {name!r} in charge_credits (known: {list(SIMULATED_PROVIDERS)})"
             )
         credits = float(value)
         if isinstance(value, bool) or not (math.isfinite(credits) and credits > 0):
-            raise ValueError(f"charge_credits[{name!r}] must be a finite number > 0, got {value!r}")
+            raise SandboxError(
+                f"charge_credits[{name!r}] must be a finite number > 0, got {value!r}"
+            )
         out[name] = credits
     return out

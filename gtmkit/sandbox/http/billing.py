@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gtmkit.sandbox.errors import SandboxError
+
 #: Allowance per key when none is configured: large enough never to run out in a benchmark,
 #: small enough to be reported as a plausible "credits left" figure.
 DEFAULT_ALLOWANCE = 1_000_000
@@ -62,7 +64,7 @@ class CreditLedger:
             self._allowance = {}
             self._default = float(allowance)
         if any(v < 0 for v in self._allowance.values()) or self._default < 0:
-            raise ValueError("credit allowances must be >= 0")
+            raise SandboxError("credit allowances must be >= 0")
         self._used: dict[tuple[str, str], float] = {}
         self._calls: list[BilledCall] = []  # every charge with a request, in order
         self._lock = threading.Lock()  # the loopback server and the transport may share one

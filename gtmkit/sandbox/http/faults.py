@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from gtmkit.sandbox.errors import SandboxError
 from gtmkit.sandbox.http.wire import unit_float
 
 FaultKind = Literal[
@@ -88,11 +89,11 @@ class FaultConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"fault rate must be within [0, 1], got {self.rate!r}")
+            raise SandboxError(f"fault rate must be within [0, 1], got {self.rate!r}")
         kinds = (self.kinds,) if isinstance(self.kinds, str) else tuple(self.kinds)
         unknown = [k for k in kinds if k not in FAULT_KINDS]
         if unknown or not kinds:
-            raise ValueError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}: {kinds}")
+            raise SandboxError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}: {kinds}")
         object.__setattr__(self, "kinds", kinds)
         for name in ("providers", "paths"):
             value = getattr(self, name)
@@ -100,9 +101,9 @@ class FaultConfig:
                 object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
         for name in ("slow_s", "timeout_s", "hold_s"):
             if not getattr(self, name) >= 0:  # also refuses NaN
-                raise ValueError(f"{name} must be >= 0")
+                raise SandboxError(f"{name} must be >= 0")
         if self.retry_after_s is not None and math.isnan(self.retry_after_s):
-            raise ValueError("retry_after_s must be a number of seconds or None, not NaN")
+            raise SandboxError("retry_after_s must be a number of seconds or None, not NaN")
 
     @property
     def retry_after_header(self) -> str | None:

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from gtmkit.sandbox.errors import SandboxError
+
 #: Documented paid-plan limits, as requests/s (used by ``rate_limits=True`` and, when limits
 #: are off, as the nominal figures the headers report).
 DEFAULT_RATES: Mapping[str, float] = {
@@ -51,13 +53,17 @@ def parse_rate_limits(spec: bool | Mapping[str, float | bool] | str | None) -> d
         for part in text.split(","):
             name, sep, value = part.partition("=")
             if not sep:
-                raise ValueError(f"rate limit {part!r} is not of the form provider=requests_per_s")
+                raise SandboxError(
+                    f"rate limit {part!r} is not of the form provider=requests_per_s"
+                )
             parsed[name.strip()] = float(value)
         spec = parsed
     out: dict[str, float] = {}
     for name, value in spec.items():
         if name not in DEFAULT_RATES:
-            raise ValueError(f"unknown provider {name!r} in rate limits ({sorted(DEFAULT_RATES)})")
+            raise SandboxError(
+                f"unknown provider {name!r} in rate limits ({sorted(DEFAULT_RATES)})"
+            )
         if value is True:
             out[name] = DEFAULT_RATES[name]
         elif value is False or value is None:
@@ -65,7 +71,7 @@ def parse_rate_limits(spec: bool | Mapping[str, float | bool] | str | None) -> d
         else:
             rate = float(value)
             if not rate > 0:
-                raise ValueError(f"rate limit for {name} must be > 0 requests/s, got {value!r}")
+                raise SandboxError(f"rate limit for {name} must be > 0 requests/s, got {value!r}")
             out[name] = rate
     return out
 

@@ -35,6 +35,7 @@ from urllib.parse import unquote
 import h11
 
 from gtmkit.sandbox.contract import API_HOSTS, SIMULATED_PROVIDERS, Oracle
+from gtmkit.sandbox.errors import SandboxServerError
 from gtmkit.sandbox.http.app import SandboxApp, resolve_oracle
 from gtmkit.sandbox.http.faults import DEFAULT_KINDS, FAULT_KINDS, FaultConfig
 from gtmkit.sandbox.http.ratelimit import parse_rate_limits
@@ -141,7 +142,7 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         if self.port is None:
-            raise RuntimeError("server not started")
+            raise SandboxServerError("server not started")
         return f"http://{self.host}:{self.port}"
 
     @property
@@ -527,5 +528,5 @@ def _first_line(process: subprocess.Popen[str], timeout_s: float) -> str:
     if not box or not box[0].strip():
         process.kill()
         _, err = process.communicate()
-        raise RuntimeError(f"sandbox server did not start: {err.strip()[-2000:]}")
+        raise SandboxServerError(f"sandbox server did not start: {err.strip()[-2000:]}")
     return box[0]
