@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from gtmkit.errors import GtmkitError
+from gtmkit.errors import ArgumentError, GtmkitError
 
 #: What a key may be made of: RFC 9110 ``field-vchar`` without obs-text, i.e. visible ASCII.
 #: (A header value may also hold inner spaces, but no API key does: a space is a paste error.)
@@ -226,7 +226,7 @@ class Secret:
     __str__ = __repr__
 
     def __reduce__(self) -> Any:
-        raise TypeError("an API key is never pickled")
+        raise ArgumentError("an API key is never pickled")
 
 
 #: Characters no URL encoder, JSON encoder or ``repr`` ever escapes (RFC 3986 unreserved).
