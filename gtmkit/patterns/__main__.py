@@ -19,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if tasks.height:
                     print(f"{tasks.height} row(s) handed to a person: result.manual_tasks()")
                 if args.write_back:
-                    source = "live" if args.live else "simulated"
+                    source: Literal["simulated", "live"] = "live" if args.live else "simulated"
                     bench = pattern.record_benchmark(
                         result, source=source, engagement=args.engagement, truth=truth
                     )

@@ -211,7 +211,7 @@ def check_rows(
         doc = s.planned.step
         used = s.planned.provider
         note = f"ran as {used} (substituted)" if s.planned.substituted else None
-        common = {"step": doc.number, "provider": used, "note": note}
+        common: dict[str, Any] = {"step": doc.number, "provider": used, "note": note}
         if s.planned.role == "manual":
             rows.append(
                 _row("step_share", f"{doc.label}: share handed off", s.share, doc.hit_rate,

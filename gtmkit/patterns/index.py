@@ -126,7 +126,7 @@ def index(
             ``error`` column and go on.
     """
     today = today or datetime.now(UTC).date()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in entry_paths(patterns_dir):
         try:
             pattern = _read(path)

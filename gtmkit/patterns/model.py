@@ -423,10 +423,10 @@ class Pattern:
                 path=self.document.path,
             )
         # the engine reports the verifier last, wherever the entry documents it
-        documented = [s for s in self.sequence if _role(s.provider or "") != "verifier"]
-        documented += [s for s in self.sequence if _role(s.provider or "") == "verifier"]
+        in_order = [s for s in self.sequence if _role(s.provider or "") != "verifier"]
+        in_order += [s for s in self.sequence if _role(s.provider or "") == "verifier"]
         planned = {}
-        for step, provider in zip(documented, ran, strict=True):
+        for step, provider in zip(in_order, ran, strict=True):
             position = self.sequence.index(step)
             planned[position] = PlannedStep(position, step, provider, _role(provider))
         return tuple(planned[i] for i in sorted(planned))
