@@ -190,3 +190,23 @@ def test_a_result_of_another_waterfall_is_refused():
     p = from_text(HAND_EDITED, category="enrichment-waterfalls")
     with pytest.raises(PatternError, match="ran 2 step"):
         p.check(fake_result(["hunter", "pdl"]))
+
+
+def test_a_run_is_filed_as_what_it_was_simulated_or_live(tmp_path):
+    """The engine records where each provider answered from (``totals["modes"]``); a
+    write-back that says otherwise is refused (maturity counts live engagements only)."""
+    from gtmkit import patterns
+
+    source = REPO / "patterns/enrichment-waterfalls/smb-verified-guess-waterfall.md"
+    path = tmp_path / "enrichment-waterfalls" / source.name  # the folder is the category
+    path.parent.mkdir()
+    path.write_bytes(source.read_bytes())
+    entry = patterns.load(path)
+    leads = gtmkit.load_list(REPO / "data/samples/leads_small.csv")
+    result = entry.to_waterfall().run(leads, mode="sandbox", ledger=None, progress=False)
+    assert set(result.totals["modes"].values()) <= {"sandbox", "local"}
+    with pytest.raises(PatternError, match="simulated world"):
+        entry.record_benchmark(result, source="live", engagement="Acme")
+    result.totals["modes"] = {**result.totals["modes"], "hunter": "live"}
+    with pytest.raises(PatternError, match="called hunter live"):
+        entry.record_benchmark(result, source="simulated")

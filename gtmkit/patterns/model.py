@@ -531,6 +531,7 @@ class Pattern:
                 "distinct live engagements"
             )
         x = result_or_comparison
+        _check_source(x, source, path=self.document.path)
         m = self.measure(x, truth=truth, substitute=substitute)
         if measured_on is not None:
             try:
@@ -722,3 +723,27 @@ def load(path: str | Path) -> Pattern:
 
 
 __all__ = ["CATEGORIES", "RUNNABLE", "Category", "Pattern", "from_text", "load"]
+
+
+def _check_source(result: Any, source: str, *, path: str | Path | None) -> None:
+    """A run's own record of where its providers answered from must agree with ``source``: a
+    live run is never filed as simulated (nor the other way round), since maturity counts
+    live engagements only."""
+    totals = getattr(result, "totals", None)
+    modes = totals.get("modes") if isinstance(totals, dict) else None
+    if not modes:
+        return  # a comparison, or a result from before modes were recorded: the caller's word
+    live = sorted(n for n, mode in modes.items() if mode == "live")
+    simulated = sorted(n for n, mode in modes.items() if mode == "sandbox")
+    if source == "simulated" and live:
+        raise PatternError(
+            f"this run called {', '.join(live)} live: record it with source='live' and the "
+            "engagement's name",
+            path=path,
+        )
+    if source == "live" and simulated and not live:
+        raise PatternError(
+            f"this run answered from the simulated world ({', '.join(simulated)}): record it "
+            "with source='simulated'",
+            path=path,
+        )

@@ -65,19 +65,20 @@ async def run_waterfall(wf: Waterfall, records: Any, options: RunOptions) -> Wat
 
             names = list(wf.providers)
             async with connect(names, mode=options.mode, **(options.connect_options or {})) as conn:
-                sandbox = {name: conn.mode_of(name) == "sandbox" for name in names}
-                return await _run(wf, frame, rejected, {n: conn[n] for n in names}, sandbox,
+                modes = {name: str(conn.mode_of(name)) for name in names}
+                return await _run(wf, frame, rejected, {n: conn[n] for n in names}, modes,
                                   ledger, options)  # fmt: skip
         given = options.providers
         if isinstance(given, Mapping) and not hasattr(given, "mode_of"):
-            mapping, sandbox = dict(given), dict.fromkeys(given, False)
+            # adapters handed over as they are: whether they are live is the caller's to know
+            mapping, modes = dict(given), dict.fromkeys(given, "given")
         else:  # an open connection
             mapping = {n: given[n] for n in wf.providers if n in given}
-            sandbox = {n: given.mode_of(n) == "sandbox" for n in mapping}
+            modes = {n: str(given.mode_of(n)) for n in mapping}
         missing = [name for name in wf.providers if name not in mapping]
         if missing:
             raise NotFound(f"no provider given for {missing} (have: {sorted(mapping)})")
-        return await _run(wf, frame, rejected, mapping, sandbox, ledger, options)
+        return await _run(wf, frame, rejected, mapping, modes, ledger, options)
     finally:
         if owned and ledger is not None:
             ledger.close()
@@ -101,7 +102,7 @@ def _assemble(
     wf: Waterfall,
     frame: pl.DataFrame,
     providers: Mapping[str, Provider],
-    sandbox: Mapping[str, bool],
+    modes: Mapping[str, str],
     ledger: Ledger | None,
     options: RunOptions,
 ) -> _Parts:
@@ -135,7 +136,10 @@ def _assemble(
         spent_credits=info.spent_credits, spent_usd=info.spent_usd,
     )  # fmt: skip
     limiters = build_limiters(
-        providers, options.rate_limits, sandbox=sandbox, max_in_flight=options.max_in_flight
+        providers,
+        options.rate_limits,
+        sandbox={name: mode == "sandbox" for name, mode in modes.items()},
+        max_in_flight=options.max_in_flight,
     )
     breaker = CircuitBreaker(options.breaker)
     for name, adapter in providers.items():
@@ -166,7 +170,7 @@ async def _run(
     frame: pl.DataFrame,
     rejected: pl.DataFrame | None,
     providers: Mapping[str, Provider],
-    sandbox: Mapping[str, bool],
+    modes: Mapping[str, str],
     ledger: Ledger | None,
     options: RunOptions,
 ) -> WaterfallResult:
@@ -174,7 +178,7 @@ async def _run(
     # objects alive before the run (a notebook's whole heap) need no GC scans while it runs
     gc.freeze()
     try:
-        parts = _assemble(wf, frame, providers, sandbox, ledger, options)
+        parts = _assemble(wf, frame, providers, modes, ledger, options)
         setup_s = time.perf_counter() - started
         stopped = await _walk_all(wf, parts, options)
         walker = parts.walker
@@ -188,6 +192,8 @@ async def _run(
             ledger.finish_run(parts.info.run_id, _final_status(walker, stopped))
         rows_s = time.perf_counter() - started - setup_s
         result = _result(wf, frame, rejected, parts, options, started)
+        #: per provider: "sandbox", "live", "local", or "given" (adapters handed in as they are)
+        result.totals["modes"] = {name: modes.get(name, "given") for name in providers}
         result.totals["timings_s"] = {
             "setup": round(setup_s, 3),
             "rows": round(rows_s, 3),
