@@ -36,6 +36,7 @@ from typing import Any
 from gtmkit.providers.base import Finding
 from gtmkit.providers.errors import (
     BadRequest,
+    MalformedResponse,
     ProviderDown,
     ProviderError,
     ProviderTimeout,
@@ -264,6 +265,26 @@ class Pace:
             limiter.observe_finding(result.finding)
         return result
 
+    async def batch(self, items: list[Lookup]) -> list[Down]:
+        """One request carrying several lookups takes one slot and one token."""
+        name = items[0].name
+        limiter = self.limiters[name]
+        await limiter.acquire(priority=-min(lk.step for lk in items))
+        try:
+            epoch = self.breaker.epochs.get(name, 0)
+            going = [lk for lk in items if lk.epoch == epoch]
+            sent = await self.inner.batch(going) if going else []  # type: ignore[attr-defined]
+        finally:
+            limiter.release()
+        by_id = {id(lk): r for lk, r in zip(going, sent, strict=True)}
+        reason = f"{name} disabled: {self.breaker.reasons.get(name, 'stopped')}"
+        results: list[Down] = [by_id.get(id(lk), Failure("disabled", reason)) for lk in items]
+        for result in results:
+            if isinstance(result, Sent):
+                limiter.observe_finding(result.finding)
+                break  # one request: its headers once
+        return results
+
 
 class Record:
     """The ledger: the intent is committed before the call is sent (that commit is also the
@@ -286,11 +307,39 @@ class Record:
         except BaseException:
             self.journal.abandoned(lk, attempt)
             raise
+        return self._book(lk, attempt, finding, charge_known)
+
+    def _book(self, lk: Lookup, attempt: Attempt, finding: Finding, charge_known: bool) -> Sent:
         credits = float(finding.credits or 0.0)
         held = 0.0 if charge_known else max(0.0, lk.worst - max(credits, 0.0))
         sent = Sent(finding, credits, held)
         self.journal.done(lk, attempt, sent)
         return sent
+
+    async def batch(self, items: list[Lookup]) -> list[Down]:
+        """Every lookup of a batched request has its own intent and its own result."""
+        verdicts = await asyncio.gather(*(self.journal.intend(lk) for lk in items))
+        results: list[Down | None] = []
+        going: list[tuple[int, Lookup, Attempt]] = []
+        for i, (lk, verdict) in enumerate(zip(items, verdicts, strict=True)):
+            if verdict is True:
+                results.append(Failure("busy", f"{lk.name}: another process is paying for it"))
+            elif isinstance(verdict, Answer | Failure):
+                results.append(verdict)
+            else:
+                results.append(None)
+                going.append((i, lk, verdict))
+                lk.sent = True
+        if going:
+            try:
+                answers = await self.inner.batch([lk for _, lk, _ in going])  # type: ignore[attr-defined]
+            except BaseException:
+                for _, lk, attempt in going:
+                    self.journal.abandoned(lk, attempt)
+                raise
+            for (i, lk, attempt), (finding, known) in zip(going, answers, strict=True):
+                results[i] = self._book(lk, attempt, finding, known)
+        return [r for r in results if r is not None]
 
 
 class Call:
@@ -304,24 +353,45 @@ class Call:
         breaker.on_open.append(self.abort)
 
     async def __call__(self, lk: Lookup) -> tuple[Finding, bool]:
-        scopes = self._scopes.setdefault(lk.name, {})
-        self.breaker.sent(lk.name)
+        (answer,) = await self._guarded(lk.name, [lk], lambda: _one(lk))
+        return answer
+
+    async def batch(self, items: list[Lookup]) -> list[tuple[Finding, bool]]:
+        """One request for several lookups (``adapter.lookup_batch``): one finding each."""
+        adapter = items[0].adapter
+
+        async def send() -> list[Finding]:
+            lookup_batch = getattr(adapter, "lookup_batch")  # noqa: B009 (batch adapters only)
+            findings = list(await lookup_batch([lk.record for lk in items]))
+            if len(findings) != len(items):
+                raise MalformedResponse(
+                    f"{items[0].name}: {len(findings)} answers to {len(items)} records"
+                )
+            return findings
+
+        return await self._guarded(items[0].name, items, send)
+
+    async def _guarded(
+        self, name: str, items: list[Lookup], send: Callable[[], Awaitable[list[Finding]]]
+    ) -> list[tuple[Finding, bool]]:
+        scopes = self._scopes.setdefault(name, {})
+        self.breaker.sent(name)
         scope = asyncio.timeout_at(self.control.loop_deadline())
         try:
             async with scope:
                 scopes[scope] = "the run's deadline passed"
-                finding = await lk.adapter.lookup(lk.record)
-            return finding, bool(getattr(finding, "charge_known", True))
+                findings = await send()
+            return [(f, bool(getattr(f, "charge_known", True))) for f in findings]
         except TimeoutError:
             why = scopes.get(scope, "stopped")
-            error: ProviderError = ProviderTimeout(f"{lk.name}: abandoned ({why})")
+            error: ProviderError = ProviderTimeout(f"{name}: abandoned ({why})")
         except Exception as exc:  # an adapter bug must cost one row, never the run
-            error = BadRequest(f"{lk.name}: the adapter failed on this row ({type(exc).__name__})")
+            error = BadRequest(f"{name}: the adapter failed on this row ({type(exc).__name__})")
         finally:
             scopes.pop(scope, None)
-            self.breaker.answered(lk.name)
-        error.provider = lk.name
-        return Finding(lk.name, lk.endpoint, "error", error=error), False
+            self.breaker.answered(name)
+        error.provider = name
+        return [(Finding(name, lk.endpoint, "error", error=error), False) for lk in items]
 
     def abort(self, provider: str) -> None:
         """Abandon every call of a provider the breaker just stopped."""
@@ -332,3 +402,64 @@ class Call:
                 continue  # already timing out (the run's deadline): nothing to abandon
             scopes[scope] = f"{provider} stopped: {self.breaker.reasons.get(provider, '')}"
             scope.reschedule(loop_now)
+
+
+async def _one(lk: Lookup) -> list[Finding]:
+    return [await lk.adapter.lookup(lk.record)]
+
+
+class Batch:
+    """Lookups of a provider that takes many records per request (``batch_size`` > 1, e.g.
+    ZoomInfo's 25) wait a moment to share one request; each still gets its own result, its own
+    reservation (the Meter above reserved each one's worst case, so the batch's is held) and
+    its own ledger rows. Other providers pass straight through."""
+
+    def __init__(self, inner: Pace, *, linger_s: float = 0.01) -> None:
+        self.inner, self.linger_s = inner, linger_s
+        self._queues: dict[str, list[tuple[Lookup, asyncio.Future[Down]]]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, lk: Lookup) -> Down:
+        size = int(getattr(lk.adapter, "batch_size", 1) or 1)
+        if size <= 1 or lk.local:
+            return await self.inner(lk)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Down] = loop.create_future()
+        queue = self._queues.setdefault(lk.name, [])
+        queue.append((lk, future))
+        if len(queue) >= size:
+            self._flush(lk.name, size)
+        elif lk.name not in self._timers:
+            self._timers[lk.name] = loop.call_later(self.linger_s, self._flush, lk.name, size)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if (lk, future) in queue:  # not sent yet: nothing to hold
+                queue.remove((lk, future))
+            raise
+
+    def _flush(self, name: str, size: int) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        queue = self._queues.get(name, [])
+        while queue:
+            group, queue[:] = queue[:size], queue[size:]
+            task = asyncio.ensure_future(self._send(group))
+            self._sending.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, group: list[tuple[Lookup, asyncio.Future[Down]]]) -> None:
+        try:
+            results = await self.inner.batch([lk for lk, _ in group])
+        except BaseException as exc:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            if not future.done():
+                future.set_result(result)

@@ -38,7 +38,7 @@ from gtmkit.waterfall.breaker import CircuitBreaker
 from gtmkit.waterfall.budget import Budget, RowCap
 from gtmkit.waterfall.control import RunControl
 from gtmkit.waterfall.journal import LedgerCache, LedgerClaims, LedgerJournal, MemoryJournal
-from gtmkit.waterfall.layers import Cache, Call, Claim, Guard, Meter, Pace, Record
+from gtmkit.waterfall.layers import Batch, Cache, Call, Claim, Guard, Meter, Pace, Record
 from gtmkit.waterfall.ledger import Ledger, RunInfo, open_ledger
 from gtmkit.waterfall.limits import ProviderLimiter, build_limiters
 from gtmkit.waterfall.lookup import Failure
@@ -152,7 +152,7 @@ def _assemble(
         claims = LedgerClaims(ledger, info.run_id, ttl_s=options.ttl_s, stopping=control.stopping)
     call = Call(breaker, control)
     metered = Meter(
-        Pace(Record(call, journal), limiters, breaker),
+        Batch(Pace(Record(call, journal), limiters, breaker)),
         budget=budget, row_cap=RowCap(options.per_row_cap_credits), breaker=breaker,
     )  # fmt: skip
     guarded = Guard(metered, retry=options.retry, breaker=breaker, control=control,
