@@ -58,9 +58,14 @@ class BatchFinder(FakeFinder):
             else:
                 out.append(
                     Finding(
-                        self.name, self.endpoint, "hit", fields={"email": person["email"]},
-                        email_status=person["status"], credits=1.0, http_status=200,
-                    )  # fmt: skip
+                        self.name,
+                        self.endpoint,
+                        "hit",
+                        fields={"email": person["email"]},
+                        email_status=person["status"],
+                        credits=1.0,
+                        http_status=200,
+                    )
                 )
         return out
 

@@ -174,3 +174,51 @@ def test_policy_functions_do_not_change_their_input():
     assert before.values == {} and "email" not in before.settled
     assert after.values == {"email": "ada@acme.io"}
     assert after is not before
+
+
+# -- phones --------------------------------------------------------------------------------
+PHONES = RowPolicy(
+    Waterfall(
+        [
+            Step("a", fills=("email", "phone")),  # one call, both fields
+            Step("b", fills=("phone",), phone_stop="first_mobile"),
+            Step("c", fills=("phone",)),
+        ]
+    )
+)
+
+
+def phone(number, kind, email=None):
+    fields = {"phone": number, "phone_type": kind}
+    if email:
+        fields["email"] = email
+    return Answer("hit", fields, "valid" if email else None)
+
+
+# the phone the row holds, then step b's find -> the phone after, its type, a later step wanted
+PHONE_CASES = [
+    (None, phone("+14155550100", "mobile"), "+14155550100", "mobile", False),
+    (("+14155550199", "direct"), phone("+14155550100", "mobile"), "+14155550100", "mobile", False),
+    (("+14155550199", "mobile"), phone("+14155550100", "mobile"), "+14155550199", "mobile", False),
+    (("+14155550199", "direct"), phone("+14155550101", "office"), "+14155550199", "direct", True),
+]
+
+
+@pytest.mark.parametrize(("before", "answer", "number", "kind", "still_wanted"), PHONE_CASES)
+def test_first_mobile_keeps_looking_past_other_lines(before, answer, number, kind, still_wanted):
+    state = PHONES.start({"row_id": 1, "first_name": "Ada"}, index=0)
+    if before is not None:
+        state, _ = PHONES.merge(state, 0, phone(*before, email="ada@acme.io"))
+    state, _ = PHONES.merge(state, 1, answer)
+    assert (state.values.get("phone"), state.values.get("phone_type")) == (number, kind)
+    assert PHONES.wants(state, 1) is still_wanted
+    assert not PHONES.wants(state, 2) or state.values.get("phone") is None  # first_any: done
+
+
+def test_one_call_fills_email_and_phone():
+    state = PHONES.start({"row_id": 1, "first_name": "Ada"}, index=0)
+    state, changed = PHONES.merge(state, 0, phone("+14155550199", "direct", email="ada@acme.io"))
+    assert changed and state.values["email"] == "ada@acme.io"
+    assert state.sources["phone"] == "a" and state.values["phone_type"] == "direct"
+    assert not PHONES.wants(state, 0)  # both filled by the one call
+    assert PHONES.wants(state, 1)  # b still looks for a mobile

@@ -1,8 +1,9 @@
 """The stack every provider call goes through, one job and one method per layer.
 
 ``Claim`` → ``Cache`` → ``Guard`` → ``Meter`` → ``Batch`` → ``Pace`` → ``Record`` →
-``Call`` (drawn, with the path of one call, in ``README.md``). Each layer is handed the next one and its own
-dependencies, and is tested alone with a fake next layer (``tests/test_waterfall_layers.py``).
+``Call`` (drawn, with the path of one call, in ``README.md``). Each layer is handed the next
+one and its own dependencies, and is tested alone with a fake next layer
+(``tests/test_waterfall_layers.py``).
 Layers above ``Meter`` see ``Answer | Failure``; below it, ``Sent | Answer | Failure`` (a
 ``Sent`` is a call that went out, with what it is booked at).
 

@@ -90,7 +90,10 @@ class RowPolicy:
         self.wf = wf
         self.steps: tuple[Step, ...] = tuple(wf.steps)
         self.conditions = dict(conditions or {})
-        self.fill_fields = ("email", *dict.fromkeys(f for s in self.steps for f in s.fills))
+        fills = dict.fromkeys(f for s in self.steps for f in s.fills if f != "email")
+        if "phone" in fills:
+            fills["phone_type"] = None  # a phone travels with its type (mobile, direct...)
+        self.fill_fields = ("email", *fills)
 
     # -- the start and the route -------------------------------------------------------
     def start(self, record: Mapping[str, Any], *, index: int) -> RowState:
@@ -125,7 +128,7 @@ class RowPolicy:
             return True
         if index in self.conditions and not self.conditions[index][row.index]:
             return False
-        return not row.settled.issuperset(step.fills)
+        return not all(_done(row, name, step) for name in step.fills)
 
     # -- answers ------------------------------------------------------------------------
     def merge(self, row: RowState, index: int, answer: Answer) -> tuple[RowState, bool]:
@@ -142,6 +145,8 @@ class RowPolicy:
                 continue
             if name == "email":
                 email = _email_change(row, index, value, answer)
+            elif name == "phone":
+                _phone_change(values, sources, step, value, answer)
             elif missing(values.get(name)):
                 values[name], sources[name] = value, step.provider
         if email.pop("_replace", False):
@@ -221,6 +226,32 @@ def _email_change(row: RowState, index: int, value: Any, answer: Answer) -> dict
     if answer.email_status == "valid" and row.email_status != "valid" and not from_input:
         return new  # a verified value replaces an unverified guess (kept in attempts)
     return {}
+
+
+def _done(row: RowState, name: str, step: Step) -> bool:
+    """Whether ``name`` needs nothing more from ``step``: the email under its stop rule, a
+    phone under the step's ``phone_stop``, any other field once it is there."""
+    if name == "email":
+        return "email" in row.settled
+    if name == "phone":
+        if missing(row.values.get("phone")):
+            return False
+        return step.phone_stop == "first_any" or row.values.get("phone_type") == "mobile"
+    return name in row.settled
+
+
+def _phone_change(
+    values: dict[str, Any], sources: dict[str, str], step: Step, value: Any, answer: Answer
+) -> None:
+    """A found number fills an empty phone; a mobile replaces another kind of line when the
+    step is looking for a mobile (the first number stays in the attempts)."""
+    kind = answer.fields.get("phone_type")
+    current = values.get("phone")
+    wants_mobile = step.phone_stop == "first_mobile" and values.get("phone_type") != "mobile"
+    if missing(current) or (wants_mobile and kind == "mobile"):
+        values["phone"], sources["phone"] = value, step.provider
+        values["phone_type"] = kind
+        sources["phone_type"] = step.provider
 
 
 def _email_settled(row: RowState, steps: Sequence[Step]) -> bool:

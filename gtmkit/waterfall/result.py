@@ -104,6 +104,8 @@ def build_result(
 ) -> WaterfallResult:
     attempts = attempts_frame(attempt_rows)
     fields = ["email", *dict.fromkeys(f for s in wf.steps for f in s.fills if f != "email")]
+    if "phone" in fields:
+        fields.insert(fields.index("phone") + 1, "phone_type")
     records = _records_frame(frame, rejected, outcomes, duplicates, fields=fields)
     summary = _summary_frame(wf, attempts, outcomes, stats, breaker_reasons)
     counts = records.group_by("status").len()
@@ -172,9 +174,10 @@ def _records_frame(
         else:
             series = pl.Series(f, values, strict=False)
         columns.append(series)
-        columns.append(
-            pl.Series(f"{f}_source", [o.sources.get(f) for o in per_row], dtype=pl.String)
-        )
+        if f != "phone_type":  # a phone's type comes from where the phone came from
+            columns.append(
+                pl.Series(f"{f}_source", [o.sources.get(f) for o in per_row], dtype=pl.String)
+            )
     statuses = [o.email_status for o in per_row]
     columns += [
         pl.Series("email_status", statuses, dtype=pl.String),

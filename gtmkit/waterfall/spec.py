@@ -32,10 +32,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 When = Literal["missing", "always"]
 StopRule = Literal["first_hit", "first_verified"]
+PhoneStop = Literal["first_any", "first_mobile"]
 CatchAllPolicy = Literal["accept", "accept_if_confident", "continue"]
 
 _WHEN: tuple[str, ...] = get_args(When)
 _STOP: tuple[str, ...] = get_args(StopRule)
+_PHONE_STOP: tuple[str, ...] = get_args(PhoneStop)
 _CATCH_ALL: tuple[str, ...] = get_args(CatchAllPolicy)
 
 
@@ -65,6 +67,9 @@ class Step:
         min_confidence: threshold for ``accept_if_confident`` (0..1).
         label: how reports name the step (``"Apollo (company + title search)"``); for the
             ``manual`` hand-off step, the hand-off's name (``"Manual LinkedIn"``).
+        phone_stop: for a step that fills ``phone``: ``"first_any"`` (default) — any number
+            ends the search for a phone; ``"first_mobile"`` — only a mobile does, so a direct or
+            office line is kept but the next steps are tried for a mobile.
     """
 
     provider: str
@@ -74,6 +79,7 @@ class Step:
     catch_all: CatchAllPolicy = "accept"
     min_confidence: float = 0.8
     label: str | None = None
+    phone_stop: PhoneStop = "first_any"
 
     def __post_init__(self) -> None:
         if not isinstance(self.provider, str) or not self.provider.strip():
@@ -92,6 +98,11 @@ class Step:
         if self.stop not in _STOP:
             raise SpecError(
                 f"Step({self.provider!r}).stop must be one of {_STOP}, got {self.stop!r}"
+            )
+        if self.phone_stop not in _PHONE_STOP:
+            raise SpecError(
+                f"Step({self.provider!r}).phone_stop must be one of {_PHONE_STOP}, "
+                f"got {self.phone_stop!r}"
             )
         if self.catch_all not in _CATCH_ALL:
             raise SpecError(
@@ -119,6 +130,8 @@ class Step:
             "catch_all": self.catch_all,
             "min_confidence": self.min_confidence,
             "label": self.label,
+            # only where it matters, so email-only specs keep their fingerprint
+            **({"phone_stop": self.phone_stop} if "phone" in self.fills else {}),
         }
 
 

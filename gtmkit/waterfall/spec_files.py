@@ -31,7 +31,16 @@ def waterfall_from_dict(data: Mapping[str, Any]) -> Waterfall:
     if not isinstance(raw_steps, list) or not raw_steps:
         raise SpecError("the spec needs a non-empty 'steps' list")
     steps = []
-    step_keys = {"provider", "fills", "when", "stop", "catch_all", "min_confidence", "label"}
+    step_keys = {
+        "provider",
+        "fills",
+        "when",
+        "stop",
+        "catch_all",
+        "min_confidence",
+        "label",
+        "phone_stop",
+    }
     for i, raw in enumerate(raw_steps):
         if isinstance(raw, str):
             raw = {"provider": raw}
