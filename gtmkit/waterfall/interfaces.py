@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gtmkit.providers.base import Finding
     from gtmkit.waterfall.attempt import Attempt
     from gtmkit.waterfall.budget import Reservation
+    from gtmkit.waterfall.limits import LimiterStats
     from gtmkit.waterfall.lookup import Answer, ClaimKey
 
 
@@ -34,6 +35,15 @@ class BudgetAccount(Protocol):
 
     @property
     def limited(self) -> bool: ...
+
+    # what the run reports (spent includes what is held for unknown outcomes)
+    spent_credits: float
+    spent_usd: float
+    peak_committed_credits: float
+    peak_committed_usd: float
+
+    @property
+    def overspent_credits(self) -> float: ...
 
     async def reserve(self, credits: float, usd: float) -> Reservation:
         """Hold the amount (waiting while calls in flight may free room); raises
@@ -48,6 +58,12 @@ class BudgetAccount(Protocol):
 
 class RateLimiter(Protocol):
     """Paces one provider (or one account shared by several endpoints)."""
+
+    # what the run reports
+    max_in_flight: int
+    per_second: float
+    announced: float | None
+    stats: LimiterStats
 
     async def acquire(self, priority: int = 0) -> None: ...
 

@@ -32,6 +32,7 @@ from gtmkit.waterfall.retry import RetryPolicy
 from gtmkit.waterfall.validate import NumberError, cap, finite, whole
 
 if TYPE_CHECKING:  # pragma: no cover
+    from gtmkit.waterfall.backends import Backends
     from gtmkit.waterfall.ledger import Ledger
     from gtmkit.waterfall.limits import RateLimitsOption
     from gtmkit.waterfall.progress import RunProgress
@@ -73,6 +74,8 @@ class RunOptions:
         breaker: when a provider is stopped for the run (see :class:`BreakerPolicy`).
         resume: continue an interrupted run of the same spec and list (its budget included).
         seed: seeds the retry jitter.
+        backends: where the shared, money-keeping parts come from (default: this process and
+            the SQLite ledger); the queue tier passes its shared ones (see ``backends.py``).
     """
 
     budget_credits: float | None = None
@@ -93,6 +96,7 @@ class RunOptions:
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     resume: bool = True
     seed: int = 0
+    backends: Backends | None = None
 
     def __post_init__(self) -> None:
         error = RunOptionsError

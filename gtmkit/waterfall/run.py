@@ -23,7 +23,6 @@ import asyncio
 import gc
 import random
 import time
-import uuid
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -34,20 +33,21 @@ import polars as pl
 from gtmkit.errors import NotFound
 from gtmkit.providers.base import Provider
 from gtmkit.schema import ROW_ID
+from gtmkit.waterfall.backends import Backends, LocalBackends, RunContext
 from gtmkit.waterfall.breaker import CircuitBreaker
-from gtmkit.waterfall.budget import Budget, RowCap
+from gtmkit.waterfall.budget import RowCap
 from gtmkit.waterfall.control import RunControl
-from gtmkit.waterfall.journal import LedgerCache, LedgerClaims, LedgerJournal, MemoryJournal
+from gtmkit.waterfall.interfaces import BudgetAccount, RateLimiter
+from gtmkit.waterfall.journal import MemoryJournal
 from gtmkit.waterfall.layers import Batch, Cache, Call, Claim, Guard, Meter, Pace, Record
 from gtmkit.waterfall.ledger import Ledger, RunInfo, open_ledger
-from gtmkit.waterfall.limits import ProviderLimiter, build_limiters
 from gtmkit.waterfall.lookup import Failure
 from gtmkit.waterfall.options import RunOptions
 from gtmkit.waterfall.policy import RowPolicy
 from gtmkit.waterfall.pricing import run_prices, worst_cases
 from gtmkit.waterfall.progress import Progress
 from gtmkit.waterfall.result import WaterfallResult, build_result
-from gtmkit.waterfall.rows import list_fingerprint, prepare_records, representatives
+from gtmkit.waterfall.rows import prepare_records, representatives
 from gtmkit.waterfall.spec import Waterfall
 from gtmkit.waterfall.walk import RowWalker
 
@@ -89,13 +89,14 @@ class _Parts:
     """What one run is made of, built by :func:`_assemble`."""
 
     info: RunInfo
-    budget: Budget
-    limiters: dict[str, ProviderLimiter]
+    budget: BudgetAccount
+    limiters: Mapping[str, RateLimiter]
     breaker: CircuitBreaker
     control: RunControl
     journal: MemoryJournal
     walker: RowWalker
     duplicates: dict[int, int]
+    backends: Backends
 
 
 def _assemble(
@@ -118,38 +119,16 @@ def _assemble(
         for i, record in enumerate(frame.iter_rows(named=True))
         if record[ROW_ID] not in duplicates
     ]
-    if ledger is not None:
-        info = ledger.begin_run(
-            list_fingerprint(wf.fingerprint(), frame), name=wf.name, resume=options.resume,
-            budget_credits=options.budget_credits, budget_usd=options.budget_usd,
-        )  # fmt: skip
-        journal: MemoryJournal = LedgerJournal(
-            ledger, info.run_id, ttl_s=options.ttl_s, chain_id=info.chain_id,
-            cap_credits=options.budget_credits, cap_usd=options.budget_usd,
-        )  # fmt: skip
-    else:
-        run_id = uuid.uuid4().hex
-        info = RunInfo(run_id, "", run_id, None, 0, 0.0, 0.0)
-        journal = MemoryJournal(run_id)
-    budget = Budget(
-        options.budget_credits, options.budget_usd,
-        spent_credits=info.spent_credits, spent_usd=info.spent_usd,
-    )  # fmt: skip
-    limiters = build_limiters(
-        providers,
-        options.rate_limits,
-        sandbox={name: mode == "sandbox" for name, mode in modes.items()},
-        max_in_flight=options.max_in_flight,
-    )
-    breaker = CircuitBreaker(options.breaker)
-    for name, adapter in providers.items():
-        breaker.set_stall(name, getattr(adapter, "stall_after_s", None))
+    backends = options.backends or LocalBackends(ledger)
+    ctx = RunContext(wf, frame, providers, modes, options)
+    info = backends.begin(ctx)
+    journal = backends.journal(ctx, info)
+    budget = backends.budget(ctx, info)
+    limiters = backends.limiters(ctx)
+    breaker = backends.breaker(ctx)
     control = RunControl(deadline_s=options.deadline_s, cancel=options.cancel)
-    cache = claims = None
-    if ledger is not None:
-        pairs = {(n, p.endpoint) for n, p in providers.items()}
-        cache = LedgerCache(ledger, journal, pairs, ttl_s=options.ttl_s) if options.ttl_s else None
-        claims = LedgerClaims(ledger, info.run_id, ttl_s=options.ttl_s, stopping=control.stopping)
+    cache = backends.cache(ctx, info, journal)
+    claims = backends.claims(ctx, info, control)
     call = Call(breaker, control)
     metered = Meter(
         Batch(Pace(Record(call, journal), limiters, breaker)),
@@ -162,7 +141,7 @@ def _assemble(
         policy, providers, stack, breaker=breaker, rows=rows,
         prices=run_prices(wf, providers), worst=worst_cases(providers),
     )  # fmt: skip
-    return _Parts(info, budget, limiters, breaker, control, journal, walker, duplicates)
+    return _Parts(info, budget, limiters, breaker, control, journal, walker, duplicates, backends)
 
 
 async def _run(
@@ -188,8 +167,7 @@ async def _run(
                     walker.states[position], Failure("stopped", stopped)
                 )
         parts.journal.flush()
-        if ledger is not None:
-            ledger.finish_run(parts.info.run_id, _final_status(walker, stopped))
+        parts.backends.finish(parts.info, _final_status(walker, stopped))
         rows_s = time.perf_counter() - started - setup_s
         result = _result(wf, frame, rejected, parts, options, started)
         #: per provider: "sandbox", "live", "local", or "given" (adapters handed in as they are)
