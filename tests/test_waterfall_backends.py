@@ -4,6 +4,7 @@ account, limiters, claims and cache drop in without touching the engine."""
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 import httpx
 
@@ -23,7 +24,7 @@ class SharedAccount(Budget):
 
 
 class Shared(LocalBackends):
-    built: list[str] = []
+    built: ClassVar[list[str]] = []
 
     def budget(self, ctx, info):
         Shared.built.append("budget")
