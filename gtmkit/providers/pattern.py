@@ -275,6 +275,12 @@ class PatternProvider(Provider):
         share = min(1.0, best[1] / n)
         return best[0], share * n / (n + 1)
 
+    def knows(self, record: Record) -> bool:
+        """Whether a guess for this record now rests on something learned (its domain was
+        seen): a row that missed here earlier can ask again, for free, before paying."""
+        domain = record_domain(record)
+        return bool(domain) and self.pattern_for(domain) is not None
+
     def _global_pattern(self) -> str:
         totals: dict[str, float] = defaultdict(float)
         for weights in self._weights.values():

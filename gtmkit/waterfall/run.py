@@ -112,6 +112,12 @@ def _assemble(
         for i, step in enumerate(wf.steps)
         if isinstance(step.when, pl.Expr)
     }
+    for adapter in providers.values():
+        # a local learner (the pattern guess) starts from the emails the list already holds,
+        # so what it knows does not depend on which finders happen to answer first
+        learn = getattr(adapter, "observe", None)
+        if adapter.kind == "local" and callable(learn):
+            learn(frame)
     policy = RowPolicy(wf, conditions)
     duplicates = representatives(frame)
     rows = [

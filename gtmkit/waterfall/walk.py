@@ -65,6 +65,7 @@ class RowWalker:
         row = self.states[position]
         account = self.accounts[position]
         policy = self.policy
+        missed_free: list[int] = []  # local learner steps that had nothing to go on yet
         for index in policy.order(row):
             if not policy.wants(row, index):
                 continue
@@ -78,11 +79,18 @@ class RowWalker:
             if blocked is not None:
                 row = self.states[position] = policy.skipped(row, f"{name} disabled: {blocked}")
                 continue
+            if adapter.kind != "local" and missed_free:
+                # before paying: a free step that learned this row's domain meanwhile goes first
+                row = self.states[position] = await self._ask_again(row, account, missed_free)
+                if not policy.wants(row, index):
+                    continue
             record = row.current()
             if not adapter.can_lookup(record):
                 continue
             self.stats[index].rows_in += 1
             result = await self.stack(self._lookup(name, adapter, record, account, index))
+            if adapter.kind == "local" and isinstance(result, Answer) and result.outcome != "hit":
+                missed_free.append(index)
             if isinstance(result, Failure):
                 row = self.states[position] = policy.failed(row, result)
                 if row.ended:
@@ -96,6 +104,24 @@ class RowWalker:
                 row = self.states[position] = await self._verify(row, account)
                 if row.ended:
                     return
+
+    async def _ask_again(self, row: RowState, account: RowAccount, missed: list[int]) -> RowState:
+        """Re-ask free local steps whose learner now knows something about this row."""
+        for index in list(missed):
+            step = self.policy.steps[index]
+            adapter = self.providers[step.provider]
+            record = row.current()
+            knows = getattr(adapter, "knows", None)
+            if not self.policy.wants(row, index) or not (callable(knows) and knows(record)):
+                continue
+            missed.remove(index)
+            result = await self.stack(self._lookup(step.provider, adapter, record, account, index))
+            if isinstance(result, Answer) and result.outcome == "hit":
+                self.stats[index].hits += 1
+                row, changed = self.policy.merge(row, index, result)
+                if self.policy.needs_verification(row, changed):
+                    row = await self._verify(row, account)
+        return row
 
     async def _verify(self, row: RowState, account: RowAccount) -> RowState:
         name = self.policy.wf.verify
