@@ -343,9 +343,7 @@ def _sources(
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _segments(
-    worked: pl.DataFrame, sources: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _segments(worked: pl.DataFrame, sources: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     seg = pl.col("_segment").fill_null("Unknown")
     per_segment = (
         worked.group_by(seg.alias("segment"))
