@@ -129,7 +129,7 @@ def text_width(text: str, font_size: float = _LABEL_FONT) -> float:
 
     Example:
         >>> round(text_width("hunter"))
-        34
+        33
     """
     return sum(_WIDE.get(c, _NARROW.get(c, 0.56)) for c in text) * font_size
 
@@ -154,7 +154,7 @@ def place_labels(
 
     Example:
         >>> place_labels([(100, 100), (102, 101)], ["apollo", "hunter"])
-        [(108.0, 100.0), (110.0, 115.0)]
+        [(108, 100), (110, 87)]
     """
     height_px = font_size + 2
     point_r = 6.0

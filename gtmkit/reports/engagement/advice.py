@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from gtmkit.reports.engagement.measures import Engagement
+from gtmkit.reports.engagement.naming import segment_label
 from gtmkit.reports.engagement.numbers import count, money, percent
 
 __all__ = ["CATCH_ALL_WARN", "catch_all_advice", "recommendations"]
@@ -79,7 +80,7 @@ def _weakest_segment(e: Engagement) -> str | None:
         return None
     if e.coverage.value - worst["coverage"] < SEGMENT_GAP:
         return None
-    label = (e.segment_by or "segment").replace("_", " ")
+    label = segment_label(e.segment_by).lower()
     return (
         f"Coverage was lowest for {label} {worst['segment']}: {percent(worst['coverage'])} of "
         f"{count(worst['rows'])} contacts, against {percent(e.coverage.value)} overall. A "

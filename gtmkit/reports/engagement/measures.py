@@ -256,6 +256,14 @@ def _counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
+def _duplicates_enriched(duplicates: pl.DataFrame, worked: pl.DataFrame) -> int:
+    """Duplicates whose first occurrence ended with a work email (they share its result)."""
+    if duplicates.height == 0 or "duplicate_of" not in duplicates.columns:
+        return 0
+    enriched_ids = worked.filter(pl.col("status") == "enriched")[ROW_ID].cast(pl.Int64)
+    return int(duplicates["duplicate_of"].cast(pl.Int64).is_in(enriched_ids.implode()).sum())
+
+
 def _segment_column(
     records: pl.DataFrame, truth: pl.DataFrame | None, segment_by: str | None
 ) -> pl.Series | None:
@@ -493,7 +501,7 @@ def measure_engagement(
         received=records.height,
         rejected=rejected_rows.height,
         duplicates=duplicates.height,
-        duplicates_with_email=int(duplicates.filter(has_email).height),
+        duplicates_with_email=_duplicates_enriched(duplicates, worked),
         worked=n,
         with_email=enriched.height,
         from_list=from_list,

@@ -19,7 +19,17 @@ from datetime import date
 
 from gtmkit.reports.engagement.errors import ReportInputError
 
-__all__ = ["client_slug", "report_day", "report_stem"]
+__all__ = ["client_slug", "report_day", "report_stem", "segment_label"]
+
+#: How the truth file's and lists' segment columns read in a report.
+SEGMENT_NAMES = {
+    "employee_band": "Company size (employees)",
+    "industry": "Industry",
+    "region": "Region",
+    "seniority": "Seniority",
+    "department": "Department",
+    "country_code": "Country",
+}
 
 
 def client_slug(client: str) -> str:
@@ -50,3 +60,14 @@ def report_day(text: str | date | None = None) -> date:
 def report_stem(client: str, day: date) -> str:
     """``<client>-<YYYY-MM-DD>``: the name every file of one report starts with."""
     return f"{client_slug(client)}-{day.isoformat()}"
+
+
+def segment_label(column: str | None) -> str:
+    """How a segment column reads in the report (``employee_band`` → company size).
+
+    Example:
+        >>> segment_label("employee_band"), segment_label("deal_stage")
+        ('Company size (employees)', 'Deal stage')
+    """
+    name = column or "segment"
+    return SEGMENT_NAMES.get(name, name.replace("_", " ").capitalize())

@@ -22,6 +22,7 @@ from gtmkit import charts
 from gtmkit.reports.engagement.advice import recommendations as advice_for
 from gtmkit.reports.engagement.images import chart_img
 from gtmkit.reports.engagement.measures import Engagement, Share
+from gtmkit.reports.engagement.naming import segment_label
 from gtmkit.reports.engagement.numbers import (
     MISSING,
     count,
@@ -80,7 +81,7 @@ def _fig(name: str, text: str) -> str:
 
 
 def _segment_label(e: Engagement) -> str:
-    return (e.segment_by or "segment").replace("_", " ").capitalize()
+    return segment_label(e.segment_by)
 
 
 def _share_cell(share: Share) -> tuple[str, str, str]:
@@ -453,9 +454,11 @@ def method_note(e: Engagement) -> Section:
         else "The providers were called live with the client's accounts; spend is what they "
         "charged, as recorded call by call."
     )
-    steps = ", then ".join(
-        f"{r['source']}" for r in e.sources.sort("position").iter_rows(named=True)
-    )
+    ordered = e.sources.sort("position")
+    steps = ", then ".join(ordered.filter(pl.col("role") != "verifier")["source"].to_list())
+    checker = ordered.filter(pl.col("role") == "verifier")["source"].to_list()
+    if checker:
+        steps += f"; {checker[0]} checked the emails they found"
     substituted = ""
     if e.substitutions:
         pairs = "; ".join(f"{doc} ran as {used}" for doc, used in e.substitutions.items())
@@ -463,8 +466,8 @@ def method_note(e: Engagement) -> Section:
     cache = ""
     if e.from_cache:
         cache = (
-            f"<li>{count(e.from_cache)} answers came from earlier lookups of the same contacts "
-            "and were not charged again.</li>"
+            f"<li>{count(e.from_cache)} answers were reused from lookups already made (the same "
+            "person asked twice, or an earlier run) and were not charged again.</li>"
         )
     accuracy_n = f", accuracy on {count(e.accuracy.n)}" if e.accuracy is not None else ""
     html = (
