@@ -35,6 +35,10 @@ def catch_all_advice(share: float, found: int) -> str:
     )
 
 
+def _rows(n: int) -> str:
+    return "row" if n == 1 else "rows"
+
+
 def _budget(e: Engagement) -> str | None:
     if e.budget_stopped and e.cost_per_record is not None:
         more = e.budget_stopped * e.cost_per_record
@@ -109,7 +113,8 @@ def _rejected(e: Engagement) -> str | None:
     if not e.rejected:
         return None
     return (
-        f"{count(e.rejected)} rows could not be looked up (no name with a company, and no "
+        f"{count(e.rejected)} {_rows(e.rejected)} could not be looked up (no name with a "
+        "company, and no "
         "LinkedIn profile or work email). Send those contacts with a full name and company, "
         "or a LinkedIn profile URL, next time."
     )
