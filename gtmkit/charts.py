@@ -270,7 +270,13 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
     )
 
 
-def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart:
+def waterfall_steps(
+    summary: Any,
+    *,
+    title: str | None = None,
+    x_title: str = "Waterfall step (in order)",
+    y_title: str = "Rows with an email (cumulative share)",
+) -> alt.LayerChart:
     """Incremental coverage per waterfall step, as a waterfall (floating bars) chart.
 
     Args:
@@ -291,7 +297,7 @@ def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart
         )
     )
     order = data["label"].to_list()
-    x = alt.X("label:N", title="Waterfall step (in order)", sort=order, axis=alt.Axis(labelAngle=0))
+    x = alt.X("label:N", title=x_title, sort=order, axis=alt.Axis(labelAngle=0))
     tips = [
         alt.Tooltip("provider:N", title="Provider"),
         alt.Tooltip("incremental_coverage:Q", title="Added coverage", format=".1%"),
@@ -306,7 +312,7 @@ def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart
         x=x,
         y=alt.Y(
             "start:Q",
-            title="Rows with an email (cumulative share)",
+            title=y_title,
             axis=alt.Axis(format=PERCENT),
             scale=alt.Scale(domain=[0, 1]),
         ),

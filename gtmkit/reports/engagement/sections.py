@@ -233,7 +233,10 @@ def _coverage_chart(e: Engagement) -> str:
         }
     )
     chart = charts.waterfall_steps(
-        frame, title="Contacts with a work email, by source (in waterfall order)"
+        frame,
+        title="Contacts with a work email, by source (in waterfall order)",
+        x_title="Source, in the order they were asked",
+        y_title="Contacts with a work email",
     )
     return chart_img(chart, alt_text="Coverage added by each source, in waterfall order")
 
