@@ -677,7 +677,7 @@ def segment_sources(
         )
     )
     segments = _natural(data["segment"].unique().to_list())
-    return (
+    chart: alt.Chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
@@ -713,3 +713,4 @@ def segment_sources(
             ),
         )
     )
+    return chart
