@@ -30,11 +30,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP) ## create .venv and install gtmkit with test extras
 
-demo: $(STAMP) ## run the main job on bundled sample data (no API keys, no network)
+demo: $(STAMP) ## engagement report on bundled data: reports/<client>-<date>.html/.pdf/.ipynb (no keys, no network)
 	$(BIN)/python -m gtmkit.demo
 
-report: $(STAMP) ## the demo plus its engagement report (notebook 02 as scrubbed offline HTML)
-	$(BIN)/python -m gtmkit.demo --report
+report: $(STAMP) ## a report notebook as a client report: make report NOTEBOOK=notebooks/05-engagement-report.ipynb ARGS='-p client "Acme"'
+	$(BIN)/python -m gtmkit.reports.engagement $(or $(NOTEBOOK),notebooks/05-engagement-report.ipynb) $(ARGS)
 
 test: $(STAMP) ## ruff, mypy, pytest (unit, property, notebooks)
 	$(BIN)/ruff check .

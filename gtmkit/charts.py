@@ -35,7 +35,10 @@ __all__ = [
     "latency_distribution",
     "overlap_heatmap",
     "pareto_frontier",
+    "place_labels",
     "segment_heatmap",
+    "segment_sources",
+    "text_width",
     "use_theme",
     "waterfall_steps",
 ]
@@ -117,8 +120,82 @@ def _layered(*charts: alt.Chart) -> alt.LayerChart:
     return alt.LayerChart(layer=list(charts))
 
 
+#: Plot area of the charts whose labels are placed in Python (the theme's default view size).
+PLOT_WIDTH, PLOT_HEIGHT = 420, 300
+_LABEL_FONT = 11
+# Advance widths of Liberation Sans (metric-compatible with Arial), in ems; others ~0.56 em.
+_WIDE = dict.fromkeys("mwMW%@", 0.85) | dict.fromkeys("ABCDEFGHKNOPQRSUVXYZ&", 0.68)
+_NARROW = dict.fromkeys("ijlI.,:;'|!() ", 0.28) | dict.fromkeys("frtJ-", 0.36)
+
+
+def text_width(text: str, font_size: float = _LABEL_FONT) -> float:
+    """About how wide ``text`` is drawn, in pixels (Liberation Sans / Arial metrics).
+
+    Example:
+        >>> round(text_width("hunter"))
+        33
+    """
+    return sum(_WIDE.get(c, _NARROW.get(c, 0.56)) for c in text) * font_size
+
+
+def _boxes_overlap(a: tuple[float, float, float, float], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(
+    points: Sequence[tuple[float, float]],
+    texts: Sequence[str],
+    *,
+    width: float = PLOT_WIDTH,
+    height: float = PLOT_HEIGHT,
+    font_size: float = _LABEL_FONT,
+) -> list[tuple[float, float]]:
+    """Where to draw each point's label (left edge, vertical middle, in pixels of the plot)
+    so that no two labels overlap one another or a point, and all stay inside the plot.
+
+    Tries, in order, right of the point, above-right, below-right, left, above, below, then
+    further up or down; a label that fits nowhere goes to the least crowded spot found.
+
+    Example:
+        >>> place_labels([(100, 100), (102, 101)], ["apollo", "hunter"])
+        [(108, 100), (110, 87)]
+    """
+    height_px = font_size + 2
+    point_r = 6.0
+    taken: list[tuple[float, float, float, float]] = [
+        (x - point_r, y - point_r, x + point_r, y + point_r) for x, y in points
+    ]
+    placed: list[tuple[float, float]] = []
+    for (x, y), text in zip(points, texts, strict=True):
+        w = text_width(text, font_size)
+        candidates = [(x + 8, y), (x + 8, y - 14), (x + 8, y + 14), (x - 8 - w, y)]
+        candidates += [(x - w / 2, y - 16), (x - w / 2, y + 16)]
+        candidates += [(x + 8, y + k * 14) for k in (-2, 2, -3, 3, -4, 4, -5, 5)]
+        best: tuple[float, float] | None = None
+        best_hits = None
+        for cx, cy in candidates:
+            box = (cx, cy - height_px / 2, cx + w, cy + height_px / 2)
+            own = (x - point_r, y - point_r, x + point_r, y + point_r)
+            inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
+            hits = sum(1 for t in taken if t != own and _boxes_overlap(box, t))
+            if inside and hits == 0:
+                best = (cx, cy)
+                break
+            score = hits + (0 if inside else 100)
+            if best_hits is None or score < best_hits:
+                best, best_hits = (cx, cy), score
+        assert best is not None
+        cx, cy = best
+        taken.append((cx, cy - height_px / 2, cx + w, cy + height_px / 2))
+        placed.append((round(cx, 1), round(cy, 1)))
+    return placed
+
+
 def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChart:
     """Hit rate (with its Wilson 95 % interval) against cost per hit, one point per provider.
+
+    Each point is labelled with its provider; labels are placed (:func:`place_labels`) so that
+    they never overlap one another or a point, however close two providers are.
 
     Args:
         metrics: ``Comparison`` (uses ``.metrics``) or a metrics frame with ``provider``,
@@ -142,8 +219,24 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
         if c in m.columns
     ]
     data = m.select(keep).filter(pl.col("usd_per_hit").is_not_null())
+    # An explicit x domain (no "nice" rounding) so label positions computed here in pixels map
+    # back to data exactly.
+    top = float(data["usd_per_hit"].max() or 0.0)  # type: ignore[arg-type]
+    x_max = top * 1.25 if top > 0 else 1.0
+    pixels = [
+        (float(c) / x_max * PLOT_WIDTH, (1.0 - float(h)) * PLOT_HEIGHT)
+        for c, h in data.select("usd_per_hit", "hit_rate").iter_rows()
+    ]
+    spots = place_labels(pixels, [str(p) for p in data["provider"]])
+    data = data.with_columns(
+        label_x=pl.Series([sx / PLOT_WIDTH * x_max for sx, _ in spots], dtype=pl.Float64),
+        label_y=pl.Series([1.0 - sy / PLOT_HEIGHT for _, sy in spots], dtype=pl.Float64),
+    )
     base = alt.Chart(data)
-    x = alt.X("usd_per_hit:Q", title="Cost per hit (USD)", axis=alt.Axis(format=MONEY))
+    x_scale = alt.Scale(domain=[0, x_max], nice=False, zero=True)
+    x = alt.X(
+        "usd_per_hit:Q", title="Cost per hit (USD)", axis=alt.Axis(format=MONEY), scale=x_scale
+    )
     y_scale = alt.Scale(domain=[0, 1])
     bars = base.mark_rule(strokeWidth=2).encode(
         x=x,
@@ -166,18 +259,28 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
     points = base.mark_point().encode(
         x=x, y=alt.Y("hit_rate:Q", scale=y_scale), color="provider:N", tooltip=tips
     )
-    labels = base.mark_text(align="left", dx=8, dy=-6).encode(
-        x=x, y=alt.Y("hit_rate:Q", scale=y_scale), text="provider:N"
+    labels = base.mark_text(align="left", baseline="middle", fontSize=_LABEL_FONT).encode(
+        x=alt.X("label_x:Q", scale=x_scale),
+        y=alt.Y("label_y:Q", scale=y_scale),
+        text="provider:N",
     )
     return _layered(bars, points, labels).properties(
+        width=PLOT_WIDTH,
+        height=PLOT_HEIGHT,
         title=alt.Title(
             title or "Hit rate vs cost per hit",
             subtitle="Bars: Wilson 95% interval of the hit rate. Up and to the left is better.",
-        )
+        ),
     )
 
 
-def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart:
+def waterfall_steps(
+    summary: Any,
+    *,
+    title: str | None = None,
+    x_title: str = "Waterfall step (in order)",
+    y_title: str = "Rows with an email (cumulative share)",
+) -> alt.LayerChart:
     """Incremental coverage per waterfall step, as a waterfall (floating bars) chart.
 
     Args:
@@ -198,7 +301,7 @@ def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart
         )
     )
     order = data["label"].to_list()
-    x = alt.X("label:N", title="Waterfall step (in order)", sort=order, axis=alt.Axis(labelAngle=0))
+    x = alt.X("label:N", title=x_title, sort=order, axis=alt.Axis(labelAngle=0))
     tips = [
         alt.Tooltip("provider:N", title="Provider"),
         alt.Tooltip("incremental_coverage:Q", title="Added coverage", format=".1%"),
@@ -213,7 +316,7 @@ def waterfall_steps(summary: Any, *, title: str | None = None) -> alt.LayerChart
         x=x,
         y=alt.Y(
             "start:Q",
-            title="Rows with an email (cumulative share)",
+            title=y_title,
             axis=alt.Axis(format=PERCENT),
             scale=alt.Scale(domain=[0, 1]),
         ),
@@ -358,15 +461,27 @@ def pareto_frontier(
                 "label": ["Recommended"],
             }
         )
+        # Named by a legend entry, not a text beside the diamond: a label in the plot lands on
+        # the frontier's own points whenever the pick sits on the frontier.
         layers.append(
             alt.Chart(pick)
-            .mark_point(shape="diamond", size=260, color=PALETTE[1], filled=True)
-            .encode(x=x, y=y, tooltip=tips)
-        )
-        layers.append(
-            alt.Chart(pick)
-            .mark_text(align="center", dy=-16, color=PALETTE[1], fontWeight="bold")
-            .encode(x=x, y=y, text="label:N")
+            .mark_point(size=260, color=PALETTE[1], filled=True, opacity=1)
+            .encode(
+                x=x,
+                y=y,
+                shape=alt.Shape(
+                    "label:N",
+                    scale=alt.Scale(domain=["Recommended"], range=["diamond"]),
+                    legend=alt.Legend(
+                        title=None,
+                        orient="bottom",
+                        symbolFillColor=PALETTE[1],
+                        symbolStrokeColor=PALETTE[1],
+                        symbolSize=160,
+                    ),
+                ),
+                tooltip=tips,
+            )
         )
     subtitle = [
         "Line: best coverage for the money (each point is a subset in its cheapest order)." + note
@@ -534,3 +649,72 @@ def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.Lay
             subtitle="Line: 5th–95th percentile; box: 25th–75th; tick: median.",
         ),
     )
+
+
+def segment_sources(
+    segment_sources: pl.DataFrame,
+    *,
+    segment_title: str = "Segment",
+    title: str | None = None,
+) -> alt.Chart:
+    """Where each segment's emails came from: one stacked bar per segment, one colour per
+    source, the bar's length the segment's coverage (the rest of the row found nothing).
+
+    Args:
+        segment_sources: one row per segment and source: ``segment``, ``source``, ``found``,
+            ``rows`` and ``share`` (found ÷ the segment's rows), sources in waterfall order.
+        segment_title: what the segments are ("Company size").
+
+    Example:
+        >>> import polars as pl
+        >>> frame = pl.DataFrame({"segment": ["1-10", "1-10", "11-50", "11-50"],
+        ...     "source": ["Hunter", "Apollo"] * 2, "found": [5, 2, 7, 1],
+        ...     "rows": [10, 10, 12, 12], "share": [0.5, 0.2, 7 / 12, 1 / 12]})
+        >>> segment_sources(frame).to_dict()["mark"]["type"]
+        'bar'
+    """
+    _need(segment_sources, ["segment", "source", "found", "rows", "share"], "chart")
+    order = list(dict.fromkeys(segment_sources["source"].to_list()))
+    data = segment_sources.with_columns(
+        _order=pl.col("source").replace_strict(
+            {name: i for i, name in enumerate(order)}, return_dtype=pl.Int64
+        )
+    )
+    segments = _natural(data["segment"].unique().to_list())
+    chart: alt.Chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("segment:N", title=segment_title, sort=segments),
+            x=alt.X(
+                "share:Q",
+                title="Share of the segment's contacts with a work email",
+                axis=alt.Axis(format=PERCENT),
+                scale=alt.Scale(domain=[0, 1]),
+                stack="zero",
+            ),
+            color=alt.Color(
+                "source:N",
+                title="Source",
+                sort=order,
+                legend=alt.Legend(orient="bottom", columns=3),
+            ),
+            order=alt.Order("_order:Q"),
+            tooltip=[
+                alt.Tooltip("segment:N", title=segment_title),
+                alt.Tooltip("source:N", title="Source"),
+                alt.Tooltip("found:Q", title="Emails", format=","),
+                alt.Tooltip("share:Q", title="Share of the segment", format=".1%"),
+                alt.Tooltip("rows:Q", title="Contacts in the segment", format=","),
+            ],
+        )
+        .properties(
+            width=PLOT_WIDTH,
+            height=alt.Step(26),
+            title=alt.Title(
+                title or f"Where the emails came from, by {segment_title.lower()}",
+                subtitle="Each bar is one segment; its length is the segment's coverage.",
+            ),
+        )
+    )
+    return chart

@@ -96,7 +96,8 @@ def test_pareto_frontier_marks_the_recommendation(cmp: Comparison) -> None:
     front = cmp.frontier()
     rec = cmp.recommend(target_coverage=0.7)
     spec = charts.pareto_frontier(front, recommendation=rec).to_dict()
-    assert _marks(spec) == ["point", "line", "point", "text"]
+    # the pick is named by a legend entry (a text beside it would land on frontier points)
+    assert _marks(spec) == ["point", "line", "point"]
     assert spec["layer"][1]["encoding"]["x"]["axis"]["format"] == "$,.3f"
     line = _data(spec, 1)
     assert len(line) == front.filter("pareto").height
@@ -104,7 +105,8 @@ def test_pareto_frontier_marks_the_recommendation(cmp: Comparison) -> None:
     pick = _data(spec, 2)[0]
     assert pick["order"] == " → ".join(rec.order)
     assert pick["cost_per_row_usd"] == pytest.approx(rec.predicted_cost_per_row_usd)
-    assert _data(spec, 3)[0]["label"] == "Recommended"
+    shape = spec["layer"][2]["encoding"]["shape"]
+    assert pick["label"] == "Recommended" and shape["scale"]["range"] == ["diamond"]
     assert " → ".join(rec.order) in spec["title"]["subtitle"][1]
 
 

@@ -301,7 +301,13 @@ def test_a_world_object_is_refused_with_what_to_pass() -> None:
 
 
 def test_the_demo_reads_the_sample_truth_like_everyone_else() -> None:
-    from gtmkit.demo import _truth_frame
+    # the demo hands its sample's truth file to notebook 05, which reads it with load_truth
+    # (tests/test_notebook_05_engagement.py checks the figures against the package's own run)
+    from gtmkit.demo import DEMO
+    from gtmkit.paths import resolve_path
 
-    leads = gtmkit.load_list(SAMPLE)
-    assert _truth_frame(leads, SAMPLE).equals(load_truth(SAMPLE_TRUTH))
+    truth = load_truth(resolve_path(str(DEMO["truth_path"])))
+    leads = gtmkit.load_list(resolve_path(str(DEMO["list_path"])))
+    assert str(DEMO["truth_path"]).endswith(".truth.csv")
+    # one truth line per data row of the list, rejected rows included
+    assert truth.height == leads.records.height + leads.rejected.height

@@ -2,7 +2,8 @@
 nbval compares in a committed notebook (:func:`refresh_checked_outputs`).
 
 A report's output lands in ``data/runs/`` (git-ignored) only after it is scrubbed of what papermill
-injects and checked for leaks; its recorded figures are written beside it as JSON, and with
+injects and checked for leaks (papermill itself saves into memory, see
+:mod:`~gtmkit.reports.memory`); its recorded figures are written beside it as JSON, and with
 ``html=True`` a static page without code. Parameters are checked against the notebook's own
 ``parameters`` cell before anything runs (see :mod:`gtmkit.reports.parameters`).
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ from gtmkit.reports.errors import NotebookLeakError, NotebookRunError
 from gtmkit.reports.export import to_html
 from gtmkit.reports.figures import cell_stdout, read_figures
 from gtmkit.reports.leaks import find_leaks
+from gtmkit.reports.memory import memory_path, take
 from gtmkit.reports.notebook import (
     find_notebook,
     read_notebook,
@@ -113,22 +114,24 @@ def run_notebook(
     target = target_dir / f"{stem}.ipynb"
 
     failure: Exception | None = None
-    with tempfile.TemporaryDirectory(prefix="gtmkit-nb-") as scratch:
-        raw = Path(scratch) / target.name  # unscrubbed output never lands in out_dir
-        try:
-            pm.execute_notebook(
-                str(source),
-                str(raw),
-                parameters=params,
-                kernel_name=kernel_name,
-                language="python",
-                progress_bar=False,
-                cwd=str(source.parent),
-                execution_timeout=timeout,
-            )
-        except pm.PapermillExecutionError as exc:
-            failure = exc
-        nb = scrub_notebook(read_notebook(raw))
+    raw = memory_path()  # papermill saves after every cell: into memory, never onto a disk
+    try:
+        pm.execute_notebook(
+            str(source),
+            raw,
+            parameters=params,
+            kernel_name=kernel_name,
+            language="python",
+            progress_bar=False,
+            cwd=str(source.parent),
+            execution_timeout=timeout,
+        )
+    except pm.PapermillExecutionError as exc:
+        failure = exc
+    executed = take(raw)
+    if executed is None:  # papermill failed before its first save (kernel did not start)
+        raise NotebookRunError(f"{source.name} did not run: {failure}", target) from failure
+    nb = scrub_notebook(executed)
     # A failed run is kept for debugging (its traceback has machine paths), unless it would
     # keep a secret.
     leaks = find_leaks(nb)
