@@ -264,3 +264,12 @@ CREATE TABLE cache (provider TEXT NOT NULL, endpoint TEXT NOT NULL, lookup_key T
     confidence REAL, http_status INTEGER, credits REAL NOT NULL, fetched_at REAL NOT NULL,
     run_id TEXT NOT NULL, PRIMARY KEY (provider, endpoint, lookup_key));
 """
+
+
+@pytest.mark.parametrize("content", [b"x", b"name,email\nAda,ada@acme.io\n"])
+def test_a_file_that_is_not_a_ledger_is_refused_and_left_untouched(tmp_path, content):
+    path = tmp_path / "not-a-ledger.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(LedgerError, match="not a gtmkit ledger"):
+        Ledger(path)
+    assert path.read_bytes() == content

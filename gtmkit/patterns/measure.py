@@ -3,8 +3,10 @@
 Population: the rows the waterfall worked on — every row of the list except duplicates (they
 share their first occurrence's outcome) and rows rejected at intake. ``n`` below is that count.
 
-* coverage: rows with an email at the end ÷ n. Rows handed to a person (status ``manual``)
-  count as *not* covered; their share is ``manual_share``, reported on its own.
+* coverage: rows that end ``enriched`` with an email ÷ n — a usable work email, found or
+  already in the list. A row left with only the list's personal or undeliverable address
+  (``not_found``), or cut short by the budget, is not covered; rows handed to a person
+  (status ``manual``) count as *not* covered either, their share is ``manual_share``.
 * per step: the step's incremental share of the whole list — rows whose email that step found
   ÷ n (``WaterfallResult.summary.incremental_coverage``); for the manual step, the share handed
   off. The shares of the finder steps add up to coverage (less the rows that already had an
@@ -219,7 +221,7 @@ def measure_result(
     if n == 0:
         raise PatternError("the result has no rows the waterfall worked on; nothing to measure")
     has_email = pl.col("email").is_not_null() & (pl.col("email").cast(pl.String) != "")
-    covered = worked.filter(has_email & (pl.col("status") != "manual"))
+    covered = worked.filter(has_email & (pl.col("status") == "enriched"))
     source = pl.col("email_source").fill_null("")
     found_frame = covered.filter(source != "input")
     found = [

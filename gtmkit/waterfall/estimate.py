@@ -103,18 +103,30 @@ def history_rates(history: Any, wf: Any = None) -> dict[str, tuple[float, int, s
     return {name: (rate, 0, "given prior") for name, rate in _rates(history).items()}
 
 
+def _is_verifier(provider: str | None) -> bool:
+    from gtmkit.providers.registry import provider_class
+
+    try:
+        return provider is not None and provider_class(provider).kind == "verifier"
+    except KeyError:  # a provider gtmkit has no adapter for finds, it does not verify
+        return False
+
+
 def _pattern_rates(pattern: Any, wf: Any) -> dict[str, tuple[float, int, str]]:
     """A pattern documents each step's share of the list (70%, 20%, 8%...); the rows still
     missing at step ``i`` are ``1 - (earlier shares)``, so its hit rate is share / that. Steps
     are matched by position, so a substituted step takes the share documented for it."""
     out: dict[str, tuple[float, int, str]] = {}
     steps = list(getattr(wf, "steps", ()) or ())
-    if len(steps) != len(pattern.sequence):
+    # the waterfall runs a documented verifier step after the finders (``verify=``): match the
+    # other steps by position
+    documented = [d for d in pattern.sequence if not _is_verifier(d.provider)]
+    if len(steps) != len(documented):
         return out  # not this pattern's waterfall: its figures say nothing about these steps
     covered = 0.0
     name = getattr(pattern, "name", "pattern")
-    for step, documented in zip(steps, pattern.sequence, strict=True):
-        share = documented.hit_rate
+    for step, doc in zip(steps, documented, strict=True):
+        share = doc.hit_rate
         if share is None:
             continue
         remaining = max(1e-9, 1.0 - covered)

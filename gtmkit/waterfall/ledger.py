@@ -242,6 +242,15 @@ class Ledger(LedgerReader):
                 f"{self.path} is not a regular file, so it cannot hold a ledger. Point "
                 "ledger= at a file path (it is created if missing)."
             )
+        if self.path.is_file() and self.path.stat().st_size:
+            with self.path.open("rb") as fh:
+                header = fh.read(16)
+            if header != b"SQLite format 3\x00":
+                # SQLite would take a short file for an empty database and overwrite it
+                raise LedgerError(
+                    f"{self.path} is not a gtmkit ledger (not an SQLite database). Point "
+                    "ledger= at a new file, or move this one away."
+                )
         with translated(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = connect_sqlite(self.path)

@@ -19,6 +19,8 @@ import struct
 from html import escape
 from typing import Any
 
+from gtmkit.errors import InvalidInput
+
 __all__ = ["chart_img", "png_size"]
 
 _SCALE = 2
@@ -27,7 +29,7 @@ _SCALE = 2
 def png_size(data: bytes) -> tuple[int, int]:
     """Width and height of a PNG, from its header."""
     if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG image")
+        raise InvalidInput("not a PNG image")
     width, height = struct.unpack(">II", data[16:24])
     return int(width), int(height)
 
