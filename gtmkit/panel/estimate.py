@@ -104,9 +104,7 @@ def spend_ceiling_usd(table: pl.DataFrame, budget: Budget, wf: Any) -> float:
         return worst
     if budget.unit == "usd":
         return min(worst, budget.amount)
-    dearest = max(
-        (price_per_credit(name, prices=wf.prices) for name in wf.providers), default=0.0
-    )
+    dearest = max((price_per_credit(name, prices=wf.prices) for name in wf.providers), default=0.0)
     return min(worst, budget.amount * dearest)
 
 
@@ -168,11 +166,12 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
     for row in table.iter_rows(named=True):
         total = row["provider"] == "total"
         rate = "" if row["hit_rate"] is None else f"{row['hit_rate']:.0%}"
+        name = "expected total" if total else labels.get(row["provider"], row["provider"])
         basis = escape(str(row["basis"])) + (f" (n={row['n']})" if row["n"] and not total else "")
         body.append(
             f"<tr class='{'gtmkit-total' if total else 'gtmkit-step-row'}'>"
             f"<td>{'' if total else int(row['step']) + 1}</td>"
-            f"<td>{escape('expected total' if total else labels.get(row['provider'], row['provider']))}</td>"
+            f"<td>{escape(name)}</td>"
             f"<td>{rate}</td><td>{'' if total else basis}</td>"
             f"<td>{_num(row['rows_in'])}</td><td>{_num(row['calls'])}</td>"
             f"<td>{_num(row['hits'])}</td><td>{_num(row['credits'])}</td>"

@@ -173,8 +173,6 @@ def counts_html(loaded: LoadedList) -> str:
     """The counts line and the top reject reasons, as the panel shows them."""
     from html import escape
 
-    reasons = "".join(
-        f"<li>{n:,} × {escape(reason)}</li>" for reason, n in reject_reasons(loaded)
-    )
+    reasons = "".join(f"<li>{n:,} × {escape(reason)}</li>" for reason, n in reject_reasons(loaded))
     more = f"<ul class='gtmkit-reasons'>{reasons}</ul>" if reasons else ""
     return f"<b class='gtmkit-counts'>{escape(counts_line(loaded))}</b>{more}"

@@ -143,7 +143,9 @@ class RunController:
 
     def _work(self, job: _Job, cancel: threading.Event) -> None:
         try:
-            result = job.wf.run(job.records, progress=self._progressed, cancel=cancel, **job.options)
+            result = job.wf.run(
+                job.records, progress=self._progressed, cancel=cancel, **job.options
+            )
         except GtmkitError as exc:
             self.error = str(exc)
             self._set("failed")

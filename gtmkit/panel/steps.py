@@ -148,9 +148,7 @@ class StepPlan:
         if not self.route_by:
             return None
         ((column, table),) = self.route_by.items()
-        kept = {
-            segment: [p for p in order if p in self.order] for segment, order in table.items()
-        }
+        kept = {segment: [p for p in order if p in self.order] for segment, order in table.items()}
         kept = {segment: order for segment, order in kept.items() if order}
         return {column: kept} if kept else None
 
@@ -236,9 +234,7 @@ class StepPicker:
             raise SpecError(f"{unknown} cannot be a step here; choose from {self.plan.finders}")
         rest = [n for n in self.plan.finders if n not in names]
         by_name = {i["name"]: i for i in self._items()}
-        self.list.items = [
-            {**by_name[n], "enabled": n in names} for n in [*names, *rest]
-        ]
+        self.list.items = [{**by_name[n], "enabled": n in names} for n in [*names, *rest]]
 
     def _reordered(self, change: dict[str, Any]) -> None:
         items = change["new"]
