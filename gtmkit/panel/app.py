@@ -253,6 +253,14 @@ class WaterfallPanel:
         self.preview.add_class("gtmkit-preview-view")
         self.downloads = DownloadButtons(self._download_frame, chunk_bytes=chunk_bytes)
 
+        for control, name in (
+            (self.budget_unit, "unit"), (self.budget_amount, "amount"), (self.row_cap, "row-cap"),
+            (self.run_button, "run"), (self.cancel_button, "cancel"),
+            (self.resume_button, "resume"), (self.confirm_yes, "confirm-yes"),
+            (self.confirm_no, "confirm-no"), (self.server_files, "server-files"),
+            (self.server_load, "server-load"), (self.progress_bar, "progress"),
+        ):  # fmt: skip
+            control.add_class(f"gtmkit-{name}")
         self.widget = w.VBox(
             [
                 w.HTML(
@@ -337,8 +345,14 @@ class WaterfallPanel:
         return self._load(_Source(Path(target), Path(target).name))
 
     def _uploaded(self, done: CompletedUpload) -> str:
-        loaded = self._load(_Source(done.path, done.name))
-        return f"{done.name}: {counts_line(loaded)}."
+        self._load(_Source(done.path, done.name))
+        # the counts are shown once, under the list (they change with the mapping)
+        size = (
+            f"{done.size / 1024**2:.1f} MB"
+            if done.size >= 1024**2
+            else f"{done.size / 1024:.0f} KB"
+        )
+        return f"{done.name} uploaded ({size}) and loaded: see below."
 
     def _load(self, source: _Source, mapping: Mapping[str, str | None] | None = None) -> LoadedList:
         try:
@@ -624,6 +638,9 @@ class WaterfallPanel:
         busy = self.runner.busy
         self.run_button.disabled = not self.can_run or self._confirming
         self.cancel_button.disabled = self.runner.state != "running"
+        # a disabled button must not look pressable
+        self.run_button.button_style = "" if self.run_button.disabled else "success"
+        self.cancel_button.button_style = "" if self.cancel_button.disabled else "danger"
         self.resume_button.disabled = busy or not self.runner.can_resume
 
     def _clear_result(self) -> None:

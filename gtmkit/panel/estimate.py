@@ -114,7 +114,7 @@ class EstimateSummary:
 
     rows_in: float
     calls: float
-    hits: float
+    emails: float
     credits: float
     cost_usd: float
     worst_case_credits: float
@@ -134,10 +134,11 @@ def summarize(table: pl.DataFrame, budget: Budget, wf: Any) -> EstimateSummary:
     else:
         binds = budget.amount < total["worst_case_credits"]
     steps = table.filter(pl.col("provider") != "total")
+    finders = steps.filter(pl.col("step") < len(wf.steps))  # the verifier's "hits" are not emails
     return EstimateSummary(
         rows_in=float(total["rows_in"]),
         calls=float(total["calls"]),
-        hits=float(total["hits"]),
+        emails=float(finders["hits"].sum()),
         credits=float(total["credits"]),
         cost_usd=float(total["cost_usd"]),
         worst_case_credits=float(total["worst_case_credits"]),
@@ -160,7 +161,7 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
         labels[wf.verify] = f"{wf.verify} (verifier)"
     head = (
         "<tr><th>step</th><th>provider</th><th>hit rate</th><th>rests on</th><th>rows in</th>"
-        "<th>calls</th><th>emails</th><th>credits</th><th>cost</th><th>worst case</th></tr>"
+        "<th>calls</th><th>hits</th><th>credits</th><th>cost</th><th>worst case</th></tr>"
     )
     body = []
     for row in table.iter_rows(named=True):
@@ -174,7 +175,8 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
             f"<td>{escape(name)}</td>"
             f"<td>{rate}</td><td>{'' if total else basis}</td>"
             f"<td>{_num(row['rows_in'])}</td><td>{_num(row['calls'])}</td>"
-            f"<td>{_num(row['hits'])}</td><td>{_num(row['credits'])}</td>"
+            f"<td>{_num(summary.emails if total else row['hits'])}</td>"
+            f"<td>{_num(row['credits'])}</td>"
             f"<td>${row['cost_usd']:,.2f}</td>"
             f"<td>{_num(row['worst_case_credits'])} cr · ${row['worst_case_usd']:,.2f}</td></tr>"
         )
@@ -203,7 +205,8 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
     return (
         f"<table class='gtmkit-estimate'>{head}{''.join(body)}</table>"
         f"<div class='gtmkit-estimate-line'>Expected <b>{_num(summary.credits)} credits "
-        f"(${summary.cost_usd:,.2f})</b> for about {_num(summary.hits, 0)} emails; worst case "
-        f"{_num(summary.worst_case_credits)} credits (${summary.worst_case_usd:,.2f}); the most "
-        f"this run can spend is <b>${summary.ceiling_usd:,.2f}</b>. {verdict}{cap}{caveat}</div>"
+        f"(${summary.cost_usd:,.2f})</b> for about {_num(summary.emails, 0)} emails found; "
+        f"worst case {_num(summary.worst_case_credits)} credits "
+        f"(${summary.worst_case_usd:,.2f}); the most this run can spend is "
+        f"<b>${summary.ceiling_usd:,.2f}</b>. {verdict}{cap}{caveat}</div>"
     )

@@ -37,8 +37,8 @@ STATUS_COLOURS: dict[str, str] = {
 }
 #: What the preview shows of each row, when the list has it.
 PREVIEW_COLUMNS: tuple[str, ...] = (
-    "row_id", "first_name", "last_name", "company_domain", "email", "email_source",
-    "email_status", "credits", "cost_usd", "status", "status_reason",
+    "row_id", "status", "email", "email_source", "email_status", "credits", "cost_usd",
+    "first_name", "last_name", "company_domain", "status_reason",
 )  # fmt: skip
 
 
@@ -58,6 +58,8 @@ def _cell(column: str, value: Any) -> str:
             f"style='color:{colour};border:1px solid {colour};border-radius:9px;"
             f"padding:0 6px;white-space:nowrap'>{escape(str(value))}</span></td>"
         )
+    if column == "status_reason":
+        return f"<td class='gtmkit-reason'>{escape(str(value))}</td>"
     if column == "cost_usd":
         return f"<td>${float(value):.2f}</td>"
     if column == "credits":
@@ -83,6 +85,6 @@ def preview_html(records: pl.DataFrame, *, limit: int = 50) -> str:
         f"<div class='gtmkit-preview-counts'><b>{records.height:,} rows</b>: {chips}</div>"
         f"<div class='gtmkit-preview-note'>Showing {shown.height:,} of {records.height:,} rows "
         "(download for all of them).</div>"
-        f"<div style='max-height:420px;overflow:auto'><table class='gtmkit-preview'>"
+        f"<div class='gtmkit-preview-scroll'><table class='gtmkit-preview'>"
         f"<tr>{head}</tr>{rows}</table></div>"
     )
