@@ -82,7 +82,7 @@ def safe_name(name: str) -> str:
         ('passwd', 'leads.csv')
     """
     base = PureWindowsPath(PurePosixPath(str(name)).name).name.strip()
-    return base or "upload"
+    return base if base not in ("", ".", "..") else "upload"
 
 
 @dataclass(frozen=True, slots=True)
