@@ -36,8 +36,16 @@ def test_progress_reaches_the_end_and_the_result_matches(leads, tmp_path: Path) 
     states: list[str] = []
     runner = RunController(on_progress=snapshots.append, on_state=states.append)
     sim = simulate()
-    runner.start(WF, leads, {"ledger": str(tmp_path / "l.sqlite"), "budget_credits": BUDGET,
-                             "mode": "sandbox", "connect_options": sim.connect_options})  # fmt: skip
+    runner.start(
+        WF,
+        leads,
+        {
+            "ledger": str(tmp_path / "l.sqlite"),
+            "budget_credits": BUDGET,
+            "mode": "sandbox",
+            "connect_options": sim.connect_options,
+        },
+    )
     runner.wait(timeout=120)
     assert states == ["running", "finished"] and runner.error is None
     last = snapshots[-1]
@@ -88,8 +96,13 @@ def test_cancel_stops_at_a_safe_point_and_resume_finishes_within_the_budget(
 
 def test_the_panel_buttons_follow_the_run(tmp_path: Path) -> None:
     sim = _slow_sim()
-    panel = WaterfallPanel(path=SAMPLE, budget_credits=BUDGET, out_dir=tmp_path,
-                           connect_options=sim.connect_options, confirm_above_usd=1_000)  # fmt: skip
+    panel = WaterfallPanel(
+        path=SAMPLE,
+        budget_credits=BUDGET,
+        out_dir=tmp_path,
+        connect_options=sim.connect_options,
+        confirm_above_usd=1_000,
+    )
     assert not panel.run_button.disabled and panel.cancel_button.disabled
     assert panel.resume_button.disabled
     started = threading.Event()
