@@ -174,7 +174,10 @@ def test_over_the_limit_then_the_next_file_works() -> None:
     channel = Recorder(widget)
     _send_file(widget, channel, "big.csv", b"x" * 1001)
     assert channel.last()["kind"] == "refused" and widget.status == "refused"
-    assert "over the 0 MB upload limit" in widget.message and "Server file" in widget.message
+    assert (
+        "big.csv is 1001 bytes, over the 1000 bytes upload limit" in widget.message
+        and "Server file" in widget.message
+    )
     _send_file(widget, channel, "small.csv", b"Email\nann@acme.io\n")
     assert widget.status == "done" and widget.filename == "small.csv"
     widget.close()

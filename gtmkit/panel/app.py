@@ -33,7 +33,12 @@ import polars as pl
 from gtmkit.errors import GtmkitError
 from gtmkit.lists import ListError, LoadedList, load_list
 from gtmkit.lists.read import DEFAULT_MAX_BYTES
-from gtmkit.panel.chunks import DEFAULT_CHUNK_BYTES, DEFAULT_UPLOAD_LIMIT_BYTES, CompletedUpload
+from gtmkit.panel.chunks import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_UPLOAD_LIMIT_BYTES,
+    CompletedUpload,
+    human_size,
+)
 from gtmkit.panel.estimate import Budget, BudgetUnit, estimate_html, summarize
 from gtmkit.panel.files import list_data_files, resolve_data_file
 from gtmkit.panel.mapping import MappingEditor, counts_line
@@ -347,12 +352,7 @@ class WaterfallPanel:
     def _uploaded(self, done: CompletedUpload) -> str:
         self._load(_Source(done.path, done.name))
         # the counts are shown once, under the list (they change with the mapping)
-        size = (
-            f"{done.size / 1024**2:.1f} MB"
-            if done.size >= 1024**2
-            else f"{done.size / 1024:.0f} KB"
-        )
-        return f"{done.name} uploaded ({size}) and loaded: see below."
+        return f"{done.name} uploaded ({human_size(done.size)}) and loaded: see below."
 
     def _load(self, source: _Source, mapping: Mapping[str, str | None] | None = None) -> LoadedList:
         try:

@@ -43,6 +43,7 @@ __all__ = [
     "UploadError",
     "UploadTicket",
     "UploadTooLarge",
+    "human_size",
     "too_large_message",
 ]
 
@@ -59,15 +60,28 @@ class UploadError(ListError):
     upload that was replaced or abandoned); the message says what to do."""
 
 
+def human_size(size: int) -> str:
+    """``"201.0 MB"``, ``"2 KB"``: a file size as a person reads it.
+
+    Example:
+        >>> human_size(200 * 1024**2), human_size(2048), human_size(10)
+        ('200 MB', '2 KB', '10 bytes')
+    """
+    if size >= 1024**2:
+        mb = size / 1024**2
+        return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"
+    return f"{size // 1024} KB" if size >= 1024 else f"{size} bytes"
+
+
 def too_large_message(name: str, size: int, limit: int) -> str:
     """What a person reads when a file is over the upload limit.
 
     Example:
         >>> too_large_message("big.csv", 300 * 1024**2, 200 * 1024**2).split(";")[0]
-        'big.csv is 300.0 MB, over the 200 MB upload limit'
+        'big.csv is 300 MB, over the 200 MB upload limit'
     """
     return (
-        f"{name} is {size / 1024**2:.1f} MB, over the {limit / 1024**2:.0f} MB upload limit; "
+        f"{name} is {human_size(size)}, over the {human_size(limit)} upload limit; "
         "nothing was sent. Copy the file into the project's data/ folder and pick it under "
         "'Server file', or run the notebook with the path parameter "
         f"(-p path data/raw/{name})."

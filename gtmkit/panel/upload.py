@@ -25,7 +25,7 @@ Example:
     >>> widget = ChunkedUpload(limit_bytes=1024**2)
     >>> widget.receive({"kind": "start", "name": "big.csv", "size": 3 * 1024**2})
     >>> widget.status, widget.message.split(";")[0]
-    ('refused', 'big.csv is 3.0 MB, over the 1 MB upload limit')
+    ('refused', 'big.csv is 3 MB, over the 1 MB upload limit')
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from gtmkit.panel.chunks import (
     DEFAULT_UPLOAD_LIMIT_BYTES,
     ChunkAssembler,
     CompletedUpload,
+    human_size,
 )
 
 __all__ = ["ACCEPT", "ChunkedUpload"]
@@ -143,7 +144,7 @@ class ChunkedUpload(anywidget.AnyWidget):
         except ListError as exc:
             self._show("failed", f"Upload failed: {exc}")
             return
-        self._show("loading", f"{done.name} arrived ({done.size / 1024**2:.1f} MB); reading it…")
+        self._show("loading", f"{done.name} arrived ({human_size(done.size)}); reading it…")
         try:
             shown = self.on_file(done) if self.on_file is not None else f"{done.name} uploaded."
         except ListError as exc:
