@@ -296,16 +296,17 @@ def stage_report(sample: Path, out: Path, figures: dict[str, Any], budget: float
     """The client-facing report: the waterfall notebook run on the sample (scrubbed, with HTML)."""
     from gtmkit.reports import run_notebook
 
-    _section("4. engagement report (notebooks/02_waterfall.ipynb with papermill)")
+    _section("4. engagement report (notebooks/02-run-waterfall.ipynb with papermill)")
     truth = _truth_path(sample)
     run = run_notebook(
-        "notebooks/02_waterfall.ipynb",
+        "notebooks/02-run-waterfall.ipynb",
         parameters={
             "path": str(sample),
             "truth_path": str(truth) if truth else "",
             "budget_credits": budget,
             "mode": "sandbox",
             "out_dir": str(out / "report"),
+            "batch": True,  # the notebook's batch route: run the parameters, no clicking
         },
         out_dir=out / "report",
         name="engagement_report",
@@ -336,8 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--report",
         action="store_true",
-        help="also write the engagement report: notebooks/02_waterfall.ipynb run with papermill "
-        "on the sample, as a scrubbed notebook and a static HTML page",
+        help="also write the engagement report: notebooks/02-run-waterfall.ipynb run with "
+        "papermill on the sample, as a scrubbed notebook and a static HTML page",
     )
     args = parser.parse_args(argv)
 

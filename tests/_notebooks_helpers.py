@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01_list_intake.ipynb", "02_waterfall.ipynb", "03_compare_providers.ipynb")
+NOTEBOOKS = ("01_list_intake.ipynb", "02-run-waterfall.ipynb", "03_compare_providers.ipynb")
 JUPYTER_VARS = ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")
 
 
