@@ -110,7 +110,7 @@ class MappingEditor:
     field shows the column that lost it as "not used").
     """
 
-    def __init__(self, on_change: Callable[[dict[str, str | None]], None]) -> None:
+    def __init__(self, on_change: Callable[[dict[str, str | None]], object]) -> None:
         import ipywidgets as w
 
         self._w = w

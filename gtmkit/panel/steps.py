@@ -187,7 +187,7 @@ class StepPicker:
     ``on_change(plan)`` is called after every change with the new :class:`StepPlan`.
     """
 
-    def __init__(self, plan: StepPlan, on_change: Callable[[StepPlan], None]) -> None:
+    def __init__(self, plan: StepPlan, on_change: Callable[[StepPlan], object]) -> None:
         import ipywidgets as w
 
         self.plan = plan
