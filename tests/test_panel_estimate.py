@@ -70,6 +70,8 @@ def test_the_view_shows_the_engines_figures_and_basis(leads) -> None:
     roomy = estimate_html(table, Budget(amount=10_000), WF)
     assert "covers the worst case" in roomy
     assert "enter one before running" in estimate_html(table, Budget(), WF)
+    known = gtmkit.load_list(b"Email\nann@acme.io\n", filename="l.csv")
+    assert "nothing to look up" in estimate_html(WF.estimate(known), Budget(amount=5), WF)
 
 
 def test_the_panel_estimate_follows_steps_and_budget(tmp_path: Path) -> None:

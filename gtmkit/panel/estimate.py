@@ -180,7 +180,9 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
             f"<td>${row['cost_usd']:,.2f}</td>"
             f"<td>{_num(row['worst_case_credits'])} cr · ${row['worst_case_usd']:,.2f}</td></tr>"
         )
-    if budget.amount is None:
+    if summary.rows_in == 0:
+        verdict = "Every accepted row already has an email: nothing to look up, nothing to spend."
+    elif budget.amount is None:
         verdict = "No budget set: enter one before running."
     elif summary.budget_binds:
         verdict = (
