@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 NOTEBOOKS = (
     "01_list_intake.ipynb",
-    "02_waterfall.ipynb",
+    "02-run-waterfall.ipynb",
     "03_compare_providers.ipynb",
     "05-engagement-report.ipynb",
 )

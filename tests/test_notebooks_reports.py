@@ -214,7 +214,7 @@ def test_run_notebook_refuses_an_unknown_parameter_before_running(tmp_path: Path
     out = tmp_path / "out"
     with pytest.raises(ReportParameterError, match=r"\['budjet_credits'\].*budget_credits"):
         run_notebook(
-            NOTEBOOKS_DIR / "02_waterfall.ipynb", parameters={"budjet_credits": 5}, out_dir=out
+            NOTEBOOKS_DIR / "02-run-waterfall.ipynb", parameters={"budjet_credits": 5}, out_dir=out
         )
     assert not out.exists() or list(out.iterdir()) == []  # nothing ran, nothing written
 
@@ -276,16 +276,16 @@ def test_cli_parameter_values_parse_like_papermill(text: str, value: object) -> 
 
 
 def test_cli_lists_parameters(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["params", "notebooks/02_waterfall.ipynb"]) == 0
+    assert main(["params", "notebooks/02-run-waterfall.ipynb"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" = ")[0] for line in lines] == list(
-        notebook_parameters(NOTEBOOKS_DIR / "02_waterfall.ipynb")
+        notebook_parameters(NOTEBOOKS_DIR / "02-run-waterfall.ipynb")
     )
     assert any(line.startswith("budget_credits = 400.0  # ") for line in lines)
 
 
 def test_cli_says_what_is_wrong_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "notebooks/02_waterfall.ipynb", "-p", "budjet", "5"]) == 2
+    assert main(["run", "notebooks/02-run-waterfall.ipynb", "-p", "budjet", "5"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown notebook parameter(s) ['budjet']")
     assert "budget_credits" in err

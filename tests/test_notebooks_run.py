@@ -10,7 +10,6 @@ import nbformat
 import polars as pl
 import pytest
 
-from gtmkit.comparison import accuracy_by_source, load_truth
 from gtmkit.reports import (
     NotebookLeakError,
     NotebookRun,
@@ -74,40 +73,6 @@ def test_intake_notebook(intake_run: NotebookRun) -> None:
     assert {"first_name", "last_name", "email", "company_name"} <= set(figures["mapped_fields"])
     exported = intake_run.notebook.parent / "out" / Path(figures["exported"]).name
     assert pl.read_csv(exported, infer_schema_length=0).height == figures["accepted"]
-
-
-# ------------------------------------------------------------------------ 02 waterfall
-
-BUDGET = 60.0  # binds on the 300-row sample (a full run needs about 320 credits)
-
-
-@pytest.fixture(scope="module")
-def waterfall_run(runs_dir: Path) -> NotebookRun:
-    return _run(runs_dir, "02_waterfall.ipynb", budget_credits=BUDGET)
-
-
-def test_waterfall_notebook_holds_the_budget(waterfall_run: NotebookRun) -> None:
-    figures = waterfall_run.figures
-    _assert_clean_report(waterfall_run)
-    assert figures["mode"] == "sandbox" and figures["budget_credits"] == BUDGET
-    assert 0 < figures["credits"] <= BUDGET
-    status = figures["status"]
-    assert sum(status.values()) == figures["rows"] == 300
-    assert status["budget_exhausted"] > 0 and status["enriched"] > 0
-    # The exported list is the result: every input row once, statuses as recorded.
-    exported = waterfall_run.notebook.parent / "out" / Path(figures["exported"]).name
-    records = pl.read_csv(exported, infer_schema_length=0)
-    assert records.height == figures["rows"]
-    assert records["row_id"].n_unique() == records.height
-    assert dict(records.group_by("status").len().rows()) == status
-    assert records["credits"].cast(pl.Float64).sum() == pytest.approx(figures["credits"])
-    assert set(figures["hits_by_step"]) == {*figures["steps"], figures["verify"]}
-    for value in figures["accuracy"].values():
-        assert value is None or 0 <= value <= 1
-    # Accuracy is the package's one judgement of the sample's truth, on the exported records.
-    truth = load_truth(ROOT / "data/samples/leads_small.truth.csv")
-    expected = dict(accuracy_by_source(records, truth).select("source", "accuracy").rows())
-    assert figures["accuracy"] == pytest.approx(expected, abs=1e-4)
 
 
 # ------------------------------------------------------------------------ 03 compare

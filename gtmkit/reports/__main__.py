@@ -2,8 +2,8 @@
 the outputs nbval checks.
 
 Example:
-    $ python -m gtmkit.reports run notebooks/02_waterfall.ipynb -p budget_credits 200 --html
-    $ python -m gtmkit.reports params notebooks/02_waterfall.ipynb
+    $ python -m gtmkit.reports run notebooks/02-run-waterfall.ipynb -p budget_credits 200 --html
+    $ python -m gtmkit.reports params notebooks/02-run-waterfall.ipynb
     $ python -m gtmkit.reports refresh notebooks/*.ipynb
 """
 

@@ -42,7 +42,7 @@ def find_notebook(notebook: str | os.PathLike[str]) -> Path:
     if not source.is_file():
         raise NotebookNotFoundError(
             f"notebook not found: {display_path(source)} (paths are relative to the project "
-            "root, e.g. notebooks/02_waterfall.ipynb)"
+            "root, e.g. notebooks/02-run-waterfall.ipynb)"
         )
     return source
 

@@ -12,15 +12,15 @@ tests run every notebook this way)::
 
     from gtmkit.reports import run_notebook
 
-    run = run_notebook("notebooks/02_waterfall.ipynb", parameters={"budget_credits": 200},
-                       html=True)
-    run.figures["coverage"], run.html      # data/runs/02_waterfall.html
+    run = run_notebook("notebooks/02-run-waterfall.ipynb",
+                       parameters={"batch": True, "budget_credits": 200}, html=True)
+    run.figures["coverage"], run.html      # data/runs/02-run-waterfall.html
 
 A name the notebook does not define is refused before anything runs:
 
     >>> from gtmkit.reports import ReportParameterError, run_notebook
     >>> try:
-    ...     run_notebook("notebooks/02_waterfall.ipynb", parameters={"budget": 10})
+    ...     run_notebook("notebooks/02-run-waterfall.ipynb", parameters={"budget": 10})
     ... except ReportParameterError as exc:
     ...     print(str(exc).split(";")[0])
     unknown notebook parameter(s) ['budget']
