@@ -149,16 +149,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default 8888)")
     parser.add_argument("--browser", action="store_true", help="open a browser on the URL")
-    parser.add_argument(
-        "lab_args", nargs=argparse.REMAINDER, help="after --: more JupyterLab options"
-    )
+    parser.epilog = "Options after -- go to JupyterLab as given."
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start JupyterLab (this process becomes the server); returns only on an error."""
-    args = _parser().parse_args(argv)
-    extra = [a for a in args.lab_args if a != "--"]
+    given = list(sys.argv[1:] if argv is None else argv)
+    cut = given.index("--") if "--" in given else len(given)
+    args = _parser().parse_args(given[:cut])
+    extra = given[cut + 1 :]
     directory = resolve_path(args.directory)
     try:
         if not directory.is_dir():

@@ -1,0 +1,101 @@
+"""Shared bits of the tests that start JupyterLab (``gtmkit lab`` / ``make lab``) and drive it in
+Debian's Chromium: the browser, free ports, waiting for the server, stopping it, and which
+addresses a port listens on. (Not a conftest: the lead owns that.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests._notebooks_helpers import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Screenshots a person looks at (git-ignored).
+ARTIFACTS = ROOT / "artifacts"
+
+
+def require_chromium(chromium: Path = CHROMIUM) -> None:
+    """Skip without Chromium locally; under CI (``CI`` set) a missing browser is a failure."""
+    if chromium.exists():
+        return
+    message = f"{chromium} is missing (install it: apt-get install -y chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must run the browser test")
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_lab(
+    process: subprocess.Popen[bytes], url: str, token: str, log: Path, timeout: float = 60
+) -> None:
+    """Wait until the server answers ``/api/status`` with the token; fail with its log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited ({process.returncode}): {log.read_text()[-3000:]}")
+        try:
+            answer = httpx.get(f"{url}/api/status", headers={"Authorization": f"token {token}"})
+            if answer.status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not answer within {timeout:.0f} s: {log.read_text()}")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started with ``start_new_session=True``: its whole process group."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a socket listening on TCP ``port`` (from ``/proc/net``)."""
+    found: set[str] = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, port_hex = fields[1].split(":")
+            if int(port_hex, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                found.add(_address(address, width))
+    return found
+
+
+def _address(hex_address: str, width: int) -> str:
+    raw = bytes.fromhex(hex_address)
+    if width == 8:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words)
