@@ -99,3 +99,49 @@ def _address(hex_address: str, width: int) -> str:
         return socket.inet_ntop(socket.AF_INET, raw[::-1])
     words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
     return socket.inet_ntop(socket.AF_INET6, words)
+
+
+def screenshot_report(html: Path, png: Path) -> dict[str, object]:
+    """Open a static HTML report in Chromium, offline (only ``file:`` and ``data:`` load), and
+    save a full-page screenshot. Returns what a reader would have seen go wrong: the images
+    that did not render and the requests that tried to leave the machine."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    left: list[str] = []
+
+    def offline(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(("file:", "data:", "about:")):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            left.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.route("**/*", offline)
+            page.goto(html.resolve().as_uri(), wait_until="load")
+            images = page.eval_on_selector_all(
+                "img",
+                "els => els.map(e => [e.complete && e.naturalWidth > 0, e.src.slice(0, 40)])",
+            )
+            text = page.inner_text("body")
+            page.screenshot(path=str(png), full_page=True)
+            # the full page is too tall to read at once: also one picture per screen
+            height = int(page.evaluate("document.documentElement.scrollHeight"))
+            for number, top in enumerate(range(0, height, 1400), start=1):
+                clip = {"x": 0, "y": top, "width": 1100, "height": min(1400, height - top)}
+                part = png.with_name(f"{png.stem}-{number}.png")
+                page.screenshot(path=str(part), full_page=True, clip=clip)
+        finally:
+            browser.close()
+    return {
+        "images": len(images),
+        "broken_images": [name for ok, name in images if not ok],
+        "left_the_machine": left,
+        "text": text,
+    }

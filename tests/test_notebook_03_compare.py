@@ -12,6 +12,7 @@ import gtmkit
 from gtmkit.comparison import estimate_compare, provider_costs
 from gtmkit.providers.pricing import worst_case_credits
 from gtmkit.reports import NotebookRun, NotebookRunError
+from tests._lab_helpers import ARTIFACTS, screenshot_report
 from tests._notebooks_helpers import ROOT, assert_clean_report, run_report
 
 pytestmark = pytest.mark.slow
@@ -103,3 +104,16 @@ def test_compare_notebook_refuses_a_budget_below_the_estimate(tmp_path: Path) ->
     kept = failed.value.notebook.read_text(encoding="utf-8")
     assert "nothing was spent" in kept and "over budget, compare will refuse" in kept
     assert not ledger.exists()
+
+
+@pytest.mark.browser
+def test_compare_report_reads_offline_in_chromium(compare_run: NotebookRun) -> None:
+    """The static report renders in Chromium with nothing fetched from outside; its charts are
+    images, and the figures it prints are the recorded ones (screenshot in artifacts/)."""
+    assert compare_run.html is not None
+    seen = screenshot_report(compare_run.html, ARTIFACTS / "notebook-03" / "report.png")
+    assert seen["left_the_machine"] == [] and seen["broken_images"] == []
+    assert seen["images"] >= 4  # hit rate vs cost, segment heatmap, overlap, frontier
+    figures, text = compare_run.figures, str(seen["text"])
+    assert f"spent ${figures['spent_usd']:,.2f} of the ${figures['budget_usd']:,.2f}" in text
+    assert f"recommended: {' -> '.join(figures['recommendation']['order'])}" in text
