@@ -145,3 +145,30 @@ def screenshot_report(html: Path, png: Path) -> dict[str, object]:
         "left_the_machine": left,
         "text": text,
     }
+
+
+def project_copy(base: Path) -> Path:
+    """A throwaway git work tree that looks like the project to ``make``: the Makefile,
+    pyproject.toml, .gitattributes and notebooks/ copied (and committed), the package, the
+    samples and the virtualenv linked. ``make git-filters`` there writes *its* git config, never
+    the real repository's (whose config other work trees share)."""
+    import shutil
+
+    root = base / "project"
+    (root / "data").mkdir(parents=True)
+    for name in ("Makefile", "pyproject.toml", ".gitattributes", ".gitignore"):
+        shutil.copyfile(ROOT / name, root / name)
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=_checkpoints)
+    (root / "gtmkit").symlink_to(ROOT / "gtmkit")  # the project root is the copy
+    (root / ".venv").symlink_to(ROOT / ".venv")
+    (root / "data" / "samples").symlink_to(ROOT / "data" / "samples")
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    copied = ["Makefile", "pyproject.toml", ".gitattributes", ".gitignore", "notebooks"]
+    subprocess.run([*git, "add", *copied], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=root, check=True)
+    return root
+
+
+def _checkpoints(_: str, names: list[str]) -> list[str]:
+    return [n for n in names if n == ".ipynb_checkpoints"]
