@@ -154,10 +154,17 @@ def project_copy(base: Path) -> Path:
     the real repository's (whose config other work trees share)."""
     import shutil
 
+    cksum = subprocess.run(
+        ["cksum", "pyproject.toml"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    if not (ROOT / ".venv" / f".installed-{cksum}").exists():
+        pytest.fail("the virtualenv is older than pyproject.toml: run `make install` first")
     root = base / "project"
     (root / "data").mkdir(parents=True)
     for name in ("Makefile", "pyproject.toml", ".gitattributes", ".gitignore"):
         shutil.copyfile(ROOT / name, root / name)
+    # Older than the venv's install stamp, so make never reinstalls the package from the copy.
+    os.utime(root / "pyproject.toml", (0, 0))
     shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=_checkpoints)
     (root / "gtmkit").symlink_to(ROOT / "gtmkit")  # the project root is the copy
     (root / ".venv").symlink_to(ROOT / ".venv")
@@ -172,3 +179,16 @@ def project_copy(base: Path) -> Path:
 
 def _checkpoints(_: str, names: list[str]) -> list[str]:
     return [n for n in names if n == ".ipynb_checkpoints"]
+
+
+def run_make(project: Path, *targets: str, timeout: float = 120) -> str:
+    """``make TARGET...`` in ``project``; fails the test with make's output if it fails."""
+    made = subprocess.run(
+        ["make", "--no-print-directory", *targets],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    return made.stdout

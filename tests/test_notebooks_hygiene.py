@@ -25,7 +25,7 @@ import pytest
 import gtmkit
 from gtmkit.reports import find_leaks, is_checked, notebook_parameters
 from gtmkit.reports.leaks import SECRET_PARAMETER_NAME
-from tests._lab_helpers import project_copy
+from tests._lab_helpers import project_copy, run_make
 from tests._notebooks_helpers import NOTEBOOKS, NOTEBOOKS_DIR, ROOT, hermetic_jupyter
 
 #: The one command that strips a notebook the way the git filter does.
@@ -176,15 +176,7 @@ def _git(project: Path, *args: str) -> str:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project with the git filter installed the way ``make install`` does."""
     root = project_copy(tmp_path_factory.mktemp("hygiene"))
-    made = subprocess.run(
-        ["make", "--no-print-directory", "git-filters"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
-    assert "git filter installed" in made.stdout
+    assert "git filter installed" in run_make(root, "git-filters")
     return root
 
 
@@ -249,13 +241,6 @@ def test_lab_autosave_leaves_no_lead_emails_in_what_git_add_stores(project: Path
     assert path.read_text(encoding="utf-8") == saved  # the work in the file is not lost
 
     # And the one command the hygiene check names makes the working file clean as well.
-    made = subprocess.run(
-        ["make", "--no-print-directory", "notebooks-clean"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
+    run_make(project, "notebooks-clean")
     assert path.read_bytes() == committed
     assert problems(nbformat.read(path, as_version=4), path.name) == []
