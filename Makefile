@@ -15,10 +15,10 @@ export JUPYTER_PLATFORM_DIRS := 1
 # `make lab LAB_PORT=8890` when 8888 is taken.
 LAB_PORT ?= 8888
 # The git filter that keeps committed notebooks free of outputs (.gitattributes applies it to
-# *.ipynb): nbstripout, keeping the outputs of cells tagged keep_output (every
-# NBVAL_CHECK_OUTPUT cell carries that tag). The path is relative on purpose: git runs a
-# filter from the top of the work tree, so each clone or worktree uses its own .venv.
-NBSTRIPOUT := $(VENV)/bin/python -m nbstripout --keep-id --extra-keys "metadata.papermill cell.metadata.papermill"
+# *.ipynb): nbstripout, keeping the outputs nbval compares (the NBVAL_CHECK_OUTPUT cells; see
+# gtmkit/gitfilter.py). The path is relative on purpose: git runs a filter from the top of the
+# work tree, so each clone or worktree uses its own .venv.
+NBFILTER := $(VENV)/bin/python -m gtmkit.gitfilter
 
 .DEFAULT_GOAL := help
 .PHONY: help install git-filters demo report test typecheck notebooks-clean notebooks-refresh lint format bench bench-quick samples lab clean
@@ -39,10 +39,10 @@ install: $(STAMP) git-filters ## create .venv, install gtmkit with test extras, 
 
 git-filters: $(STAMP) ## install the nbstripout git filter: notebooks are committed without outputs
 	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
-	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+	  git config filter.nbstripout.clean '$(NBFILTER)' && \
 	  git config filter.nbstripout.smudge cat && \
 	  git config filter.nbstripout.required true && \
-	  git config diff.ipynb.textconv '$(NBSTRIPOUT) -t' && \
+	  git config diff.ipynb.textconv '$(NBFILTER) -t' && \
 	  echo "git filter installed: notebooks are committed without outputs (see .gitattributes)"; \
 	else \
 	  echo "not a git work tree: the nbstripout git filter is not installed"; \
@@ -74,11 +74,11 @@ samples: $(STAMP) ## regenerate data/samples/ from the simulated world
 	$(BIN)/python -m gtmkit.sandbox samples --out data/samples
 
 notebooks-clean: $(STAMP) ## strip outputs from notebooks/ as the git filter does (checked cells kept)
-	$(NBSTRIPOUT) notebooks/*.ipynb
+	$(NBFILTER) notebooks/*.ipynb
 
 notebooks-refresh: $(STAMP) ## re-store the NBVAL_CHECK_OUTPUT cells after a deliberate change
 	$(BIN)/python -m gtmkit.reports refresh notebooks/*.ipynb
-	$(NBSTRIPOUT) notebooks/*.ipynb
+	$(NBFILTER) notebooks/*.ipynb
 
 bench-quick: $(STAMP) ## every benchmark in --quick mode (under a minute each)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

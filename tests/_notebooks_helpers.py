@@ -75,3 +75,19 @@ def assert_clean_report(run: NotebookRun) -> None:
     assert run.html is not None and run.html.stat().st_size > 0
     html = run.html.read_text(encoding="utf-8")
     assert "record_figures(" not in html  # code is hidden in the report
+
+
+def python_m(module: str, *args: str, stdin: str | None = None, timeout: float = 60) -> Any:
+    """``python -m MODULE ARGS...`` from the repository root: a ``CompletedProcess`` (text)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        input=stdin,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

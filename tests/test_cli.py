@@ -19,17 +19,12 @@ import pytest
 from gtmkit import cli, lab
 from gtmkit.cli import COMMANDS, Command, main
 from tests._lab_helpers import stop
-from tests._notebooks_helpers import ROOT
+from tests._notebooks_helpers import ROOT, python_m
 
 
-def _python_m(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gtmkit", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def _python_m(*args: str) -> subprocess.CompletedProcess[str]:
+    done: subprocess.CompletedProcess[str] = python_m("gtmkit", *args)
+    return done
 
 
 def test_python_dash_m_gtmkit_lists_the_commands() -> None:

@@ -124,7 +124,7 @@ def test_make_lab_serves_on_loopback_with_a_token_as_this_user(tmp_path: Path) -
     if os.geteuid() == 0:
         assert "Running as root is not recommended" not in log
     assert "git filter installed" in log  # make lab installs the notebook filter too
-    assert _filter_installed(project).startswith(".venv/bin/python -m nbstripout")
+    assert _filter_installed(project) == ".venv/bin/python -m gtmkit.gitfilter"
 
 
 def test_make_lab_takes_jupyter_token_from_the_environment(tmp_path: Path) -> None:
@@ -172,4 +172,4 @@ def test_make_lab_serves_as_a_normal_user() -> None:
         subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(base)], check=True)
         log = _serve_and_check(project, prefix=prefix, uid=NOBODY, HOME=str(base / "home"))
         assert "Running as root" not in log
-        assert _filter_installed(project).startswith(".venv/bin/python -m nbstripout")
+        assert _filter_installed(project) == ".venv/bin/python -m gtmkit.gitfilter"

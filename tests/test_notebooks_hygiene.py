@@ -1,14 +1,15 @@
 """Committed notebooks are clean, and stay clean by themselves.
 
 Clean: named ``NN-name.ipynb``; one ``parameters`` cell; a last cell tagged ``figures``; no
-outputs except cells marked ``# NBVAL_CHECK_OUTPUT`` (tagged ``keep_output``, which is how the
-git filter knows to keep them); no run metadata, widget state, key-like strings, absolute
-paths or email addresses. Every failure names the command that fixes it.
+outputs or execution counts except in cells marked ``# NBVAL_CHECK_OUTPUT`` (which keep both:
+nbval needs them); no run metadata, widget state, key-like strings, absolute paths or email
+addresses. Every failure names the command that fixes it.
 
 By themselves: ``make install`` / ``make lab`` install nbstripout as a git filter
-(``.gitattributes``), so running a notebook in JupyterLab and letting it autosave leaves the
-outputs in the working file but never in what ``git add`` stores. That is tested in a
-throwaway copy of the project (``make git-filters`` there), never in this repository.
+(``.gitattributes``, ``gtmkit/gitfilter.py``), so running a notebook in JupyterLab and letting
+it autosave leaves the outputs in the working file but never in what ``git add`` stores. That
+is tested in a throwaway copy of the project (``make git-filters`` there), never in this
+repository.
 (What the helpers in ``gtmkit.reports`` do is in ``test_notebooks_reports.py``.)
 """
 
@@ -53,16 +54,10 @@ def problems(nb: nbformat.NotebookNode, name: str) -> list[str]:
         if cell.cell_type != "code":
             continue
         tagged = KEEP in cell.metadata.get("tags", []) or cell.metadata.get(KEEP) is True
-        if is_checked(cell) and not tagged:
+        if tagged and not is_checked(cell):
             found.append(
-                f"{name}: cell {index} is NBVAL_CHECK_OUTPUT but not tagged {KEEP}, so the git "
-                f"filter would strip the output nbval compares — tag it {KEEP}, then run "
-                f"`{REFRESH}`"
-            )
-        elif tagged and not is_checked(cell):
-            found.append(
-                f"{name}: cell {index} is tagged {KEEP} but nbval does not check it, so its "
-                f"output would be committed — remove the tag, then run `{FIX}`"
+                f"{name}: cell {index} is tagged {KEEP} but nbval does not check it, so the git "
+                f"filter would commit its output — remove the tag, then run `{FIX}`"
             )
         if is_checked(cell):
             kinds = {o.output_type for o in cell.outputs}
@@ -73,9 +68,11 @@ def problems(nb: nbformat.NotebookNode, name: str) -> list[str]:
                 )
             elif not kinds <= {"stream", "execute_result"}:
                 found.append(f"{name}: cell {index} stores {sorted(kinds)} — print plain text")
+            elif cell.execution_count is None:  # nbval: "Unrun reference cell has outputs"
+                found.append(strip.format(f"checked cell {index} has outputs but no count"))
         elif cell.outputs:
             found.append(strip.format(f"cell {index} has outputs committed"))
-        if cell.execution_count is not None:
+        elif cell.execution_count is not None:
             found.append(strip.format(f"cell {index} has an execution count"))
         for output in cell.outputs:
             if EMAIL.search(json.dumps(output)):
@@ -116,11 +113,17 @@ def test_the_check_finds_a_notebook_run_in_lab_and_names_the_fix() -> None:
     ]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
     found = problems(nb, "01-list-intake.ipynb")
-    assert len(found) == 4, found
+    assert len(found) == 3, found
     assert all(f"run `{FIX}`" in line for line in found)
+    code[1].metadata["tags"] = [KEEP]
+    code[2].execution_count = 5
     checked = next(c for c in nb.cells if is_checked(c))
-    checked.metadata["tags"].remove(KEEP)
-    assert any(f"not tagged {KEEP}" in line for line in problems(nb, "x.ipynb"))
+    checked.execution_count = None
+    more = problems(nb, "01-list-intake.ipynb")[len(found) :]
+    assert len(more) == 3, more
+    assert [f"tagged {KEEP}" in more[0], "execution count" in more[1], "no count" in more[2]] == (
+        [True, True, True]
+    ), more
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -185,7 +188,7 @@ def test_make_installs_nbstripout_as_the_notebook_filter(project: Path) -> None:
         "notebooks/01-list-intake.ipynb: filter: nbstripout"
     )
     clean = _git(project, "config", "filter.nbstripout.clean").strip()
-    assert clean.startswith(".venv/bin/python -m nbstripout")  # each work tree's own venv
+    assert clean == ".venv/bin/python -m gtmkit.gitfilter"  # each work tree's own venv
     assert _git(project, "config", "filter.nbstripout.required").strip() == "true"
 
 
