@@ -32,7 +32,8 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (gtmkit)" >/dev/null
+	@# the display name the committed notebooks carry: JupyterLab rewrites it on save otherwise
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) git-filters ## create .venv, install gtmkit with test extras, the git filter

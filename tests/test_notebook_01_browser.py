@@ -4,7 +4,8 @@ driven in Debian's Chromium by Playwright.
 Run all cells; upload a list through the panel and see the intake summary; upload a file over
 the panel's limit and get the size message (not a silent loss: ``gtmkit lab`` lets the file
 through the websocket so the notebook can say what to do); then upload a list again and see
-that the panel still works. The browser may only talk to the loopback server: every other
+that the panel still works; save, and check that what the git filter would commit of the saved
+file holds none of the leads' emails. The browser may only talk to the loopback server: every other
 request is aborted and counted. Screenshots go to ``artifacts/notebook-01/``.
 """
 
@@ -17,6 +18,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ import httpx
 import nbformat
 import pytest
 
+import gtmkit
+from gtmkit.gitfilter import strip
 from gtmkit.lists.upload import UPLOAD_LIMIT_BYTES
 from tests._lab_helpers import (
     ARTIFACTS,
@@ -65,6 +69,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     params.source = params.source.replace('"data/runs/intake"', '"runs"')
     assert '"runs"' in params.source
     nbformat.write(nb, root / INTAKE)
+    served = base / "served.ipynb"
+    shutil.copyfile(root / INTAKE, served)
     # No "get notified about Jupyter news?" toast over the page.
     settings = base / "lab-settings"
     settings.mkdir()
@@ -86,7 +92,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             url = f"http://127.0.0.1:{port}"
             try:
                 wait_for_lab(server, url, token, log_path)
-                yield {"url": url, "token": token, "root": root, "log": log_path}
+                yield {"url": url, "token": token, "root": root, "served": served}
             finally:
                 stop(server)
 
@@ -184,6 +190,15 @@ def test_upload_size_message_and_the_panel_keeps_working(
             again = _summary(second.name).search(output.inner_text())
             output.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "3-next-upload.png"))
+
+            # Save, as autosave would: the file on disk now holds the run's outputs.
+            before_save = (root / INTAKE).stat().st_mtime_ns
+            notebook.locator(".jp-Cell").first.click()
+            page.keyboard.press("Control+s")
+            deadline = time.monotonic() + 30
+            while (root / INTAKE).stat().st_mtime_ns == before_save:
+                assert time.monotonic() < deadline, "JupyterLab did not save the notebook"
+                page.wait_for_timeout(200)
         finally:
             browser.close()
 
@@ -196,6 +211,15 @@ def test_upload_size_message_and_the_panel_keeps_working(
     exports = sorted(p.name for p in (root / "runs").iterdir())
     assert exports == sorted({f"{sample.stem}.clean.csv", f"{second.stem}.clean.csv"}), exports
     assert blocked == [], f"the browser tried to leave loopback: {blocked}"
+
+    # What Lab saved has the leads' emails; what the git filter would commit has none of them,
+    # and is exactly the notebook as it was served.
+    saved = (root / INTAKE).read_text(encoding="utf-8")
+    emails = [e for e in gtmkit.load_list(sample).records["email"].drop_nulls() if e in saved]
+    assert emails, "Lab's saved notebook shows no lead email: the check below would prove nothing"
+    stored = nbformat.writes(strip(nbformat.reads(saved, as_version=4))) + "\n"
+    assert [e for e in emails if e in stored] == []
+    assert stored == Path(lab["served"]).read_text(encoding="utf-8")
 
 
 def test_missing_chromium_skips_locally_but_fails_in_ci(

@@ -95,6 +95,8 @@ def test_committed_notebook_is_clean(name: str) -> None:
     nb = _load(name)
     nbformat.validate(nb)
     assert nb.metadata.kernelspec.name == "python3"
+    # the name `make install` gives the kernel: Lab rewrites any other one on save
+    assert nb.metadata.kernelspec.display_name == "Python 3 (ipykernel)"
     tags = [c.metadata.get("tags", []) for c in nb.cells]
     assert sum("parameters" in t for t in tags) == 1, "exactly one cell tagged 'parameters'"
     assert "figures" in tags[-1] and nb.cells[-1].cell_type == "code"
