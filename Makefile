@@ -12,9 +12,16 @@ export JUPYTER_DATA_DIR   := $(CURDIR)/.venv/jupyter/data
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/.venv/jupyter/runtime
 export IPYTHONDIR         := $(CURDIR)/.venv/ipython
 export JUPYTER_PLATFORM_DIRS := 1
+# `make lab LAB_PORT=8890` when 8888 is taken.
+LAB_PORT ?= 8888
+# The git filter that keeps committed notebooks free of outputs (.gitattributes applies it to
+# *.ipynb): nbstripout, keeping the outputs nbval compares (the NBVAL_CHECK_OUTPUT cells; see
+# gtmkit/gitfilter.py). The path is relative on purpose: git runs a filter from the top of the
+# work tree, so each clone or worktree uses its own .venv.
+NBFILTER := $(VENV)/bin/python -m gtmkit.gitfilter
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo report test typecheck notebooks-refresh lint format bench bench-quick samples lab clean
+.PHONY: help install git-filters demo report test typecheck notebooks-clean notebooks-refresh lint format bench bench-quick samples lab clean
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,10 +32,22 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (gtmkit)" >/dev/null
+	@# the display name the committed notebooks carry: JupyterLab rewrites it on save otherwise
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) ## create .venv and install gtmkit with test extras
+install: $(STAMP) git-filters ## create .venv, install gtmkit with test extras, the git filter
+
+git-filters: $(STAMP) ## install the nbstripout git filter: notebooks are committed without outputs
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean '$(NBFILTER)' && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config filter.nbstripout.required true && \
+	  git config diff.ipynb.textconv '$(NBFILTER) -t' && \
+	  echo "git filter installed: notebooks are committed without outputs (see .gitattributes)"; \
+	else \
+	  echo "not a git work tree: the nbstripout git filter is not installed"; \
+	fi
 
 demo: $(STAMP) ## engagement report on bundled data: reports/<client>-<date>.html/.pdf/.ipynb (no keys, no network)
 	$(BIN)/python -m gtmkit.demo
@@ -55,8 +74,12 @@ format: $(STAMP) ## apply ruff fixes and formatting
 samples: $(STAMP) ## regenerate data/samples/ from the simulated world
 	$(BIN)/python -m gtmkit.sandbox samples --out data/samples
 
+notebooks-clean: $(STAMP) ## strip outputs from notebooks/ as the git filter does (checked cells kept)
+	$(NBFILTER) notebooks/*.ipynb
+
 notebooks-refresh: $(STAMP) ## re-store the NBVAL_CHECK_OUTPUT cells after a deliberate change
 	$(BIN)/python -m gtmkit.reports refresh notebooks/*.ipynb
+	$(NBFILTER) notebooks/*.ipynb
 
 bench-quick: $(STAMP) ## every benchmark in --quick mode (under a minute each)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
@@ -64,8 +87,8 @@ bench-quick: $(STAMP) ## every benchmark in --quick mode (under a minute each)
 bench: $(STAMP) ## every benchmark at full size
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-lab: $(STAMP) ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks
+lab: $(STAMP) git-filters ## JupyterLab on the notebooks: loopback, with a token, as root or not
+	$(BIN)/python -m gtmkit lab notebooks --port $(LAB_PORT)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

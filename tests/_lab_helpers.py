@@ -1,9 +1,7 @@
-"""JupyterLab in headless Chromium for the panel's browser test: start a loopback server on a
-folder, open a notebook with a fresh kernel, run it, and keep the browser on loopback.
-
-Follows the verified recipe in shared/notebook-stack.md §5 (selectors, ``?reset``, deleting
-sessions, no news toast).
-"""
+"""Shared bits of the tests that start JupyterLab and drive it in Debian's Chromium: the
+browser, free ports, waiting for the server, stopping it, which addresses a port listens on,
+and a served Lab (``serve_lab``) that opens a notebook with a fresh kernel and keeps the
+browser on loopback (the recipe in shared/notebook-stack.md §5). Not a conftest."""
 
 from __future__ import annotations
 
@@ -11,6 +9,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests._notebooks_helpers import hermetic_jupyter
+from tests._notebooks_helpers import ROOT, hermetic_jupyter
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,10 +35,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Screenshots a person looks at (git-ignored).
+ARTIFACTS = ROOT / "artifacts"
 
 
 def require_chromium(chromium: Path = CHROMIUM) -> None:
-    """Skip where Chromium is not installed; in CI (which installs it) fail instead."""
+    """Skip without Chromium locally; under CI (``CI`` set) a missing browser is a failure."""
     if chromium.exists():
         return
     message = f"{chromium} is missing (install it: apt-get install -y chromium)"
@@ -48,10 +49,158 @@ def require_chromium(chromium: Path = CHROMIUM) -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for_lab(
+    process: subprocess.Popen[bytes], url: str, token: str, log: Path, timeout: float = 60
+) -> None:
+    """Wait until the server answers ``/api/status`` with the token; fail with its log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited ({process.returncode}): {log.read_text()[-3000:]}")
+        try:
+            answer = httpx.get(f"{url}/api/status", headers={"Authorization": f"token {token}"})
+            if answer.status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not answer within {timeout:.0f} s: {log.read_text()}")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started with ``start_new_session=True``: its whole process group."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a socket listening on TCP ``port`` (from ``/proc/net``)."""
+    found: set[str] = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, port_hex = fields[1].split(":")
+            if int(port_hex, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                found.add(_address(address, width))
+    return found
+
+
+def _address(hex_address: str, width: int) -> str:
+    raw = bytes.fromhex(hex_address)
+    if width == 8:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words)
+
+
+def screenshot_report(html: Path, png: Path) -> dict[str, object]:
+    """Open a static HTML report in Chromium, offline (only ``file:`` and ``data:`` load), and
+    save a full-page screenshot. Returns what a reader would have seen go wrong: the images
+    that did not render and the requests that tried to leave the machine."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    left: list[str] = []
+
+    def offline(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(("file:", "data:", "about:")):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            left.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.route("**/*", offline)
+            page.goto(html.resolve().as_uri(), wait_until="load")
+            images = page.eval_on_selector_all(
+                "img",
+                "els => els.map(e => [e.complete && e.naturalWidth > 0, e.src.slice(0, 40)])",
+            )
+            text = page.inner_text("body")
+            page.screenshot(path=str(png), full_page=True)
+            # the full page is too tall to read at once: also one picture per screen
+            height = int(page.evaluate("document.documentElement.scrollHeight"))
+            for number, top in enumerate(range(0, height, 1400), start=1):
+                clip = {"x": 0, "y": top, "width": 1100, "height": min(1400, height - top)}
+                part = png.with_name(f"{png.stem}-{number}.png")
+                page.screenshot(path=str(part), full_page=True, clip=clip)
+        finally:
+            browser.close()
+    return {
+        "images": len(images),
+        "broken_images": [name for ok, name in images if not ok],
+        "left_the_machine": left,
+        "text": text,
+    }
+
+
+def project_copy(base: Path) -> Path:
+    """A throwaway git work tree that looks like the project to ``make``: the Makefile,
+    pyproject.toml, .gitattributes and notebooks/ copied (and committed), the package, the
+    samples and the virtualenv linked. ``make git-filters`` there writes *its* git config, never
+    the real repository's (whose config other work trees share)."""
+    import shutil
+
+    cksum = subprocess.run(
+        ["cksum", "pyproject.toml"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    if not (ROOT / ".venv" / f".installed-{cksum}").exists():
+        pytest.fail("the virtualenv is older than pyproject.toml: run `make install` first")
+    root = base / "project"
+    (root / "data").mkdir(parents=True)
+    for name in ("Makefile", "pyproject.toml", ".gitattributes", ".gitignore"):
+        shutil.copyfile(ROOT / name, root / name)
+    # Older than the venv's install stamp, so make never reinstalls the package from the copy.
+    os.utime(root / "pyproject.toml", (0, 0))
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=_checkpoints)
+    (root / "gtmkit").symlink_to(ROOT / "gtmkit")  # the project root is the copy
+    (root / ".venv").symlink_to(ROOT / ".venv")
+    (root / "data" / "samples").symlink_to(ROOT / "data" / "samples")
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    copied = ["Makefile", "pyproject.toml", ".gitattributes", ".gitignore", "notebooks"]
+    subprocess.run([*git, "add", *copied], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=root, check=True)
+    return root
+
+
+def _checkpoints(_: str, names: list[str]) -> list[str]:
+    return [n for n in names if n == ".ipynb_checkpoints"]
+
+
+def run_make(project: Path, *targets: str, timeout: float = 120) -> str:
+    """``make TARGET...`` in ``project``; fails the test with make's output if it fails."""
+    made = subprocess.run(
+        ["make", "--no-print-directory", *targets],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    return made.stdout
 
 
 @dataclass
@@ -97,7 +246,7 @@ def serve_lab(root: Path, base: Path) -> Iterator[Lab]:
             }
         )
     )
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     log_path = base / "lab.log"
     with hermetic_jupyter(base / "jupyter") as dirs:
         env = {**os.environ, **dirs, "JUPYTER_PLATFORM_DIRS": "1"}

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gtmkit.reports import NotebookRun
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
-NOTEBOOKS = (
-    "01_list_intake.ipynb",
-    "02-run-waterfall.ipynb",
-    "03_compare_providers.ipynb",
-    "05-engagement-report.ipynb",
-)
+#: Every committed notebook (found, not listed: a new notebook is checked the day it lands).
+NOTEBOOKS = tuple(sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")))
 JUPYTER_VARS = ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")
 
 
@@ -43,3 +44,50 @@ def hermetic_jupyter(base: Path) -> Iterator[dict[str, str]]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def run_report(out: Path, name: str, **parameters: Any) -> NotebookRun:
+    """Run ``notebooks/<name>`` as a report into ``out`` (its ``out_dir`` there too, if it has
+    one), with HTML, Jupyter's state kept under ``out`` too."""
+    from gtmkit.reports import notebook_parameters, run_notebook
+
+    if "out_dir" in notebook_parameters(NOTEBOOKS_DIR / name):
+        parameters.setdefault("out_dir", str(out / "out"))
+    with hermetic_jupyter(out / "jupyter"):
+        return run_notebook(NOTEBOOKS_DIR / name, parameters=parameters, out_dir=out, html=True)
+
+
+def assert_clean_report(run: NotebookRun) -> None:
+    """A report run left no papermill traces, no error, no leak; its figures and HTML agree."""
+    import nbformat
+
+    from gtmkit.reports import find_leaks, read_figures
+
+    nb = nbformat.read(run.notebook, as_version=4)
+    assert "papermill" not in nb.metadata
+    for cell in nb.cells:
+        assert "injected-parameters" not in cell.metadata.get("tags", [])
+        assert "papermill" not in cell.metadata and "execution" not in cell.metadata
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error"
+    assert find_leaks(nb) == []
+    assert json.loads(run.figures_path.read_text()) == run.figures == read_figures(run.notebook)
+    assert run.html is not None and run.html.stat().st_size > 0
+    html = run.html.read_text(encoding="utf-8")
+    assert "record_figures(" not in html  # code is hidden in the report
+
+
+def python_m(module: str, *args: str, stdin: str | None = None, timeout: float = 60) -> Any:
+    """``python -m MODULE ARGS...`` from the repository root: a ``CompletedProcess`` (text)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        input=stdin,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

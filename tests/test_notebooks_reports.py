@@ -238,7 +238,7 @@ def test_an_unreadable_parameters_cell_is_a_clear_error(tmp_path: Path) -> None:
 def test_run_notebook_refuses_credential_parameters(name: str) -> None:
     # Refused even though the notebook does not define the name: the key never reaches papermill
     with pytest.raises(ReportParameterError, match="environment variables"):
-        run_notebook("notebooks/01_list_intake.ipynb", parameters={name: "x"})
+        run_notebook("notebooks/01-list-intake.ipynb", parameters={name: "x"})
 
 
 def test_a_credential_parameter_the_notebook_defines_is_still_refused(tmp_path: Path) -> None:
@@ -331,7 +331,7 @@ def test_paths_resolve_from_anywhere_and_display_relative(
 
 def test_python_dash_m_gtmkit_reports_runs() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "gtmkit.reports", "params", "notebooks/01_list_intake.ipynb"],
+        [sys.executable, "-m", "gtmkit.reports", "params", "notebooks/01-list-intake.ipynb"],
         capture_output=True,
         text=True,
         cwd=ROOT,

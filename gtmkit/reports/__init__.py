@@ -20,7 +20,7 @@ Command line: ``python -m gtmkit.reports run NOTEBOOK [-p NAME VALUE]... [--html
 
 Example:
     >>> from gtmkit.reports import notebook_parameters
-    >>> sorted(notebook_parameters("notebooks/01_list_intake.ipynb"))
+    >>> sorted(notebook_parameters("notebooks/01-list-intake.ipynb"))
     ['out_dir', 'path']
 """
 
