@@ -42,7 +42,7 @@ from gtmkit.reports.scrub import is_checked
 if TYPE_CHECKING:  # pragma: no cover
     from nbformat import NotebookNode
 
-__all__ = ["EXTRA_KEYS", "main", "strip"]
+__all__ = ["EXTRA_KEYS", "KERNELSPEC", "main", "strip"]
 
 #: Metadata stripped besides outputs and counts: nbstripout's defaults, and papermill's.
 EXTRA_KEYS: tuple[str, ...] = (
@@ -58,6 +58,10 @@ EXTRA_KEYS: tuple[str, ...] = (
     "cell.metadata.papermill",
 )
 _KEEP = "keep_output"  # nbstripout's per-cell marker
+#: The kernel every committed notebook names: the one ``make install`` registers. A notebook
+#: saved from another kernel (a conda env's "Python 3", a named venv) would otherwise change
+#: what git stores and what papermill starts.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def strip(nb: NotebookNode) -> NotebookNode:
@@ -77,6 +81,9 @@ def strip(nb: NotebookNode) -> NotebookNode:
     checked = (c for c in nb.cells if c.cell_type == "code" and is_checked(c) and c.outputs)
     for number, cell in enumerate(checked, start=1):
         cell.execution_count = number
+    kernel = nb.metadata.get("kernelspec")
+    if kernel and kernel.get("language", "python") == "python":
+        nb.metadata["kernelspec"] = dict(KERNELSPEC)
     return nb
 
 

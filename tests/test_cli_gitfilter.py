@@ -109,3 +109,12 @@ def test_in_process_strip_matches_the_committed_notebook(name: str) -> None:
     committed = (NOTEBOOKS_DIR / name).read_text(encoding="utf-8")
     stripped = nbformat.writes(strip(nbformat.reads(committed, as_version=4))) + "\n"
     assert stripped == committed
+
+
+def test_a_notebook_saved_from_another_python_kernel_is_stored_with_the_projects() -> None:
+    nb = _run_in_lab()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (gtmkit)", "language": "python",
+                                 "name": "gtmkit-env"}  # fmt: skip
+    stored = nbformat.reads(_filter(nbformat.writes(nb)).stdout, as_version=4)
+    assert stored.metadata.kernelspec == {
+        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}  # fmt: skip

@@ -51,7 +51,7 @@ def test_recorded_figures_match_the_package_computation(report: tuple) -> None:
     assert engagement.cost_per_record == pytest.approx(measured["avg_cost_usd"])
     assert engagement.accuracy.value == pytest.approx(measured["accuracy"])
     assert engagement.verified.value == pytest.approx(measured["verified_share"])
-    assert engagement.coverage_as_documented.value == pytest.approx(measured["coverage"])
+    assert engagement.coverage.value == pytest.approx(measured["coverage"])
     f = files.figures
     assert f["received"] == f["worked"] + f["rejected"] + f["duplicates"]
     assert f["with_email"] == f["found"] + f["from_list"]

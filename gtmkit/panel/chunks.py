@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
+from gtmkit.errors import InvalidInput
 from gtmkit.lists.errors import ListError
 from gtmkit.lists.upload import UploadTooLarge
 
@@ -139,7 +140,7 @@ class ChunkAssembler:
 
     def __init__(self, *, limit_bytes: int, directory: str | os.PathLike[str] | None = None):
         if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int) or limit_bytes <= 0:
-            raise ValueError(f"limit_bytes must be a positive whole number, got {limit_bytes!r}")
+            raise InvalidInput(f"limit_bytes must be a positive whole number, got {limit_bytes!r}")
         self.limit_bytes = limit_bytes
         self._parent = directory
         self._folder: Path | None = None

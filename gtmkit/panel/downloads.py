@@ -26,6 +26,7 @@ import anywidget
 import polars as pl
 import traitlets
 
+from gtmkit.errors import InvalidInput
 from gtmkit.lists.export import neutralize_formulas
 from gtmkit.panel.chunks import DEFAULT_CHUNK_BYTES
 
@@ -55,7 +56,7 @@ def result_bytes(frame: pl.DataFrame, fmt: DownloadFormat) -> bytes:
     elif fmt == "xlsx":
         frame.write_excel(buffer, worksheet="enriched")
     else:
-        raise ValueError(f"unknown download format {fmt!r}; use one of {FORMATS}")
+        raise InvalidInput(f"unknown download format {fmt!r}; use one of {FORMATS}")
     return buffer.getvalue()
 
 

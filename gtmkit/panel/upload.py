@@ -37,6 +37,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from gtmkit.errors import InvalidInput
 from gtmkit.lists.errors import ListError
 from gtmkit.panel.chunks import (
     DEFAULT_CHUNK_BYTES,
@@ -86,7 +87,7 @@ class ChunkedUpload(anywidget.AnyWidget):
     ) -> None:
         super().__init__(limit_bytes=limit_bytes, **kwargs)
         if chunk_bytes <= 0 or window <= 0:
-            raise ValueError("chunk_bytes and window must be positive")
+            raise InvalidInput("chunk_bytes and window must be positive")
         self.chunk_bytes = chunk_bytes
         self.window = window
         self.on_file = on_file

@@ -117,8 +117,6 @@ class Engagement:
     verified: Share
     catch_all: Share
     accuracy: Share | None
-    coverage_as_documented: Share
-    kept_list_address: int
     spend_usd: float
     spend_credits: float
     budget_usd: float | None
@@ -175,7 +173,6 @@ class Engagement:
             "found": self.found,
             "usable": self.usable,
             "coverage": self.coverage.value,
-            "coverage_as_documented": self.coverage_as_documented.value,
             "verified_share": self.verified.value,
             "catch_all_share": self.catch_all.value,
             "accuracy": None if self.accuracy is None else self.accuracy.value,
@@ -463,9 +460,6 @@ def measure_engagement(
     catch_all = int((found_rows["email_status"] == "catch_all").fill_null(False).sum())
     judged = int(found_rows["correct"].is_not_null().sum())
     correct = int(found_rows["correct"].fill_null(False).sum())
-    has_email = pl.col("email").is_not_null() & (pl.col("email").cast(pl.String) != "")
-    # the pattern counts coverage as any email at the end (see the report's footnote)
-    any_email = worked.filter(has_email & (pl.col("status") != "manual")).height
 
     plan = pattern.plan(substitute=substitute)
     names = _source_names(plan)
@@ -511,8 +505,6 @@ def measure_engagement(
         verified=Share(usable, found),
         catch_all=Share(catch_all, found),
         accuracy=Share(correct, judged) if truth is not None else None,
-        coverage_as_documented=Share(any_email, n),
-        kept_list_address=any_email - enriched.height,
         spend_usd=spend,
         spend_credits=credits,
         budget_usd=budget_usd,

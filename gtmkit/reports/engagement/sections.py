@@ -111,7 +111,8 @@ def title(e: Engagement, *, prepared_by: str = "gtmkit") -> Section:
 
 def _documented_rows(e: Engagement) -> pl.DataFrame:
     measured_of = {
-        "coverage": percent(e.coverage_as_documented.value) + "¹",
+        # the pattern's coverage is the report's: work emails at the end (gtmkit.patterns.measure)
+        "coverage": percent(e.coverage.value),
         "avg_cost_usd": _fig("cost_per_record", money(e.cost_per_record)),
         "accuracy": _fig("accuracy", percent(e.accuracy.value)) if e.accuracy else MISSING,
         "verified_share": _fig("verified_share", percent(e.verified.value)),
@@ -197,11 +198,6 @@ def summary(e: Engagement, *, attachments: Sequence[str] = ()) -> Section:
         numeric=["Documented", "This run", "95% interval"],
         title=f"Against the pattern's documented figures ({e.pattern_title})",
         notes=[
-            "¹ The pattern counts every contact left with any email, including "
-            f"{count(e.kept_list_address)} who kept only a personal or invalid address from "
-            f"your list; counting work emails only, coverage is {percent(e.coverage.value)} "
-            f"({count(e.with_email)} of {count(e.worked)}), the figure used everywhere else "
-            "in this report.",
             "Verdict: “As documented” when the documented figure lies inside this run's 95% "
             "interval.",
         ],
