@@ -113,8 +113,8 @@ def test_in_process_strip_matches_the_committed_notebook(name: str) -> None:
 
 def test_a_notebook_saved_from_another_python_kernel_is_stored_with_the_projects() -> None:
     nb = _run_in_lab()
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (gtmkit)", "language": "python",
-                                 "name": "gtmkit-env"}  # fmt: skip
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (gtmkit)", "language": "python"}
     stored = nbformat.reads(_filter(nbformat.writes(nb)).stdout, as_version=4)
-    assert stored.metadata.kernelspec == {
-        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}  # fmt: skip
+    # the kernel `make install` registers, whatever kernel the notebook was saved from
+    assert stored.metadata.kernelspec.name == "python3"
+    assert stored.metadata.kernelspec.display_name == "Python 3 (ipykernel)"
