@@ -88,3 +88,51 @@ def test_first_mobile_looks_past_a_direct_line_for_a_mobile():
     assert (two_mod_four["phone_type"] == "direct").all()  # kept: no mobile was found
     assert CALLS["mobiles"] == 40  # every row looked for a mobile
     assert result.totals["credits"] == 20 + 2 * 10
+
+
+class Reveals(Lines):
+    """Sells the phone separately, like Apollo's phone reveal: asked for only when a step wants
+    it, at 8 credits on top of the email's 1, and keyed apart from an email-only lookup."""
+
+    name: ClassVar[str] = "reveals"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reveal = False
+
+    def want_fields(self, fields: frozenset[str]) -> None:
+        self.reveal = "phone" in fields
+        self.max_credits = 9.0 if self.reveal else 1.0  # type: ignore[misc]
+
+    def lookup_key(self, record: Record) -> str:
+        return f"{record['row_id']}|phone" if self.reveal else str(record["row_id"])
+
+    async def _lookup(self, record: Record) -> Finding:
+        CALLS[self.name] += 1
+        if record["row_id"] % 2:
+            return Finding(self.name, self.endpoint, "miss")
+        fields = {"email": f"p{record['row_id']}@acme.io"}
+        if self.reveal:
+            fields |= {"phone": "+14155550100", "phone_type": "mobile"}
+        return Finding(self.name, self.endpoint, "hit", fields=fields, email_status="valid",
+                       credits=9.0 if self.reveal else 1.0)  # fmt: skip
+
+
+def test_the_engine_tells_an_adapter_which_fields_its_steps_want():
+    def run_with(fills):
+        CALLS.clear()
+        wf = Waterfall([Step("reveals", fills=fills)])
+        return wf.run(make_records(10), providers={"reveals": Reveals()}, ledger=None,
+                      progress=False, rate_limits="off")  # fmt: skip
+
+    email_only = run_with(("email",))
+    phones = email_only.records.get_column("phone", default=None)
+    assert phones is None or phones.is_null().all()  # no reveal was asked for
+    assert email_only.totals["credits"] == 5  # five hits at the email's price
+    both = run_with(("email", "phone"))
+    assert both.records.filter(pl.col("row_id") % 2 == 0)["phone_type"].to_list() == ["mobile"] * 5
+    assert both.totals["credits"] == 5 * 9  # the reveal billed, and reserved at 9 (budget held)
+    capped = Waterfall([Step("reveals", fills=("email", "phone"))]).run(
+        make_records(10), providers={"reveals": Reveals()}, ledger=None, progress=False,
+        rate_limits="off", budget_credits=20)  # fmt: skip
+    assert capped.totals["credits"] <= 20

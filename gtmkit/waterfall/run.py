@@ -99,6 +99,14 @@ class _Parts:
     backends: Backends
 
 
+def _fields_wanted(wf: Waterfall) -> dict[str, frozenset[str]]:
+    """Per provider, the fields its steps fill (a provider in two steps: both steps' fields)."""
+    wanted: dict[str, set[str]] = {}
+    for step in wf.steps:
+        wanted.setdefault(step.provider, set()).update(step.fills)
+    return {name: frozenset(fields) for name, fields in wanted.items()}
+
+
 def _assemble(
     wf: Waterfall,
     frame: pl.DataFrame,
@@ -112,6 +120,12 @@ def _assemble(
         for i, step in enumerate(wf.steps)
         if isinstance(step.when, pl.Expr)
     }
+    for name, fields in _fields_wanted(wf).items():
+        # an adapter that sells a field separately (a phone reveal) asks for it, prices its
+        # worst case and keys its lookups by it only when a step wants that field
+        want = getattr(providers.get(name), "want_fields", None)
+        if callable(want):
+            want(fields)
     for adapter in providers.values():
         # a local learner (the pattern guess) starts from the emails the list already holds,
         # so what it knows does not depend on which finders happen to answer first
