@@ -37,6 +37,13 @@ class ProviderError(GtmkitError):
     retryable: bool = False
     disables_provider: bool = False
     charge_known: bool = True
+    #: the error is about one endpoint only (Apollo's 403 ``API_INACCESSIBLE``: "This API key
+    #: is not authorized to access api/v1/<endpoint>"; People API Search "requires a master API
+    #: key"): the key works elsewhere, so an adapter with several endpoints switches off only
+    #: the one in :attr:`endpoint` (see ``ApolloProvider.search``).
+    endpoint_only: bool = False
+    #: the endpoint the error came from, when known (``"mixed_people/api_search"``...).
+    endpoint: str | None = None
     #: the provider's own error code from the body (``"INSUFFICIENT_CREDITS"``...), if any.
     code: str | None = None
     #: the parsed error body kept for audit (scrubbed of the key), if any.
@@ -147,6 +154,14 @@ _AUTH_CODES = frozenset(
     }
 )
 _CREDIT_CODES = frozenset({"INSUFFICIENT_CREDITS", "payment_required"})
+#: Auth answers about one endpoint's scope, not the key itself (Apollo, ../shared/providers.md
+#: §1: 403 ``API_INACCESSIBLE`` "... not authorized to access api/v1/organizations/enrich ...
+#: includes this endpoint in its configured scope"; docs.apollo.io/reference/people-api-search:
+#: "This endpoint requires a master API key").
+_ENDPOINT_CODES = frozenset({"API_INACCESSIBLE"})
+_ENDPOINT_WORDS = re.compile(
+    r"master\s+api\s+key|not\s+authori[sz]ed\s+to\s+access|configured\s+scope", re.IGNORECASE
+)
 _RATE_CODES = frozenset({"RATE_LIMITED", "RATE_LIMIT_EXCEEDED", "rate_limit_error"})
 _DOWN_CODES = frozenset({"INTERNAL_ERROR", "api_error"})
 _BAD_CODES = frozenset(
@@ -358,7 +373,9 @@ def error_for_response(
       ``retry_after`` from ``Retry-After`` / ``retry-after``, PDL's ``x-ratelimit-reset`` or
       Prospeo's ``x-minute-reset-seconds``.
     * ``AuthError``: 401, 403 (except Hunter's and Dropcontact's), ``API_INACCESSIBLE``,
-      ``INVALID_API_KEY``, ``ACCOUNT_RESTRICTED``.
+      ``INVALID_API_KEY``, ``ACCOUNT_RESTRICTED``. ``endpoint_only`` when the answer is about
+      one endpoint's scope (``API_INACCESSIBLE``, "requires a master API key", "not authorized
+      to access <path>"), not the key.
     * ``BadRequest``: other 4xx (400, 404 when not a miss, 405, 409, 410, 422, 451...).
     * ``ProviderTimeout``: 408 and 504; ``ProviderDown``: other 5xx, ``INTERNAL_ERROR``.
     * ``MalformedResponse`` is raised by the adapters when a 2xx body cannot be read.
@@ -414,6 +431,8 @@ def error_for_response(
         error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
     elif code in _AUTH_CODES or status in (401, 403):
         error = AuthError(message("authentication failed"), provider=provider, http_status=status)
+        if code in _ENDPOINT_CODES or (status == 403 and _ENDPOINT_WORDS.search(detail)):
+            error.endpoint_only = True
     elif status in (408, 504):
         error = ProviderTimeout(message("timed out"), provider=provider, http_status=status)
     elif code in _DOWN_CODES or status >= 500:
