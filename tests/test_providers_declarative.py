@@ -22,6 +22,7 @@ import gtmkit
 from gtmkit.providers import errors, provider_class, provider_names
 from gtmkit.providers.declarative import (
     DeclarativeProvider,
+    NoSimulation,
     SpecMismatch,
     provider_from_spec,
     register_spec,
@@ -437,3 +438,15 @@ def test_runs_over_a_loopback_server_with_no_key(registered) -> None:
         server.shutdown()
         server.server_close()
     assert result.totals["enriched"] == 3 and world.calls == 3
+
+
+def test_sandbox_mode_without_a_server_says_so_instead_of_missing(registered) -> None:
+    result = Waterfall([Step("example_finder")]).run(
+        LEADS, mode="sandbox", ledger=None, progress=False
+    )
+    assert result.totals["enriched"] == 0
+    assert result.totals["disabled"] == {"example_finder": "no_simulation"}
+    assert set(result.attempts["error_kind"]) == {"no_simulation"}
+    adapter = provider_from_spec(EXAMPLE)(None, api_key="sandbox-placeholder-key")
+    finding = run(adapter.lookup(ADA))
+    assert isinstance(finding.error, NoSimulation) and "base_urls" in str(finding.error)

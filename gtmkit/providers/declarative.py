@@ -46,6 +46,7 @@ from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.errors import (
     BadRequest,
     MalformedResponse,
+    ProviderError,
     ProviderUsageError,
     error_for_response,
 )
@@ -74,6 +75,17 @@ class SpecMismatch(MalformedResponse):
     @property
     def kind(self) -> str:
         return "spec_mismatch"
+
+
+class NoSimulation(ProviderError):
+    """Sandbox mode was asked to answer a spec-built provider the simulation does not serve
+    (nothing was sent). Stops the provider for the run; the message says what to pass."""
+
+    disables_provider = True
+
+    @property
+    def kind(self) -> str:
+        return "no_simulation"
 
 
 class DeclarativeProvider(HttpProvider):
@@ -105,6 +117,16 @@ class DeclarativeProvider(HttpProvider):
         return person_key(record)
 
     async def _lookup(self, record: Record) -> Finding:
+        from gtmkit.providers.connect import SANDBOX_KEY
+
+        if self._key() == SANDBOX_KEY and self.base_url == self.default_base_url.rstrip("/"):
+            raise NoSimulation(
+                f"{self.name}: a provider built from a spec has no simulated twin, so sandbox "
+                "mode cannot answer it. Serve its answers on a loopback server and pass "
+                f"connect_options={{'base_urls': {{'{self.name}': 'http://127.0.0.1:PORT'}}}}, "
+                f"or set {self.env_var} for live calls.",
+                provider=self.name,
+            )
         request = self.spec.request
         values = template_values(record)
         path = _fill_path(self, request.path, values)
@@ -435,6 +457,7 @@ for _logger in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.htt
 
 __all__ = [
     "DeclarativeProvider",
+    "NoSimulation",
     "SpecError",
     "SpecMismatch",
     "provider_from_spec",
