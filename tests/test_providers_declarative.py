@@ -401,6 +401,9 @@ def test_runs_in_compare_beside_a_built_in_provider(registered) -> None:
     assert row["usd_paid"].item() == pytest.approx(0.12)
     assert set(metrics["provider"]) == {"example_finder", "pattern"}
     assert comparison.overlap.height > 0
+    # the optimizer over orders and subsets sees it like any other provider
+    frontier = comparison.frontier()
+    assert frontier.height > 0 and "example_finder" in str(frontier.to_dicts())
 
 
 # -- over a loopback server -----------------------------------------------------------------
