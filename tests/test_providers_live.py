@@ -20,6 +20,7 @@ EXAMPLES = {
     "pdl": {"first_name": "Sean", "last_name": "Thorne", "company_domain": "peopledatalabs.com"},
     "prospeo": {"first_name": "Tim", "last_name": "Zheng", "company_domain": "apollo.io"},
     "dropcontact": {"first_name": "Tim", "last_name": "Zheng", "company_domain": "apollo.io"},
+    "zoominfo": {"first_name": "Henry", "last_name": "Schuck", "company_name": "ZoomInfo"},
 }
 
 
@@ -67,3 +68,8 @@ def test_prospeo_live(live_key: str) -> None:
 @pytest.mark.live("DROPCONTACT_API_KEY")
 def test_dropcontact_live(live_key: str) -> None:
     _live_lookup("dropcontact", live_key)
+
+
+@pytest.mark.live("ZOOMINFO_CLIENT_SECRET")
+def test_zoominfo_live(live_key: str) -> None:
+    _live_lookup("zoominfo", live_key)

@@ -8,6 +8,7 @@ from gtmkit.sandbox.http.dropcontact import DropcontactAPI
 from gtmkit.sandbox.http.hunter import HunterAPI
 from gtmkit.sandbox.http.pdl import PDLAPI
 from gtmkit.sandbox.http.prospeo import ProspeoAPI
+from gtmkit.sandbox.http.zoominfo import ZoomInfoAPI
 
 API_CLASSES: dict[str, type[ProviderAPI]] = {
     "apollo": ApolloAPI,
@@ -15,4 +16,5 @@ API_CLASSES: dict[str, type[ProviderAPI]] = {
     "pdl": PDLAPI,
     "prospeo": ProspeoAPI,
     "dropcontact": DropcontactAPI,
+    "zoominfo": ZoomInfoAPI,
 }

@@ -1,0 +1,123 @@
+"""Coverage and error profiles of the second wave of simulated providers (ZoomInfo, Lusha,
+Findymail, LeadMagic), and how each one words an email's status.
+
+``gtmkit.sandbox.oracle`` merges these into ``PROVIDER_PROFILES`` / ``VERIFIED_WORD`` and asks
+:data:`STATUS` for the status word, so the draws (correlated findability, stale / wrong-person /
+bad-guess answers, lognormal latency) are the same machinery as the first five providers'.
+
+Calibration (``../shared/field-notes.md`` §4):
+
+* **ZoomInfo** — "ZoomInfo ~75%" estimated coverage (astragtm) is a US-enterprise figure; the
+  simulated base is 0.55 with an enterprise bonus (+10 points over 1,000 employees) and a weak
+  small-company tail (−18 under 11), so its overall rate lands in the 40–65 % single-provider
+  band. No email-status word (``contactAccuracyScore`` 75–99 is match confidence). Database
+  latency (~0.6 s).
+* **Lusha** — "Enterprise business: Lusha 52–58%" (per-persona fill, guitarandtone): base 0.46
+  plus VP+ seniority and enterprise bonuses. ``emailConfidence`` grades ``A+`` / ``A`` / ``B``.
+* **Findymail** — returns verified emails only ("under 5% invalid", vendor guarantee): most
+  dead guesses are dropped instead of returned; no status word on the wire. Live lookup
+  (~1.8 s).
+* **LeadMagic** — "LeadMagic ~55% ($0.05)" (astragtm), vendor claim 60–70 %; its statuses
+  ``valid`` (bounce < 1 %), ``valid_catch_all`` (3–5 %) and ``catch_all`` (leadmagic docs).
+  The blueprint evaluation found it often returns the *previous* holder of a recently changed
+  role: a high stale share. Latency ~1.5 s (blueprint: 1,491 ms).
+
+Example:
+    >>> from gtmkit.sandbox.oracle import PROVIDER_PROFILES
+    >>> PROVIDER_PROFILES["zoominfo"].latency_median_s, HOSTS["api.zoominfo.com"]
+    (0.6, ('zoominfo', '/gtm'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+#: ``(verified, catch_all, deliverable, u_conf) -> (status word, confidence 0..1)``
+StatusRule = Callable[[bool, bool, bool, float], tuple[str | None, float | None]]
+
+
+def profiles(profile_class: type) -> dict[str, Any]:
+    """The profiles, built with the oracle's ``ProviderProfile`` (passed in: no import cycle)."""
+    built = [
+        profile_class(
+            name="zoominfo",
+            base_hit=0.55,
+            band_delta={
+                "1-10": -0.18,
+                "11-50": -0.10,
+                "51-200": -0.02,
+                "1001-5000": 0.08,
+                "5001-10000": 0.10,
+                "10001+": 0.10,
+            },
+            business_delta=0.02,
+            technical_delta=-0.03,
+            region_delta={
+                "North America": 0.06,
+                "Europe": -0.05,
+                "APAC": -0.07,
+                "Latin America": -0.07,
+            },
+            stale_share=0.35,
+            wrong_person_share=0.03,
+            bad_guess_share=0.03,
+            verified_share=0.0,
+            phone_share=0.55,
+            latency_median_s=0.6,
+            latency_sigma=0.4,
+            company_coverage=0.97,
+        ),
+    ]
+    return {p.name: p for p in built}
+
+
+def _zoominfo(
+    verified: bool, catch_all: bool, deliverable: bool, u: float
+) -> tuple[str | None, float | None]:
+    # contactAccuracyScore 75-99 as 0..1 on the wire's own scale (score = 75 + 24 * confidence)
+    low, high = (0.55, 1.0) if deliverable else (0.0, 0.6)
+    return None, round(low + (high - low) * u, 2)
+
+
+#: Status word (and confidence) per provider, in its own vocabulary.
+STATUS: Mapping[str, StatusRule] = {
+    "zoominfo": _zoominfo,
+}
+
+#: Email-status vocabulary per provider (``contract.EMAIL_STATUS_VOCAB``); none for ZoomInfo.
+VOCAB: Mapping[str, tuple[str, ...]] = {
+    "zoominfo": (),
+}
+
+#: Confidence as shown on the wire (``contract.CONFIDENCE_SCALE``).
+CONFIDENCE: Mapping[str, str] = {
+    "zoominfo": "contactAccuracyScore = 75 + round(24 * confidence), 75-99 (match confidence)",
+}
+
+#: The word meaning "verified deliverable", per provider that has one.
+VERIFIED_WORD: Mapping[str, str] = {}
+
+#: Providers whose answers carry no email-status word at all (like PDL).
+NO_STATUS_WORD: frozenset[str] = frozenset({"zoominfo"})
+
+#: Real API hosts → (provider, path prefix), for ``contract.API_HOSTS``.
+HOSTS: Mapping[str, tuple[str, str]] = {
+    "api.zoominfo.com": ("zoominfo", "/gtm"),
+}
+
+#: Documented paid-plan request rates (``ratelimit.DEFAULT_RATES``).
+RATES: Mapping[str, float] = {
+    "zoominfo": 25.0,  # Standard plan: 25/s (docs.zoominfo.com/docs/rate-limits)
+}
+
+__all__ = [
+    "CONFIDENCE",
+    "HOSTS",
+    "NO_STATUS_WORD",
+    "RATES",
+    "STATUS",
+    "VERIFIED_WORD",
+    "VOCAB",
+    "profiles",
+]
