@@ -97,7 +97,7 @@ def test_a_substitute_that_duplicates_a_step_is_refused():
     with pytest.raises(PatternError, match="both run apollo"):
         p.to_waterfall(substitute={"zoominfo": "apollo"})
     with pytest.raises(PatternError, match="not a provider gtmkit can run"):
-        p.to_waterfall(substitute={"zoominfo": "lusha"})
+        p.to_waterfall(substitute={"zoominfo": "clearbit"})
 
 
 def test_non_waterfall_entries_say_they_do_not_run():

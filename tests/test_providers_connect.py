@@ -33,6 +33,7 @@ def test_registered_names_match_the_contract() -> None:
         "prospeo",
         "dropcontact",
         "zoominfo",
+        "lusha",
         "pattern",
         "manual",
     )

@@ -21,6 +21,7 @@ EXAMPLES = {
     "prospeo": {"first_name": "Tim", "last_name": "Zheng", "company_domain": "apollo.io"},
     "dropcontact": {"first_name": "Tim", "last_name": "Zheng", "company_domain": "apollo.io"},
     "zoominfo": {"first_name": "Henry", "last_name": "Schuck", "company_name": "ZoomInfo"},
+    "lusha": {"first_name": "Yoni", "last_name": "Tserruya", "company_domain": "lusha.com"},
 }
 
 
@@ -73,3 +74,8 @@ def test_dropcontact_live(live_key: str) -> None:
 @pytest.mark.live("ZOOMINFO_CLIENT_SECRET")
 def test_zoominfo_live(live_key: str) -> None:
     _live_lookup("zoominfo", live_key)
+
+
+@pytest.mark.live("LUSHA_API_KEY")
+def test_lusha_live(live_key: str) -> None:
+    _live_lookup("lusha", live_key)

@@ -7,8 +7,8 @@ at the simulated world (``gtmkit.sandbox``), which serves the same endpoints.
 Example:
     >>> from gtmkit.providers import PROVIDERS, provider_class
     >>> PROVIDERS  # doctest: +NORMALIZE_WHITESPACE
-    ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'zoominfo', 'pattern',
-     'manual')
+    ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'zoominfo', 'lusha',
+     'pattern', 'manual')
     >>> provider_class("pdl").billing
     'per_hit'
 

@@ -76,11 +76,15 @@ DROPCONTACT_KINDS: Mapping[str, EmailStatus] = {
 #: PDL has no email status; any email it returns is an unverified database email.
 PDL_FOUND: EmailStatus = "risky"
 
+#: Lusha ``emailConfidence`` grades: ``A+`` read as valid, lower grades as risky.
+LUSHA: Mapping[str, EmailStatus] = {"A+": "valid", "A": "risky", "B": "risky", "C": "risky"}
+
 TABLES: Mapping[str, Mapping[str, EmailStatus]] = {
     "apollo": APOLLO,
     "hunter": HUNTER,
     "hunter_verifier": HUNTER,
     "prospeo": PROSPEO,
+    "lusha": LUSHA,
 }
 
 

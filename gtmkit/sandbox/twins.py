@@ -68,7 +68,25 @@ def profiles(profile_class: type) -> dict[str, Any]:
             latency_sigma=0.4,
             company_coverage=0.97,
         ),
-    ]
+        profile_class(
+            name="lusha",
+            base_hit=0.46,
+            band_delta={"1-10": -0.08, "11-50": -0.04, "1001-5000": 0.05, "5001-10000": 0.07,
+                        "10001+": 0.07},
+            seniority_delta={"c_suite": 0.08, "vp": 0.08, "director": 0.05, "entry": -0.05},
+            region_delta={"North America": 0.04, "Europe": 0.02, "APAC": -0.05,
+                          "Latin America": -0.05},
+            stale_share=0.40,
+            wrong_person_share=0.03,
+            bad_guess_share=0.04,
+            verified_share=0.75,
+            false_verified_share=0.05,
+            phone_share=0.5,
+            latency_median_s=0.8,
+            latency_sigma=0.45,
+            company_coverage=0.93,
+        ),
+    ]  # fmt: skip
     return {p.name: p for p in built}
 
 
@@ -80,23 +98,34 @@ def _zoominfo(
     return None, round(low + (high - low) * u, 2)
 
 
+def _lusha(
+    verified: bool, catch_all: bool, deliverable: bool, u: float
+) -> tuple[str | None, float | None]:
+    if verified and not catch_all:
+        return "A+", None
+    return ("A" if catch_all or u < 0.5 else "B"), None
+
+
 #: Status word (and confidence) per provider, in its own vocabulary.
 STATUS: Mapping[str, StatusRule] = {
     "zoominfo": _zoominfo,
+    "lusha": _lusha,
 }
 
 #: Email-status vocabulary per provider (``contract.EMAIL_STATUS_VOCAB``); none for ZoomInfo.
 VOCAB: Mapping[str, tuple[str, ...]] = {
     "zoominfo": (),
+    "lusha": ("A+", "A", "B"),
 }
 
 #: Confidence as shown on the wire (``contract.CONFIDENCE_SCALE``).
 CONFIDENCE: Mapping[str, str] = {
     "zoominfo": "contactAccuracyScore = 75 + round(24 * confidence), 75-99 (match confidence)",
+    "lusha": "none (confidence is None; emailConfidence is a grade word)",
 }
 
 #: The word meaning "verified deliverable", per provider that has one.
-VERIFIED_WORD: Mapping[str, str] = {}
+VERIFIED_WORD: Mapping[str, str] = {"lusha": "A+"}
 
 #: Providers whose answers carry no email-status word at all (like PDL).
 NO_STATUS_WORD: frozenset[str] = frozenset({"zoominfo"})
@@ -104,11 +133,13 @@ NO_STATUS_WORD: frozenset[str] = frozenset({"zoominfo"})
 #: Real API hosts → (provider, path prefix), for ``contract.API_HOSTS``.
 HOSTS: Mapping[str, tuple[str, str]] = {
     "api.zoominfo.com": ("zoominfo", "/gtm"),
+    "api.lusha.com": ("lusha", ""),
 }
 
 #: Documented paid-plan request rates (``ratelimit.DEFAULT_RATES``).
 RATES: Mapping[str, float] = {
     "zoominfo": 25.0,  # Standard plan: 25/s (docs.zoominfo.com/docs/rate-limits)
+    "lusha": 10.0,  # plan-specific, unpublished: an assumption
 }
 
 __all__ = [

@@ -6,6 +6,7 @@ from gtmkit.sandbox.http.api import ProviderAPI
 from gtmkit.sandbox.http.apollo import ApolloAPI
 from gtmkit.sandbox.http.dropcontact import DropcontactAPI
 from gtmkit.sandbox.http.hunter import HunterAPI
+from gtmkit.sandbox.http.lusha import LushaAPI
 from gtmkit.sandbox.http.pdl import PDLAPI
 from gtmkit.sandbox.http.prospeo import ProspeoAPI
 from gtmkit.sandbox.http.zoominfo import ZoomInfoAPI
@@ -17,4 +18,5 @@ API_CLASSES: dict[str, type[ProviderAPI]] = {
     "prospeo": ProspeoAPI,
     "dropcontact": DropcontactAPI,
     "zoominfo": ZoomInfoAPI,
+    "lusha": LushaAPI,
 }
