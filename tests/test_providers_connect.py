@@ -34,6 +34,8 @@ def test_registered_names_match_the_contract() -> None:
         "dropcontact",
         "zoominfo",
         "lusha",
+        "findymail",
+        "leadmagic",
         "pattern",
         "manual",
     )

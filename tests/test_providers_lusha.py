@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import polars as pl
 import pytest
 from _providers_helpers import FAKE_KEY, make, run
+from _twin_helpers import check_compare
 
 from gtmkit.providers import errors
 from gtmkit.providers.lusha import GdprRestricted, LushaProvider
@@ -135,17 +135,4 @@ def test_sandbox_twin_bills_what_it_says_and_answers_451(world) -> None:
 
 
 def test_lusha_in_compare_with_no_special_case(world) -> None:
-    from _compare_helpers import sandbox_providers, world_records
-
-    import gtmkit
-
-    records = world_records(world, 150, seed=6)
-    with sandbox_providers(["lusha", "hunter"], world) as providers:
-        cmp = gtmkit.compare(
-            records, providers, truth=world.truth(records), ledger=None, progress=False,
-            rate_limits="off", echo=False,
-        )  # fmt: skip
-    row = cmp.metrics.filter(pl.col("provider") == "lusha").row(0, named=True)
-    assert 0.35 <= row["hit_rate"] <= 0.70
-    assert row["accuracy"] is not None and 0.8 <= row["accuracy"] <= 1.0
-    assert set(cmp.recommend(target_coverage=0.5).order) <= {"lusha", "hunter"}
+    check_compare(world, "lusha", seed=6)

@@ -16,6 +16,7 @@ import httpx
 import polars as pl
 import pytest
 from _providers_helpers import FAKE_KEY, run
+from _twin_helpers import check_compare
 
 from gtmkit.providers import errors
 from gtmkit.providers.zoominfo import ZoomInfoProvider, zoominfo_throttle
@@ -276,27 +277,4 @@ def test_budget_holds_with_batches_through_the_engine(world) -> None:
 
 
 def test_zoominfo_in_compare_with_no_special_case(world) -> None:
-    from _compare_helpers import sandbox_providers, world_records
-
-    import gtmkit
-    import gtmkit.charts
-
-    records = world_records(world, 150, seed=5)
-    with sandbox_providers(["zoominfo", "hunter"], world) as providers:
-        cmp = gtmkit.compare(
-            records,
-            providers,
-            truth=world.truth(records),
-            ledger=None,
-            progress=False,
-            rate_limits="off",
-            echo=False,
-        )
-    row = cmp.metrics.filter(pl.col("provider") == "zoominfo").row(0, named=True)
-    assert 0.35 <= row["hit_rate"] <= 0.70
-    assert row["accuracy"] is not None and 0.8 <= row["accuracy"] <= 1.0
-    # the optimizer and the charts take it like any other provider
-    recommended = cmp.recommend(target_coverage=0.5)
-    assert recommended.order and set(recommended.order) <= {"zoominfo", "hunter"}
-    chart = gtmkit.charts.hit_rate_vs_cost(cmp.metrics).to_dict()
-    assert "zoominfo" in json.dumps(chart)
+    check_compare(world, "zoominfo", seed=5)

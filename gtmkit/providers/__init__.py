@@ -8,7 +8,7 @@ Example:
     >>> from gtmkit.providers import PROVIDERS, provider_class
     >>> PROVIDERS  # doctest: +NORMALIZE_WHITESPACE
     ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'zoominfo', 'lusha',
-     'pattern', 'manual')
+     'findymail', 'leadmagic', 'pattern', 'manual')
     >>> provider_class("pdl").billing
     'per_hit'
 

@@ -69,6 +69,39 @@ def profiles(profile_class: type) -> dict[str, Any]:
             company_coverage=0.97,
         ),
         profile_class(
+            name="findymail",
+            base_hit=0.52,
+            band_delta={"1-10": 0.04, "11-50": 0.04, "51-200": 0.02, "5001-10000": -0.05,
+                        "10001+": -0.06},
+            region_delta={"North America": 0.03, "APAC": -0.05, "Latin America": -0.04},
+            stale_share=0.30,
+            wrong_person_share=0.03,
+            bad_guess_share=0.05,
+            verified_share=1.0,
+            false_verified_share=1.0,
+            drops_dead_share=0.9,  # verified before answering: dead guesses rarely come back
+            phone_share=0.0,
+            latency_median_s=1.8,
+            latency_sigma=0.5,
+            company_coverage=0.9,
+        ),
+        profile_class(
+            name="leadmagic",
+            base_hit=0.58,
+            band_delta={"1-10": -0.03, "10001+": -0.03},
+            region_delta={"North America": 0.03, "APAC": -0.04, "Latin America": -0.04},
+            stale_share=0.60,  # the blueprint test: 9 of 13 recent roles gave the previous holder
+            wrong_person_share=0.04,
+            bad_guess_share=0.03,
+            verified_share=0.97,
+            false_verified_share=1.0,
+            drops_dead_share=0.8,  # validated before answering
+            phone_share=0.0,
+            latency_median_s=1.5,
+            latency_sigma=0.45,
+            company_coverage=0.92,
+        ),
+        profile_class(
             name="lusha",
             base_hit=0.46,
             band_delta={"1-10": -0.08, "11-50": -0.04, "1001-5000": 0.05, "5001-10000": 0.07,
@@ -106,40 +139,64 @@ def _lusha(
     return ("A" if catch_all or u < 0.5 else "B"), None
 
 
+def _findymail(
+    verified: bool, catch_all: bool, deliverable: bool, u: float
+) -> tuple[str | None, float | None]:
+    return None, None  # verified addresses only, no status word on the wire
+
+
+def _leadmagic(
+    verified: bool, catch_all: bool, deliverable: bool, u: float
+) -> tuple[str | None, float | None]:
+    if catch_all:  # engagement evidence mostly exists for live mailboxes
+        return ("valid_catch_all" if u < (0.8 if deliverable else 0.2) else "catch_all"), None
+    return "valid", None
+
+
 #: Status word (and confidence) per provider, in its own vocabulary.
 STATUS: Mapping[str, StatusRule] = {
     "zoominfo": _zoominfo,
     "lusha": _lusha,
+    "findymail": _findymail,
+    "leadmagic": _leadmagic,
 }
 
 #: Email-status vocabulary per provider (``contract.EMAIL_STATUS_VOCAB``); none for ZoomInfo.
 VOCAB: Mapping[str, tuple[str, ...]] = {
     "zoominfo": (),
     "lusha": ("A+", "A", "B"),
+    "findymail": (),
+    "leadmagic": ("valid", "valid_catch_all", "catch_all"),
 }
 
 #: Confidence as shown on the wire (``contract.CONFIDENCE_SCALE``).
 CONFIDENCE: Mapping[str, str] = {
     "zoominfo": "contactAccuracyScore = 75 + round(24 * confidence), 75-99 (match confidence)",
     "lusha": "none (confidence is None; emailConfidence is a grade word)",
+    "findymail": "none (confidence is None)",
+    "leadmagic": "none (confidence is None)",
 }
 
 #: The word meaning "verified deliverable", per provider that has one.
-VERIFIED_WORD: Mapping[str, str] = {"lusha": "A+"}
+VERIFIED_WORD: Mapping[str, str] = {"lusha": "A+", "leadmagic": "valid"}
 
 #: Providers whose answers carry no email-status word at all (like PDL).
-NO_STATUS_WORD: frozenset[str] = frozenset({"zoominfo"})
+NO_STATUS_WORD: frozenset[str] = frozenset({"zoominfo", "findymail"})
 
 #: Real API hosts → (provider, path prefix), for ``contract.API_HOSTS``.
 HOSTS: Mapping[str, tuple[str, str]] = {
     "api.zoominfo.com": ("zoominfo", "/gtm"),
     "api.lusha.com": ("lusha", ""),
+    "app.findymail.com": ("findymail", "/api"),
+    "api.leadmagic.io": ("leadmagic", ""),
 }
 
 #: Documented paid-plan request rates (``ratelimit.DEFAULT_RATES``).
 RATES: Mapping[str, float] = {
     "zoominfo": 25.0,  # Standard plan: 25/s (docs.zoominfo.com/docs/rate-limits)
     "lusha": 10.0,  # plan-specific, unpublished: an assumption
+    "findymail": 20.0,  # 300 concurrent requests (docs); no per-second figure: an assumption
+    "leadmagic": 50.0,  # RateLimit-Limit 3,000 per minute (developer-experience page)
 }
 
 __all__ = [

@@ -5,7 +5,9 @@ from __future__ import annotations
 from gtmkit.sandbox.http.api import ProviderAPI
 from gtmkit.sandbox.http.apollo import ApolloAPI
 from gtmkit.sandbox.http.dropcontact import DropcontactAPI
+from gtmkit.sandbox.http.findymail import FindymailAPI
 from gtmkit.sandbox.http.hunter import HunterAPI
+from gtmkit.sandbox.http.leadmagic import LeadMagicAPI
 from gtmkit.sandbox.http.lusha import LushaAPI
 from gtmkit.sandbox.http.pdl import PDLAPI
 from gtmkit.sandbox.http.prospeo import ProspeoAPI
@@ -19,4 +21,6 @@ API_CLASSES: dict[str, type[ProviderAPI]] = {
     "dropcontact": DropcontactAPI,
     "zoominfo": ZoomInfoAPI,
     "lusha": LushaAPI,
+    "findymail": FindymailAPI,
+    "leadmagic": LeadMagicAPI,
 }
