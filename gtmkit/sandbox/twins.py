@@ -74,7 +74,7 @@ def profiles(profile_class: type) -> dict[str, Any]:
             band_delta={"1-10": 0.04, "11-50": 0.04, "51-200": 0.02, "5001-10000": -0.05,
                         "10001+": -0.06},
             region_delta={"North America": 0.03, "APAC": -0.05, "Latin America": -0.04},
-            stale_share=0.30,
+            stale_share=0.20,
             wrong_person_share=0.03,
             bad_guess_share=0.05,
             verified_share=1.0,
@@ -95,7 +95,7 @@ def profiles(profile_class: type) -> dict[str, Any]:
             bad_guess_share=0.03,
             verified_share=0.97,
             false_verified_share=1.0,
-            drops_dead_share=0.8,  # validated before answering
+            drops_dead_share=0.97,  # validated before answering: "valid" bounces under 1 %
             phone_share=0.0,
             latency_median_s=1.5,
             latency_sigma=0.45,
@@ -149,7 +149,7 @@ def _leadmagic(
     verified: bool, catch_all: bool, deliverable: bool, u: float
 ) -> tuple[str | None, float | None]:
     if catch_all:  # engagement evidence mostly exists for live mailboxes
-        return ("valid_catch_all" if u < (0.8 if deliverable else 0.2) else "catch_all"), None
+        return ("valid_catch_all" if u < (0.8 if deliverable else 0.35) else "catch_all"), None
     return "valid", None
 
 
