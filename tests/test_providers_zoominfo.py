@@ -278,3 +278,28 @@ def test_budget_holds_with_batches_through_the_engine(world) -> None:
 
 def test_zoominfo_in_compare_with_no_special_case(world) -> None:
     check_compare(world, "zoominfo", seed=5)
+
+
+def test_lookup_batch_refuses_unsendable_rows_and_a_lost_answer_holds_every_row() -> None:
+    fake = FakeZoomInfo()
+    zi = _adapter(fake)
+    rows = [RECORD, {"first_name": "only"}, {**RECORD, "company_name": "x" * 5000}, RECORD]
+    findings = run(zi.lookup_batch(rows))
+    assert [f.outcome for f in findings] == ["hit", "error", "error", "miss"]
+    assert isinstance(findings[1].error, errors.BadRequest)
+    assert findings[2].error is not None and findings[2].error.field == "company_name"
+    sent = json.loads(fake.enrich_requests()[0].content)["data"]["attributes"]
+    assert len(sent["matchPersonInput"]) == 2  # the refused rows were never sent
+
+    def timeout(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": TOKEN, "expires_in": 3600})
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    zi = ZoomInfoProvider(
+        httpx.AsyncClient(transport=httpx.MockTransport(timeout)), api_key=FAKE_KEY, client_id="c"
+    )
+    lost = run(zi.lookup_batch([RECORD, {**RECORD, "first_name": "Ada"}]))
+    assert all(isinstance(f.error, errors.ProviderTimeout) for f in lost)
+    assert all(f.charge_known is False for f in lost)  # the engine holds each row's 1 credit
+    assert lost[0].error is not lost[1].error
