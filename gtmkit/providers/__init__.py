@@ -6,8 +6,9 @@ at the simulated world (``gtmkit.sandbox``), which serves the same endpoints.
 
 Example:
     >>> from gtmkit.providers import PROVIDERS, provider_class
-    >>> PROVIDERS
-    ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'pattern', 'manual')
+    >>> PROVIDERS  # doctest: +NORMALIZE_WHITESPACE
+    ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'zoominfo', 'lusha',
+     'findymail', 'leadmagic', 'pattern', 'manual')
     >>> provider_class("pdl").billing
     'per_hit'
 

@@ -106,11 +106,24 @@ def dropcontact_status(word: str) -> EmailStatus:
 #: PDL has no email status; any email it returns is an unverified database email.
 PDL_FOUND: EmailStatus = "risky"
 
+#: Lusha ``emailConfidence`` grades: ``A+`` read as valid, lower grades as risky.
+LUSHA: Mapping[str, EmailStatus] = {"A+": "valid", "A": "risky", "B": "risky", "C": "risky"}
+
+#: LeadMagic ``status``: ``valid_catch_all`` is a catch-all address with engagement evidence.
+LEADMAGIC: Mapping[str, EmailStatus] = {
+    "valid": "valid",
+    "valid_catch_all": "catch_all",
+    "catch_all": "catch_all",
+    "not_found": "unknown",
+}
+
 TABLES: Mapping[str, Mapping[str, EmailStatus]] = {
     "apollo": APOLLO,
     "hunter": HUNTER,
     "hunter_verifier": HUNTER,
     "prospeo": PROSPEO,
+    "lusha": LUSHA,
+    "leadmagic": LEADMAGIC,
 }
 
 
