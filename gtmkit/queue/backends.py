@@ -18,6 +18,7 @@ from gtmkit.queue.shared import (
     RedisCache,
     RedisClaims,
     RedisJournal,
+    run_started,
     shared_limiters,
 )
 from gtmkit.waterfall.backends import Backends, RunContext
@@ -69,8 +70,8 @@ class RedisBackends(Backends):
         return shared_limiters(self.conn, local, ctx.providers, self._leases())
 
     def cache(self, ctx: RunContext, info: RunInfo, journal: MemoryJournal) -> CacheStore | None:
-        ttl_s = ctx.options.ttl_s
-        return RedisCache(self.conn, ttl_s=ttl_s) if ttl_s else None
+        started = run_started(self.conn, self.run_id)
+        return RedisCache(self.conn, ttl_s=ctx.options.ttl_s, run_started=started)
 
     def claims(self, ctx: RunContext, info: RunInfo, control: RunControl) -> Claims | None:
         return RedisClaims(self.conn, stopping=control.stopping)

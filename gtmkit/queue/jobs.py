@@ -231,7 +231,7 @@ class RunHandle:
     def progress(self) -> dict[str, Any]:
         """Chunks done and failed, rows done, attempts so far and what the run has spent."""
         meta = self._meta()
-        states = [str(j.get_status()) if j is not None else "missing" for j in self._jobs()]
+        states = [_state(j) for j in self._jobs()]
         done = {int(k) for k in self._conn.hkeys(run_key(self.run_id, "chunks"))}
         rows_done = 0
         for raw in _any(self._conn).hvals(run_key(self.run_id, "chunks")):
@@ -240,8 +240,8 @@ class RunHandle:
         return {
             "chunks": int(meta[b"chunks"]),
             "done": len(done),
-            "failed": sum(s.endswith("failed") for s in states),
-            "started": sum(s.endswith("started") for s in states),
+            "failed": states.count("failed"),
+            "started": states.count("started"),
             "rows": int(meta[b"rows"]),
             "rows_done": rows_done,
             "attempts": int(self._conn.llen(run_key(self.run_id, "attempts"))),
@@ -286,6 +286,14 @@ class RunHandle:
         return merge(self._conn, self.run_id)
 
 
+def _state(job: Any) -> str:
+    """An RQ job's status word (``finished``, ``failed``, ``started``...)."""
+    if job is None:
+        return "missing"
+    status = job.get_status()
+    return str(getattr(status, "value", status))
+
+
 def _failed_rows(frame: pl.DataFrame, reason: str) -> pl.DataFrame:
     return frame.with_columns(
         pl.lit(0.0).alias("credits"),
@@ -315,9 +323,11 @@ def merge(conn: redis.Redis, run_id: str) -> WaterfallResult:
             parts.append(_frame(stored[index]["records"]))
             continue
         job = Job.fetch_many([job_id(run_id, index)], connection=conn)[0]
-        why = "its job never ran" if job is None else f"its job {job.get_status()}"
-        if job is not None and job.exc_info:
-            why += ": " + job.exc_info.strip().splitlines()[-1][:300]
+        why = "its job never ran" if job is None else f"its job {_state(job)}"
+        latest = job.latest_result() if job is not None else None
+        error = getattr(latest, "exc_string", None)
+        if error:
+            why += ": " + str(error).strip().splitlines()[-1][:300]
         raw = r.get(run_key(run_id, f"chunk:{index}"))
         if raw is not None:
             parts.append(_failed_rows(_frame(raw), f"queued chunk {index} failed ({why})"))

@@ -396,14 +396,18 @@ def answer_from_json(raw: str | bytes) -> Answer:
 
 
 class RedisCache:
-    """Answers any worker bought, within ``ttl_s``."""
+    """Answers any worker bought, within ``ttl_s``; with the cache off (``ttl_s=0``), those
+    bought during this run (``run_started``): a lookup is paid once a run."""
 
-    def __init__(self, conn: redis.Redis, *, ttl_s: float) -> None:
-        self.conn, self.ttl_s = conn, ttl_s
+    def __init__(self, conn: redis.Redis, *, ttl_s: float, run_started: float = 0.0) -> None:
+        self.conn, self.ttl_s, self.run_started = conn, ttl_s, run_started
+
+    def cutoff(self) -> float:
+        return time.time() - self.ttl_s if self.ttl_s > 0 else self.run_started
 
     async def get(self, key: ClaimKey) -> Answer | None:
         raw = self.conn.get(cache_key(key))
-        if raw is None or json.loads(raw)["fetched_at"] < time.time() - self.ttl_s:
+        if raw is None or json.loads(raw)["fetched_at"] < self.cutoff():
             return None
         return answer_from_json(raw)
 
@@ -443,7 +447,7 @@ class RedisJournal(MemoryJournal):
         super().__init__(run_id)
         self.conn, self.execution, self.leases = conn, execution, leases
         #: a lookup bought during this run is reused even with the cache off (paid once a run)
-        self.cutoff = time.time() - ttl_s if ttl_s > 0 else _run_started(conn, run_id)
+        self.cutoff = time.time() - ttl_s if ttl_s > 0 else run_started(conn, run_id)
         self._intend = conn.register_script(INTEND)
         self._done = conn.register_script(DONE)
         self.inflight = run_key(run_id, "inflight")
@@ -499,7 +503,7 @@ class RedisJournal(MemoryJournal):
         self.leases.claims.pop(claim, None)
 
 
-def _run_started(conn: redis.Redis, run_id: str) -> float:
+def run_started(conn: redis.Redis, run_id: str) -> float:
     raw = conn.hget(run_key(run_id, "meta"), "created_at")
     return float(raw) if raw is not None else time.time()
 
