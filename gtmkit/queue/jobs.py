@@ -197,7 +197,10 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
         "disabled": dict(result.totals.get("disabled") or {}),
         "refused_calls": int(result.totals.get("refused_calls") or 0),
     }
-    conn.hset(run_key(run_id, "chunks"), str(index), pickle.dumps(stored))
+    pipe = conn.pipeline()
+    pipe.hset(run_key(run_id, "chunks"), str(index), pickle.dumps(stored))
+    pipe.hset(run_key(run_id, "chunk_rows"), str(index), str(result.records.height))
+    pipe.execute()
     return {"rows": result.records.height, "credits": result.totals.get("credits", 0.0)}
 
 
@@ -232,14 +235,12 @@ class RunHandle:
         """Chunks done and failed, rows done, attempts so far and what the run has spent."""
         meta = self._meta()
         states = [_state(j) for j in self._jobs()]
-        done = {int(k) for k in self._conn.hkeys(run_key(self.run_id, "chunks"))}
-        rows_done = 0
-        for raw in _any(self._conn).hvals(run_key(self.run_id, "chunks")):
-            rows_done += int(pickle.loads(raw)["totals"].get("rows") or 0)
+        rows = _any(self._conn).hvals(run_key(self.run_id, "chunk_rows"))
+        rows_done = sum(int(n) for n in rows)
         budget = RedisBudget(self._conn, self.run_id)
         return {
             "chunks": int(meta[b"chunks"]),
-            "done": len(done),
+            "done": len(rows),
             "failed": states.count("failed"),
             "started": states.count("started"),
             "rows": int(meta[b"rows"]),

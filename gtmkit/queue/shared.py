@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import threading
@@ -324,29 +325,31 @@ class RedisLimiter:
         self._interval_ms = 0 if math.isinf(self.per_second) else 1000.0 / self.per_second
         self._mine: list[str] = []
         self._turn: asyncio.Lock | None = None
+        self._freed: asyncio.Event | None = None
 
     async def acquire(self, priority: int = 0) -> None:
-        if self._turn is None:
-            self._turn = asyncio.Lock()
+        if self._turn is None or self._freed is None:
+            self._turn, self._freed = asyncio.Lock(), asyncio.Event()
+        freed = self._freed
         token = uuid.uuid4().hex
         started = time.perf_counter()
         async with self._turn:
             delay = 0.001
             while True:
-                args: list[str | int] = [
-                    token,
-                    int(LEASE_S * 1000),
-                    self.max_in_flight,
-                    repr(self._interval_ms),
-                ]
+                args: list[str | int] = [token, int(LEASE_S * 1000), self.max_in_flight,
+                                         repr(self._interval_ms)]  # fmt: skip
                 wait = int(self._acquire(keys=self.keys, args=args))
                 if wait == 0:
                     break
                 if wait > 0:
                     await asyncio.sleep(wait / 1000.0)
-                else:  # every slot taken: one is freed when some worker's call returns
-                    await asyncio.sleep(delay)
-                    delay = min(0.02, delay * 1.5)
+                    continue
+                # every slot taken: a call of this process returning wakes us at once; one of
+                # another worker's is seen at the next poll
+                freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(freed.wait(), delay)
+                delay = min(0.02, delay * 1.5)
         self._mine.append(token)
         self.leases.slots.setdefault(self.keys[0], set()).add(token)
         self.stats.sent += 1
@@ -358,6 +361,8 @@ class RedisLimiter:
         token = self._mine.pop()
         self.leases.slots.get(self.keys[0], set()).discard(token)
         self.conn.zrem(self.keys[0], token)
+        if self._freed is not None:
+            self._freed.set()
 
     def observe_finding(self, finding: Finding) -> None:
         if finding.error is not None and finding.error.kind == "rate_limited":
