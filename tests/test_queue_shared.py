@@ -286,3 +286,27 @@ def test_gtmkit_import_does_not_need_redis(tmp_path: Path) -> None:
             "print('redis' in sys.modules or 'rq' in sys.modules)")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+# -- circuit breaker ---------------------------------------------------------------------------
+
+
+def test_a_provider_one_worker_stops_is_stopped_in_every_worker(conn: Any) -> None:
+    from gtmkit.queue.shared import SharedBreaker
+    from gtmkit.waterfall.breaker import BreakerPolicy
+
+    policy = BreakerPolicy(cooldown_s=0.5)
+    one, other = SharedBreaker(policy, conn, "r"), SharedBreaker(policy, conn, "r")
+    aborted: list[str] = []
+    other.on_open.append(aborted.append)  # the call layer abandons its calls in flight
+    assert other.blocked("pdl") is None
+    one.trip("pdl", "charged 5 credits for one call")
+    other._synced = float("-inf")  # its next ask reads the run's breaker (every 0.25 s)
+    assert "another worker" in (other.blocked("pdl") or "") and aborted == ["pdl"]
+    # a cool-down is shared with what is left of it, and ends for everyone
+    one._cool("hunter", "hunter did not answer for 5 s", time.monotonic())
+    other._synced = float("-inf")
+    assert other.blocked("hunter") is not None
+    time.sleep(0.6)
+    other._synced = float("-inf")
+    assert other.blocked("hunter") is None and other.blocked("pdl") is not None

@@ -18,6 +18,7 @@ from gtmkit.queue.shared import (
     RedisCache,
     RedisClaims,
     RedisJournal,
+    SharedBreaker,
     run_started,
     shared_limiters,
 )
@@ -27,6 +28,7 @@ from gtmkit.waterfall.ledger import RunInfo
 if TYPE_CHECKING:  # pragma: no cover
     import redis
 
+    from gtmkit.waterfall.breaker import CircuitBreaker
     from gtmkit.waterfall.control import RunControl
     from gtmkit.waterfall.interfaces import BudgetAccount, CacheStore, Claims, RateLimiter
     from gtmkit.waterfall.journal import MemoryJournal
@@ -68,6 +70,12 @@ class RedisBackends(Backends):
     def limiters(self, ctx: RunContext) -> Mapping[str, RateLimiter]:
         local = super().limiters(ctx)
         return shared_limiters(self.conn, local, ctx.providers, self._leases())
+
+    def breaker(self, ctx: RunContext) -> CircuitBreaker:
+        breaker = SharedBreaker(ctx.options.breaker, self.conn, self.run_id)
+        for name, adapter in ctx.providers.items():
+            breaker.set_stall(name, getattr(adapter, "stall_after_s", None))
+        return breaker
 
     def cache(self, ctx: RunContext, info: RunInfo, journal: MemoryJournal) -> CacheStore | None:
         started = run_started(self.conn, self.run_id)

@@ -10,6 +10,7 @@ Each implements one interface of ``gtmkit/waterfall/interfaces.py``; the layers 
   leases, so a dead worker's slots come back) and token bucket (the time of the next token),
   taken in one Lua script on the server's clock.
 * :class:`RedisCache` (``CacheStore``): what any worker bought, reused by all within the TTL.
+* :class:`SharedBreaker`: a provider one worker stops is stopped in all of them.
 * :class:`RedisJournal` (``Journal``) and :class:`RedisClaims` (``Claims``): the intent of a
   call and the claim on its lookup are one script — a lookup already answered is used free, a
   lookup another live worker is paying for is waited for, a claim whose owner stopped
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from gtmkit.queue.keys import cache_key, claim_key, limit_key, run_key
 from gtmkit.waterfall.attempt import Attempt
+from gtmkit.waterfall.breaker import BreakerPolicy, CircuitBreaker
 from gtmkit.waterfall.budget import BudgetError, BudgetExhausted, Reservation
 from gtmkit.waterfall.journal import MemoryJournal
 from gtmkit.waterfall.limits import LimiterStats
@@ -49,6 +51,8 @@ _EPS = 1e-9
 LEASE_S = 5.0
 #: how often a live owner refreshes its claims and slots
 HEARTBEAT_S = 1.0
+#: how often a worker reads which providers the run's other workers stopped
+BREAKER_SYNC_S = 0.25
 
 RESERVE = """
 local b = KEYS[1]
@@ -534,3 +538,61 @@ def shared_limiters(
             by_local[id(limiter)] = shared
         out[name] = shared
     return out
+
+
+class SharedBreaker(CircuitBreaker):
+    """The circuit breaker every worker of a run sees: a provider one worker stops (for the
+    run, or for a cool-down) is stopped in every worker within a quarter of a second — each
+    reads the run's ``breaker`` hash at most every :data:`BREAKER_SYNC_S` when it asks."""
+
+    def __init__(self, policy: BreakerPolicy | None, conn: redis.Redis, run_id: str) -> None:
+        super().__init__(policy)
+        self.conn, self.key = conn, run_key(run_id, "breaker")
+        self._synced = -math.inf
+        self._applying = False
+
+    def _open(self, provider: str, reason: str) -> None:
+        super()._open(provider, reason)
+        if self._applying:
+            return  # told by another worker: not ours to publish again
+        reopen = self._of(provider).reopen_at
+        until = 0.0 if provider in self._permanent or reopen is None else (
+            time.time() + max(0.0, reopen - time.monotonic())
+        )  # fmt: skip
+        with contextlib.suppress(Exception):
+            self.conn.hset(self.key, provider, json.dumps({"reason": reason, "until": until}))
+
+    def blocked(self, provider: str, *, now: float | None = None) -> str | None:
+        self._sync()
+        return super().blocked(provider, now=now)
+
+    def _sync(self) -> None:
+        mono = time.monotonic()
+        if mono - self._synced < BREAKER_SYNC_S:
+            return
+        self._synced = mono
+        try:
+            entries = self.conn.hgetall(self.key)
+        except Exception:  # Redis away for a moment: this worker's own view stands
+            return
+        for raw_name, raw in entries.items():
+            name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
+            entry = json.loads(raw)
+            reopen = self._of(name).reopen_at
+            if name in self._permanent or (reopen is not None and reopen > mono):
+                continue  # already stopped here
+            until = float(entry["until"])
+            if until and until <= time.time():
+                continue  # that pause is over
+            self._applying = True
+            try:
+                reason = f"stopped by another worker: {entry['reason']}"
+                if not until:
+                    self.trip(name, reason)
+                else:
+                    health = self._of(name)
+                    health.probing = False
+                    health.reopen_at = mono + (until - time.time())
+                    self._open(name, reason)
+            finally:
+                self._applying = False
