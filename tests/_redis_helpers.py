@@ -48,13 +48,33 @@ class RedisServer:
 @contextlib.contextmanager
 def redis_server(directory: Path) -> Iterator[RedisServer]:
     """A redis-server on a free loopback port for the ``with`` block."""
+    server = start_redis(directory)
+    try:
+        yield server
+    finally:
+        stop_redis(server)
+
+
+def stop_redis(server: RedisServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+def start_redis(directory: Path, port: int | None = None) -> RedisServer:
+    """Start redis-server (on ``port``, or a free one) with its files in ``directory``; returns
+    once it answers (its AOF replayed)."""
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed")
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-         "--appendonly", "yes", "--save", "", "--protected-mode", "yes"],
+         "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+         "--protected-mode", "yes"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -71,16 +91,8 @@ def redis_server(directory: Path) -> Iterator[RedisServer]:
                 process.kill()
                 raise AssertionError("redis-server did not start") from None
             time.sleep(0.02)
-    try:
-        yield RedisServer(process, port, directory)
-    finally:
-        client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    client.close()
+    return RedisServer(process, port, directory)
 
 
 def start_worker(url: str, *, name: str, queue: str = "gtmkit") -> subprocess.Popen[bytes]:

@@ -17,7 +17,9 @@ from tests._redis_helpers import (
     RedisServer,
     needs_redis,
     redis_server,
+    start_redis,
     start_worker,
+    stop_redis,
     stop_workers,
 )
 
@@ -160,3 +162,40 @@ def test_a_chunk_that_fails_for_good_keeps_its_rows_with_the_reason(server: Redi
     assert result.records.height == 20 and result.totals["chunks_failed"] == 2
     assert set(result.records["status"]) == {"failed"}
     assert result.records["status_reason"].str.contains("queued chunk").all()
+
+
+def test_a_redis_restart_mid_run_pauses_the_run_and_loses_no_reservation(tmp_path: Path) -> None:
+    """Redis stopped mid-run and started again from its AOF: the workers' commands wait and
+    are resent, the run completes, the budget still holds and nothing is paid twice."""
+    records = world_records(200, seed=6)
+    budget = 90.0
+    sim = simulate(attack_world(), latency_ms=20)
+    server = start_redis(tmp_path / "redis")
+    try:
+        with sim.serve() as srv:
+            workers = _workers(server.url, 2, "restart")
+            try:
+                handle = waterfall().enqueue(
+                    records, redis_url=server.url, batch_size=25, budget_credits=budget,
+                    **_options(srv.base_urls),
+                )  # fmt: skip
+                conn = redis.Redis.from_url(server.url)
+                deadline = time.monotonic() + 60
+                while conn.llen(f"gtmkit:run:{handle.run_id}:attempts") < 40:
+                    assert time.monotonic() < deadline, "the run did not start"
+                    time.sleep(0.01)
+                conn.close()
+                stop_redis(server)
+                time.sleep(1.0)  # the workers' calls to Redis fail and are resent meanwhile
+                server = start_redis(tmp_path / "redis", port=server.port)
+                handle.wait(timeout_s=90)
+                result = handle.result()
+            finally:
+                stop_workers(workers)
+    finally:
+        stop_redis(server)
+    billed = billed_total(sim)
+    assert billed <= budget + 1e-9
+    assert sim.repeated_lookups() == 0
+    _rows_intact(result, records)
+    assert result.totals["credits"] == pytest.approx(billed)

@@ -41,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_QUEUE = "gtmkit"
 #: how many times RQ re-runs a chunk whose worker died or whose job raised
 DEFAULT_RETRIES = 3
+#: how many times a Redis command is resent while Redis is away (about 30 s in all)
+RESEND_TRIES = 64
 #: options a queued run decides itself (a worker has no ledger, bar or local budget)
 _NOT_QUEUED = ("ledger", "backends", "progress", "cancel", "providers", "budget_credits",
                "budget_usd", "resume")  # fmt: skip
@@ -72,8 +74,17 @@ def _any(conn: Any) -> Any:
 def connection(redis_url: str) -> redis.Redis:
     """A Redis client for ``redis_url`` (RQ needs raw bytes, so no decoding)."""
     import redis as redis_module
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
-    return redis_module.Redis.from_url(redis_url)
+    # a Redis restart (AOF) pauses the run instead of failing it: every command is resent for
+    # about half a minute; the scripts are written so that a resent one changes nothing twice
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), RESEND_TRIES)
+    return redis_module.Redis.from_url(
+        redis_url,
+        retry=retry,
+        retry_on_error=[redis_module.ConnectionError, redis_module.TimeoutError],
+    )
 
 
 def enqueue(

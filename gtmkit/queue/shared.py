@@ -18,7 +18,7 @@ Each implements one interface of ``gtmkit/waterfall/interfaces.py``; the layers 
 
 Example:
     >>> RESERVE.count("redis.call")  # one script: read, check, hold
-    10
+    11
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ local spent_u = tonumber(redis.call('HGET', b, 'spent_usd') or '0')
 local res_c = tonumber(redis.call('HGET', b, 'reserved_credits') or '0')
 local res_u = tonumber(redis.call('HGET', b, 'reserved_usd') or '0')
 local c, u, eps = tonumber(ARGV[2]), tonumber(ARGV[3]), 1e-9
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'ok' end  -- a resent reserve
 if cap_c >= 0 and spent_c + res_c + c > cap_c + eps then
   if spent_c + c > cap_c + eps then return 'exhausted' end
   return 'wait'
@@ -131,8 +132,9 @@ return {'go', ''}
 
 # KEYS: claim, inflight hash, attempts list, cache. ARGV: owner, field, attempt, cache entry
 DONE = """
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('RPUSH', KEYS[3], ARGV[3])
+if redis.call('HDEL', KEYS[2], ARGV[2]) == 1 then  -- once, even when resent
+  redis.call('RPUSH', KEYS[3], ARGV[3])
+end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
