@@ -9,14 +9,14 @@ module is not installed yet says so instead of breaking the others. Adding a com
 Example:
     >>> from gtmkit.cli import COMMANDS, main
     >>> list(COMMANDS)
-    ['demo', 'report', 'lab', 'serve']
+    ['demo', 'report', 'lab', 'serve', 'worker']
     >>> main(["--version"])
     gtmkit 0.1.0
     0
     >>> import contextlib, sys
     >>> with contextlib.redirect_stderr(sys.stdout):  # the error goes to stderr
     ...     status = main(["frobnicate"])
-    gtmkit: unknown command 'frobnicate'; known commands: demo, report, lab, serve
+    gtmkit: unknown command 'frobnicate'; known commands: demo, report, lab, serve, worker
     (gtmkit --help describes them)
     >>> status
     2
@@ -78,6 +78,12 @@ COMMANDS: dict[str, Command] = {
             "gtmkit.sandbox.http.server",
             "main",
             "serve the simulated providers on loopback (prints their base URLs as JSON)",
+        ),
+        Command(
+            "worker",
+            "gtmkit.queue.worker",
+            "main",
+            "an RQ worker for queued waterfall runs (--redis URL; needs the `queue` extra)",
         ),
     )
 }

@@ -12,7 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$")
 # conda-forge names that differ from the PyPI name
-CONDA_TO_PYPI: dict[str, str] = {}
+CONDA_TO_PYPI: dict[str, str] = {"redis-py": "redis"}
 
 
 def _canonical(name: str) -> str:

@@ -27,6 +27,7 @@ from gtmkit.errors import GtmkitError
 from gtmkit.waterfall.validate import finite
 
 if TYPE_CHECKING:  # pragma: no cover
+    from gtmkit.queue.jobs import RunHandle
     from gtmkit.waterfall.options import RunOptions
     from gtmkit.waterfall.result import WaterfallResult
 
@@ -272,6 +273,13 @@ class Waterfall:
 
         chosen = RunOptions.build(options, **kwargs)
         return run_sync(run_waterfall(self, records, chosen))
+
+    def enqueue(self, records: Any, *, redis_url: str, **options: Any) -> RunHandle:
+        """Queue the run for ``gtmkit worker`` processes on Redis (the queue tier; needs the
+        ``queue`` extra) and return its handle. See :func:`gtmkit.queue.enqueue`."""
+        from gtmkit.queue import enqueue
+
+        return enqueue(self, records, redis_url=redis_url, **options)
 
     async def run_async(
         self, records: Any, options: RunOptions | None = None, **kwargs: Any
