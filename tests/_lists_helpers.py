@@ -117,3 +117,62 @@ def canonical_row(**values: str | None) -> dict[str, str | None]:
 
 def canonical_frame(rows: Sequence[dict[str, str | None]]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={name: pl.String for name in CANONICAL_FIELDS})
+
+
+# --------------------------------------------------------------------------- real export shapes
+# Generators of the header rows and value shapes real tools export (written from their
+# documented column names, with made-up people): nothing here is a copy of a real file.
+
+PEOPLE = [
+    ("José", "García", "jose.garcia@acme.com", "Acme"),
+    ("Zoë", "Brontë", "zoe@globex.co.uk", "Globex"),
+    ("Søren", "Kierkegaard", "soren@initech.dk", "Initech"),
+    ("Chloé", "Lefèvre", "chloe@umbrella.fr", "Umbrella"),
+]
+
+
+def excel_sep_csv(delimiter: str = ";", *, bom: bool = False, crlf: bool = True) -> bytes:
+    """Excel's ``sep=<d>`` directive line, then a ``<d>``-delimited list."""
+    end = "\r\n" if crlf else "\n"
+    rows = [["First Name", "Last Name", "Email", "Company"], *PEOPLE]
+    text = f"sep={delimiter}{end}" + "".join(delimiter.join(r) + end for r in rows)
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def salesforce_report_csv() -> bytes:
+    """A Salesforce report export: ``Company / Account``, ``Mailing Country``..."""
+    rows = [["Lead Owner", "First Name", "Last Name", "Title", "Company / Account", "Email",
+             "Mailing Country"]]  # fmt: skip
+    for first, last, email, company in PEOPLE:
+        rows.append(["Sam Seller", first, last, "VP Sales", company, email, "United States"])
+    return csv_text(rows).encode("utf-8")
+
+
+def connections_csv() -> bytes:
+    """LinkedIn's own ``Connections.csv`` shape: the profile is in ``URL``, the email is often
+    blank, and a notes preamble sits above the header."""
+    rows = [["First Name", "Last Name", "URL", "Email Address", "Company", "Position",
+             "Connected On"]]  # fmt: skip
+    for n, (first, last, email, company) in enumerate(PEOPLE):
+        slug = f"{first}-{last}-{n}".lower().encode("ascii", "ignore").decode()
+        rows.append([first, last, f"https://www.linkedin.com/in/{slug}",
+                     email if n % 2 else "", company, "Engineer", "01 Jan 2026"])  # fmt: skip
+    return csv_text(rows).encode("utf-8")
+
+
+def sales_navigator_csv() -> bytes:
+    """A Sales Navigator scrape: ``companyUrl`` is a LinkedIn company page, never a site."""
+    rows = [["firstName", "lastName", "companyName", "title", "companyUrl", "profileUrl"]]
+    for n, (first, last, _, company) in enumerate(PEOPLE):
+        company_url = f"https://www.linkedin.com/sales/company/{1000 + n}"
+        rows.append([first, last, company, "CTO", company_url, f"https://www.linkedin.com/in/p{n}"])
+    return csv_text(rows).encode("utf-8")
+
+
+def mixed_encoding_csv(bad_line: int = 3) -> bytes:
+    """UTF-8 with one row pasted from a Windows-1252 source (line ``bad_line``, 1-based)."""
+    lines = ["First Name,Last Name,Email,Company", *(",".join(p) for p in PEOPLE)]
+    out = b""
+    for n, line in enumerate(lines, start=1):
+        out += line.encode("cp1252" if n == bad_line else "utf-8") + b"\n"
+    return out

@@ -39,7 +39,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "company_name", "company name", "company", "account name", "account",
         "organization", "organisation", "organization name", "organisation name", "employer",
         "current company", "company name for emails", "business name", "firm", "entreprise",
-        "société", "firma", "unternehmen", "empresa",
+        "société", "firma", "unternehmen", "empresa", "company / account", "company account",
+        "associated company", "primary company", "current company name", "account company",
+        "company legal name",
     ),
     "company_domain": (
         "company_domain", "company domain", "domain", "company domain name", "account domain",
@@ -49,12 +51,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "website": (
         "website", "company website", "website url", "company url", "url", "web",
         "homepage", "home page", "site", "web site", "organization website", "account website",
-        "company website url", "site web",
+        "company website url", "site web", "website address", "company homepage",
     ),
     "linkedin_url": (
         "linkedin_url", "linkedin url", "person linkedin url", "linkedin", "linkedin profile",
         "linkedin profile url", "contact linkedin url", "linkedin link", "li url",
-        "profile url", "linkedin contact profile url",
+        "profile url", "linkedin contact profile url", "linkedin profile link",
+        "default profile url", "person linkedin", "linkedin person url", "contact linkedin",
+        "linkedin contact url",
     ),
     "title": (
         "title", "job title", "jobtitle", "position", "role", "job role", "designation",
@@ -64,11 +68,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "phone", "phone number", "mobile", "mobile phone", "mobile number", "cell",
         "cell phone", "telephone", "telephone number", "tel", "work phone", "direct phone",
         "direct dial", "work direct phone", "corporate phone", "contact phone", "phone 1",
-        "primary phone", "téléphone", "telefon", "telefono",
+        "primary phone", "téléphone", "telefon", "telefono", "first phone",
+        "direct phone number", "mobile phone number", "home phone", "other phone",
+        "company phone", "company hq phone", "hq phone", "office phone", "business phone",
+        "phone 2", "phone 3", "cell number", "personal phone", "work direct phone number",
     ),
     "country": (
         "country", "country name", "country code", "person country", "contact country",
         "lead country", "country region", "country/region", "pays", "land", "país",
+        "mailing country", "billing country", "country (billing)", "country (mailing)",
+        "country/territory", "person country name", "company country",
     ),
 }  # fmt: skip
 

@@ -26,7 +26,8 @@ from gtmkit.schema import CANONICAL_FIELDS, ROW_ID
 #: unmapped columns.
 RECORD_EXTRAS: tuple[str, ...] = (*DERIVED_FIELDS, "dedupe_key", "duplicate_of")
 REASON = "reason"
-_PROFILE = "https://www.linkedin.com/"
+_PROFILES = ("https://www.linkedin.com/in/", "https://www.linkedin.com/pub/")
+_LINKEDIN_HOST = r"(?i)^\s*(?:https?://)?(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com/(?:in|pub)/"
 
 
 @dataclass(frozen=True, repr=False)
@@ -179,7 +180,7 @@ def load_list(
     nonempty = nonempty.slice(0, data_rows)
     table = with_rows(table, data_rows)
 
-    field_of = map_headers(table.headers, mapping)
+    field_of = _profiles_by_content(raw, map_headers(table.headers, mapping), mapping or {})
     if not field_of:
         shown = table.headers[:8] + (["..."] if len(table.headers) > 8 else [])
         raise ListError(
@@ -222,13 +223,38 @@ def load_list(
     return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=table.info)
 
 
+def _profiles_by_content(
+    raw: pl.DataFrame, field_of: dict[str, str], overrides: Mapping[str, str | None]
+) -> dict[str, str]:
+    """A website/URL column that holds LinkedIn person profiles is the ``linkedin_url``.
+
+    LinkedIn's own ``Connections.csv`` calls the profile column ``URL``; scrapers call it
+    ``companyUrl`` or ``url``. When no column is mapped to ``linkedin_url`` and most filled
+    values of the column mapped to ``website`` (or ``company_domain``) are person profiles,
+    that column is mapped to ``linkedin_url`` instead. Columns named in ``mapping=`` are left
+    as the person said.
+    """
+    if "linkedin_url" in field_of.values():
+        return field_of
+    for header, field in field_of.items():
+        if field not in ("website", "company_domain") or header in overrides:
+            continue
+        sample = raw.get_column(header).drop_nulls().head(1000)
+        if sample.len() and sample.str.contains(_LINKEDIN_HOST).mean() >= 0.5:  # type: ignore[operator]
+            return {h: ("linkedin_url" if h == header else f) for h, f in field_of.items()}
+    return field_of
+
+
 def _reject_reason(
     canon: pl.DataFrame, nonempty: pl.Series, raw: pl.DataFrame, overflow: list[str]
 ) -> pl.Series:
     """Why each row is rejected (null: accepted)."""
     col = pl.col
     has_email = col("email_valid").fill_null(False)
-    has_profile = col("linkedin_url").str.starts_with(_PROFILE).fill_null(False)
+    url = col("linkedin_url")
+    has_profile = (url.str.starts_with(_PROFILES[0]) | url.str.starts_with(_PROFILES[1])).fill_null(
+        False
+    )
     has_name = col("first_name").is_not_null() & col("last_name").is_not_null()
     has_company = col("company_name").is_not_null() | col("company_domain").is_not_null()
     findable = has_email | has_profile | (has_name & has_company)
