@@ -176,3 +176,17 @@ def mixed_encoding_csv(bad_line: int = 3) -> bytes:
     for n, line in enumerate(lines, start=1):
         out += line.encode("cp1252" if n == bad_line else "utf-8") + b"\n"
     return out
+
+
+APOLLO_PHONES = ["First Phone", "Work Direct Phone", "Mobile Phone", "Corporate Phone",
+                 "Home Phone", "Other Phone"]  # fmt: skip
+
+
+def apollo_phones_csv(rows: Sequence[dict[str, str]]) -> bytes:
+    """An Apollo-shaped export with its six phone columns; ``rows`` give the filled ones."""
+    header = ["First Name", "Last Name", "Email", "Company", *APOLLO_PHONES]
+    body = [
+        [f"P{n}", "Lee", f"p{n}@acme.com", "Acme", *(row.get(h, "") for h in APOLLO_PHONES)]
+        for n, row in enumerate(rows)
+    ]
+    return csv_text([header, *body]).encode("utf-8")

@@ -81,6 +81,40 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
+#: Phone types, in the order a row's phone is chosen when a list has several phone columns
+#: (Apollo: First, Work Direct, Mobile, Corporate, Home, Other; ZoomInfo: Direct Phone Number,
+#: Mobile phone, Company HQ Phone): a direct dial reaches the person, then their mobile, then
+#: a phone of unstated type (often the exporter's own best pick), then work lines, the
+#: company's switchboard, anything else, and last a home number.
+PHONE_PRECEDENCE: tuple[str, ...] = (
+    "direct", "mobile", "phone", "work", "corporate", "other", "home",
+)  # fmt: skip
+_PHONE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("direct", ("direct",)),
+    ("mobile", ("mobile", "cell")),
+    ("home", ("home", "personal")),
+    ("corporate", ("corporate", "company", "hq", "office", "switchboard")),
+    ("other", ("other",)),
+    ("work", ("work", "business")),
+)
+
+
+def phone_type(header: str) -> str:
+    """The phone type a phone column's header names (see :data:`PHONE_PRECEDENCE`).
+
+    Example:
+        >>> phone_type("Work Direct Phone"), phone_type("Mobile"), phone_type("First Phone")
+        ('direct', 'mobile', 'phone')
+        >>> phone_type("Company HQ Phone"), phone_type("Home Phone")
+        ('corporate', 'home')
+    """
+    key = header_key(header)
+    for kind, words in _PHONE_TYPE_WORDS:
+        if any(word in key for word in words):
+            return kind
+    return "phone"
+
+
 _KEY_STRIP = re.compile(r"[^0-9a-z]+")
 
 
@@ -138,6 +172,10 @@ def map_headers(
             keeps that column unmapped. Overrides win over synonyms, and a field claimed by
             an override is not given to any other column.
 
+    Each field goes to one column, except ``phone``: every phone column (Mobile, Work Direct
+    Phone, Home Phone...) maps to it, and ``load_list`` picks each row's phone from them by
+    :data:`PHONE_PRECEDENCE`, unless ``mapping=`` names the phone column.
+
     Raises:
         ListError: An override names a header that is not in the file or a field that is not
             canonical.
@@ -183,5 +221,12 @@ def map_headers(
             best[field] = (rank, position, header)
     for field, (_, _, header) in best.items():
         result[header] = field
+    if "phone" not in overrides.values():
+        # Every phone column maps to ``phone``: the phone is chosen per row (load_list).
+        for header in headers:
+            if header not in overrides and header not in result:
+                hit = _RANK.get(header_key(header))
+                if hit is not None and hit[0] == "phone":
+                    result[header] = "phone"
     order = {h: i for i, h in enumerate(headers)}
     return dict(sorted(result.items(), key=lambda item: order[item[0]]))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from gtmkit.lists.dedupe import mark_duplicates
 from gtmkit.lists.errors import ListError
-from gtmkit.lists.headers import map_headers
+from gtmkit.lists.headers import PHONE_PRECEDENCE, map_headers, phone_type
 from gtmkit.lists.normalize import DERIVED_FIELDS, canonical_frame, normalize_records
 from gtmkit.lists.phones import country_code
 from gtmkit.lists.read import (
@@ -24,7 +25,7 @@ from gtmkit.schema import CANONICAL_FIELDS, ROW_ID
 
 #: Columns that follow the canonical fields in ``LoadedList.records``, before the source's
 #: unmapped columns.
-RECORD_EXTRAS: tuple[str, ...] = (*DERIVED_FIELDS, "dedupe_key", "duplicate_of")
+RECORD_EXTRAS: tuple[str, ...] = (*DERIVED_FIELDS, "phone_type", "dedupe_key", "duplicate_of")
 REASON = "reason"
 _PROFILES = ("https://www.linkedin.com/in/", "https://www.linkedin.com/pub/")
 _LINKEDIN_HOST = r"(?i)^\s*(?:https?://)?(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com/(?:in|pub)/"
@@ -36,12 +37,16 @@ class LoadedList:
 
     Attributes:
         records: Accepted rows: ``row_id``, the canonical fields, ``email_valid``,
-            ``email_is_personal``, ``country_code``, ``dedupe_key``, ``duplicate_of`` (the
+            ``email_is_personal``, ``country_code``, ``phone_type`` (which kind of phone
+            column ``phone`` came from: ``direct``, ``mobile``, ``phone``, ``work``,
+            ``corporate``, ``other`` or ``home``; a row's phone is its first filled phone
+            column in that order), ``dedupe_key``, ``duplicate_of`` (the
             ``row_id`` of the first row with the same key, null on first occurrences), then
             the source's unmapped columns untouched.
         rejected: One row per data row not accepted: ``row_id``, ``reason``, then every source
             column with its raw value (nothing is lost).
-        mapping: ``{source header: canonical field}`` for the columns that were mapped.
+        mapping: ``{source header: canonical field}`` for the columns that were mapped
+            (several phone columns may all map to ``phone``).
         source_info: How the file was read (format, encoding, delimiter, sheets, notes).
 
     ``len(records) + len(rejected) == source_info.data_rows`` always holds.
@@ -59,7 +64,8 @@ class LoadedList:
 
     @property
     def unmapped(self) -> list[str]:
-        """Source columns kept untouched in ``records`` (not mapped to a canonical field)."""
+        """Source columns kept untouched in ``records``: those not mapped to a canonical
+        field, and every phone column when there are several."""
         start = 1 + len(CANONICAL_FIELDS) + len(RECORD_EXTRAS)
         return self.records.columns[start:]
 
@@ -188,15 +194,22 @@ def load_list(
             "company, website, LinkedIn, phone...). Make sure the first row is the header "
             "row, or say which column is which with mapping={'Column': 'email', ...}."
         )
-    canon = canonical_frame(
-        {field: raw.get_column(src) for src, field in field_of.items()}, raw.height
-    )
+    phones = [src for src, field in field_of.items() if field == "phone"]
+    phone, kind = _choose_phone(raw, phones)
+    sources = {field: raw.get_column(src) for src, field in field_of.items() if field != "phone"}
+    if phone is not None:
+        sources["phone"] = phone
+    canon = canonical_frame(sources, raw.height)
     canon = normalize_records(canon.insert_column(0, row_ids), default_country=region)
+    canon = canon.with_columns(
+        pl.when(pl.col("phone").is_not_null()).then(pl.lit(kind)).alias("phone_type")
+    )
 
     reason = _reject_reason(canon, nonempty, raw, table.overflow)
     accepted = reason.is_null()
 
-    unmapped = [h for h in table.headers if h not in field_of]
+    # With several phone columns, each is also kept as it was (the row's phone is one of them).
+    unmapped = [h for h in table.headers if h not in field_of or (len(phones) > 1 and h in phones)]
     reserved = {ROW_ID, *CANONICAL_FIELDS, *RECORD_EXTRAS}
     kept = [pl.col(h).alias(f"{h} (source)" if h in reserved else h) for h in unmapped]
     records = pl.concat([canon, raw.select(kept)], how="horizontal").filter(accepted)
@@ -221,6 +234,27 @@ def load_list(
     if records.height + rejected.height != data_rows:  # pragma: no cover - invariant guard
         raise AssertionError("row accounting broke: records + rejected != data rows")
     return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=table.info)
+
+
+def _choose_phone(raw: pl.DataFrame, phones: list[str]) -> tuple[pl.Series | None, pl.Series]:
+    """Each row's phone and its type: the first phone column, by :data:`PHONE_PRECEDENCE`
+    (then file order), holding a digit on that row."""
+    if not phones:
+        return None, pl.Series("phone_type", [None] * raw.height, dtype=pl.String)
+    ranked = sorted(phones, key=lambda h: (PHONE_PRECEDENCE.index(phone_type(h)), phones.index(h)))
+    if len(ranked) == 1:
+        only = ranked[0]
+        return raw.get_column(only), pl.repeat(phone_type(only), raw.height, eager=True)
+    value: Any = pl  # a when/then chain, first filled column first
+    kind: Any = pl
+    for header in ranked:
+        filled = pl.col(header).str.contains(r"\d").fill_null(False)
+        value = value.when(filled).then(pl.col(header))
+        kind = kind.when(filled).then(pl.lit(phone_type(header)))
+    chosen = raw.select(
+        value.otherwise(None).alias("phone"), kind.otherwise(None).alias("phone_type")
+    )
+    return chosen.get_column("phone"), chosen.get_column("phone_type")
 
 
 def _profiles_by_content(
