@@ -190,3 +190,39 @@ def apollo_phones_csv(rows: Sequence[dict[str, str]]) -> bytes:
         for n, row in enumerate(rows)
     ]
     return csv_text([header, *body]).encode("utf-8")
+
+
+def ragged_csv(
+    rows: Sequence[str], header: str = "First Name,Last Name,Email,Company,Title"
+) -> bytes:
+    """A CSV written by hand, unquoted: each row exactly as given (ragged on purpose)."""
+    return ("\n".join([header, *rows]) + "\n").encode("utf-8")
+
+
+GROUPED_HEADER = [
+    ["Contact", None, None, "Company", None, "Engagement", None],
+    ["First Name", "Last Name", "Email", "Company", "Website", "Last Touch", "Owner"],
+]
+
+
+def grouped_xlsx(rows: Rows, *, merged: bool = True) -> bytes:
+    """A workbook whose real header is on row 2, under group cells merged across columns."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("Leads")
+    if merged:
+        sheet.merge_range(0, 0, 0, 2, "Contact")
+        sheet.merge_range(0, 3, 0, 4, "Company")
+        sheet.merge_range(0, 5, 0, 6, "Engagement")
+    else:
+        for c, value in enumerate(GROUPED_HEADER[0]):
+            if value:
+                sheet.write_string(0, c, value)
+    for c, value in enumerate(GROUPED_HEADER[1]):
+        sheet.write_string(1, c, str(value))
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write_string(r, c, str(value))
+    book.close()
+    return buffer.getvalue()

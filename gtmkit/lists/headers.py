@@ -138,6 +138,11 @@ for _field, _names in SYNONYMS.items():
         _RANK.setdefault(header_key(_name), (_field, _rank))
 
 
+def is_known_header(key: str) -> bool:
+    """Whether a folded header (:func:`header_key`) is a synonym of a canonical field."""
+    return key in _RANK
+
+
 def unique_headers(raw: Sequence[str | None]) -> list[str]:
     """Make header names usable as column names: trimmed, non-empty and unique.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from gtmkit.lists.errors import ListError
 from gtmkit.lists.headers import PHONE_PRECEDENCE, map_headers, phone_type
 from gtmkit.lists.normalize import DERIVED_FIELDS, canonical_frame, normalize_records
 from gtmkit.lists.phones import country_code
+from gtmkit.lists.ragged import align_ragged
 from gtmkit.lists.read import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_UNZIPPED_BYTES,
@@ -194,6 +195,17 @@ def load_list(
             "company, website, LinkedIn, phone...). Make sure the first row is the header "
             "row, or say which column is which with mapping={'Column': 'email', ...}."
         )
+    raw, ragged_notes = align_ragged(
+        raw, table.headers, table.overflow, field_of, table.info.delimiter
+    )
+    overflow = [c for c in table.overflow if raw.get_column(c).is_not_null().any()]
+    raw = raw.select(*table.headers, *overflow)
+    table = replace(
+        table,
+        frame=raw,
+        overflow=overflow,
+        info=replace(table.info, notes=(*table.info.notes, *ragged_notes)),
+    )
     phones = [src for src, field in field_of.items() if field == "phone"]
     phone, kind = _choose_phone(raw, phones)
     sources = {field: raw.get_column(src) for src, field in field_of.items() if field != "phone"}
@@ -205,11 +217,12 @@ def load_list(
         pl.when(pl.col("phone").is_not_null()).then(pl.lit(kind)).alias("phone_type")
     )
 
-    reason = _reject_reason(canon, nonempty, raw, table.overflow)
+    reason = _reject_reason(canon, nonempty)
     accepted = reason.is_null()
 
     # With several phone columns, each is also kept as it was (the row's phone is one of them).
     unmapped = [h for h in table.headers if h not in field_of or (len(phones) > 1 and h in phones)]
+    unmapped += overflow  # values past the header's width, kept in extra_field_* columns
     reserved = {ROW_ID, *CANONICAL_FIELDS, *RECORD_EXTRAS}
     kept = [pl.col(h).alias(f"{h} (source)" if h in reserved else h) for h in unmapped]
     records = pl.concat([canon, raw.select(kept)], how="horizontal").filter(accepted)
@@ -279,9 +292,7 @@ def _profiles_by_content(
     return field_of
 
 
-def _reject_reason(
-    canon: pl.DataFrame, nonempty: pl.Series, raw: pl.DataFrame, overflow: list[str]
-) -> pl.Series:
+def _reject_reason(canon: pl.DataFrame, nonempty: pl.Series) -> pl.Series:
     """Why each row is rejected (null: accepted)."""
     col = pl.col
     has_email = col("email_valid").fill_null(False)
@@ -292,14 +303,8 @@ def _reject_reason(
     has_name = col("first_name").is_not_null() & col("last_name").is_not_null()
     has_company = col("company_name").is_not_null() | col("company_domain").is_not_null()
     findable = has_email | has_profile | (has_name & has_company)
-    spill = (
-        pl.any_horizontal([raw.get_column(c).is_not_null() for c in overflow])
-        if overflow
-        else pl.lit(False)
-    )
     frame = canon.with_columns(
         pl.lit(nonempty).alias("_filled"),
-        pl.lit(raw.select(spill).to_series() if overflow else False).alias("_spill"),
     )
     nothing = (
         "nothing to look the person up by: no valid email, no LinkedIn profile URL, "
@@ -308,13 +313,6 @@ def _reject_reason(
     reason = (
         pl.when(~col("_filled"))
         .then(pl.lit("empty row"))
-        .when(col("_spill"))
-        .then(
-            pl.lit(
-                "row has more fields than the header (extra values kept in extra_field_* "
-                "columns); check the delimiter and quoting"
-            )
-        )
         .when(findable)
         .then(None)
         .when(col("email").is_not_null() & ~has_email)

@@ -24,7 +24,7 @@ import polars as pl
 
 from gtmkit.errors import ArgumentError
 from gtmkit.lists.errors import ListError
-from gtmkit.lists.headers import unique_headers
+from gtmkit.lists.headers import header_key, is_known_header, unique_headers
 
 if TYPE_CHECKING:  # pragma: no cover
     from polars._typing import PolarsDataType
@@ -526,6 +526,21 @@ def _split_header(
     """Use the first row as the header; columns past the header's width are overflow."""
     if frame.height == 0 or frame.width == 0:
         raise ListError(f"{_label(info.filename)} has no rows. Export the list again.")
+    at = header_row_index(frame)
+    if at:
+        cells = [v for i in range(at) for v in frame.row(i) if v is not None and str(v).strip()]
+        above = ", ".join(repr(str(v)) for v in cells[:4]) + (" ..." if len(cells) > 4 else "")
+        info = replace(
+            info,
+            notes=(
+                *info.notes,
+                f"The header is on row {at + 1}: {at} row(s) above it ({above}) are a title "
+                "or group cells, not data, and were skipped.",
+            ),
+        )
+        row = frame.row(at)
+        header_width = max((i + 1 for i, v in enumerate(row) if v is not None), default=1)
+        frame = frame.slice(at)
     width = min(header_width or frame.width, frame.width)
     header_row = [None if v is None else str(v) for v in frame.row(0)][:width]
     # Trailing unnamed columns that are empty everywhere are artefacts (a trailing delimiter).
@@ -545,6 +560,29 @@ def _split_header(
         + [pl.col(src).alias(dst) for src, dst in zip(overflow_src, overflow, strict=True)]
     )
     return RawTable(frame=body, headers=names, overflow=overflow, info=info)
+
+
+_HEADER_SCAN_ROWS = 20
+
+
+def header_row_index(frame: pl.DataFrame) -> int:
+    """The row (0-based) holding the header: the first row, unless a row among the first
+    20 names more lead fields (a title line, a report preamble, or merged group cells such
+    as "Contact" / "Company" / "Engagement" above the real header).
+
+    Example:
+        >>> rows = [["Leads export", None], ["Email", "Company"], ["a@b.co", "B"]]
+        >>> header_row_index(pl.DataFrame(rows, orient="row", schema=["a", "b"]))
+        1
+    """
+    scores = [_header_hits(frame.row(i)) for i in range(min(frame.height, _HEADER_SCAN_ROWS))]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return best if scores[best] >= 2 and scores[best] > scores[0] else 0
+
+
+def _header_hits(row: tuple[object, ...]) -> int:
+    keys = {header_key(str(v)) for v in row if v is not None and str(v).strip()}
+    return sum(1 for key in keys if is_known_header(key))
 
 
 # --------------------------------------------------------------------------- workbooks
