@@ -226,3 +226,34 @@ def grouped_xlsx(rows: Rows, *, merged: bool = True) -> bytes:
                 sheet.write_string(r, c, str(value))
     book.close()
     return buffer.getvalue()
+
+
+def max_sheet_bomb_xlsx_bytes(rows: int = 1_048_575) -> bytes:
+    """A structurally valid workbook whose one sheet has Excel's maximum row count of
+    identical rows: it inflates several hundred times (streamed, so making it is cheap)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>',
+        )
+        archive.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/'
+            'spreadsheetml/2006/main"><sheets><sheet name="Leads" sheetId="1" r:id="rId1" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
+            "</sheets></workbook>",
+        )
+        row = b'<row><c t="inlineStr"><is><t>ann@acme.com</t></is></c></row>'
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(
+                b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+                b'spreadsheetml/2006/main"><dimension ref="A1:A1048576"/><sheetData>'
+            )
+            chunk = row * 4096
+            for _ in range(rows // 4096):
+                sheet.write(chunk)
+            sheet.write(row * (rows % 4096) + b"</sheetData></worksheet>")
+    return buffer.getvalue()

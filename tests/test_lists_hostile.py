@@ -314,3 +314,30 @@ def test_latin1_only_bytes_are_reported_as_latin1(tmp_path: Path) -> None:
     leads = load_list(data.replace(b"Acme\n", b"Acme\x81\n"), filename="l.csv")
     assert leads.source_info.encoding == "latin-1"
     assert leads.records.height == 1
+
+
+def test_max_sheet_zip_bomb_is_refused_before_inflating() -> None:
+    import io
+    import time
+    import zipfile as zf
+
+    from _lists_helpers import max_sheet_bomb_xlsx_bytes
+
+    from gtmkit.lists.read import MAX_INFLATE_RATIO
+
+    data = max_sheet_bomb_xlsx_bytes()
+    sheet = zf.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")
+    assert sheet.file_size / sheet.compress_size > MAX_INFLATE_RATIO  # the attack's shape
+    started = time.perf_counter()
+    with pytest.raises(ListError, match="zip bomb") as caught:
+        load_list(data, filename="bomb.xlsx")
+    assert time.perf_counter() - started < 1.0  # refused from the directory, not inflated
+    assert "export the sheet as CSV" in str(caught.value)
+
+
+def test_a_real_workbook_is_not_taken_for_a_bomb() -> None:
+    rows = [HEADER] + [
+        [f"P{i}", "Lee", f"p{i}@acme{i % 50}.com", f"Acme {i % 50}"] for i in range(20_000)
+    ]
+    leads = load_list(xlsx_bytes({"Leads": rows}), filename="big.xlsx")
+    assert leads.records.height == 20_000

@@ -34,7 +34,13 @@ Format = Literal["csv", "xlsx", "xls", "parquet"]
 #: Default cap on the size of a file or upload (bytes).
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 #: Default cap on what a workbook may inflate to (sum of the uncompressed parts, bytes).
-DEFAULT_MAX_UNZIPPED_BYTES = 2 * 1024 * 1024 * 1024
+#: Reading a sheet costs a few times its inflated XML in memory, so this keeps intake near
+#: its 1 GB budget.
+DEFAULT_MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+#: A workbook part inflating more than this many times its compressed size, past
+#: :data:`_RATIO_FLOOR` bytes, is a zip bomb: real sheets compress 5-30:1, rarely past 100:1.
+MAX_INFLATE_RATIO = 200
+_RATIO_FLOOR = 8 * 1024 * 1024
 
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
@@ -619,6 +625,15 @@ def _read_xlsx(
             f"{_size(max_unzipped_bytes)} safety limit (a zip bomb or a huge workbook). Export "
             "the sheet you need as CSV, or raise max_unzipped_bytes if you trust the file."
         )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_FLOOR and ratio > MAX_INFLATE_RATIO:
+            raise ListError(
+                f"{_label(name)} looks like a zip bomb: its part {member.filename!r} would "
+                f"inflate {ratio:,.0f} times, to {_size(member.file_size)}, when opened (real "
+                f"sheets compress well under {MAX_INFLATE_RATIO}:1). It was not opened. If "
+                "the file is genuine, open it in Excel and export the sheet as CSV."
+            )
     # .xlsx, .xlsm and .xlsb all open with the same engine.
     return _read_workbook(data, name, "xlsx", sheet=sheet)
 
