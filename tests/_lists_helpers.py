@@ -96,6 +96,15 @@ def real_zip_bomb_xlsx_bytes(inflated: int) -> bytes:
     return buffer.getvalue()
 
 
+def docx_bytes() -> bytes:
+    """A zip shaped like a Word document (what a .docx renamed .xlsx holds)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
 def parquet_bytes(frame: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.write_parquet(buffer)

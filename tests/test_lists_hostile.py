@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 from _lists_helpers import (
     csv_text,
+    docx_bytes,
     encrypted_ooxml_bytes,
     parquet_bytes,
     real_zip_bomb_xlsx_bytes,
@@ -70,16 +71,6 @@ def _corrupt_xlsx() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types")
         archive.writestr("xl/workbook.xml", "this is not xml at all <<<")
-    return buffer.getvalue()
-
-
-def _docx() -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<w:document/>")
     return buffer.getvalue()
 
 
@@ -139,7 +130,7 @@ CASES: list[Case] = [
         ),
         error="safety limit",
     ),
-    Case("Word document named .xlsx", _upload("leads.xlsx", _docx()), error="Word document"),
+    Case("Word document named .xlsx", _upload("leads.xlsx", docx_bytes()), error="Word document"),
     Case("zip archive named .csv", _upload("leads.csv", _plain_zip()), error="zip archive"),
     Case(
         "HTML saved as .xls",
