@@ -140,7 +140,9 @@ def test_the_engine_reads_the_cache_within_its_ttl_only(tmp_path):
 
 def test_limiter_adapts_to_rate_limits_and_headers():
     async def main():
+        # a provider whose headers announced its limit: refusals are judged by the storm rule
         lim = ProviderLimiter(100.0, 4)
+        lim.announced = 100.0
         now = time.monotonic()
         lim._recent.extend(now - 0.9 + i * 0.009 for i in range(100))  # 100 sends in 0.9 s...
         lim.on_rate_limited(1.0)
@@ -166,6 +168,21 @@ def test_limiter_adapts_to_rate_limits_and_headers():
         unpaced = ProviderLimiter(float("inf"), 4)
         unpaced.on_rate_limited(None)  # one refusal: stays unpaced
         assert unpaced.per_second == float("inf")
+        # no header ever announced a limit: refusals that keep coming (5 of the last 100 sends)
+        # cap the pace at 90% of what was accepted, and recovery never climbs past it
+        silent = ProviderLimiter(float("inf"), 4)
+        now = time.monotonic()
+        silent._recent.extend(now - 0.9 + i * 0.009 for i in range(100))
+        silent._successes.extend([now] * 30)
+        silent.on_rate_limited(None)
+        silent.on_rate_limited(None)
+        assert silent.per_second == float("inf")  # two refusals: sporadic
+        for _ in range(3):
+            silent.on_rate_limited(None)
+        assert silent.per_second == pytest.approx(0.9 * 30 / 1.0)
+        for _ in range(20000):
+            silent.on_success()
+        assert silent.per_second == silent.ceiling == pytest.approx(27.0)
 
     import asyncio
 
