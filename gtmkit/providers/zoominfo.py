@@ -71,7 +71,13 @@ from gtmkit.providers.base import (
     logger,
 )
 from gtmkit.providers.credentials import Secret, clean_key
-from gtmkit.providers.errors import AuthError, BadRequest, MalformedResponse, error_for_exception
+from gtmkit.providers.errors import (
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    ProviderUsageError,
+    error_for_exception,
+)
 from gtmkit.providers.inputs import fields_sent, input_problem
 from gtmkit.providers.normalize import (
     normalize_domain,
@@ -194,7 +200,9 @@ class ZoomInfoProvider(HttpProvider):
         self.client_id = chosen or _SANDBOX_CLIENT_ID
         self.token_url = token_url or f"{self.base_url}/oauth/v1/token"
         if not 1 <= int(batch_size) <= MAX_BATCH:
-            raise ValueError(f"batch_size must be within 1..{MAX_BATCH}, got {batch_size!r}")
+            raise ProviderUsageError(
+                f"batch_size must be within 1..{MAX_BATCH}, got {batch_size!r}"
+            )
         self.batch_size = int(batch_size)
         self.batch_window_s = max(0.0, float(batch_window_s))
         self._token = Secret(None)
