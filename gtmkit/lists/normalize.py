@@ -269,7 +269,7 @@ def canonical_frame(columns: dict[str, pl.Series], height: int) -> pl.DataFrame:
         [
             columns[name].alias(name)
             if name in columns
-            else pl.Series(name, [None] * height, dtype=pl.String)
+            else pl.repeat(None, height, dtype=pl.String, eager=True).alias(name)
             for name in CANONICAL_FIELDS
         ]
     )
