@@ -22,7 +22,7 @@ from gtmkit.lists.domains import (
     company_domains_of,
     domains_of,
     personal_domains,
-    registered_domain,
+    registered_domains,
 )
 from gtmkit.lists.phones import country_code, phone_values, phones_e164
 from gtmkit.lists.text import clean_expr, clean_values
@@ -100,7 +100,7 @@ def _email_values(raw: pl.Series) -> pl.DataFrame:
     host = frame.select(
         pl.when(pl.col("email_valid")).then(col.str.splitn("@", 2).struct.field("field_1"))
     ).to_series()
-    domain = map_distinct(host, registered_domain, return_dtype=pl.String)
+    domain = registered_domains(host)
     personal = list(personal_domains())
     return frame.with_columns(
         domain.alias("_mail_domain"),
