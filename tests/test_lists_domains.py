@@ -14,7 +14,8 @@ EDGES = [
     "acme.myshopify.com", "xn--bcher-kva.de", "bücher.de", "acme.", ".acme.com", "a..com",
     "acme.com.", "acme.kawasaki.jp", "city.kawasaki.jp", "foo.bar.kawasaki.jp", "acme.run.app",
     "x.appspot.com", "ACME.com", "acme.c", "acme.unknowntld", "a.b.c.d.e.co.uk", "amazonaws.com",
-    "acme.amazonaws.com", "", " acme.com", "acme.com ",
+    "acme.amazonaws.com", "", " acme.com", "acme.com ", "0.ákŋoluokta.no", "a.xn--p1ai",
+    "пример.рф",
 ]  # fmt: skip
 
 

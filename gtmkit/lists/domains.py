@@ -113,6 +113,7 @@ def registered_domains(hosts: pl.Series) -> pl.Series:
     host, rest = pl.col("host"), pl.col("rest")
     plain = (
         pl.col("label").str.contains(_LABEL)
+        & rest.str.contains(r"^[a-z0-9.-]+$")  # non-ASCII hosts are IDNA-encoded first
         & rest.is_in(listed)
         & ~host.is_in(listed)
         & ~(pl.lit("*.") + rest).is_in(listed)
