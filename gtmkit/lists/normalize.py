@@ -223,33 +223,44 @@ def normalize_records(frame: pl.DataFrame, *, default_country: str | None = None
         >>> out.select("first_name", "last_name", "email", "email_is_personal").row(0)
         ('José', 'van der Berg', 'jose@gmail.com', True)
     """
+    # Countries first (cheap): phones are placed by them.
+    countries = per_distinct(frame.get_column("country"), _country_values)
+    region = default_country.upper() if default_country else None
+
+    def phones(raw: pl.Series) -> pl.DataFrame:
+        found = per_distinct(raw, phone_values).with_columns(countries.get_column("country_code"))
+        return found.with_columns(phones_e164(found, region).alias("phone")).drop("country_code")
+
+    def distinct(
+        transform: Callable[[pl.Series], pl.DataFrame],
+    ) -> Callable[[pl.Series], pl.DataFrame]:
+        return lambda values: per_distinct(values, transform)
+
     jobs: list[tuple[str, Callable[[pl.Series], pl.DataFrame]]] = [
-        ("email", _email_values),
-        ("phone", phone_values),
-        ("website", _website_values),
-        ("linkedin_url", _linkedin_values),
-        *((name, _text_values) for name in ("first_name", "last_name", "company_name", "title")),
-        ("full_name", _full_name_values),
-        ("company_domain", _company_domain_values),
-        ("country", _country_values),
+        ("email", distinct(_email_values)),
+        ("phone", phones),
+        ("website", distinct(_website_values)),
+        ("linkedin_url", distinct(_linkedin_values)),
+        *(
+            (name, distinct(_text_values))
+            for name in ("first_name", "last_name", "company_name", "title")
+        ),
+        ("full_name", distinct(_full_name_values)),
+        ("company_domain", distinct(_company_domain_values)),
     ]
     # The fields are independent, and polars lets go of the GIL while it computes: each runs
     # in a thread of its own, slowest first, so the string work of one field overlaps
     # another's (most of it is single-threaded per column).
     workers = min(len(jobs), max(2, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            name: pool.submit(per_distinct, frame.get_column(name), transform)
-            for name, transform in jobs
-        }
+        futures = {name: pool.submit(job, frame.get_column(name)) for name, job in jobs}
         done = {name: future.result() for name, future in futures.items()}
+    done["country"] = countries
     for name in ("first_name", "last_name", "company_name", "title"):
         done[name] = done[name].rename({"value": name})
     order = ("first_name", "last_name", "company_name", "title", "full_name", "email",
              "website", "company_domain", "linkedin_url", "country", "phone")  # fmt: skip
     work = pl.concat([done[name] for name in order], how="horizontal")
-    country = default_country.upper() if default_country else None
-    work = work.with_columns(phones_e164(work, country).alias("phone"))
 
     col = pl.col
     missing = col("first_name").is_null() | col("last_name").is_null()
