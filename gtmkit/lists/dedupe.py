@@ -7,7 +7,8 @@ import polars as pl
 from gtmkit.lists.distinct import per_distinct
 from gtmkit.schema import ROW_ID
 
-_PROFILE = "https://www.linkedin.com/"
+#: A LinkedIn *person* profile: a company page (``/company/...``) names many people.
+_PROFILES = ("https://www.linkedin.com/in/", "https://www.linkedin.com/pub/")
 
 
 def _squash(values: pl.Series) -> pl.DataFrame:
@@ -25,7 +26,9 @@ def dedupe_key() -> pl.Expr:
     """
     valid = pl.col("email_valid").fill_null(False)
     url = pl.col("linkedin_url")
-    profile = ~valid & url.str.starts_with(_PROFILE).fill_null(False)
+    profile = ~valid & (
+        url.str.starts_with(_PROFILES[0]) | url.str.starts_with(_PROFILES[1])
+    ).fill_null(False)
     by_name = ~valid & ~profile
     # Each branch's inputs are nulled off its own rows first, so only the strings a row uses
     # are built (a when/then chain would build every branch for every row).
