@@ -1,7 +1,7 @@
 """Benchmark list intake: ``load_list`` on a generated messy CSV.
 
 Usage:
-    python benchmarks/bench_intake.py            # 1,000,000 rows (target: <= 10 s, <= 2 GB)
+    python benchmarks/bench_intake.py            # 1,000,000 rows (target: <= 4 s, <= 1 GB)
     python benchmarks/bench_intake.py --quick    # 100,000 rows
     python benchmarks/bench_intake.py --rows 250000
 
@@ -9,7 +9,9 @@ The file is generated into a temporary folder (deterministic, seeded). ``load_li
 map + normalize + dedupe) and a bare ``pl.read_csv`` of the same file each run in a fresh
 subprocess, so every peak RSS (``resource.getrusage`` high-water mark) is that call's own;
 wall times exclude interpreter start-up and the import of polars/gtmkit. The last line
-printed is one JSON object with the figures.
+printed is one JSON object with the figures; the exit status is 1 when the median wall time
+or the peak memory misses its target (the machine's load average is printed with each run:
+wall times on a shared machine rise with it, CPU seconds much less).
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     )
     args = parser.parse_args(argv)
     rows = args.rows or (100_000 if args.quick else 1_000_000)
-    target_s, target_mb = (2.0, 500) if args.quick else (10.0, 2000)
+    target_s, target_mb = (1.0, 300) if args.quick else (4.0, 1000)
     with tempfile.TemporaryDirectory(prefix="gtmkit-bench-") as tmp:
         path = Path(tmp) / "leads.csv"
         t0 = time.perf_counter()
@@ -243,8 +245,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "records": load["records"],
         "rejected": load["rejected"],
         "duplicates": load["duplicates"],
-        # the full-size target; a --quick run (a tenth of the rows) is held to a fifth of the
-        # time and a quarter of the memory (fixed costs weigh more at the small size)
+        # the full-size target (issue 11: 1M rows <= 4 s, <= 1 GB on 2 cores); a --quick run
+        # (a tenth of the rows) is held to a quarter of the time and 30% of the memory: fixed
+        # costs (imports, phone and suffix metadata, worker start-up) weigh more there
         "target_seconds": target_s,
         "target_peak_mb": target_mb,
         "meets_target_median": median <= target_s and peak <= target_mb * 1e6,

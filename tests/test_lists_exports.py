@@ -140,3 +140,15 @@ def test_every_line_ending_loads(ending: str) -> None:
 def test_a_bom_only_file_is_a_list_error(bom: bytes) -> None:
     with pytest.raises(ListError, match=r"byte-order mark|is empty"):
         load_list(bom, filename="bom.csv")
+
+
+def test_a_linkedin_company_page_never_links_its_employees_as_duplicates() -> None:
+    data = (
+        b"First Name,Last Name,Company,LinkedIn\n"
+        b"Ann,Lee,Acme,https://www.linkedin.com/company/acme\n"
+        b"Bo,Ray,Acme,https://www.linkedin.com/company/acme\n"
+    )
+    leads = load_list(data, filename="c.csv")
+    assert leads.records.height == 2
+    assert leads.duplicates == 0
+    assert leads.records["dedupe_key"].str.starts_with("name:").all()

@@ -7,7 +7,8 @@ import polars as pl
 from gtmkit.lists.distinct import per_distinct
 from gtmkit.schema import ROW_ID
 
-_PROFILE = "https://www.linkedin.com/"
+#: A LinkedIn *person* profile: a company page (``/company/...``) names many people.
+_PROFILES = ("https://www.linkedin.com/in/", "https://www.linkedin.com/pub/")
 
 
 def _squash(values: pl.Series) -> pl.DataFrame:
@@ -23,15 +24,29 @@ def dedupe_key() -> pl.Expr:
     else null (nothing to match on). Names and company are read from the lowercased,
     space-free helper columns ``__gtmkit_first``, ``__gtmkit_last`` and ``__gtmkit_company``.
     """
-    first_last = pl.col("__gtmkit_first") + pl.lit("|") + pl.col("__gtmkit_last") + pl.lit("|")
-    return (
-        pl.when(pl.col("email_valid").fill_null(False))
-        .then(pl.lit("email:") + pl.col("email"))
-        .when(pl.col("linkedin_url").str.starts_with(_PROFILE))
-        .then(pl.lit("linkedin:") + pl.col("linkedin_url").str.to_lowercase())
-        .when(pl.col("company_domain").is_not_null())
-        .then(pl.lit("name:") + first_last + pl.col("company_domain"))
-        .otherwise(pl.lit("name:") + first_last + pl.lit("company=") + pl.col("__gtmkit_company"))
+    valid = pl.col("email_valid").fill_null(False)
+    url = pl.col("linkedin_url")
+    profile = ~valid & (
+        url.str.starts_with(_PROFILES[0]) | url.str.starts_with(_PROFILES[1])
+    ).fill_null(False)
+    by_name = ~valid & ~profile
+    # Each branch's inputs are nulled off its own rows first, so only the strings a row uses
+    # are built (a when/then chain would build every branch for every row).
+    first_last = (
+        pl.lit("name:")
+        + pl.when(by_name).then(pl.col("__gtmkit_first"))
+        + pl.lit("|")
+        + pl.col("__gtmkit_last")
+        + pl.lit("|")
+    )
+    domain = pl.col("company_domain")
+    return pl.coalesce(
+        pl.lit("email:") + pl.when(valid).then(pl.col("email")),
+        pl.lit("linkedin:") + pl.when(profile).then(url).str.to_lowercase(),
+        first_last + domain,
+        first_last
+        + pl.when(domain.is_null()).then(pl.lit("company="))
+        + pl.col("__gtmkit_company"),
     )
 
 
@@ -63,9 +78,24 @@ def mark_duplicates(records: pl.DataFrame) -> pl.DataFrame:
     }
     keyed = records.with_columns(**squashed).with_columns(dedupe_key().alias("dedupe_key"))
     keyed = keyed.drop(squashed)
-    first = pl.col(ROW_ID).min().over("dedupe_key")
-    return keyed.with_columns(
-        pl.when(pl.col("dedupe_key").is_not_null() & (first != pl.col(ROW_ID)))
-        .then(first)
-        .alias("duplicate_of")
-    )
+    # Rows are in row_id order, so a key's first row is its first occurrence. Only the few
+    # repeats are matched back to it (cheaper in time and memory than a window over every
+    # row's key).
+    key = keyed.get_column("dedupe_key")
+    first = key.is_first_distinct()
+    repeat = (~first & key.is_not_null()).arg_true()
+    duplicate_of = pl.repeat(None, keyed.height, dtype=keyed.schema[ROW_ID], eager=True)
+    if repeat.len():
+        repeated = key.gather(repeat)
+        firsts = (
+            keyed.select(ROW_ID, "dedupe_key")
+            .filter(first)
+            .join(repeated.unique().to_frame(), on="dedupe_key", how="semi")
+        )
+        linked = (
+            pl.DataFrame({"dedupe_key": repeated})
+            .join(firsts, on="dedupe_key", how="left", maintain_order="left")
+            .get_column(ROW_ID)
+        )
+        duplicate_of = duplicate_of.scatter(repeat, linked)
+    return keyed.with_columns(duplicate_of.alias("duplicate_of"))

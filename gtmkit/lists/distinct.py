@@ -58,7 +58,9 @@ def per_distinct(values: pl.Series, transform: Callable[[pl.Series], pl.DataFram
         filled = transform(values.gather(rows))
         return pl.DataFrame(
             [
-                pl.Series(name, [None] * values.len(), dtype=dtype).scatter(rows, filled[name])
+                pl.repeat(None, values.len(), dtype=dtype, eager=True)
+                .alias(name)
+                .scatter(rows, filled[name])
                 for name, dtype in filled.schema.items()
             ]
         )

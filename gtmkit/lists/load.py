@@ -225,14 +225,6 @@ def load_list(
     unmapped += overflow  # values past the header's width, kept in extra_field_* columns
     reserved = {ROW_ID, *CANONICAL_FIELDS, *RECORD_EXTRAS}
     kept = [pl.col(h).alias(f"{h} (source)" if h in reserved else h) for h in unmapped]
-    records = pl.concat([canon, raw.select(kept)], how="horizontal").filter(accepted)
-    records = mark_duplicates(records)
-    records = records.select(
-        ROW_ID,
-        *CANONICAL_FIELDS,
-        *RECORD_EXTRAS,
-        *[c for c in records.columns if c not in reserved],
-    )
     source_columns = [*table.headers, *table.overflow]
     rejected = pl.concat(
         [
@@ -244,16 +236,37 @@ def load_list(
         ],
         how="horizontal",
     ).filter(~accepted)
+    info = table.info
+    combined = pl.concat([canon, raw.select(kept)], how="horizontal")
+    del canon, raw, table  # the combined frame holds the only references left
+    records = mark_duplicates(_filter_releasing(combined, accepted))
+    records = records.select(
+        ROW_ID,
+        *CANONICAL_FIELDS,
+        *RECORD_EXTRAS,
+        *[c for c in records.columns if c not in reserved],
+    )
     if records.height + rejected.height != data_rows:  # pragma: no cover - invariant guard
         raise AssertionError("row accounting broke: records + rejected != data rows")
-    return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=table.info)
+    return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=info)
+
+
+def _filter_releasing(frame: pl.DataFrame, keep: pl.Series) -> pl.DataFrame:
+    """``frame.filter(keep)``, column by column, letting go of each source column once it is
+    copied: the peak holds one column twice, not the whole frame."""
+    if keep.all():
+        return frame
+    columns = []
+    for name in list(frame.columns):
+        columns.append(frame.drop_in_place(name).filter(keep))
+    return pl.DataFrame(columns)
 
 
 def _choose_phone(raw: pl.DataFrame, phones: list[str]) -> tuple[pl.Series | None, pl.Series]:
     """Each row's phone and its type: the first phone column, by :data:`PHONE_PRECEDENCE`
     (then file order), holding a digit on that row."""
     if not phones:
-        return None, pl.Series("phone_type", [None] * raw.height, dtype=pl.String)
+        return None, pl.repeat(None, raw.height, dtype=pl.String, eager=True).alias("phone_type")
     ranked = sorted(phones, key=lambda h: (PHONE_PRECEDENCE.index(phone_type(h)), phones.index(h)))
     if len(ranked) == 1:
         only = ranked[0]

@@ -10,6 +10,10 @@ Normalizing is idempotent: running :func:`normalize_records` on its own output c
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 from gtmkit.lists.distinct import map_distinct, per_distinct
@@ -18,7 +22,7 @@ from gtmkit.lists.domains import (
     company_domains_of,
     domains_of,
     personal_domains,
-    registered_domain,
+    registered_domains,
 )
 from gtmkit.lists.phones import country_code, phone_values, phones_e164
 from gtmkit.lists.text import clean_expr, clean_values
@@ -96,7 +100,7 @@ def _email_values(raw: pl.Series) -> pl.DataFrame:
     host = frame.select(
         pl.when(pl.col("email_valid")).then(col.str.splitn("@", 2).struct.field("field_1"))
     ).to_series()
-    domain = map_distinct(host, registered_domain, return_dtype=pl.String)
+    domain = registered_domains(host)
     personal = list(personal_domains())
     return frame.with_columns(
         domain.alias("_mail_domain"),
@@ -219,23 +223,44 @@ def normalize_records(frame: pl.DataFrame, *, default_country: str | None = None
         >>> out.select("first_name", "last_name", "email", "email_is_personal").row(0)
         ('José', 'van der Berg', 'jose@gmail.com', True)
     """
-    column = frame.get_column
-    parts = [
-        per_distinct(column(name), _text_values).rename({"value": name})
-        for name in ("first_name", "last_name", "company_name", "title")
+    # Countries first (cheap): phones are placed by them.
+    countries = per_distinct(frame.get_column("country"), _country_values)
+    region = default_country.upper() if default_country else None
+
+    def phones(raw: pl.Series) -> pl.DataFrame:
+        found = per_distinct(raw, phone_values).with_columns(countries.get_column("country_code"))
+        return found.with_columns(phones_e164(found, region).alias("phone")).drop("country_code")
+
+    def distinct(
+        transform: Callable[[pl.Series], pl.DataFrame],
+    ) -> Callable[[pl.Series], pl.DataFrame]:
+        return lambda values: per_distinct(values, transform)
+
+    jobs: list[tuple[str, Callable[[pl.Series], pl.DataFrame]]] = [
+        ("email", distinct(_email_values)),
+        ("phone", phones),
+        ("website", distinct(_website_values)),
+        ("linkedin_url", distinct(_linkedin_values)),
+        *(
+            (name, distinct(_text_values))
+            for name in ("first_name", "last_name", "company_name", "title")
+        ),
+        ("full_name", distinct(_full_name_values)),
+        ("company_domain", distinct(_company_domain_values)),
     ]
-    parts += [
-        per_distinct(column("full_name"), _full_name_values),
-        per_distinct(column("email"), _email_values),
-        per_distinct(column("website"), _website_values),
-        per_distinct(column("company_domain"), _company_domain_values),
-        per_distinct(column("linkedin_url"), _linkedin_values),
-        per_distinct(column("country"), _country_values),
-        per_distinct(column("phone"), phone_values),
-    ]
-    work = pl.concat(parts, how="horizontal")
-    country = default_country.upper() if default_country else None
-    work = work.with_columns(phones_e164(work, country).alias("phone"))
+    # The fields are independent, and polars lets go of the GIL while it computes: each runs
+    # in a thread of its own, slowest first, so the string work of one field overlaps
+    # another's (most of it is single-threaded per column).
+    workers = min(len(jobs), max(2, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(job, frame.get_column(name)) for name, job in jobs}
+        done = {name: future.result() for name, future in futures.items()}
+    done["country"] = countries
+    for name in ("first_name", "last_name", "company_name", "title"):
+        done[name] = done[name].rename({"value": name})
+    order = ("first_name", "last_name", "company_name", "title", "full_name", "email",
+             "website", "company_domain", "linkedin_url", "country", "phone")  # fmt: skip
+    work = pl.concat([done[name] for name in order], how="horizontal")
 
     col = pl.col
     missing = col("first_name").is_null() | col("last_name").is_null()
@@ -269,7 +294,7 @@ def canonical_frame(columns: dict[str, pl.Series], height: int) -> pl.DataFrame:
         [
             columns[name].alias(name)
             if name in columns
-            else pl.Series(name, [None] * height, dtype=pl.String)
+            else pl.repeat(None, height, dtype=pl.String, eager=True).alias(name)
             for name in CANONICAL_FIELDS
         ]
     )

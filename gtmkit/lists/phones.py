@@ -167,7 +167,7 @@ def international_e164(phones: pl.Series) -> pl.Series:
         .alias("cc")
     )
     frame = frame.with_columns(d.str.slice(pl.col("cc").str.len_chars()).alias("nsn"))
-    result = pl.Series("e164", [None] * phones.len(), dtype=pl.String)
+    result = pl.repeat(None, phones.len(), dtype=pl.String, eager=True).alias("e164")
     nsn = pl.col("nsn")
     for code in frame.get_column("cc").drop_nulls().unique().to_list():
         lengths, prefix = table[code]
@@ -219,7 +219,7 @@ def phones_e164(frame: pl.DataFrame, default_country: str | None) -> pl.Series:
         (pl.col("phone") + pl.lit("|") + region.fill_null("")).alias("key"),
     )
     rows = staged.get_column("slow").arg_true()
-    slow = pl.Series("slow", [None] * frame.height, dtype=pl.String)
+    slow = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("slow")
     if rows.len():
         written = international_e164(frame.get_column("phone").gather(rows))
         slow = slow.scatter(rows, written)

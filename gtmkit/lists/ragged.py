@@ -125,7 +125,7 @@ def align_ragged(
     long_rows = (
         raw.select(pl.any_horizontal(pl.col(c).is_not_null() for c in overflow)).to_series()
         if overflow
-        else pl.Series([False] * raw.height)
+        else pl.repeat(False, raw.height, eager=True)
     )
     short_rows = _short_candidates(raw, headers, fields)
     fixes: dict[int, list[str | None]] = {}
@@ -198,20 +198,27 @@ def _short_candidates(
     raw: pl.DataFrame, headers: Sequence[str], fields: Sequence[str | None]
 ) -> pl.Series:
     """Rows that may have lost a value: the last column is empty and an email or LinkedIn
-    URL sits left of its own column, which does not hold one (cheap literal checks)."""
-    conditions = []
+    URL sits left of its own column, which does not hold one (cheap literal checks, the
+    costlier ones only on the rows the first ones leave)."""
+    none = pl.repeat(False, raw.height, eager=True)
+    if len(headers) < 2 or raw.height == 0:
+        return none
+    result = none
+    last = pl.col(headers[-1]).is_null()
     for field, mark in (("email", "@"), ("linkedin_url", "linkedin.")):
-        if field not in fields:
+        if field not in fields or fields.index(field) == 0:
             continue
         at = fields.index(field)
-        if at == 0:
-            continue
         own = pl.col(headers[at]).str.contains(mark, literal=True).fill_null(False)
-        left = pl.any_horizontal(
-            pl.col(h).str.contains(mark, literal=True).fill_null(False) for h in headers[:at]
+        rows = raw.select((last & ~own).alias("m")).to_series().arg_true()
+        if rows.len() == 0:
+            continue
+        left = raw.select(headers[:at])[rows].select(
+            pl.any_horizontal(
+                pl.col(h).str.contains(mark, literal=True).fill_null(False) for h in headers[:at]
+            )
         )
-        conditions.append(~own & left)
-    if not conditions or len(headers) < 2:
-        return pl.Series([False] * raw.height)
-    last = pl.col(headers[-1]).is_null()
-    return raw.select((last & pl.any_horizontal(conditions)).alias("short")).to_series()
+        hits = rows.filter(left.to_series())
+        if hits.len():
+            result = result.scatter(hits, True)
+    return result
