@@ -10,6 +10,15 @@ under 50 vs above 200 employees (gap at least 20 points); world generation time;
 answers per second (cold and memoized); and, when the HTTP layer is importable, in-process
 lookups per second through ``SandboxTransport`` with raw httpx requests and latency off.
 
+The second wave of providers (ZoomInfo, Lusha, Findymail, LeadMagic; issue 12) is checked
+against its own published figures (``../shared/field-notes.md`` §4): each hit rate 40–65 %
+and wrong/stale rate 5–15 %; Lusha on enterprise VP+ 52–58 % (±4 points of sampling slack);
+ZoomInfo stronger on enterprise than on small companies; LeadMagic ``valid`` bounce under 1 %
+and ``valid_catch_all`` 3–5 % (±2 points); Findymail under 5 % invalid; a waterfall of three
+of them 80–90 % and at least 3 points below the independent model; and their coverage
+correlated with the first five providers' (mean phi coefficient of hit indicators > 0.05).
+A missed check makes the script exit non-zero.
+
 The last line of output is one JSON object with every figure.
 """
 
@@ -18,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import sys
 import time
@@ -37,6 +47,120 @@ BANDS = {
     "wrong_rate": (0.05, 0.15),
     "apollo_gap_points_min": 20.0,
 }
+
+
+#: The second wave of simulated providers and their published bands (field-notes §4).
+NEW_PROVIDERS = ("zoominfo", "lusha", "findymail", "leadmagic")
+NEW_BANDS = {
+    "hit_rate": (0.40, 0.65),
+    "wrong_rate": (0.05, 0.15),
+    "lusha_enterprise_vp": (0.48, 0.62),  # "Enterprise business: Lusha 52-58%", ±4 points
+    "leadmagic_valid_bounce_max": 0.01,  # "valid under 1%"
+    "leadmagic_valid_catch_all_bounce": (0.01, 0.07),  # "valid_catch_all 3-5%", ±2 points
+    "findymail_invalid_max": 0.05,  # "under 5% invalid"
+    "waterfall_coverage": (0.80, 0.90),
+    "waterfall_gap_points_min": 3.0,
+    "mean_phi_min": 0.05,
+}
+NEW_WATERFALL = ("zoominfo", "leadmagic", "findymail")
+
+
+def _new_providers(oracle: ProviderOracle, sample_size: int) -> dict[str, Any]:
+    """The second wave's figures on the same sample ``calibration_report`` draws."""
+    world = oracle.world
+    rng = random.Random("calibration-0")
+    rows = [world._row(i) for i in rng.sample(range(world.people.height), sample_size)]
+    queries = [{k: r[k] for k in ("first_name", "last_name", "company_domain")} for r in rows]
+    found = {p: [oracle.person(p, q) for q in queries] for p in oracle.providers}
+
+    def share(flags: list[bool]) -> float | None:
+        return round(sum(flags) / len(flags), 4) if flags else None
+
+    vp = {"c_suite", "vp", "founder"}
+    lusha_vp = [
+        a.found
+        for a, r in zip(found["lusha"], rows, strict=True)
+        if r["employee_count"] > 1000 and r["seniority"] in vp
+    ]
+    zi_large = [a.found for a, r in zip(found["zoominfo"], rows, strict=True)
+                if r["employee_count"] > 1000]  # fmt: skip
+    zi_small = [a.found for a, r in zip(found["zoominfo"], rows, strict=True)
+                if r["employee_count"] <= 50]  # fmt: skip
+    lm = [a for a in found["leadmagic"] if a.found]
+    fm = [a for a in found["findymail"] if a.found]
+    covered = [any(found[p][i].found for p in NEW_WATERFALL) for i in range(len(rows))]
+    hit = {p: sum(a.found for a in found[p]) / len(rows) for p in oracle.providers}
+    independent = 1.0 - math.prod(1.0 - hit[p] for p in NEW_WATERFALL)
+    old = [p for p in oracle.providers if p not in NEW_PROVIDERS]
+    phis = {
+        f"{new}~{other}": round(_phi(found[new], found[other]), 4)
+        for new in NEW_PROVIDERS
+        for other in old
+    }
+    return {
+        "lusha_enterprise_vp_hit": share(lusha_vp),
+        "lusha_enterprise_vp_n": len(lusha_vp),
+        "zoominfo_hit_over_1000": share(zi_large),
+        "zoominfo_hit_under_50": share(zi_small),
+        "leadmagic_valid_bounce": share(
+            [not a.email_current for a in lm if a.email_status == "valid"]
+        ),
+        "leadmagic_valid_catch_all_bounce": share(
+            [not a.email_current for a in lm if a.email_status == "valid_catch_all"]
+        ),
+        "leadmagic_catch_all_bounce": share(
+            [not a.email_current for a in lm if a.email_status == "catch_all"]
+        ),
+        "findymail_invalid": share([not a.email_current for a in fm]),
+        "new_waterfall": {
+            "providers": list(NEW_WATERFALL),
+            "coverage": round(sum(covered) / len(rows), 4),
+            "independent_prediction": round(independent, 4),
+            "gap_points": round(100 * (independent - sum(covered) / len(rows)), 2),
+        },
+        "phi_new_vs_first_five": phis,
+        "mean_phi": round(sum(phis.values()) / len(phis), 4),
+    }
+
+
+def _phi(a: list[Any], b: list[Any]) -> float:
+    """Phi coefficient of two providers' hit indicators over the same people."""
+    n = len(a)
+    x = [1.0 if v.found else 0.0 for v in a]
+    y = [1.0 if v.found else 0.0 for v in b]
+    mx, my = sum(x) / n, sum(y) / n
+    cov = sum((xi - mx) * (yi - my) for xi, yi in zip(x, y, strict=True)) / n
+    sd = math.sqrt(mx * (1 - mx) * my * (1 - my))
+    return cov / sd if sd else 0.0
+
+
+def _check_new(report: dict[str, Any], new: dict[str, Any]) -> dict[str, bool]:
+    lo, hi = NEW_BANDS["hit_rate"]
+    wlo, whi = NEW_BANDS["wrong_rate"]
+    vlo, vhi = NEW_BANDS["lusha_enterprise_vp"]
+    blo, bhi = NEW_BANDS["leadmagic_valid_catch_all_bounce"]
+    clo, chi = NEW_BANDS["waterfall_coverage"]
+    wf = new["new_waterfall"]
+    return {
+        "new_hit_rates_in_band": all(lo <= report["hit_rate"][p] <= hi for p in NEW_PROVIDERS),
+        "new_wrong_rates_in_band": all(
+            wlo <= report["wrong_rate"][p] <= whi for p in NEW_PROVIDERS
+        ),
+        "lusha_enterprise_vp_in_band": vlo <= (new["lusha_enterprise_vp_hit"] or 0) <= vhi,
+        "zoominfo_enterprise_turf": (new["zoominfo_hit_over_1000"] or 0)
+        > (new["zoominfo_hit_under_50"] or 1) + 0.10,
+        "leadmagic_valid_bounce_low": (new["leadmagic_valid_bounce"] or 0)
+        < NEW_BANDS["leadmagic_valid_bounce_max"],
+        "leadmagic_valid_catch_all_bounce_in_band": blo
+        <= (new["leadmagic_valid_catch_all_bounce"] or 0)
+        <= bhi,
+        "findymail_invalid_low": (new["findymail_invalid"] or 0)
+        < NEW_BANDS["findymail_invalid_max"],
+        "new_waterfall_in_band": clo <= wf["coverage"] <= chi,
+        "new_waterfall_below_independent": wf["gap_points"]
+        >= NEW_BANDS["waterfall_gap_points_min"],
+        "new_coverage_correlated": new["mean_phi"] > NEW_BANDS["mean_phi_min"],
+    }
 
 
 def _check(report: dict[str, Any]) -> dict[str, bool]:
@@ -198,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     oracle = ProviderOracle(default)
     report = calibration_report(oracle, sample_size=args.sample, seed=0)
     checks = _check(report)
+    new = _new_providers(oracle, min(args.sample, default.people.height))
+    checks |= _check_new(report, new)
 
     rng = random.Random(1)
     people = default.people.to_dicts()
@@ -236,6 +362,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{report['apollo_hit_over_200']:.1%} above 200 ({report['apollo_gap_points']:.1f} pts)"
     )
     print(f"catch-all domains: {report['catch_all_domain_share']:.1%}")
+    nwf = new["new_waterfall"]
+    print(
+        f"new providers: lusha enterprise VP+ {new['lusha_enterprise_vp_hit']:.1%} "
+        f"(n={new['lusha_enterprise_vp_n']}); zoominfo >1000 employees "
+        f"{new['zoominfo_hit_over_1000']:.1%} vs <=50 {new['zoominfo_hit_under_50']:.1%}; "
+        f"leadmagic bounce valid {new['leadmagic_valid_bounce']:.1%}, valid_catch_all "
+        f"{new['leadmagic_valid_catch_all_bounce']:.1%}, catch_all "
+        f"{new['leadmagic_catch_all_bounce']:.1%}; findymail invalid {new['findymail_invalid']:.1%}"
+    )
+    print(
+        f"waterfall {' -> '.join(nwf['providers'])}: {nwf['coverage']:.1%} (independent model "
+        f"{nwf['independent_prediction']:.1%}, gap {nwf['gap_points']:.1f} pts); mean phi vs "
+        f"the first five {new['mean_phi']:.3f}"
+    )
     print(
         f"oracle: {speed['oracle_answers_per_s_cold']:,} answers/s cold "
         f"({speed['oracle_answers_per_cpu_s_cold']:,} per CPU-second), "
@@ -259,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         "world_people": default.people.height,
         "world_companies": default.companies.height,
         **{k: v for k, v in report.items() if k != "world"},
+        "new_providers": new,
         **speed,
         **http,
         "checks": checks,

@@ -36,6 +36,7 @@ def test_record_columns_in_contract_order(tmp_path: Path) -> None:
         "email_valid",
         "email_is_personal",
         "country_code",
+        "phone_type",
         "dedupe_key",
         "duplicate_of",
         "Notes",

@@ -333,7 +333,8 @@ def test_phone_fast_path_agrees_with_phonenumbers(phones: list[str], region: str
         canonical_frame([canonical_row(phone=p) for p in phones]), default_country=region
     )
     for raw, got in zip(phones, out["phone"].to_list(), strict=True):
-        cleaned = " ".join(raw.split()) or None
+        # Excel's leading apostrophe ('+1 415...) is a text marker, not part of the number.
+        cleaned = " ".join(raw.split()).lstrip("' ") or None
         if cleaned is None:
             assert got is None
             continue
@@ -349,7 +350,8 @@ def test_phone_fast_path_agrees_with_phonenumbers(phones: list[str], region: str
         if ok:
             assert got == e164
         else:
-            assert got == clean_values(pl.Series([raw])).item()
+            tidy = clean_values(pl.Series([raw])).str.strip_chars_start("' ").item()
+            assert got == (tidy or None)
 
 
 @FAST

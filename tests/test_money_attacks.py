@@ -422,6 +422,23 @@ def test_a_plan_limit_below_the_default_is_learned_from_the_headers() -> None:
     assert result.records.height == PLAN_ROWS
 
 
+#: Learning a limit from refusals takes a few of them: enough rows that 1% is more than that.
+UNANNOUNCED_LIMIT_PER_S, UNANNOUNCED_ROWS = 50.0, 500
+
+
+def test_a_plan_limit_no_header_announces_is_learned_from_the_refusals() -> None:
+    # Hunter announces no limit: it answers 403 when its plan's rate is exceeded
+    sim = simulate(attack_world(), rate_limits={"hunter": UNANNOUNCED_LIMIT_PER_S})
+    records = world_records(UNANNOUNCED_ROWS, seed=14)
+    result, _ = asyncio.run(run_bounded(waterfall(["hunter"], None), records, sim, cap_s=120))
+    calls = sim.requests()["hunter"]
+    refused = sim.refused().get("hunter", 0)
+    assert calls >= UNANNOUNCED_ROWS
+    assert refused < MAX_REFUSED_SHARE * calls, f"{refused} of {calls} calls were refused"
+    assert result.records.height == UNANNOUNCED_ROWS
+    assert result.totals["limits"]["hunter"]["final_per_second"] < UNANNOUNCED_LIMIT_PER_S
+
+
 QUOTA_STEPS = ["apollo", "hunter", "pdl", "prospeo", "dropcontact"]
 QUOTA_ROWS = 40
 

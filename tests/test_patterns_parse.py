@@ -73,7 +73,7 @@ def test_every_alias_resolves_to_a_registered_provider_or_a_known_one_without_ad
     for alias, key in ALIASES.items():
         assert resolve_alias(alias) == key
         assert has_adapter(key) == (key in PROVIDERS)
-    assert not has_adapter("zoominfo")
+    assert has_adapter("zoominfo") and not has_adapter("clearbit")
     assert resolve_alias("Totally Unknown Data Co") is None
 
 

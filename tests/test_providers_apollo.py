@@ -233,3 +233,88 @@ def test_lookup_key_is_normalized() -> None:
     assert a == b
     assert apollo.can_lookup({"linkedin_url": "linkedin.com/in/x"})
     assert not apollo.can_lookup({"first_name": "Olivia"})
+
+
+# -- a 403 about one endpoint's scope switches off that endpoint only -----------------------
+# docs.apollo.io/reference/people-api-search: "This endpoint requires a master API key"; the
+# OAS 403 API_INACCESSIBLE "... not authorized to access api/v1/<endpoint> ..." (§1).
+SEARCH_403 = {
+    "error": "This API key is not authorized to access api/v1/mixed_people/api_search. This "
+    "endpoint requires a master API key.",
+    "error_code": "API_INACCESSIBLE",
+}
+
+
+def _by_path(search_status: int, search_body) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/mixed_people/api_search"):
+            return httpx.Response(search_status, json=search_body)
+        return httpx.Response(200, json=APOLLO_MATCH_HIT)
+
+    return answer
+
+
+def test_a_search_403_switches_off_search_only_not_people_match() -> None:
+    apollo, rec = make(ApolloProvider, _by_path(403, SEARCH_403))
+    with pytest.raises(errors.AuthError) as caught:
+        run(apollo.search("apollo.io"))
+    error = caught.value
+    assert error.endpoint_only and error.endpoint == "mixed_people/api_search"
+    assert error.disables_provider is False  # the key works elsewhere
+    assert "people/match still works" in str(error)
+    # search again: refused at once, unsent
+    sent = len(rec.requests)
+    with pytest.raises(errors.AuthError):
+        run(apollo.search("apollo.io"))
+    assert len(rec.requests) == sent
+    # people/match goes on
+    finding = run(apollo.lookup(RECORD))
+    assert finding.outcome == "hit"
+    assert rec.last.url.path == "/api/v1/people/match"
+    assert set(apollo.disabled_endpoints) == {"mixed_people/api_search"}
+
+
+def test_an_org_enrich_403_is_scoped_to_that_endpoint() -> None:
+    apollo, rec = make(ApolloProvider, reply(403, APOLLO_403))
+    first = run(apollo.enrich_company("apollo.io"))
+    again = run(apollo.enrich_company("apollo.io"))
+    assert first.error.endpoint == "organizations/enrich" and not first.error.disables_provider
+    assert again.error is first.error and len(rec.requests) == 1  # not sent again
+
+
+def test_a_403_on_people_match_still_stops_the_step_and_a_401_is_never_scoped() -> None:
+    apollo, _ = make(ApolloProvider, reply(403, APOLLO_403))
+    finding = run(apollo.lookup(RECORD))
+    assert finding.error.endpoint_only and finding.error.disables_provider
+    apollo, _ = make(ApolloProvider, _by_path(401, None))
+    with pytest.raises(errors.AuthError) as caught:
+        run(apollo.search("apollo.io"))
+    assert not caught.value.endpoint_only and caught.value.disables_provider
+    assert apollo.disabled_endpoints == {}
+
+
+def test_sandbox_without_a_master_key_refuses_search_and_matches_people() -> None:
+    import asyncio
+
+    from gtmkit.sandbox import World, simulate
+
+    sim = simulate(World.generate(seed=1, companies=20))
+    sim.app.apis["apollo"].master_keys = frozenset({"a-master-key"})
+    person = sim.app.oracle.world.people.row(0, named=True)
+
+    async def go():
+        async with sim.connect(["apollo"]) as conn:
+            apollo = conn["apollo"]
+            with pytest.raises(errors.AuthError) as caught:
+                await apollo.search(person["company_domain"])
+            record = {
+                "first_name": person["first_name"],
+                "last_name": person["last_name"],
+                "company_domain": person["company_domain"],
+            }
+            return caught.value, await apollo.lookup(record)
+
+    error, finding = asyncio.run(go())
+    assert error.endpoint == "mixed_people/api_search" and not error.disables_provider
+    assert finding.outcome in ("hit", "miss") and finding.error is None
+    assert sim.requests()["apollo"] == 2

@@ -32,6 +32,10 @@ def test_registered_names_match_the_contract() -> None:
         "pdl",
         "prospeo",
         "dropcontact",
+        "zoominfo",
+        "lusha",
+        "findymail",
+        "leadmagic",
         "pattern",
         "manual",
     )
@@ -61,15 +65,16 @@ def test_each_adapter_declares_the_interface(name: str) -> None:
     assert cls.price_per_credit >= 0
     assert cls.rate_limit.per_second > 0 and cls.rate_limit.max_in_flight >= 1
     if cls.kind not in ("local", "manual"):
-        assert cls.env_var and cls.env_var.endswith("_API_KEY")
+        # an OAuth client-credentials provider's key is its client secret (ZoomInfo)
+        assert cls.env_var and cls.env_var.endswith(("_API_KEY", "_CLIENT_SECRET"))
         assert cls.default_base_url.startswith("https://")
 
 
 def test_unknown_names_and_modes_are_clear_errors() -> None:
     with pytest.raises(KeyError, match="known providers: apollo"):
-        provider_class("zoominfo")
-    with pytest.raises(KeyError, match="zoominfo"):
-        connect(["zoominfo"], mode="sandbox")
+        provider_class("clearbit")
+    with pytest.raises(KeyError, match="clearbit"):
+        connect(["clearbit"], mode="sandbox")
     with pytest.raises(ValueError, match="mode must be"):
         connect(["hunter"], mode="offline")  # type: ignore[arg-type]
 

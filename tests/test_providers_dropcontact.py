@@ -74,6 +74,39 @@ def test_catch_all_qualification() -> None:
     assert run(drop.lookup(LUCAS)).email_status == "catch_all"
 
 
+@pytest.mark.parametrize(
+    ("qualification", "status"),
+    [
+        ("nominative@pro", "valid"),
+        ("nominative@perso", "valid"),
+        ("nominative@invalid", "invalid"),  # the domain is fake: never valid
+        ("catch-all@invalid", "invalid"),
+        ("generic@invalid", "invalid"),
+        ("non_confirm@pro", "catch_all"),  # the docs' own word for a catch-all address
+        ("random@perso", "invalid"),
+        ("invalid@pro", "invalid"),
+        ("NOMINATIVE@INVALID", "invalid"),
+    ],
+)
+def test_both_halves_of_the_qualification_are_read(qualification: str, status: str) -> None:
+    result = json.loads(json.dumps(DROPCONTACT_RESULT_HIT))
+    result["data"][0]["email"] = [{"email": "lucas@acme.com", "qualification": qualification}]
+    drop, _ = make(DropcontactProvider, script(0, result), **FAST)
+    finding = run(drop.lookup(LUCAS))
+    assert (finding.email_status, finding.provider_status) == (status, qualification)
+
+
+def test_an_address_on_an_invalid_domain_never_outranks_a_valid_one() -> None:
+    result = json.loads(json.dumps(DROPCONTACT_RESULT_HIT))
+    result["data"][0]["email"] = [
+        {"email": "lucas@acme-fake.com", "qualification": "nominative@invalid"},
+        {"email": "lucas.bernard@acme.com", "qualification": "catch-all@pro"},
+    ]
+    drop, _ = make(DropcontactProvider, script(0, result), **FAST)
+    finding = run(drop.lookup(LUCAS))
+    assert (finding.email, finding.email_status) == ("lucas.bernard@acme.com", "catch_all")
+
+
 def test_polling_is_bounded_and_gives_up_with_a_charged_timeout() -> None:
     drop, rec = make(
         DropcontactProvider, script(10_000, DROPCONTACT_RESULT_HIT), max_polls=5, **FAST

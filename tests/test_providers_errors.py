@@ -44,7 +44,9 @@ CASES = [
     ("hunter", 400, HUNTER_400, BadRequest),
     ("hunter", 403, {"errors": [{"id": "rate_limited", "code": 403}]}, RateLimited),
     ("hunter_verifier", 403, None, RateLimited),
-    ("hunter", 429, None, RateLimited),
+    # a bare 429 is Hunter's documented usage limit (hunter.io/api-documentation/v2); with
+    # Retry-After it is a throttle (tests/test_providers_hunter.py checks both readings)
+    ("hunter", 429, None, OutOfCredits),
     ("hunter", 402, None, OutOfCredits),
     ("hunter", 401, None, AuthError),
     ("pdl", 404, {"status": 404, "error": {"type": "bad_thing"}}, BadRequest),

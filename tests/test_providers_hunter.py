@@ -120,6 +120,61 @@ def test_finder_errors(status, body, headers, kind, retry_after) -> None:
         assert finding.raw == HUNTER_400  # the error body is kept for audit
 
 
+# Hunter's two readings of 429 and 403 (errors.py, hunter.py docstring): the API reference
+# says 403 = rate limit and 429 = usage limit reached; Hunter's MCP server reads 429 +
+# Retry-After as a throttle and 402 as the quota. The answer itself decides.
+HUNTER_USAGE_429 = {
+    "errors": [
+        {
+            "id": "usage_limit",
+            "code": 429,
+            "details": "You have reached your usage limit. Upgrade your plan",
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "kind"),
+    [
+        # the API reference's reading
+        (429, HUNTER_USAGE_429, None, errors.OutOfCredits),
+        (429, None, None, errors.OutOfCredits),  # a bare 429: the documented usage limit
+        (429, HUNTER_USAGE_429, {"Retry-After": "3"}, errors.OutOfCredits),  # words win
+        (
+            403,
+            {"errors": [{"id": "rate_limited", "details": "You have reached the rate limit"}]},
+            None,
+            errors.RateLimited,
+        ),
+        # the MCP server's reading
+        (
+            429,
+            {"errors": [{"id": "too_many_requests", "code": 429}]},
+            {"Retry-After": "2"},
+            errors.RateLimited,
+        ),
+        (429, {"errors": [{"details": "Too many requests, slow down."}]}, None, errors.RateLimited),
+        (402, {"errors": [{"id": "quota_exceeded", "code": 402}]}, None, errors.OutOfCredits),
+        # a 403 that speaks of the key is an auth failure, not a throttle
+        (
+            403,
+            {"errors": [{"id": "forbidden", "details": "This API key is disabled"}]},
+            None,
+            errors.AuthError,
+        ),
+    ],
+)
+def test_429_and_403_both_readings(status, body, headers, kind) -> None:
+    for cls in (HunterProvider, HunterVerifier):
+        adapter, _ = make(cls, reply(status, body, headers))
+        finding = run(adapter.lookup({**ALEXIS, "email": "alexis@reddit.com"}))
+        assert type(finding.error) is kind, (cls.__name__, status, body, headers)
+        # a quota (or key) answer opens the breaker and is never retried; a throttle is
+        assert finding.error.disables_provider is (kind is not errors.RateLimited)
+        assert finding.error.retryable is (kind is errors.RateLimited)
+
+
 def test_domain_search_reads_the_wire_fixture() -> None:
     hunter, rec = make(HunterProvider, reply(200, HUNTER_DOMAIN_SEARCH))
     people = run(hunter.search("acme.com", titles=["Head of Sales", "VP Sales"], limit=3))
@@ -241,3 +296,59 @@ def test_finder_unverified_on_an_accept_all_domain_is_catch_all() -> None:
     hunter, _ = make(HunterProvider, reply(200, body))
     finding = run(hunter.lookup(ALEXIS))
     assert (finding.email_status, finding.provider_status) == ("catch_all", None)
+
+
+@pytest.mark.parametrize("quota_status", [402, 429])
+def test_a_used_up_quota_opens_the_breaker_without_a_retry_storm(quota_status) -> None:
+    """Both of Hunter's quota answers (the MCP's 402, the API reference's 429 "usage limit")
+    stop Hunter for the run after the calls already in flight: no row is tried twice and the
+    rows fall through to the next step."""
+    import polars as pl
+
+    from gtmkit.sandbox import World, simulate
+    from gtmkit.waterfall import Step, Waterfall
+
+    world = World.generate(seed=3, companies=40)
+    records = world.sample_records(60, seed=1)
+    sim = simulate(world, allowance={"hunter": 2})
+    sim.app.apis["hunter"].quota_status = quota_status
+    result = Waterfall([Step("hunter"), Step("pdl")]).run(
+        records, ledger=None, mode="sandbox", progress=False, connect_options=sim.connect_options
+    )
+    asked = sim.requests()["hunter"]
+    assert asked <= 2 + HunterProvider.rate_limit.max_in_flight  # billed ones + those in flight
+    hunter = result.attempts.filter(pl.col("provider") == "hunter")
+    assert hunter.height == asked  # every request is in the attempts, none retried
+    assert hunter["row_id"].n_unique() == hunter.height
+    assert set(hunter["error_kind"].drop_nulls()) == {"out_of_credits"}
+    assert result.attempts.filter(pl.col("provider") == "pdl").height > 0  # rows fell through
+    assert sim.billed()["hunter"] <= 2
+
+
+def test_a_throttle_429_with_retry_after_is_retried_not_fatal() -> None:
+    """The MCP server's reading: a 429 with Retry-After is a pace limit, retried; Hunter keeps
+    answering once the window passes."""
+    import polars as pl
+
+    from gtmkit.sandbox import FaultConfig, World, simulate
+    from gtmkit.waterfall import RetryPolicy, Step, Waterfall
+
+    world = World.generate(seed=3, companies=40)
+    records = world.sample_records(12, seed=1)
+    # a share of the calls refused with the provider's own throttle answer
+    faults = FaultConfig(rate=0.2, kinds=("429",), max_consecutive=1, retry_after_s=0, seed=2)
+    sim = simulate(world, faults=faults)
+    sim.app.apis["hunter"].throttle_status = 429
+    result = Waterfall([Step("hunter")]).run(
+        records,
+        ledger=None,
+        mode="sandbox",
+        progress=False,
+        connect_options=sim.connect_options,
+        retry=RetryPolicy(base_s=0.001, max_backoff_s=0.01),
+    )
+    kinds = set(result.attempts["error_kind"].drop_nulls())
+    refused = result.attempts.filter(pl.col("error_kind") == "rate_limited")
+    assert refused.height > 0 and set(refused["http_status"]) == {429}
+    assert "out_of_credits" not in kinds
+    assert result.totals["enriched"] > 0

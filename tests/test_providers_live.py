@@ -20,6 +20,14 @@ EXAMPLES = {
     "pdl": {"first_name": "Sean", "last_name": "Thorne", "company_domain": "peopledatalabs.com"},
     "prospeo": {"first_name": "Tim", "last_name": "Zheng", "company_domain": "apollo.io"},
     "dropcontact": {"first_name": "Tim", "last_name": "Zheng", "company_domain": "apollo.io"},
+    "zoominfo": {"first_name": "Henry", "last_name": "Schuck", "company_name": "ZoomInfo"},
+    "lusha": {"first_name": "Yoni", "last_name": "Tserruya", "company_domain": "lusha.com"},
+    "findymail": {"first_name": "Tim", "last_name": "Zheng", "company_domain": "apollo.io"},
+    "leadmagic": {
+        "first_name": "Jesse",
+        "last_name": "Ouellette",
+        "company_domain": "leadmagic.io",
+    },
 }
 
 
@@ -67,3 +75,23 @@ def test_prospeo_live(live_key: str) -> None:
 @pytest.mark.live("DROPCONTACT_API_KEY")
 def test_dropcontact_live(live_key: str) -> None:
     _live_lookup("dropcontact", live_key)
+
+
+@pytest.mark.live("ZOOMINFO_CLIENT_SECRET")
+def test_zoominfo_live(live_key: str) -> None:
+    _live_lookup("zoominfo", live_key)
+
+
+@pytest.mark.live("LUSHA_API_KEY")
+def test_lusha_live(live_key: str) -> None:
+    _live_lookup("lusha", live_key)
+
+
+@pytest.mark.live("FINDYMAIL_API_KEY")
+def test_findymail_live(live_key: str) -> None:
+    _live_lookup("findymail", live_key)
+
+
+@pytest.mark.live("LEADMAGIC_API_KEY")
+def test_leadmagic_live(live_key: str) -> None:
+    _live_lookup("leadmagic", live_key)

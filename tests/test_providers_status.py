@@ -37,6 +37,10 @@ TABLE = [
     ("dropcontact", "generic@pro", "risky"),
     ("dropcontact", "invalid@pro", "invalid"),
     ("dropcontact", "nominative@perso", "valid"),
+    ("dropcontact", "nominative@invalid", "invalid"),
+    ("dropcontact", "generic@invalid", "invalid"),
+    ("dropcontact", "non_confirm@pro", "catch_all"),
+    ("dropcontact", "random@pro", "invalid"),
     ("pdl", "likelihood=9", "risky"),
 ]
 

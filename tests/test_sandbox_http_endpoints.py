@@ -660,6 +660,25 @@ def test_dropcontact_processing_time_follows_latency_scale():
     assert late["success"] is True
 
 
+def test_dropcontact_qualifies_a_given_email_in_both_halves():
+    # "invalid..." mailboxes in the helper oracle have no SMTP answer: their domain is the
+    # invalid half (developer.dropcontact.io: "@invalid: this domain is not a valid domain")
+    t = transport(credits={"dropcontact": 10})
+    batch = {
+        "data": [
+            {"first_name": "No", "last_name": "Body", "email": "invalid.nobody@fake.example"},
+            {"first_name": "No", "last_name": "Body", "email": "accept_all.nb@engines.example"},
+        ]
+    }
+    rid = request(t, "POST", f"{DROPCONTACT}/enrich/all", json=batch, headers=DC_KEY).json()[
+        "request_id"
+    ]
+    result = request(t, "GET", f"{DROPCONTACT}/enrich/all/{rid}", headers=DC_KEY).json()
+    dead, catch_all = result["data"]
+    assert dead["email"][0]["qualification"] == "nominative@invalid"
+    assert catch_all["email"][0]["qualification"] == "catch-all@pro"
+
+
 def test_dropcontact_errors():
     t = transport(credits={"dropcontact": 2})
     too_many = {"data": [{"first_name": "a", "last_name": "b", "website": "x.example"}] * 251}

@@ -30,6 +30,10 @@ from gtmkit.sandbox.contract import (
     value_mismatches,
 )
 from gtmkit.sandbox.oracle import PROVIDER_PROFILES, VERIFIED_WORD, calibration_report
+from gtmkit.sandbox.twins import NO_STATUS_WORD
+
+#: Providers whose answers carry no email-status word (PDL's likelihood, ZoomInfo's score...).
+NO_WORD = {"pdl", *NO_STATUS_WORD}
 
 
 @cache
@@ -136,8 +140,8 @@ def test_catch_all_share_of_domains() -> None:
 
 def test_verified_statuses_rarely_bounce() -> None:
     for provider, bounce in report()["verified_bounce"].items():
-        if provider == "pdl":
-            assert bounce is None  # PDL has no email status
+        if provider in NO_WORD:
+            assert bounce is None  # PDL and ZoomInfo have no email status
         else:
             assert bounce is not None and bounce < 0.04, (provider, bounce)
 
@@ -284,8 +288,8 @@ def test_insufficient_or_unknown_queries_are_misses() -> None:
 
 
 def test_unknown_provider_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="unknown provider 'zoominfo'"):
-        oracle().person("zoominfo", {"email": "a@b.com"})
+    with pytest.raises(ValueError, match="unknown provider 'clearbit'"):
+        oracle().person("clearbit", {"email": "a@b.com"})
     with pytest.raises(ValueError, match="rho"):
         ProviderOracle(world(), rho=2.0)
 
@@ -335,11 +339,11 @@ def test_statuses_use_each_providers_vocabulary_and_follow_the_truth() -> None:
             if answer.confidence is not None:
                 assert 0.0 <= answer.confidence <= 1.0
     for provider, words in seen.items():
-        if provider == "pdl":
+        if provider in NO_WORD:
             assert words == {None}
         else:
             assert words == set(EMAIL_STATUS_VOCAB[provider]), provider
-    assert set(VERIFIED_WORD) == set(SIMULATED_PROVIDERS) - {"pdl"}
+    assert set(VERIFIED_WORD) == set(SIMULATED_PROVIDERS) - NO_WORD
 
 
 def test_hunter_asked_at_the_old_employer_returns_the_stale_address() -> None:

@@ -331,7 +331,7 @@ def test_charge_credits_on_dropcontact_bills_and_refunds_at_that_price():
 
 def test_charge_credits_is_validated():
     with pytest.raises(ValueError, match="unknown provider"):
-        simulate(oracle=TinyOracle(), charge_credits={"zoominfo": 2})
+        simulate(oracle=TinyOracle(), charge_credits={"clearbit": 2})
     for bad in (0, -1, float("nan"), float("inf"), True):
         with pytest.raises(ValueError, match="finite number > 0"):
             simulate(oracle=TinyOracle(), charge_credits={"pdl": bad})

@@ -64,6 +64,20 @@ def registered_domain(host: str) -> str | None:
     return f"{result.domain}.{result.suffix}"
 
 
+#: Social networks, link shorteners and company aggregators: a URL on one of these names a
+#: profile or a listing, never the company's own site, so it never gives a company domain.
+SOCIAL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "linkedin.com", "lnkd.in", "licdn.com", "facebook.com", "fb.com", "fb.me",
+        "instagram.com", "twitter.com", "x.com", "t.co", "youtube.com", "youtu.be",
+        "tiktok.com", "pinterest.com", "threads.net", "crunchbase.com", "angel.co",
+        "wellfound.com", "glassdoor.com", "indeed.com", "zoominfo.com", "bit.ly",
+        "linktr.ee", "about.me", "xing.com", "yelp.com", "trustpilot.com", "g2.com",
+        "capterra.com", "owler.com", "dnb.com", "pitchbook.com", "producthunt.com",
+    }
+)  # fmt: skip
+
+
 def host_expr(expr: pl.Expr) -> pl.Expr:
     """The host of a URL, bare domain or email: no scheme, user, path, port or ``www.``.
 
@@ -84,3 +98,18 @@ def domains_of(values: pl.Series) -> pl.Series:
     """Registrable domain of each URL/host/email in ``values`` (distinct values expected)."""
     hosts = pl.select(host_expr(pl.lit(values))).to_series()
     return map_distinct(hosts, registered_domain, return_dtype=pl.String)
+
+
+def company_domains_of(values: pl.Series) -> pl.Series:
+    """:func:`domains_of`, null where the URL is a social or aggregator page (a LinkedIn
+    profile or company page, a Crunchbase listing...): that is never the company's domain.
+
+    Example:
+        >>> urls = pl.Series(["https://acme.com/about", "linkedin.com/sales/company/12"])
+        >>> company_domains_of(urls).to_list()
+        ['acme.com', None]
+    """
+    domains = domains_of(values)
+    return pl.select(
+        pl.when(~pl.lit(domains).is_in(list(SOCIAL_DOMAINS))).then(pl.lit(domains))
+    ).to_series()

@@ -39,7 +39,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "company_name", "company name", "company", "account name", "account",
         "organization", "organisation", "organization name", "organisation name", "employer",
         "current company", "company name for emails", "business name", "firm", "entreprise",
-        "société", "firma", "unternehmen", "empresa",
+        "société", "firma", "unternehmen", "empresa", "company / account", "company account",
+        "associated company", "primary company", "current company name", "account company",
+        "company legal name",
     ),
     "company_domain": (
         "company_domain", "company domain", "domain", "company domain name", "account domain",
@@ -49,12 +51,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "website": (
         "website", "company website", "website url", "company url", "url", "web",
         "homepage", "home page", "site", "web site", "organization website", "account website",
-        "company website url", "site web",
+        "company website url", "site web", "website address", "company homepage",
     ),
     "linkedin_url": (
         "linkedin_url", "linkedin url", "person linkedin url", "linkedin", "linkedin profile",
         "linkedin profile url", "contact linkedin url", "linkedin link", "li url",
-        "profile url", "linkedin contact profile url",
+        "profile url", "linkedin contact profile url", "linkedin profile link",
+        "default profile url", "person linkedin", "linkedin person url", "contact linkedin",
+        "linkedin contact url",
     ),
     "title": (
         "title", "job title", "jobtitle", "position", "role", "job role", "designation",
@@ -64,13 +68,52 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "phone", "phone number", "mobile", "mobile phone", "mobile number", "cell",
         "cell phone", "telephone", "telephone number", "tel", "work phone", "direct phone",
         "direct dial", "work direct phone", "corporate phone", "contact phone", "phone 1",
-        "primary phone", "téléphone", "telefon", "telefono",
+        "primary phone", "téléphone", "telefon", "telefono", "first phone",
+        "direct phone number", "mobile phone number", "home phone", "other phone",
+        "company phone", "company hq phone", "hq phone", "office phone", "business phone",
+        "phone 2", "phone 3", "cell number", "personal phone", "work direct phone number",
     ),
     "country": (
         "country", "country name", "country code", "person country", "contact country",
         "lead country", "country region", "country/region", "pays", "land", "país",
+        "mailing country", "billing country", "country (billing)", "country (mailing)",
+        "country/territory", "person country name", "company country",
     ),
 }  # fmt: skip
+
+#: Phone types, in the order a row's phone is chosen when a list has several phone columns
+#: (Apollo: First, Work Direct, Mobile, Corporate, Home, Other; ZoomInfo: Direct Phone Number,
+#: Mobile phone, Company HQ Phone): a direct dial reaches the person, then their mobile, then
+#: a phone of unstated type (often the exporter's own best pick), then work lines, the
+#: company's switchboard, anything else, and last a home number.
+PHONE_PRECEDENCE: tuple[str, ...] = (
+    "direct", "mobile", "phone", "work", "corporate", "other", "home",
+)  # fmt: skip
+_PHONE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("direct", ("direct",)),
+    ("mobile", ("mobile", "cell")),
+    ("home", ("home", "personal")),
+    ("corporate", ("corporate", "company", "hq", "office", "switchboard")),
+    ("other", ("other",)),
+    ("work", ("work", "business")),
+)
+
+
+def phone_type(header: str) -> str:
+    """The phone type a phone column's header names (see :data:`PHONE_PRECEDENCE`).
+
+    Example:
+        >>> phone_type("Work Direct Phone"), phone_type("Mobile"), phone_type("First Phone")
+        ('direct', 'mobile', 'phone')
+        >>> phone_type("Company HQ Phone"), phone_type("Home Phone")
+        ('corporate', 'home')
+    """
+    key = header_key(header)
+    for kind, words in _PHONE_TYPE_WORDS:
+        if any(word in key for word in words):
+            return kind
+    return "phone"
+
 
 _KEY_STRIP = re.compile(r"[^0-9a-z]+")
 
@@ -93,6 +136,11 @@ _RANK: dict[str, tuple[str, int]] = {}
 for _field, _names in SYNONYMS.items():
     for _rank, _name in enumerate(_names):
         _RANK.setdefault(header_key(_name), (_field, _rank))
+
+
+def is_known_header(key: str) -> bool:
+    """Whether a folded header (:func:`header_key`) is a synonym of a canonical field."""
+    return key in _RANK
 
 
 def unique_headers(raw: Sequence[str | None]) -> list[str]:
@@ -128,6 +176,10 @@ def map_headers(
         mapping: User overrides, ``{source header: canonical field}``; ``None`` as the value
             keeps that column unmapped. Overrides win over synonyms, and a field claimed by
             an override is not given to any other column.
+
+    Each field goes to one column, except ``phone``: every phone column (Mobile, Work Direct
+    Phone, Home Phone...) maps to it, and ``load_list`` picks each row's phone from them by
+    :data:`PHONE_PRECEDENCE`, unless ``mapping=`` names the phone column.
 
     Raises:
         ListError: An override names a header that is not in the file or a field that is not
@@ -174,5 +226,12 @@ def map_headers(
             best[field] = (rank, position, header)
     for field, (_, _, header) in best.items():
         result[header] = field
+    if "phone" not in overrides.values():
+        # Every phone column maps to ``phone``: the phone is chosen per row (load_list).
+        for header in headers:
+            if header not in overrides and header not in result:
+                hit = _RANK.get(header_key(header))
+                if hit is not None and hit[0] == "phone":
+                    result[header] = "phone"
     order = {h: i for i, h in enumerate(headers)}
     return dict(sorted(result.items(), key=lambda item: order[item[0]]))

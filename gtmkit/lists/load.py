@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from gtmkit.lists.dedupe import mark_duplicates
 from gtmkit.lists.errors import ListError
-from gtmkit.lists.headers import map_headers
+from gtmkit.lists.headers import PHONE_PRECEDENCE, map_headers, phone_type
 from gtmkit.lists.normalize import DERIVED_FIELDS, canonical_frame, normalize_records
 from gtmkit.lists.phones import country_code
+from gtmkit.lists.ragged import align_ragged
 from gtmkit.lists.read import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_UNZIPPED_BYTES,
@@ -24,9 +26,10 @@ from gtmkit.schema import CANONICAL_FIELDS, ROW_ID
 
 #: Columns that follow the canonical fields in ``LoadedList.records``, before the source's
 #: unmapped columns.
-RECORD_EXTRAS: tuple[str, ...] = (*DERIVED_FIELDS, "dedupe_key", "duplicate_of")
+RECORD_EXTRAS: tuple[str, ...] = (*DERIVED_FIELDS, "phone_type", "dedupe_key", "duplicate_of")
 REASON = "reason"
-_PROFILE = "https://www.linkedin.com/"
+_PROFILES = ("https://www.linkedin.com/in/", "https://www.linkedin.com/pub/")
+_LINKEDIN_HOST = r"(?i)^\s*(?:https?://)?(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com/(?:in|pub)/"
 
 
 @dataclass(frozen=True, repr=False)
@@ -35,12 +38,16 @@ class LoadedList:
 
     Attributes:
         records: Accepted rows: ``row_id``, the canonical fields, ``email_valid``,
-            ``email_is_personal``, ``country_code``, ``dedupe_key``, ``duplicate_of`` (the
+            ``email_is_personal``, ``country_code``, ``phone_type`` (which kind of phone
+            column ``phone`` came from: ``direct``, ``mobile``, ``phone``, ``work``,
+            ``corporate``, ``other`` or ``home``; a row's phone is its first filled phone
+            column in that order), ``dedupe_key``, ``duplicate_of`` (the
             ``row_id`` of the first row with the same key, null on first occurrences), then
             the source's unmapped columns untouched.
         rejected: One row per data row not accepted: ``row_id``, ``reason``, then every source
             column with its raw value (nothing is lost).
-        mapping: ``{source header: canonical field}`` for the columns that were mapped.
+        mapping: ``{source header: canonical field}`` for the columns that were mapped
+            (several phone columns may all map to ``phone``).
         source_info: How the file was read (format, encoding, delimiter, sheets, notes).
 
     ``len(records) + len(rejected) == source_info.data_rows`` always holds.
@@ -58,7 +65,8 @@ class LoadedList:
 
     @property
     def unmapped(self) -> list[str]:
-        """Source columns kept untouched in ``records`` (not mapped to a canonical field)."""
+        """Source columns kept untouched in ``records``: those not mapped to a canonical
+        field, and every phone column when there are several."""
         start = 1 + len(CANONICAL_FIELDS) + len(RECORD_EXTRAS)
         return self.records.columns[start:]
 
@@ -179,7 +187,7 @@ def load_list(
     nonempty = nonempty.slice(0, data_rows)
     table = with_rows(table, data_rows)
 
-    field_of = map_headers(table.headers, mapping)
+    field_of = _profiles_by_content(raw, map_headers(table.headers, mapping), mapping or {})
     if not field_of:
         shown = table.headers[:8] + (["..."] if len(table.headers) > 8 else [])
         raise ListError(
@@ -187,15 +195,34 @@ def load_list(
             "company, website, LinkedIn, phone...). Make sure the first row is the header "
             "row, or say which column is which with mapping={'Column': 'email', ...}."
         )
-    canon = canonical_frame(
-        {field: raw.get_column(src) for src, field in field_of.items()}, raw.height
+    raw, ragged_notes = align_ragged(
+        raw, table.headers, table.overflow, field_of, table.info.delimiter
     )
+    overflow = [c for c in table.overflow if raw.get_column(c).is_not_null().any()]
+    raw = raw.select(*table.headers, *overflow)
+    table = replace(
+        table,
+        frame=raw,
+        overflow=overflow,
+        info=replace(table.info, notes=(*table.info.notes, *ragged_notes)),
+    )
+    phones = [src for src, field in field_of.items() if field == "phone"]
+    phone, kind = _choose_phone(raw, phones)
+    sources = {field: raw.get_column(src) for src, field in field_of.items() if field != "phone"}
+    if phone is not None:
+        sources["phone"] = phone
+    canon = canonical_frame(sources, raw.height)
     canon = normalize_records(canon.insert_column(0, row_ids), default_country=region)
+    canon = canon.with_columns(
+        pl.when(pl.col("phone").is_not_null()).then(pl.lit(kind)).alias("phone_type")
+    )
 
-    reason = _reject_reason(canon, nonempty, raw, table.overflow)
+    reason = _reject_reason(canon, nonempty)
     accepted = reason.is_null()
 
-    unmapped = [h for h in table.headers if h not in field_of]
+    # With several phone columns, each is also kept as it was (the row's phone is one of them).
+    unmapped = [h for h in table.headers if h not in field_of or (len(phones) > 1 and h in phones)]
+    unmapped += overflow  # values past the header's width, kept in extra_field_* columns
     reserved = {ROW_ID, *CANONICAL_FIELDS, *RECORD_EXTRAS}
     kept = [pl.col(h).alias(f"{h} (source)" if h in reserved else h) for h in unmapped]
     records = pl.concat([canon, raw.select(kept)], how="horizontal").filter(accepted)
@@ -222,24 +249,62 @@ def load_list(
     return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=table.info)
 
 
-def _reject_reason(
-    canon: pl.DataFrame, nonempty: pl.Series, raw: pl.DataFrame, overflow: list[str]
-) -> pl.Series:
+def _choose_phone(raw: pl.DataFrame, phones: list[str]) -> tuple[pl.Series | None, pl.Series]:
+    """Each row's phone and its type: the first phone column, by :data:`PHONE_PRECEDENCE`
+    (then file order), holding a digit on that row."""
+    if not phones:
+        return None, pl.Series("phone_type", [None] * raw.height, dtype=pl.String)
+    ranked = sorted(phones, key=lambda h: (PHONE_PRECEDENCE.index(phone_type(h)), phones.index(h)))
+    if len(ranked) == 1:
+        only = ranked[0]
+        return raw.get_column(only), pl.repeat(phone_type(only), raw.height, eager=True)
+    value: Any = pl  # a when/then chain, first filled column first
+    kind: Any = pl
+    for header in ranked:
+        filled = pl.col(header).str.contains(r"\d").fill_null(False)
+        value = value.when(filled).then(pl.col(header))
+        kind = kind.when(filled).then(pl.lit(phone_type(header)))
+    chosen = raw.select(
+        value.otherwise(None).alias("phone"), kind.otherwise(None).alias("phone_type")
+    )
+    return chosen.get_column("phone"), chosen.get_column("phone_type")
+
+
+def _profiles_by_content(
+    raw: pl.DataFrame, field_of: dict[str, str], overrides: Mapping[str, str | None]
+) -> dict[str, str]:
+    """A website/URL column that holds LinkedIn person profiles is the ``linkedin_url``.
+
+    LinkedIn's own ``Connections.csv`` calls the profile column ``URL``; scrapers call it
+    ``companyUrl`` or ``url``. When no column is mapped to ``linkedin_url`` and most filled
+    values of the column mapped to ``website`` (or ``company_domain``) are person profiles,
+    that column is mapped to ``linkedin_url`` instead. Columns named in ``mapping=`` are left
+    as the person said.
+    """
+    if "linkedin_url" in field_of.values():
+        return field_of
+    for header, field in field_of.items():
+        if field not in ("website", "company_domain") or header in overrides:
+            continue
+        sample = raw.get_column(header).drop_nulls().head(1000)
+        if sample.len() and sample.str.contains(_LINKEDIN_HOST).mean() >= 0.5:  # type: ignore[operator]
+            return {h: ("linkedin_url" if h == header else f) for h, f in field_of.items()}
+    return field_of
+
+
+def _reject_reason(canon: pl.DataFrame, nonempty: pl.Series) -> pl.Series:
     """Why each row is rejected (null: accepted)."""
     col = pl.col
     has_email = col("email_valid").fill_null(False)
-    has_profile = col("linkedin_url").str.starts_with(_PROFILE).fill_null(False)
+    url = col("linkedin_url")
+    has_profile = (url.str.starts_with(_PROFILES[0]) | url.str.starts_with(_PROFILES[1])).fill_null(
+        False
+    )
     has_name = col("first_name").is_not_null() & col("last_name").is_not_null()
     has_company = col("company_name").is_not_null() | col("company_domain").is_not_null()
     findable = has_email | has_profile | (has_name & has_company)
-    spill = (
-        pl.any_horizontal([raw.get_column(c).is_not_null() for c in overflow])
-        if overflow
-        else pl.lit(False)
-    )
     frame = canon.with_columns(
         pl.lit(nonempty).alias("_filled"),
-        pl.lit(raw.select(spill).to_series() if overflow else False).alias("_spill"),
     )
     nothing = (
         "nothing to look the person up by: no valid email, no LinkedIn profile URL, "
@@ -248,13 +313,6 @@ def _reject_reason(
     reason = (
         pl.when(~col("_filled"))
         .then(pl.lit("empty row"))
-        .when(col("_spill"))
-        .then(
-            pl.lit(
-                "row has more fields than the header (extra values kept in extra_field_* "
-                "columns); check the delimiter and quoting"
-            )
-        )
         .when(findable)
         .then(None)
         .when(col("email").is_not_null() & ~has_email)

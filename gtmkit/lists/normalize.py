@@ -13,7 +13,13 @@ from __future__ import annotations
 import polars as pl
 
 from gtmkit.lists.distinct import map_distinct, per_distinct
-from gtmkit.lists.domains import domains_of, personal_domains, registered_domain
+from gtmkit.lists.domains import (
+    SOCIAL_DOMAINS,
+    company_domains_of,
+    domains_of,
+    personal_domains,
+    registered_domain,
+)
 from gtmkit.lists.phones import country_code, phone_values, phones_e164
 from gtmkit.lists.text import clean_expr, clean_values
 from gtmkit.schema import CANONICAL_FIELDS
@@ -34,6 +40,8 @@ _EMAIL_SLOW_DOMAIN = r"(?:^|[.@])(?:arpa|invalid|local|localhost|onion|test)$|--
 
 _EMAIL_SHAPE = r"^[^@]+@[^@]*[.\u3002\uff0e\uff61][^@]*$"  # IDNA maps these dots to "."
 
+#: What a canonical LinkedIn person profile URL starts with.
+_PROFILE_PREFIX = r"^https://www\.linkedin\.com/(?:in|pub)/"
 _LINKEDIN = r"^(?:https?://)?(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com/(in|pub)/([^?#\s]*)"
 
 
@@ -154,13 +162,30 @@ def _text_values(raw: pl.Series) -> pl.DataFrame:
 
 
 def _website_values(raw: pl.Series) -> pl.DataFrame:
-    frame = _text_values(raw).rename({"value": "website"})
-    return frame.with_columns(domains_of(frame.get_column("website")).alias("_site_domain"))
+    """The website, its company domain, and the person profile it is when it is one.
+
+    A social or aggregator URL (a LinkedIn profile or company page, Sales Navigator's
+    ``companyUrl``, a Crunchbase listing) is not the company's website: ``website`` and the
+    domain are null, and a LinkedIn person profile is offered as ``linkedin_url``.
+    """
+    frame = pl.DataFrame({"website": _text_values(raw).to_series()})
+    frame = frame.with_columns(domains_of(frame.get_column("website")).alias("_site_domain"))
+    social = pl.col("_site_domain").is_in(list(SOCIAL_DOMAINS)).fill_null(False)
+    if not frame.select(social.any()).item():
+        return frame.with_columns(pl.lit(None, dtype=pl.String).alias("_site_profile"))
+    profile = _linkedin(frame.get_column("website"))
+    return frame.with_columns(
+        pl.when(~social).then(pl.col("website")).alias("website"),
+        pl.when(~social).then(pl.col("_site_domain")).alias("_site_domain"),
+        pl.when(social & pl.lit(profile).str.contains(_PROFILE_PREFIX))
+        .then(pl.lit(profile))
+        .alias("_site_profile"),
+    )
 
 
 def _company_domain_values(raw: pl.Series) -> pl.DataFrame:
     cleaned = _text_values(raw).to_series()
-    return pl.DataFrame({"_given_domain": domains_of(cleaned)})
+    return pl.DataFrame({"_given_domain": company_domains_of(cleaned)})
 
 
 def _linkedin_values(raw: pl.Series) -> pl.DataFrame:
@@ -229,6 +254,7 @@ def normalize_records(frame: pl.DataFrame, *, default_country: str | None = None
             pl.when(~col("_mail_personal")).then(col("_mail_domain")),
         ).alias("company_domain"),
         col("_mail_personal").alias("email_is_personal"),
+        pl.coalesce("linkedin_url", "_site_profile").alias("linkedin_url"),
     )
     # Built only from both parts: a lone part would be split back into a first name.
     joined = pl.concat_str(["first_name", "last_name"], separator=" ")

@@ -186,7 +186,9 @@ def international_e164(phones: pl.Series) -> pl.Series:
 
 def phone_values(raw: pl.Series) -> pl.DataFrame:
     """Cleaned phone plus what a vectorized check can tell: its NANP number, if it has one."""
-    frame = pl.DataFrame({"phone": clean_values(raw)})
+    # Excel's leading apostrophe ('+1 415...) marks a cell as text; it is not part of it.
+    frame = pl.DataFrame({"phone": clean_values(raw).str.strip_chars_start("' ")})
+    frame = frame.with_columns(pl.when(pl.col("phone").str.len_bytes() > 0).then(pl.col("phone")))
     compact = pl.col("phone").str.replace_all(r"[ ().\-/]", "")
     frame = frame.with_columns(compact.alias("_compact"))
     compact = pl.col("_compact")

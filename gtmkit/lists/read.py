@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import re
+import threading
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ import polars as pl
 
 from gtmkit.errors import ArgumentError
 from gtmkit.lists.errors import ListError
-from gtmkit.lists.headers import unique_headers
+from gtmkit.lists.headers import header_key, is_known_header, unique_headers
 
 if TYPE_CHECKING:  # pragma: no cover
     from polars._typing import PolarsDataType
@@ -33,7 +34,13 @@ Format = Literal["csv", "xlsx", "xls", "parquet"]
 #: Default cap on the size of a file or upload (bytes).
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 #: Default cap on what a workbook may inflate to (sum of the uncompressed parts, bytes).
-DEFAULT_MAX_UNZIPPED_BYTES = 2 * 1024 * 1024 * 1024
+#: Reading a sheet costs a few times its inflated XML in memory, so this keeps intake near
+#: its 1 GB budget.
+DEFAULT_MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+#: A workbook part inflating more than this many times its compressed size, past
+#: :data:`_RATIO_FLOOR` bytes, is a zip bomb: real sheets compress 5-30:1, rarely past 100:1.
+MAX_INFLATE_RATIO = 200
+_RATIO_FLOOR = 8 * 1024 * 1024
 
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
@@ -225,8 +232,64 @@ def _decode(data: bytes) -> tuple[str, str, list[str], bytes]:
     try:
         sample = decoder.decode(payload[:_SNIFF_CHARS], final=len(payload) <= _SNIFF_CHARS)
     except UnicodeDecodeError:
-        return _western(data, notes)
+        return _not_utf8(data, notes)
     return sample, "utf-8-sig" if bom else "utf-8", notes, payload
+
+
+def _not_utf8(data: bytes, notes: list[str]) -> tuple[str, str, list[str], bytes]:
+    """Bytes that are not all UTF-8: Western text, or UTF-8 with a few pasted lines that are.
+
+    The file is decoded as UTF-8 with every invalid byte decoded as Windows-1252 instead
+    (ISO-8859-1 for the five bytes cp1252 leaves undefined). If no valid multi-byte UTF-8
+    sequence is left, the file was never UTF-8: it is decoded whole as Western (or another
+    code page). Otherwise only the bad bytes are repaired, and the lines that held them are
+    named in a note, so one line pasted from an old export cannot mojibake every other row.
+    """
+    bom = data.startswith(b"\xef\xbb\xbf")
+    payload = data[3:] if bom else data
+    with _REPAIR_LOCK:
+        _REPAIRS.clear()
+        text = payload.decode("utf-8", errors=_CP1252_REPAIR)
+        starts = list(_REPAIRS)
+        _REPAIRS.clear()
+    # Each valid multi-byte UTF-8 sequence makes the text shorter than its bytes; a repaired
+    # byte decodes to one character.
+    if len(payload) == len(text):
+        return _western(data, notes)
+    repaired: list[int] = []
+    line, last = 1, 0
+    for start in starts:  # in file order: count the newlines once, between repairs
+        line += payload.count(b"\n", last, start)
+        last = start
+        if not repaired or repaired[-1] != line:
+            repaired.append(line)
+    lines = ", ".join(str(n) for n in repaired[:10]) + (" ..." if len(repaired) > 10 else "")
+    notes.append(
+        f"The file is UTF-8 except {len(repaired):,} line(s) (line {lines}) holding "
+        "Windows-1252 bytes (text pasted from another export): those bytes were decoded as "
+        "Windows-1252 and the rest of the file as UTF-8. Check the accents on those lines."
+    )
+    return _transcoded(text, "utf-8-sig" if bom else "utf-8", notes)
+
+
+_REPAIRS: list[int] = []
+_REPAIR_LOCK = threading.Lock()
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+def _cp1252_repair(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):  # pragma: no cover - decode-only handler
+        raise error
+    chunk = error.object[error.start : error.end]
+    _REPAIRS.append(error.start)
+    text = "".join(
+        bytes([b]).decode("latin-1" if b in _CP1252_UNDEFINED else "cp1252") for b in chunk
+    )
+    return text, error.end
+
+
+_CP1252_REPAIR = "gtmkit-cp1252-repair"
+codecs.register_error(_CP1252_REPAIR, _cp1252_repair)
 
 
 def _transcoded(text: str, encoding: str, notes: list[str]) -> tuple[str, str, list[str], bytes]:
@@ -347,14 +410,16 @@ def _read_text(data: bytes, name: str | None, ext: str) -> RawTable:
         raise ListError(f"{_label(name)} is binary data, not a text or Excel list. {_EXPORT_HINT}")
     if ext in _WORKBOOK_EXTENSIONS or ext == ".parquet":
         notes.append(f"The file is named {ext} but holds delimited text; it was read as CSV.")
+    text, payload, directed = _directive(text, payload, name, notes)
     prefer = "\t" if ext == ".tsv" else None
-    delimiter = sniff_delimiter(text, prefer=prefer)
+    delimiter = directed or sniff_delimiter(text, prefer=prefer)
     header_width = _header_width(text, delimiter)
     try:
         frame = _parse_csv(payload, delimiter, name)
     except _NotUtf8:
         # The sample was UTF-8 but a later byte is not: the whole file is Western text.
-        text, encoding, notes, payload = _western(data, notes)
+        text, encoding, notes, payload = _not_utf8(data, notes)
+        text, payload, _ = _directive(text, payload, name, notes)
         frame = _parse_csv(payload, delimiter, name)
     info = SourceInfo(
         format="csv",
@@ -365,6 +430,38 @@ def _read_text(data: bytes, name: str | None, ext: str) -> RawTable:
         notes=tuple(notes),
     )
     return _split_header(frame, info, header_width=header_width)
+
+
+_SEP_DIRECTIVE = re.compile(r'^"?sep=(.)"?[ \t]*\r?\n')
+
+
+def _directive(
+    text: str, payload: bytes, name: str | None, notes: list[str]
+) -> tuple[str, bytes, str | None]:
+    """Honour Excel's ``sep=;`` first line, old Mac CR-only line ends, and refuse a file that
+    holds nothing but a byte-order mark or the directive.
+
+    Returns the sample and payload without the directive line, and the delimiter it names.
+    """
+    delimiter: str | None = None
+    found = _SEP_DIRECTIVE.match(text)
+    if found:
+        delimiter = found.group(1)
+        text = text[found.end() :]
+        cut = payload.find(b"\n") + 1
+        payload = payload[cut:]
+        notes.append(f"The first line is Excel's delimiter directive 'sep={delimiter}'; honoured.")
+    if b"\r" in payload[:_SNIFF_CHARS] and b"\n" not in payload:
+        payload = payload.replace(b"\r", b"\n")
+        text = text.replace("\r", "\n")
+        notes.append("Lines end with CR only (old Mac format); read as ordinary lines.")
+    if not payload.strip(b" \t\r\n\x00"):
+        what = "Excel's 'sep=' line" if found else "a byte-order mark"
+        raise ListError(
+            f"{_label(name)} holds nothing but {what}: it has no header row and no data. "
+            "Export the list again and make sure it has a header row and data rows."
+        )
+    return text, payload, delimiter
 
 
 class _NotUtf8(Exception):
@@ -435,6 +532,21 @@ def _split_header(
     """Use the first row as the header; columns past the header's width are overflow."""
     if frame.height == 0 or frame.width == 0:
         raise ListError(f"{_label(info.filename)} has no rows. Export the list again.")
+    at = header_row_index(frame)
+    if at:
+        cells = [v for i in range(at) for v in frame.row(i) if v is not None and str(v).strip()]
+        above = ", ".join(repr(str(v)) for v in cells[:4]) + (" ..." if len(cells) > 4 else "")
+        info = replace(
+            info,
+            notes=(
+                *info.notes,
+                f"The header is on row {at + 1}: {at} row(s) above it ({above}) are a title "
+                "or group cells, not data, and were skipped.",
+            ),
+        )
+        row = frame.row(at)
+        header_width = max((i + 1 for i, v in enumerate(row) if v is not None), default=1)
+        frame = frame.slice(at)
     width = min(header_width or frame.width, frame.width)
     header_row = [None if v is None else str(v) for v in frame.row(0)][:width]
     # Trailing unnamed columns that are empty everywhere are artefacts (a trailing delimiter).
@@ -454,6 +566,29 @@ def _split_header(
         + [pl.col(src).alias(dst) for src, dst in zip(overflow_src, overflow, strict=True)]
     )
     return RawTable(frame=body, headers=names, overflow=overflow, info=info)
+
+
+_HEADER_SCAN_ROWS = 20
+
+
+def header_row_index(frame: pl.DataFrame) -> int:
+    """The row (0-based) holding the header: the first row, unless a row among the first
+    20 names more lead fields (a title line, a report preamble, or merged group cells such
+    as "Contact" / "Company" / "Engagement" above the real header).
+
+    Example:
+        >>> rows = [["Leads export", None], ["Email", "Company"], ["a@b.co", "B"]]
+        >>> header_row_index(pl.DataFrame(rows, orient="row", schema=["a", "b"]))
+        1
+    """
+    scores = [_header_hits(frame.row(i)) for i in range(min(frame.height, _HEADER_SCAN_ROWS))]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return best if scores[best] >= 2 and scores[best] > scores[0] else 0
+
+
+def _header_hits(row: tuple[object, ...]) -> int:
+    keys = {header_key(str(v)) for v in row if v is not None and str(v).strip()}
+    return sum(1 for key in keys if is_known_header(key))
 
 
 # --------------------------------------------------------------------------- workbooks
@@ -490,6 +625,15 @@ def _read_xlsx(
             f"{_size(max_unzipped_bytes)} safety limit (a zip bomb or a huge workbook). Export "
             "the sheet you need as CSV, or raise max_unzipped_bytes if you trust the file."
         )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_FLOOR and ratio > MAX_INFLATE_RATIO:
+            raise ListError(
+                f"{_label(name)} looks like a zip bomb: its part {member.filename!r} would "
+                f"inflate {ratio:,.0f} times, to {_size(member.file_size)}, when opened (real "
+                f"sheets compress well under {MAX_INFLATE_RATIO}:1). It was not opened. If "
+                "the file is genuine, open it in Excel and export the sheet as CSV."
+            )
     # .xlsx, .xlsm and .xlsb all open with the same engine.
     return _read_workbook(data, name, "xlsx", sheet=sheet)
 

@@ -1,16 +1,14 @@
 """``Pattern``: one library entry — read, run as documented, checked, written back.
 
-Example (the seed's enterprise waterfall, whose ZoomInfo step has no adapter yet):
+Example (the seed's enterprise waterfall):
     >>> p = load("patterns/enrichment-waterfalls/enterprise-contact-enrichment.md")
     >>> p.title, p.maturity, p.category
     ('Enterprise Contact Enrichment Waterfall', 'Experimental', 'enrichment-waterfalls')
     >>> [(s.name, s.provider, s.hit_rate) for s in p.sequence]  # doctest: +NORMALIZE_WHITESPACE
     [('Apollo', 'apollo', 0.7), ('ZoomInfo', 'zoominfo', 0.2), ('Hunter.io', 'hunter', 0.08),
      ('Manual LinkedIn', 'manual', 0.02)]
-    >>> p.to_waterfall()
-    Traceback (most recent call last):
-    ...
-    gtmkit.patterns.errors.PatternError: ...line 13: step 2 'ZoomInfo': gtmkit has no ZoomInfo ...
+    >>> [s.provider for s in p.to_waterfall().steps]
+    ['apollo', 'zoominfo', 'hunter', 'manual']
     >>> [s.provider for s in p.to_waterfall(substitute={"zoominfo": "pdl"}).steps]
     ['apollo', 'pdl', 'hunter', 'manual']
 """

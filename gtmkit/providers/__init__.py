@@ -6,8 +6,9 @@ at the simulated world (``gtmkit.sandbox``), which serves the same endpoints.
 
 Example:
     >>> from gtmkit.providers import PROVIDERS, provider_class
-    >>> PROVIDERS
-    ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'pattern', 'manual')
+    >>> PROVIDERS  # doctest: +NORMALIZE_WHITESPACE
+    ('apollo', 'hunter', 'hunter_verifier', 'pdl', 'prospeo', 'dropcontact', 'zoominfo', 'lusha',
+     'findymail', 'leadmagic', 'pattern', 'manual')
     >>> provider_class("pdl").billing
     'per_hit'
 
@@ -21,6 +22,7 @@ from gtmkit.providers.apollo import ApolloProvider
 from gtmkit.providers.base import Finding, MissingCredentials, Provider, RateLimit, Throttle
 from gtmkit.providers.connect import Connection, connect
 from gtmkit.providers.credentials import InvalidCredentials
+from gtmkit.providers.declarative import register_spec
 from gtmkit.providers.dropcontact import DropcontactProvider
 from gtmkit.providers.errors import (
     AuthError,
@@ -36,6 +38,7 @@ from gtmkit.providers.errors import (
     error_for_exception,
     error_for_response,
 )
+from gtmkit.providers.http_spec import SpecError
 from gtmkit.providers.hunter import HunterProvider, HunterVerifier
 from gtmkit.providers.pattern import PatternProvider
 from gtmkit.providers.pdl import PDLProvider
@@ -75,6 +78,7 @@ __all__ = [
     "RateLimit",
     "RateLimited",
     "SearchResults",
+    "SpecError",
     "Throttle",
     "UnknownProvider",
     "common_status",
@@ -85,5 +89,6 @@ __all__ = [
     "provider_class",
     "provider_names",
     "register",
+    "register_spec",
     "worst_case_credits",
 ]

@@ -3,7 +3,7 @@
 A pattern entry says "Hunter.io", "People Data Labs" or "Manual LinkedIn"; the registry says
 ``hunter``, ``pdl`` and ``manual``. This table is the one place that translation lives, next to
 the registry, so the pattern library, reports and notebooks agree on it. A name can also belong
-to a provider gtmkit knows of but has no adapter for yet (ZoomInfo): :func:`resolve_alias`
+to a provider gtmkit knows of but has no adapter for yet (Clearbit): :func:`resolve_alias`
 returns its key and :func:`has_adapter` says it cannot run.
 
 Matching ignores case, accents, punctuation and extra spaces ("Hunter.io" = "hunter io"), and
@@ -14,8 +14,8 @@ Example:
     ('hunter', 'pdl', 'pdl')
     >>> resolve_alias("  manual   LinkedIn research "), resolve_alias("ZoomInfo")
     ('manual', 'zoominfo')
-    >>> has_adapter("zoominfo"), has_adapter("hunter"), resolve_alias("Clearbitz")
-    (False, True, None)
+    >>> has_adapter("zoominfo"), has_adapter("clearbit"), resolve_alias("Clearbitz")
+    (True, False, None)
 """
 
 from __future__ import annotations

@@ -14,22 +14,34 @@ Real API: ``https://api.apollo.io/api/v1``, key in the ``x-api-key`` header.
 
 Throttle headers: ``x-minute-requests-left`` / ``x-hourly-requests-left`` and the day window
 under both ``x-24-hour-*`` and legacy ``x-daily-*`` spellings; 429 carries ``retry-after``.
+
+Endpoint-scoped keys: an Apollo key can be limited to some endpoints — a 403 ``API_INACCESSIBLE``
+"This API key is not authorized to access api/v1/organizations/enrich. Request an API key ...
+that includes this endpoint in its configured scope" (OAS example, ../shared/providers.md §1) —
+and People API Search "requires a master API key" (docs.apollo.io/reference/people-api-search).
+Such an answer says nothing about the other endpoints, so it switches off only the endpoint that
+gave it: later calls to that endpoint fail at once, unsent, with the same error
+(``error.endpoint_only``, ``error.endpoint``, ``disables_provider=False``), and ``people/match``
+goes on. On ``people/match`` itself — the one endpoint the waterfall engine calls — it still
+stops the provider's step (``disables_provider=True``). A 401 (bad key) is never scoped.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from gtmkit.providers._http import (
     HttpProvider,
+    Reply,
     SearchResults,
     as_confidence,
     as_mapping,
     first_text,
 )
 from gtmkit.providers.base import Finding, RateLimit, Record
-from gtmkit.providers.errors import ProviderUsageError
+from gtmkit.providers.errors import ProviderError, ProviderUsageError
 from gtmkit.providers.normalize import (
     normalize_domain,
     normalize_linkedin,
@@ -100,8 +112,33 @@ class ApolloProvider(HttpProvider):
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=1000 / 60, max_in_flight=16)
     listing_order: ClassVar[int] = 10
 
+    @property
+    def disabled_endpoints(self) -> dict[str, ProviderError]:
+        """Endpoints this key may not use (a 403 about that endpoint's scope), with the error."""
+        return self.__dict__.setdefault("_disabled_endpoints", {})  # type: ignore[no-any-return]
+
     def lookup_key(self, record: Record) -> str:
         return person_key(record)
+
+    def _check_endpoint(self, reply: Reply, endpoint: str) -> None:
+        """:meth:`_check`, with an endpoint-scoped answer switching off that endpoint only."""
+        try:
+            self._check(reply)
+        except ProviderError as error:
+            if error.endpoint_only:
+                error.endpoint = endpoint
+                if endpoint != self.endpoint:  # not the lookup the engine's breaker guards
+                    error.disables_provider = False
+                    error.args = (
+                        f"{error} (only {endpoint} is switched off for this key; "
+                        f"{self.endpoint} still works)",
+                    )
+                    self.disabled_endpoints[endpoint] = error
+            raise
+
+    def _refused(self, endpoint: str) -> ProviderError | None:
+        """The error that switched ``endpoint`` off for this key, if it is off."""
+        return self.disabled_endpoints.get(endpoint)
 
     def _match_body(self, record: Record) -> dict[str, Any]:
         first, last = record_names(record)
@@ -125,7 +162,7 @@ class ApolloProvider(HttpProvider):
 
     async def _lookup(self, record: Record) -> Finding:
         reply = await self._send("POST", "people/match", json_body=self._match_body(record))
-        self._check(reply)
+        self._check_endpoint(reply, "people/match")
         person = reply.body.get("person")
         if not isinstance(person, Mapping) or not person:
             return self._finding(reply, "miss", credits=0.0)
@@ -158,11 +195,14 @@ class ApolloProvider(HttpProvider):
             company: a domain / website, or a record with ``company_domain`` or ``website``.
         """
         domain = normalize_domain(company) if isinstance(company, str) else record_domain(company)
+        refused = self._refused("organizations/enrich")
+        if refused is not None:  # this key may not use it: not sent again
+            return self._failed(refused, time.perf_counter(), "organizations/enrich")
         return await self._safely("organizations/enrich", self._enrich_company(domain))
 
     async def _enrich_company(self, domain: str) -> Finding:
         reply = await self._send("GET", "organizations/enrich", params={"domain": domain})
-        self._check(reply)
+        self._check_endpoint(reply, "organizations/enrich")
         org = reply.body.get("organization")
         if not isinstance(org, Mapping) or not org:
             return self._finding(reply, "miss", endpoint="organizations/enrich")
@@ -200,6 +240,9 @@ class ApolloProvider(HttpProvider):
         domain = normalize_domain(company_domain)
         if not domain:
             raise ProviderUsageError("apollo search needs a company domain (e.g. 'acme.com')")
+        refused = self._refused("mixed_people/api_search")
+        if refused is not None:  # this key may not search (no master key): not sent again
+            raise refused
         body = {
             "q_organization_domains_list": [domain],
             "person_titles": [t for t in titles if t],
@@ -207,7 +250,7 @@ class ApolloProvider(HttpProvider):
             "per_page": max(1, min(int(limit), 100)),
         }
         reply = await self._send("POST", "mixed_people/api_search", json_body=body)
-        self._check(reply)
+        self._check_endpoint(reply, "mixed_people/api_search")
         people = reply.body.get("people") or []
         results = SearchResults(
             {

@@ -10,7 +10,13 @@ Real API: ``https://api.dropcontact.com/v1``, key in the ``X-Access-Token`` head
    ``max_polls`` times and ``max_wait_s`` in total, then gives up with a retryable
    ``ProviderTimeout``.
 3. Result ``data[0]``: ``email: [{"email", "qualification"}]`` where qualification is
-   ``<kind>@<pro|perso>`` (``nominative@pro`` → valid, ``catch_all@pro`` → catch_all...).
+   ``<address>@<domain>`` — the address half ``nominative`` / ``non_confirm`` (catch-all) /
+   ``generic`` / ``random`` / ``invalid``, the domain half ``pro`` / ``perso`` / ``invalid``
+   (developer.dropcontact.io "local_qualification@domain_qualification";
+   support.dropcontact.com/article/225). Both halves are read
+   (:func:`~gtmkit.providers.status.dropcontact_status`): ``nominative@pro`` → valid,
+   ``catch-all@pro`` → catch_all, and ``nominative@invalid`` → **invalid** (the domain is
+   fake), never valid.
    Miss: a record without ``email``.
    ``Finding.raw`` keeps both answers: ``{"submit": ..., "result": ...}``.
 
@@ -67,7 +73,7 @@ from gtmkit.providers.normalize import (
     record_names,
     text,
 )
-from gtmkit.providers.status import DROPCONTACT_KINDS, common_status
+from gtmkit.providers.status import common_status, dropcontact_status
 
 _RETRY_HINT = re.compile(r"(\d+(?:\.\d+)?)\s*s(?:ec|econd)?", re.IGNORECASE)
 
@@ -78,8 +84,9 @@ def _retry_hint(reason: str) -> float | None:
 
 
 def _email_rank(qualification: str | None) -> int:
-    kind, _, scope = (qualification or "").partition("@")
-    status = DROPCONTACT_KINDS.get(kind.strip().lower(), "unknown")
+    """Best address first: by the status both halves give, then a company (``@pro``) domain."""
+    _, _, scope = (qualification or "").partition("@")
+    status = dropcontact_status(qualification or "")
     order = {"valid": 0, "catch_all": 1, "risky": 2, "unknown": 3, "invalid": 4}
     return order[status] * 2 + (0 if scope.strip().lower() == "pro" else 1)
 

@@ -37,6 +37,13 @@ class ProviderError(GtmkitError):
     retryable: bool = False
     disables_provider: bool = False
     charge_known: bool = True
+    #: the error is about one endpoint only (Apollo's 403 ``API_INACCESSIBLE``: "This API key
+    #: is not authorized to access api/v1/<endpoint>"; People API Search "requires a master API
+    #: key"): the key works elsewhere, so an adapter with several endpoints switches off only
+    #: the one in :attr:`endpoint` (see ``ApolloProvider.search``).
+    endpoint_only: bool = False
+    #: the endpoint the error came from, when known (``"mixed_people/api_search"``...).
+    endpoint: str | None = None
     #: the provider's own error code from the body (``"INSUFFICIENT_CREDITS"``...), if any.
     code: str | None = None
     #: the parsed error body kept for audit (scrubbed of the key), if any.
@@ -147,6 +154,14 @@ _AUTH_CODES = frozenset(
     }
 )
 _CREDIT_CODES = frozenset({"INSUFFICIENT_CREDITS", "payment_required"})
+#: Auth answers about one endpoint's scope, not the key itself (Apollo, ../shared/providers.md
+#: §1: 403 ``API_INACCESSIBLE`` "... not authorized to access api/v1/organizations/enrich ...
+#: includes this endpoint in its configured scope"; docs.apollo.io/reference/people-api-search:
+#: "This endpoint requires a master API key").
+_ENDPOINT_CODES = frozenset({"API_INACCESSIBLE"})
+_ENDPOINT_WORDS = re.compile(
+    r"master\s+api\s+key|not\s+authori[sz]ed\s+to\s+access|configured\s+scope", re.IGNORECASE
+)
 _RATE_CODES = frozenset({"RATE_LIMITED", "RATE_LIMIT_EXCEEDED", "rate_limit_error"})
 _DOWN_CODES = frozenset({"INTERNAL_ERROR", "api_error"})
 _BAD_CODES = frozenset(
@@ -168,6 +183,16 @@ _BAD_CODES = frozenset(
 )
 #: Hunter answers a per-second/minute throttle with 403 (its docs), not 429.
 _RATE_LIMIT_403 = frozenset({"hunter", "hunter_verifier"})
+#: Hunter's 429: its API reference (hunter.io/api-documentation/v2, "429 — You have reached
+#: your usage limit. Upgrade your plan") makes it the plan's usage limit; its own MCP server
+#: (hunter-io/chatgpt-mcp, src/helpers.ts ``mapHunterError``) reads a 429 as a throttle with
+#: ``Retry-After`` (and a 402 as the quota). Both readings are kept, the answer decides: a 429
+#: carrying ``Retry-After`` or throttle wording is a throttle, any other is the usage limit.
+_QUOTA_429 = frozenset({"hunter", "hunter_verifier"})
+_THROTTLE_WORDS = re.compile(
+    r"rate[\s_-]?limit|too[\s_-]many[\s_-]requests|slow down|per[\s-](?:second|minute)",
+    re.IGNORECASE,
+)
 #: Dropcontact answers "not enough credits for the whole batch" with 403.
 _CREDITS_403 = frozenset({"dropcontact"})
 
@@ -341,11 +366,16 @@ def error_for_response(
       ``INSUFFICIENT_CREDITS`` / ``payment_required``, or any answer below 500 whose message says
       the plan's quota or credits are used up (:func:`quota_exhausted`: Hunter's 429 "usage
       limit", "monthly quota", "out of credits"...); Dropcontact's 403.
-    * ``RateLimited``: 429; Hunter's 403; ``RATE_LIMITED`` / ``rate_limit_error`` bodies.
+      Hunter's 429 unless it carries ``Retry-After`` or throttle wording (its API reference
+      calls 429 the usage limit; its MCP server reads a 429 with ``Retry-After`` as a throttle).
+    * ``RateLimited``: 429; Hunter's 403 (unless it speaks of the key);
+      ``RATE_LIMITED`` / ``rate_limit_error`` bodies.
       ``retry_after`` from ``Retry-After`` / ``retry-after``, PDL's ``x-ratelimit-reset`` or
       Prospeo's ``x-minute-reset-seconds``.
     * ``AuthError``: 401, 403 (except Hunter's and Dropcontact's), ``API_INACCESSIBLE``,
-      ``INVALID_API_KEY``, ``ACCOUNT_RESTRICTED``.
+      ``INVALID_API_KEY``, ``ACCOUNT_RESTRICTED``. ``endpoint_only`` when the answer is about
+      one endpoint's scope (``API_INACCESSIBLE``, "requires a master API key", "not authorized
+      to access <path>"), not the key.
     * ``BadRequest``: other 4xx (400, 404 when not a miss, 405, 409, 410, 422, 451...).
     * ``ProviderTimeout``: 408 and 504; ``ProviderDown``: other 5xx, ``INTERNAL_ERROR``.
     * ``MalformedResponse`` is raised by the adapters when a 2xx body cannot be read.
@@ -378,10 +408,19 @@ def error_for_response(
         return redact(out) if redact else out
 
     error: ProviderError
-    if code in _CREDIT_CODES or status == 402 or (status < 500 and quota_exhausted(detail)):
+    if (
+        code in _CREDIT_CODES
+        or status == 402
+        or (status < 500 and quota_exhausted(detail))
+        or (status == 429 and provider in _QUOTA_429 and not _throttle_signal(detail, headers))
+    ):
         # before the throttle rule: Hunter's 429 "usage limit reached" is a quota, not a pace
         error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
-    elif code in _RATE_CODES or status == 429 or (status == 403 and provider in _RATE_LIMIT_403):
+    elif (
+        code in _RATE_CODES
+        or status == 429
+        or (status == 403 and provider in _RATE_LIMIT_403 and not _mentions_auth(detail))
+    ):
         error = RateLimited(
             message("rate limited"),
             provider=provider,
@@ -392,6 +431,8 @@ def error_for_response(
         error = OutOfCredits(message("out of credits"), provider=provider, http_status=status)
     elif code in _AUTH_CODES or status in (401, 403):
         error = AuthError(message("authentication failed"), provider=provider, http_status=status)
+        if code in _ENDPOINT_CODES or (status == 403 and _ENDPOINT_WORDS.search(detail)):
+            error.endpoint_only = True
     elif status in (408, 504):
         error = ProviderTimeout(message("timed out"), provider=provider, http_status=status)
     elif code in _DOWN_CODES or status >= 500:
@@ -402,6 +443,11 @@ def error_for_response(
         error = BadRequest(message("error answer"), provider=provider, http_status=status)
     error.code = code
     return error
+
+
+def _throttle_signal(detail: str, headers: Mapping[str, str] | None) -> bool:
+    """Whether an answer reads as a pace limit: a ``Retry-After`` header or throttle words."""
+    return "retry-after" in _lower_headers(headers) or bool(_THROTTLE_WORDS.search(detail))
 
 
 def _mentions_auth(detail: str) -> bool:

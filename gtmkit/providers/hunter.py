@@ -15,8 +15,26 @@ Real API: ``https://api.hunter.io/v2``, key in the ``X-API-KEY`` header (Hunter 
   202 means "still verifying, ask again" (polled a bounded number of times, counted once);
   222 means the SMTP check failed and should be retried later (a retryable ``ProviderDown``).
 
-Throttling: Hunter answers a per-second/minute limit with **403** (and, per its own MCP
-server, 429 with ``Retry-After``); both become ``RateLimited``. 402 = quota exhausted.
+Throttle and quota — Hunter's own sources disagree, and the adapter reads the answer itself:
+
+* Hunter's API reference (hunter.io/api-documentation/v2, "Response codes"): **403** "You have
+  reached the rate limit" and **429** "You have reached your usage limit. Upgrade your plan".
+  Third-party mirrors of it agree (apis.io's Hunter rate-limit profile, re-read against the
+  reference on 2026-08-13: "403 indicates the per-second/per-minute rate limit was hit ... 429
+  indicates the monthly usage / credit allotment is exhausted"). Requests are counted monthly
+  and reset at the account's renewal (help.hunter.io "What is a request and how it is
+  counted"; hunter.io/help "Requests & Usage"), so no retry within a run can undo a 429 quota.
+* Hunter's own MCP server (hunter-io/chatgpt-mcp, ``src/helpers.ts`` ``mapHunterError``)
+  reads **429** as ``rate_limited`` with ``Retry-After``, **402** as ``quota_exceeded`` ("Please
+  log in to Hunter to upgrade your plan or purchase additional credits"), and 403 as
+  unauthorized.
+
+So (``gtmkit.providers.errors.error_for_response``): 402, and a 429 whose body speaks of a usage
+limit or quota, or that carries neither ``Retry-After`` nor throttle wording, are
+``OutOfCredits`` — the engine's breaker stops Hunter for the run, no retry; a 429 with
+``Retry-After`` or throttle wording ("too many requests") is ``RateLimited`` and retried after
+the pause; a 403 is ``RateLimited`` unless it speaks of the key (then ``AuthError``). The
+simulated Hunter serves either reading (``throttle_status``, ``quota_status``).
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ Example:
     Traceback (most recent call last):
     ...
     gtmkit.providers.registry.UnknownProvider: unknown provider 'huntr'; known providers: \
-apollo, hunter, hunter_verifier, pdl, prospeo, dropcontact, pattern, manual. Check the \
-spelling, or register a custom adapter with gtmkit.providers.register(...).
+apollo, hunter, hunter_verifier, pdl, prospeo, dropcontact, zoominfo, lusha, findymail, \
+leadmagic, pattern, manual. Check the spelling, or register a custom adapter with \
+gtmkit.providers.register(...).
 """
 
 from __future__ import annotations

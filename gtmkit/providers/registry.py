@@ -35,6 +35,9 @@ _INFRASTRUCTURE = frozenset(
         "status",
         "throttle",
         "normalize",
+        # the declarative provider: its adapters are built from specs (register_spec)
+        "http_spec",
+        "declarative",
     }
 )
 

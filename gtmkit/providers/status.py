@@ -57,9 +57,15 @@ PROSPEO: Mapping[str, EmailStatus] = {
     "INVALID": "invalid",
 }
 
-#: Dropcontact ``qualification`` is ``<kind>@<pro|perso>``, localised by the request language
-#: (``nominative``/``nominatif``...). The kind decides the status; ``generic`` is a role
-#: mailbox (contact@...), not the person, so it is ``risky``.
+#: Dropcontact ``qualification`` is ``<address>@<domain>`` (developer.dropcontact.io, "we
+#: qualify the local part and the domain to form a string such as
+#: local_qualification@domain_qualification"; support.dropcontact.com/article/225), localised
+#: by the request language (``nominative``/``nominatif``...). The address half: ``nominative``
+#: (one person), ``non_confirm`` (catch-all, unverifiable), ``generic`` (a role mailbox such as
+#: contact@, not the person: ``risky``), ``random`` (fake or test), ``invalid`` (does not
+#: exist). The domain half: ``pro`` (a company), ``perso`` (gmail...), ``invalid`` ("this
+#: domain is not a valid domain"). Both halves are read (:func:`dropcontact_status`): an
+#: ``@invalid`` domain makes any address ``invalid``.
 DROPCONTACT_KINDS: Mapping[str, EmailStatus] = {
     "nominative": "valid",
     "nominatif": "valid",
@@ -71,16 +77,53 @@ DROPCONTACT_KINDS: Mapping[str, EmailStatus] = {
     "generique": "risky",
     "invalid": "invalid",
     "invalide": "invalid",
+    "non_confirm": "catch_all",
+    "non_confirme": "catch_all",
+    "no_validated": "risky",
+    "random": "invalid",
+    "aleatoire": "invalid",
+    "aléatoire": "invalid",
+    "disposable": "invalid",
 }
+
+#: Dropcontact domain halves that say the address cannot deliver whatever its local part.
+DROPCONTACT_BAD_DOMAINS = frozenset({"invalid", "invalide"})
+
+
+def dropcontact_status(word: str) -> EmailStatus:
+    """Both halves of a Dropcontact qualification on the common scale.
+
+    Example:
+        >>> dropcontact_status("nominative@pro"), dropcontact_status("nominative@invalid")
+        ('valid', 'invalid')
+    """
+    kind, _, domain = word.strip().lower().partition("@")
+    if domain.strip() in DROPCONTACT_BAD_DOMAINS:
+        return "invalid"
+    return DROPCONTACT_KINDS.get(kind.strip(), "unknown")
+
 
 #: PDL has no email status; any email it returns is an unverified database email.
 PDL_FOUND: EmailStatus = "risky"
+
+#: Lusha ``emailConfidence`` grades: ``A+`` read as valid, lower grades as risky.
+LUSHA: Mapping[str, EmailStatus] = {"A+": "valid", "A": "risky", "B": "risky", "C": "risky"}
+
+#: LeadMagic ``status``: ``valid_catch_all`` is a catch-all address with engagement evidence.
+LEADMAGIC: Mapping[str, EmailStatus] = {
+    "valid": "valid",
+    "valid_catch_all": "catch_all",
+    "catch_all": "catch_all",
+    "not_found": "unknown",
+}
 
 TABLES: Mapping[str, Mapping[str, EmailStatus]] = {
     "apollo": APOLLO,
     "hunter": HUNTER,
     "hunter_verifier": HUNTER,
     "prospeo": PROSPEO,
+    "lusha": LUSHA,
+    "leadmagic": LEADMAGIC,
 }
 
 
@@ -100,8 +143,7 @@ def common_status(
         return "unknown"
     word = str(status).strip()
     if provider == "dropcontact":
-        kind = word.split("@", 1)[0].strip().lower()
-        return DROPCONTACT_KINDS.get(kind, "unknown")
+        return dropcontact_status(word)
     if provider == "pdl":
         return PDL_FOUND
     table = table if table is not None else TABLES.get(provider, {})

@@ -31,8 +31,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Union
 
+from gtmkit.sandbox import twins
+
 #: Provider names the simulation serves (also the keys of the loopback server's base-URL map).
 SIMULATED_PROVIDERS: tuple[str, ...] = ("apollo", "hunter", "pdl", "prospeo", "dropcontact")
+SIMULATED_PROVIDERS += tuple(twins.VOCAB)  # zoominfo, lusha, findymail, leadmagic (twins.py)
 
 #: Real API hosts served by the in-process transport, and the path prefix each API lives under.
 #: The loopback server serves the same APIs under ``/<provider><prefix>``.
@@ -42,6 +45,7 @@ API_HOSTS: Mapping[str, tuple[str, str]] = {
     "api.peopledatalabs.com": ("pdl", "/v5"),
     "api.prospeo.io": ("prospeo", ""),
     "api.dropcontact.com": ("dropcontact", "/v1"),
+    **twins.HOSTS,
 }
 
 #: What a provider can be asked with, in canonical field names (all optional; the HTTP layer
@@ -57,6 +61,7 @@ EMAIL_STATUS_VOCAB: Mapping[str, tuple[str, ...]] = {
     "pdl": (),
     "prospeo": ("VERIFIED", "UNVERIFIED"),
     "dropcontact": ("nominative@pro", "catch-all@pro"),
+    **twins.VOCAB,
 }
 
 #: ``PersonAnswer.confidence`` is always 0.0-1.0; what each provider shows on the wire.
@@ -66,6 +71,7 @@ CONFIDENCE_SCALE: Mapping[str, str] = {
     "pdl": "likelihood = round(confidence * 10), 1-10 (match confidence, not email validity)",
     "prospeo": "none (confidence is None)",
     "dropcontact": "none (confidence is None)",
+    **twins.CONFIDENCE,
 }
 
 

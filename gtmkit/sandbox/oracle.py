@@ -50,6 +50,7 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 from gtmkit.sandbox import names as pools
+from gtmkit.sandbox import twins as _twins
 from gtmkit.sandbox.contract import (
     CONFIDENCE_SCALE,
     EMAIL_STATUS_VOCAB,
@@ -231,6 +232,8 @@ PROVIDER_PROFILES: Mapping[str, ProviderProfile] = {
         company_coverage=0.9,
     ),
 }
+
+PROVIDER_PROFILES = {**PROVIDER_PROFILES, **_twins.profiles(ProviderProfile)}
 
 #: Correlation of the latent findability across providers (see module docstring).
 DEFAULT_RHO = 0.3
@@ -593,6 +596,8 @@ class ProviderOracle:
             verified = u < profile.verified_share
         else:
             verified = u < profile.false_verified_share
+        if name in _twins.STATUS:  # zoominfo, lusha, findymail, leadmagic (twins.py)
+            return _twins.STATUS[name](verified, catch_all, deliverable, u_conf)
         if name == "apollo":
             low, high = (0.75, 0.98) if deliverable else (0.45, 0.8)
             return ("verified" if verified else "guessed"), round(low + (high - low) * u_conf, 2)
@@ -667,6 +672,7 @@ VERIFIED_WORD: Mapping[str, str] = {
     "hunter": "valid",
     "prospeo": "VERIFIED",
     "dropcontact": "nominative@pro",
+    **_twins.VERIFIED_WORD,
 }
 
 

@@ -92,7 +92,8 @@ class CircuitBreaker:
         self._permanent: set[str] = set()
         self._health: dict[str, _Health] = {}
         self._stall_s: dict[str, float] = {}
-        #: called with the provider's name when it opens (the call layer aborts its calls)
+        #: called with the provider's name when it opens because it is down, hanging or
+        #: failing (the call layer abandons its calls); not when it is stopped for good
         self.on_open: list[Callable[[str], None]] = []
 
     def _of(self, provider: str) -> _Health:
@@ -204,10 +205,13 @@ class CircuitBreaker:
                 now,
             )
 
-    def trip(self, provider: str, reason: str) -> None:
-        """Stop the provider for the rest of the run."""
+    def trip(self, provider: str, reason: str, *, abort: bool = True) -> None:
+        """Stop the provider for the rest of the run. ``abort=False`` when the provider
+        answers (it said no — bad key, no credits — or over-charged): its calls already sent
+        are left to finish, since an answer abandoned after the provider billed it would be
+        paid again by the next resume."""
         self._permanent.add(provider)
-        self._open(provider, reason)
+        self._open(provider, reason, abort=abort)
 
     def _cool(self, provider: str, reason: str, now: float) -> None:
         health = self._of(provider)
@@ -217,9 +221,11 @@ class CircuitBreaker:
         health.recent.clear()
         self._open(provider, f"{reason}; paused for {self.policy.cooldown_s:g} s")
 
-    def _open(self, provider: str, reason: str) -> None:
+    def _open(self, provider: str, reason: str, *, abort: bool = True) -> None:
         self.epochs[provider] = self.epochs.get(provider, 0) + 1
         self.reasons[provider] = self.history[provider] = reason
+        if not abort:
+            return
         for callback in self.on_open:
             callback(provider)
 

@@ -46,6 +46,14 @@ _HOLDERS = (
     "SELECT DISTINCT a.run_id FROM attempts a WHERE a.provider = ? AND a.endpoint = ? "
     "AND a.lookup_key = ? AND a.state = 'sent' AND a.run_id != ?"
 )
+#: an answer another run has read but whose cache entry is still queued (its result row and
+#: its cache row can land in different commits, ~20 ms apart): usable as the cache entry
+_ANSWERED = (
+    "SELECT run_id, outcome, fields_json, email_status, provider_status, confidence, "
+    "http_status FROM attempts WHERE provider = ? AND endpoint = ? AND lookup_key = ? "
+    "AND state = 'done' AND cached = 0 AND outcome IN ('hit', 'miss') AND run_id != ? "
+    "ORDER BY seq DESC"
+)
 _last_stamp: list[Any] = [0, ""]
 
 
@@ -146,6 +154,7 @@ class LedgerJournal(MemoryJournal):
         self.chain_id = chain_id or run_id
         self.caps = (cap_credits, cap_usd)
         self._shared = False
+        self._watch = False
         self.loop = asyncio.get_running_loop()
         self._intents: list[tuple[Attempt, asyncio.Future[Attempt | Answer | Failure | bool]]] = []
         self._rows: list[tuple[Any, ...]] = []
@@ -219,6 +228,10 @@ class LedgerJournal(MemoryJournal):
         ledger = self.ledger
         with ledger.lock, translated(ledger.path), write_transaction(ledger.conn) as conn:
             others, partners = self._live_others(conn)
+            # the cache snapshot this run started from misses what other runs bought since:
+            # once one has run beside this one, every intent checks the ledger's cache first
+            # (even after that run finished, when it is no longer a live claim holder)
+            self._watch = self._watch or bool(others) or self._others_since_start(conn)
             # once another process continuing this run is seen, the ledger is the budget
             # account for the rest of the run (it may still be spending, or have spent, what
             # this process's own account cannot see)
@@ -231,9 +244,15 @@ class LedgerJournal(MemoryJournal):
                 verdict: Answer | bool | Failure | None = None
                 if room is not None:
                     verdict = room.take(a.worst_case, a.worst_case * a.price_usd)
-                if verdict is None and others:
+                if verdict is None and self._watch:
                     key = (a.provider, a.endpoint, a.lookup_key)
                     fresh = conn.execute(_FRESH, (*key, cutoff)).fetchone() if self.ttl_s else None
+                    if fresh is None and self.ttl_s and others:
+                        fresh = next(
+                            (row[1:] for row in conn.execute(_ANSWERED, (*key, self.run_id))
+                             if row[0] in others),
+                            None,
+                        )  # fmt: skip
                     if fresh is not None:
                         verdict = answer_from_cache(fresh)
                     elif others & {r for (r,) in conn.execute(_HOLDERS, (*key, self.run_id))}:
@@ -264,6 +283,15 @@ class LedgerJournal(MemoryJournal):
         live = [(r, chain) for r, host, pid, beat, chain in rows
                 if self.ledger.is_alive(host, pid, beat)]  # fmt: skip
         return {r for r, _ in live}, {r for r, chain in live if chain == self.chain_id}
+
+    def _others_since_start(self, conn: Any) -> bool:
+        """Whether another run was running or finished since this one began."""
+        row = conn.execute(
+            "SELECT 1 FROM runs o, runs me WHERE me.run_id = ? AND o.run_id != me.run_id "
+            "AND (o.status = 'running' OR o.finished_at >= me.started_at) LIMIT 1",
+            (self.run_id,),
+        ).fetchone()
+        return row is not None
 
     def _chain_room(self, conn: Any) -> _ChainRoom | None:
         """What the chain's budget has left, counting every process's calls in flight at

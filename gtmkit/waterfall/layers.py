@@ -155,7 +155,8 @@ class Guard:
                 return result
             if error.disables_provider:
                 status = f" (HTTP {error.http_status})" if error.http_status else ""
-                self.breaker.trip(lk.name, f"{error.kind}{status}")
+                # it answered: calls already sent are let finish (abandoned ones were billed)
+                self.breaker.trip(lk.name, f"{error.kind}{status}", abort=False)
                 return Failure("disabled", f"{lk.name} disabled: {self.breaker.reasons[lk.name]}")
             if isinstance(error, RateLimited):
                 self.breaker.refused(lk.name)
@@ -231,6 +232,7 @@ class Meter:
                 lk.name,
                 f"charged {result.credits:g} credits for one call, more than the {lk.worst:g} "
                 "declared for it; stopped so the budget holds (check the plan's prices)",
+                abort=False,
             )
         elif result.credits > 0 or self._answers[lk.name] >= 16:
             self.confirmed.add(lk.name)

@@ -96,6 +96,38 @@ def translated(path: Path) -> Iterator[None]:
         raise LedgerError(_advice(path, exc)) from exc
 
 
+#: the tables of a gtmkit ledger (any version): a database holding others is someone else's
+_LEDGER_TABLES = frozenset({"meta", "runs", "attempts", "cache"})
+
+
+def _foreign_tables(path: Path) -> list[str]:
+    """The tables of the SQLite file at ``path`` when it is not a gtmkit ledger (no ``meta``
+    table with a schema version); ``[]`` for a ledger or an empty database. Read only."""
+    with translated(path):
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60.0)
+        try:
+            names = [
+                str(row[0])
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+            if not names:
+                return []
+            if "meta" in names:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if row is not None and set(names) <= _LEDGER_TABLES:
+                    return []
+            return names
+        except sqlite3.OperationalError as exc:  # e.g. a meta table of another shape
+            if "no such column" in str(exc) or "no such table" in str(exc):
+                return names
+            raise
+        finally:
+            conn.close()
+
+
 def connect_sqlite(path: Path) -> sqlite3.Connection:
     """A connection in WAL mode with a generous busy timeout."""
     conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None, check_same_thread=False)
@@ -250,6 +282,15 @@ class Ledger(LedgerReader):
                 raise LedgerError(
                     f"{self.path} is not a gtmkit ledger (not an SQLite database). Point "
                     "ledger= at a new file, or move this one away."
+                )
+            foreign = _foreign_tables(self.path)
+            if foreign:
+                # never add gtmkit's tables to (or switch the journal of) someone else's data
+                raise LedgerError(
+                    f"{self.path} is an SQLite database but not a gtmkit ledger (it holds "
+                    f"tables {', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''} and "
+                    "no gtmkit schema). Point ledger= at a new file; gtmkit leaves this one "
+                    "untouched."
                 )
         with translated(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)

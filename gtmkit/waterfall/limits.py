@@ -7,13 +7,15 @@ Limits adapt to what the provider says, AIMD-style:
   is then not exceeded again. (Before any refusal the headers are only read for "quota used
   up": an announced window may be generous, or not enforced at all by a test server.)
 * a 429 (or a provider's equivalent) always makes the refused call wait its ``Retry-After``
-  and retry (see ``retry.py``). Sporadic 429s change nothing else (a slower pace does not
-  make random refusals rarer, and cutting on each would spiral down); when half or more of
-  the last second's sends were refused, the pace drops to 95% of what the provider accepted in
-  that second (at least a 20% cut, at most once a second). If the next second is refused just
-  as much, the refusals are not about pace (a provider refusing every first try, say): the cut
-  is undone and no cut is tried for a while. Other calls are never stopped outright: a blanket
-  pause on every 429 would idle the whole provider.
+  and retry (see ``retry.py``). A single sporadic 429 changes nothing else (a slower pace
+  does not make random refusals rarer, and cutting on each would spiral down); refusals that
+  keep coming (2% of the last 5 s of sends) from a provider whose headers announce no limit
+  cap the pace at 90% of what it accepted, undone 3 s later if refusals are no rarer; when
+  half or more of the last second's sends were refused, the pace drops to 95% of what the
+  provider accepted in that second (at least a 20% cut, at most once a second). If the next
+  second is refused just as much, the refusals are not about pace (a provider refusing every
+  first try, say): the cut is undone and no cut is tried for a while. Other calls are never
+  stopped outright: a blanket pause on every 429 would idle the whole provider.
 * every answer raises the rate again (about +5% per second of answers) up to the configured
   ceiling, so a transient burst of 429s costs little;
 * rate-limit headers saying the quota is used up (``remaining == 0`` with a reset time) pause
@@ -90,6 +92,7 @@ class ProviderLimiter(PaceAdaptation):
         self._last_cut: tuple[float, float, float] | None = None  # (rate before, share, when)
         self._no_cuts_until = -math.inf
         self._cut_freeze_s = 10.0
+        self._learned: tuple[float, float, float, float] | None = None  # see _learn_limit
         #: the limit the provider's headers announced, once seen (requests/s)
         self.announced: float | None = None
         # send, answer and refusal times over (about) the last second, to judge a 429 storm

@@ -27,6 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: an announced limit slower than this is a long window's average, not a pace
 _SLOWEST_ANNOUNCED_PACE = 1.0
+#: refusals that keep coming over this window, at least this share of its sends, from a
+#: provider whose headers announce no limit (Hunter's 403s) mean its plan is below our pace
+_LEARN_WINDOW_S = 5.0
+_LEARN_SHARE = 0.02
+#: how long after a learned limit its effect is judged
+_LEARN_JUDGED_AFTER_S = 3.0
 
 
 class PaceAdaptation:
@@ -47,6 +53,7 @@ class PaceAdaptation:
     _last_cut: tuple[float, float, float] | None
     _no_cuts_until: float
     _cut_freeze_s: float
+    _learned: tuple[float, float, float, float] | None
 
     def on_rate_limited(self, retry_after: float | None) -> None:
         """A 429 (or equivalent). Sporadic ones change nothing (the call waits and retries);
@@ -61,6 +68,7 @@ class PaceAdaptation:
         sent = sum(1 for t in self._recent if now - t <= 1.0)
         refused = sum(1 for t in self._rejections if now - t <= 1.0)
         if refused < 3 or refused < 0.5 * sent:
+            self._learn_limit(now)
             return
         share = refused / max(sent, 1)
         if self._last_cut is not None and now - self._last_cut[2] < 3.0:
@@ -82,6 +90,41 @@ class PaceAdaptation:
         current = self.per_second * 0.8 if math.isfinite(self.per_second) else math.inf
         self._last_cut = (self.per_second, share, now)
         self.per_second = max(self.min_rate, min(current, target))
+
+    def _learn_limit(self, now: float) -> None:
+        """Sporadic refusals that keep coming (at least 2% of the last 5 s of sends) from a
+        provider whose headers never announced a limit: its plan is below our pace, so the
+        ceiling becomes 90% of what it accepted over those seconds (recovery never climbs past
+        it). If refusals are not rarer 3 s later they are not about pace (random faults): the
+        old pace and ceiling come back and nothing is learned for a while."""
+        if self.announced is not None or now < self._no_cuts_until:
+            return
+        start = now - _LEARN_WINDOW_S
+        if self._learned is not None:
+            rate, ceiling, share, when = self._learned
+            if now - when < _LEARN_JUDGED_AFTER_S:
+                return
+            since = max(when, start)
+            sent = sum(1 for t in self._recent if t >= since)
+            refused = sum(1 for t in self._rejections if t >= since)
+            self._learned = None
+            if refused >= 3 and refused / max(sent, 1) > 0.5 * share:
+                self.per_second, self.ceiling = rate, ceiling
+                self._no_cuts_until = now + self._cut_freeze_s
+                self._cut_freeze_s = min(120.0, self._cut_freeze_s * 2)
+            return
+        sent_times = [t for t in self._recent if t >= start]
+        refused = sum(1 for t in self._rejections if t >= start)
+        if refused < 3 or refused < _LEARN_SHARE * len(sent_times):
+            return
+        span = max(1.0, now - min(sent_times, default=now))
+        accepted = sum(1 for t in self._successes if t >= start)
+        learned = 0.9 * accepted / span
+        if not self.min_rate <= learned < self.per_second:
+            return
+        self._learned = (self.per_second, self.ceiling, refused / max(len(sent_times), 1), now)
+        self.ceiling = min(self.ceiling, learned)
+        self.per_second = learned
 
     def on_success(self) -> None:
         """An answered call: creep back up towards the ceiling (about +5% per second of

@@ -2,9 +2,11 @@
 
 Retried: rate limits (429 and the like, honouring ``Retry-After``), 5xx, connection failures,
 timeouts and malformed bodies (those two capped lower: a call whose answer never arrived may
-have been billed, and a body that never parses is not transient). Never retried: 400/404/422
-(:class:`~gtmkit.providers.errors.BadRequest`), and errors that stop a provider (bad key, out of
-credits, quota used up) — the circuit breaker (``breaker.py``) handles those.
+have been billed, and a body that never parses is not transient). A 2xx answer whose body cannot
+be read is never retried: the provider processed the request and may have billed it. Never
+retried: 400/404/422 (:class:`~gtmkit.providers.errors.BadRequest`), and errors that stop a
+provider (bad key, out of credits, quota used up) — the circuit breaker (``breaker.py``)
+handles those.
 
 Example:
     >>> from gtmkit.providers.errors import ProviderDown
@@ -71,6 +73,10 @@ class RetryPolicy:
                 return False
             return attempt < max(self.max_attempts, self.max_rate_limited_attempts)
         if isinstance(error, MalformedResponse):
+            if error.http_status is not None and 200 <= error.http_status < 300:
+                # the provider answered "done" and may have billed it: asking again could pay
+                # the lookup twice (its charge stays held at worst case instead)
+                return False
             return same_kind < self.max_malformed_attempts and attempt < self.max_attempts
         if isinstance(error, ProviderTimeout):
             return same_kind < self.max_unknown_attempts and attempt < self.max_attempts

@@ -2,7 +2,8 @@
 
 Served: ``POST /people/match`` (params as JSON body or query string), ``GET
 /organizations/enrich``, ``POST /mixed_people/api_search`` (0 credits, obfuscated last names,
-``has_email`` flags). Auth: ``x-api-key`` header (or OAuth ``Authorization: Bearer``). A miss is
+``has_email`` flags; with ``master_keys`` set, a 403 ``API_INACCESSIBLE`` for other keys). Auth:
+``x-api-key`` header (or OAuth ``Authorization: Bearer``). A miss is
 200 with ``"person": null``; a bad key is 401 with Apollo's text/plain sentence; throttling is 429
 with a JSON ``message`` and ``retry-after``. Billing: 1 credit for a matched person, 1 per
 organization found, 0 for search; Apollo does not report credits per response.
@@ -86,6 +87,13 @@ class ApolloAPI(ProviderAPI):
         ("GET", "/organizations/enrich"): "organization_enrich",
         ("POST", "/mixed_people/api_search"): "people_search",
     }
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        #: keys that are master keys; ``None`` = every key is. People API Search "requires a
+        #: master API key" (docs.apollo.io/reference/people-api-search): any other key gets a
+        #: 403 about that endpoint's scope, and its people/match still works.
+        self.master_keys: frozenset[str] | None = None
 
     def api_key(self, ex: Exchange) -> str | None:
         return ex.headers.get("x-api-key", "").strip() or self._bearer(ex)
@@ -296,6 +304,15 @@ class ApolloAPI(ProviderAPI):
         return reply
 
     def people_search(self, ex: Exchange) -> Reply:
+        if self.master_keys is not None and (self.api_key(ex) or "") not in self.master_keys:
+            return self.error(
+                ex,
+                403,
+                "API_INACCESSIBLE",
+                "This API key is not authorized to access api/v1/mixed_people/api_search. This "
+                "endpoint requires a master API key. Request an API key from your administrator "
+                "that includes this endpoint in its configured scope.",
+            )
         p = self.params(ex)
         domains = _words(p.get("q_organization_domains_list")) or _words(
             p.get("q_organization_domains")

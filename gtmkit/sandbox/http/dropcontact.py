@@ -5,10 +5,11 @@
 /enrich/all/{request_id}`` answers 200 ``{"success": false, "reason": "Request not ready yet, try
 again in 30 seconds"}`` until the batch's simulated processing time has passed (and at least
 ``dropcontact_ready_polls`` polls were refused), then ``{"success": true, "data": [...]}`` with
-``email: [{"email", "qualification"}]`` on found records. Billing ("pay on success"): one credit
-per record is taken at submit and given back, when the batch completes, for every record that came
-back without an email (records submitted *with* an email are charged regardless). A batch the
-credits cannot cover is refused whole with 403.
+``email: [{"email", "qualification"}]`` on found records (qualification ``<address>@<domain>``:
+a given address on a domain with no mail server comes back ``nominative@invalid``).
+Billing ("pay on success"): one credit per record is taken at submit and given back, when the
+batch completes, for every record that came back without an email (records submitted *with* an
+email are charged regardless). A batch the credits cannot cover is refused whole with 403.
 """
 
 from __future__ import annotations
@@ -160,7 +161,9 @@ class DropcontactAPI(ProviderAPI):
         if not answer.found:
             given = get("email")
             if given:  # an email sent for verification comes back qualified
-                result["email"] = [{"email": given.lower(), "qualification": "invalid@pro"}]
+                result["email"] = [
+                    {"email": given.lower(), "qualification": self._qualify(given.lower())}
+                ]
             return result, False, answer.latency_s
         a = answer.attributes
         domain = attr(a, "company_domain")
@@ -185,6 +188,23 @@ class DropcontactAPI(ProviderAPI):
                 qualification = _FRENCH.get(qualification, qualification)
             result["email"] = [{"email": answer.email, "qualification": qualification}]
         return result, bool(answer.email), answer.latency_s
+
+    def _qualify(self, email: str) -> str:
+        """A given address qualified in both halves, ``<address>@<domain>`` (developer.
+        dropcontact.io): from the world's verdict, an address on a domain with no mail server
+        is ``nominative@invalid`` (the domain is not valid), a dead mailbox ``invalid@pro``."""
+        verdict = self.app.oracle.verify(email)
+        if verdict.status == "valid":
+            return "nominative@pro"
+        if verdict.status == "accept_all":
+            return "catch-all@pro"
+        if verdict.status == "webmail":
+            return "nominative@perso"
+        if verdict.status == "disposable":
+            return "random@perso"
+        if verdict.status == "invalid" and not verdict.smtp_check:
+            return "nominative@invalid"
+        return "invalid@pro"
 
     def fetch(self, ex: Exchange) -> Reply:
         request_id = ex.path.rstrip("/").rsplit("/", 1)[-1]

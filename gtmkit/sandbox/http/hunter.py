@@ -4,10 +4,18 @@ Served: ``GET /email-finder``, ``GET /email-verifier`` (statuses valid / invalid
 webmail / disposable / unknown; now and then 202 "still running" on a first request), ``GET`` or
 ``POST /domain-search``, and the free ``GET /account`` (credits used / available). Auth:
 ``api_key`` query parameter, ``X-API-KEY`` header or ``Authorization: Bearer``. Errors use the
-``{"errors": [{"id", "code", "details"}]}`` envelope. Throttling is answered with **403** (Hunter's
-documented rate-limit status) and no Retry-After; an exhausted quota with 402. Billing: finder 1
-credit only when an email is found; verifier 1 only for valid / invalid / accept_all; domain
-search 1 per 10 emails returned.
+``{"errors": [{"id", "code", "details"}]}`` envelope. Billing: finder 1 credit only when an email
+is found; verifier 1 only for valid / invalid / accept_all; domain search 1 per 10 emails returned.
+
+Hunter's sources disagree on its throttle and quota statuses, so both are served (set on
+``app.apis["hunter"]``):
+
+* ``throttle_status`` 403 (default): "403 — You have reached the rate limit", no Retry-After
+  (hunter.io/api-documentation/v2); 429: a 429 with ``Retry-After``, as Hunter's own MCP server
+  reads it (hunter-io/chatgpt-mcp, src/helpers.ts).
+* ``quota_status`` 402 (default): "You have reached your usage limit. Please log in to Hunter to
+  upgrade your plan or purchase additional credits." (the 402 Hunter's MCP server handles); 429:
+  "You have reached your usage limit. Upgrade your plan" (the API reference's 429).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import math
 import re
 from typing import Any, ClassVar
 
-from gtmkit.sandbox.http.api import SIMULATED_TODAY, ProviderAPI, attr, percent
+from gtmkit.sandbox.http.api import SIMULATED_TODAY, ProviderAPI, attr, percent, retry_after
 from gtmkit.sandbox.http.ratelimit import RateInfo
 from gtmkit.sandbox.http.wire import (
     Exchange,
@@ -79,6 +87,10 @@ class HunterAPI(ProviderAPI):
     def __init__(self, app: Any) -> None:
         super().__init__(app)
         self._verifications_seen: set[tuple[str, str]] = set()
+        #: how a throttle is answered: 403 (the API reference) or 429 + Retry-After (the MCP)
+        self.throttle_status = 403
+        #: how a used-up quota is answered: 402 (the MCP) or 429 (the API reference)
+        self.quota_status = 402
 
     def api_key(self, ex: Exchange) -> str | None:
         return (
@@ -97,6 +109,10 @@ class HunterAPI(ProviderAPI):
         )
 
     def out_of_credits(self, ex: Exchange) -> Reply:
+        if self.quota_status == 429:  # the API reference: "429 — usage limit reached"
+            return self.error(
+                ex, 429, "usage_limit", "You have reached your usage limit. Upgrade your plan"
+            )
         return self.error(
             ex,
             402,
@@ -106,6 +122,10 @@ class HunterAPI(ProviderAPI):
         )
 
     def rate_limited(self, ex: Exchange, info: RateInfo) -> Reply:
+        if self.throttle_status == 429:  # Hunter's MCP server: 429 with Retry-After
+            reply = self.error(ex, 429, "too_many_requests", "Too many requests, slow down.")
+            reply.headers.extend(retry_after(info))
+            return reply
         # Hunter documents 403 for "You have reached the rate limit" (429 is the usage limit).
         return self.error(ex, 403, "rate_limited", "You have reached the rate limit.")
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from gtmkit.sandbox import twins
 from gtmkit.sandbox.errors import SandboxError
 
 #: Documented paid-plan limits, as requests/s (used by ``rate_limits=True`` and, when limits
@@ -25,6 +26,7 @@ DEFAULT_RATES: Mapping[str, float] = {
     "pdl": 1000 / 60,  # person enrichment: 1,000/min paid
     "prospeo": 5.0,  # enrich endpoints, Starter/Growth: 5/s
     "dropcontact": 60.0,  # "limited to 60 requests per second"
+    **twins.RATES,
 }
 
 
