@@ -554,8 +554,8 @@ class SharedBreaker(CircuitBreaker):
         self._synced = -math.inf
         self._applying = False
 
-    def _open(self, provider: str, reason: str) -> None:
-        super()._open(provider, reason)
+    def _open(self, provider: str, reason: str, *, abort: bool = True) -> None:
+        super()._open(provider, reason, abort=abort)
         if self._applying:
             return  # told by another worker: not ours to publish again
         reopen = self._of(provider).reopen_at
