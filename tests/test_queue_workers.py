@@ -199,3 +199,55 @@ def test_a_redis_restart_mid_run_pauses_the_run_and_loses_no_reservation(tmp_pat
     assert sim.repeated_lookups() == 0
     _rows_intact(result, records)
     assert result.totals["credits"] == pytest.approx(billed)
+
+
+def test_dead_letters_are_listed_with_their_reason_and_requeued(server: RedisServer) -> None:
+    """Rows a budget could not afford are dead letters (never dropped); requeued with a new
+    budget they are finished, and nothing the first run bought is paid again."""
+    from gtmkit.queue import dead_letters, requeue
+
+    records = world_records(60, seed=7)
+    sim = simulate(attack_world())
+    with sim.serve() as srv:
+        workers = _workers(server.url, 2, "dead")
+        try:
+            first = waterfall().enqueue(records, redis_url=server.url, batch_size=20,
+                                        budget_credits=15, **_options(srv.base_urls))  # fmt: skip
+            dead = dead_letters(first.wait(timeout_s=60))
+            assert dead.height > 0 and set(dead["kind"]) == {"budget"}
+            assert dead["reason"].str.contains("budget exhausted").all()
+            again = requeue(first, budget_credits=1_000).wait(timeout_s=60)
+            second = again.result()
+        finally:
+            stop_workers(workers)
+    assert sorted(second.records["row_id"].to_list()) == sorted(dead["row_id"].to_list())
+    assert dead_letters(second).height == 0
+    assert sim.repeated_lookups() == 0  # what the first run bought was reused, not paid again
+
+
+def test_three_workers_share_one_rate_limit(server: RedisServer) -> None:
+    """The server enforces 40 requests/s for hunter; three workers paced at 36/s between them
+    are never refused (the server's own count), and no second of sends holds more than 36
+    plus one."""
+    records = world_records(150, seed=8)
+    sim = simulate(attack_world(), rate_limits={"hunter": 40})
+    with sim.serve() as srv:
+        workers = _workers(server.url, 3, "pace")
+        try:
+            handle = waterfall(["hunter"], verify=None).enqueue(
+                records, redis_url=server.url, batch_size=25, rate_limits={"hunter": 36},
+                **_options(srv.base_urls),
+            )  # fmt: skip
+            result = handle.wait(timeout_s=60).result()
+        finally:
+            stop_workers(workers)
+    _rows_intact(result, records)
+    assert sim.refused().get("hunter", 0) == 0
+    sent = result.attempts.filter(~pl.col("cached"))["started_at"].sort().dt.epoch("ms")
+    times = sent.to_list()
+    assert len(times) >= 100
+    busiest = max(sum(1 for t in times[i:] if t < start + 1000) for i, start in enumerate(times))
+    assert busiest <= 37
+    spread = {rq.job.Job.fetch(f"gtmkit-{handle.run_id}-{i}", connection=handle.conn)
+              .worker_name for i in range(result.totals["chunks"])}  # fmt: skip
+    assert len(spread) >= 2

