@@ -55,7 +55,7 @@ def test_two_processes_on_one_ledger_never_pay_a_lookup_twice(
                     go_file=str(go),
                     options={"max_in_flight": 8},
                 ).write(tmp_path / f"run{i}.cfg")
-            )  # fmt: skip
+            )
             for i, path in enumerate(lists)
         ]
         go.touch()
