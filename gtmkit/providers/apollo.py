@@ -40,7 +40,7 @@ from gtmkit.providers._http import (
     as_mapping,
     first_text,
 )
-from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.base import NAME_AT_COMPANY, Finding, RateLimit, Record
 from gtmkit.providers.errors import ProviderError, ProviderUsageError
 from gtmkit.providers.normalize import (
     normalize_domain,
@@ -70,15 +70,7 @@ class ApolloProvider(HttpProvider):
     default_base_url: ClassVar[str] = "https://api.apollo.io/api/v1"
     env_var: ClassVar[str | None] = "APOLLO_API_KEY"
     auth_header: ClassVar[str] = "x-api-key"
-    needs: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("first_name", "last_name", "company_domain"),
-        ("first_name", "last_name", "website"),
-        ("full_name", "company_domain"),
-        ("full_name", "website"),
-        ("first_name", "last_name", "company_name"),
-        ("full_name", "company_name"),
-        ("linkedin_url",),
-    )
+    needs: ClassVar[tuple[tuple[str, ...], ...]] = (*NAME_AT_COMPANY, ("linkedin_url",))
     returns: ClassVar[frozenset[str]] = frozenset(
         {
             "email",

@@ -58,6 +58,18 @@ logger = logging.getLogger("gtmkit.providers")
 ProviderKind = Literal["finder", "verifier", "local", "manual"]
 
 
+#: The input sets of a finder that looks a person up by name at a company: a first and last
+#: (or full) name with the company's domain, website or name, in the order tried.
+NAME_AT_COMPANY: tuple[tuple[str, ...], ...] = (
+    ("first_name", "last_name", "company_domain"),
+    ("first_name", "last_name", "website"),
+    ("full_name", "company_domain"),
+    ("full_name", "website"),
+    ("first_name", "last_name", "company_name"),
+    ("full_name", "company_name"),
+)
+
+
 class MissingCredentials(GtmkitError, RuntimeError):
     """Raised in live mode when no key was given and the provider's variable is unset."""
 

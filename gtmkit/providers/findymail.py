@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from gtmkit.providers._http import HttpProvider, as_mapping, first_text
-from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.base import NAME_AT_COMPANY, Finding, RateLimit, Record
 from gtmkit.providers.errors import BadRequest, OutOfCredits, quota_exhausted
 from gtmkit.providers.normalize import (
     normalize_domain,
@@ -54,14 +54,7 @@ class FindymailProvider(HttpProvider):
     default_base_url: ClassVar[str] = "https://app.findymail.com/api"
     env_var: ClassVar[str | None] = "FINDYMAIL_API_KEY"
     auth_header: ClassVar[str] = "Authorization"
-    needs: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("first_name", "last_name", "company_domain"),
-        ("first_name", "last_name", "website"),
-        ("full_name", "company_domain"),
-        ("full_name", "website"),
-        ("first_name", "last_name", "company_name"),
-        ("full_name", "company_name"),
-    )
+    needs: ClassVar[tuple[tuple[str, ...], ...]] = NAME_AT_COMPANY
     returns: ClassVar[frozenset[str]] = frozenset({"email", "full_name", "company_domain"})
     billing = "per_hit"
     credits_per_lookup: ClassVar[float] = 1.0

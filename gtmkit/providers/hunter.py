@@ -54,7 +54,7 @@ from gtmkit.providers._http import (
     as_mapping,
     first_text,
 )
-from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.base import NAME_AT_COMPANY, Finding, RateLimit, Record
 from gtmkit.providers.errors import (
     BadRequest,
     MalformedResponse,
@@ -90,15 +90,7 @@ class HunterProvider(_HunterBase):
 
     name: ClassVar[str] = "hunter"
     endpoint: ClassVar[str] = "email-finder"
-    needs: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("first_name", "last_name", "company_domain"),
-        ("first_name", "last_name", "website"),
-        ("full_name", "company_domain"),
-        ("full_name", "website"),
-        ("first_name", "last_name", "company_name"),
-        ("full_name", "company_name"),
-        ("linkedin_url",),
-    )
+    needs: ClassVar[tuple[tuple[str, ...], ...]] = (*NAME_AT_COMPANY, ("linkedin_url",))
     returns: ClassVar[frozenset[str]] = frozenset(
         {
             "email",

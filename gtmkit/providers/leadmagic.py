@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from gtmkit.providers._http import HttpProvider, first_text
-from gtmkit.providers.base import Finding, RateLimit, Record
+from gtmkit.providers.base import NAME_AT_COMPANY, Finding, RateLimit, Record
 from gtmkit.providers.normalize import (
     normalize_domain,
     person_key,
@@ -49,14 +49,7 @@ class LeadMagicProvider(HttpProvider):
     default_base_url: ClassVar[str] = "https://api.leadmagic.io"
     env_var: ClassVar[str | None] = "LEADMAGIC_API_KEY"
     auth_header: ClassVar[str] = "X-API-Key"
-    needs: ClassVar[tuple[tuple[str, ...], ...]] = (
-        ("first_name", "last_name", "company_domain"),
-        ("first_name", "last_name", "website"),
-        ("full_name", "company_domain"),
-        ("full_name", "website"),
-        ("first_name", "last_name", "company_name"),
-        ("full_name", "company_name"),
-    )
+    needs: ClassVar[tuple[tuple[str, ...], ...]] = NAME_AT_COMPANY
     returns: ClassVar[frozenset[str]] = frozenset(
         {"email", "first_name", "last_name", "company_name", "company_domain"}
     )
