@@ -14,6 +14,7 @@ import polars as pl
 from gtmkit.sandbox import simulate
 from gtmkit.waterfall import Ledger
 from tests._attack_helpers import (
+    FULL_STEPS,
     ChildRun,
     attack_world,
     billed_total,
@@ -30,6 +31,10 @@ ROWS = 160
 BUDGET = 120.0
 KILLS = 10
 EPS = 1e-9
+#: Calls each child keeps in flight per provider. A kill leaves those calls held at worst case
+#: against the chain's budget, so the kill points must leave room for them too.
+CHILD_IN_FLIGHT = 1
+HELD_PER_KILL = CHILD_IN_FLIGHT * (len(FULL_STEPS) + 1)  # the steps and the verifier
 
 
 def test_ten_random_sigkills_then_resume_match_an_uninterrupted_run(tmp_path: Path) -> None:
@@ -45,14 +50,16 @@ def test_ten_random_sigkills_then_resume_match_an_uninterrupted_run(tmp_path: Pa
     # kill points: each child is killed once the provider billed a random 1-8 credits more
     rng = random.Random(7)
     steps = [rng.uniform(1, 8) for _ in range(KILLS)]
-    assert sum(steps) + 10 < min(ref_billed, BUDGET)  # every kill lands before the end
+    # every kill lands before the end, the holds the earlier kills leave included
+    assert sum(steps) + KILLS * HELD_PER_KILL + 10 < min(ref_billed, BUDGET)
     sim = simulate(attack_world(), latency_ms=5)
     ledger = tmp_path / "ledger.sqlite"
 
     def child(name: str) -> ChildRun:
         return ChildRun(
             ledger=str(ledger), records=str(records_path), base_urls=srv.base_urls,
-            out=str(tmp_path / f"{name}.json"), options={"budget_credits": BUDGET},
+            out=str(tmp_path / f"{name}.json"),
+            options={"budget_credits": BUDGET, "max_in_flight": CHILD_IN_FLIGHT},
         )  # fmt: skip
 
     kills = 0
