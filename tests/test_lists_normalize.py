@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 from gtmkit.lists import distinct
 from gtmkit.lists.domains import registered_domain
 from gtmkit.lists.normalize import DERIVED_FIELDS, normalize_records
-from gtmkit.lists.phones import country_code, international_e164, phone_to_e164
+from gtmkit.lists.phones import (
+    _trunk_zero_regions,
+    country_code,
+    international_e164,
+    national_e164,
+    phone_to_e164,
+)
 from gtmkit.lists.text import clean_expr, clean_values
 from gtmkit.schema import CANONICAL_FIELDS
 
@@ -429,6 +435,53 @@ def test_international_fast_path_agrees_with_phonenumbers(numbers: list[str], re
     for number, fast in zip(numbers, decided, strict=True):
         if fast is not None:
             assert phone_to_e164(f"{number}|{region}") == fast, number
+
+
+_trunk_region = st.sampled_from([*sorted(_trunk_zero_regions()), "GB", "IT", "JP", "US"])
+
+
+@FAST
+@given(
+    st.lists(
+        st.builds(
+            lambda lead, sep, digits: f"{lead}{sep}{digits}",
+            st.sampled_from(["0", "00", "01", "0161", "0"]),
+            st.sampled_from(["", " ", "-", ") ", "."]),
+            st.text("0123456789 ", min_size=1, max_size=14),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    _trunk_region,
+)
+def test_national_trunk_zero_fast_path_agrees_with_phonenumbers(
+    numbers: list[str], region: str
+) -> None:
+    regions = pl.Series([region] * len(numbers), dtype=pl.String)
+    decided = national_e164(pl.Series(numbers, dtype=pl.String), regions).to_list()
+    for number, fast in zip(numbers, decided, strict=True):
+        if fast is not None:
+            assert phone_to_e164(f"{number}|{region}") == fast, (number, region)
+
+
+def test_national_fast_path_places_each_regions_own_example_numbers() -> None:
+    """The example numbers phonenumbers ships, written nationally: the fast path settles most
+    of them (or it would save nothing) and agrees with the library on every one it settles."""
+    numbers, regions = [], []
+    for region in sorted(_trunk_zero_regions()):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                national = phonenumbers.format_number(
+                    example, phonenumbers.PhoneNumberFormat.NATIONAL
+                )
+                numbers.append(national)
+                regions.append(region)
+    decided = national_e164(pl.Series(numbers), pl.Series(regions)).to_list()
+    settled = [(n, r, d) for n, r, d in zip(numbers, regions, decided, strict=True) if d]
+    assert len(settled) >= 0.8 * len(numbers)
+    for number, region, fast in settled:
+        assert phone_to_e164(f"{number}|{region}") == fast, (number, region)
 
 
 def test_parallel_calls_fall_back_in_process_when_workers_fail(

@@ -16,38 +16,48 @@ def _squash(values: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({"v": values.str.to_lowercase().str.replace_all(r"\s+", "")})
 
 
-def dedupe_key() -> pl.Expr:
-    """The key one person is looked up by: email, else LinkedIn, else name + company.
+def dedupe_keys(records: pl.DataFrame) -> pl.Series:
+    """The key each person is looked up by: email, else LinkedIn, else name + company.
 
     ``email:<address>`` for a valid email; else ``linkedin:<canonical URL>``; else
-    ``name:<first>|<last>|<domain>``; else ``name:<first>|<last>|company=<company name>``;
-    else null (nothing to match on). Names and company are read from the lowercased,
-    space-free helper columns ``__gtmkit_first``, ``__gtmkit_last`` and ``__gtmkit_company``.
+    ``name:<first>|<last>|<domain>``; else ``name:<first>|<last>|company=<company name>``
+    (names and company lowercased with every space removed); else null (nothing to match on).
     """
     valid = pl.col("email_valid").fill_null(False)
     url = pl.col("linkedin_url")
     profile = ~valid & (
         url.str.starts_with(_PROFILES[0]) | url.str.starts_with(_PROFILES[1])
     ).fill_null(False)
-    by_name = ~valid & ~profile
-    # Each branch's inputs are nulled off its own rows first, so only the strings a row uses
-    # are built (a when/then chain would build every branch for every row).
+    staged = records.select(
+        pl.coalesce(
+            pl.lit("email:") + pl.when(valid).then(pl.col("email")),
+            pl.lit("linkedin:") + pl.when(profile).then(url).str.to_lowercase(),
+        ).alias("dedupe_key"),
+        (~valid & ~profile).alias("by_name"),
+    )
+    keys = staged.get_column("dedupe_key")
+    # Few rows fall back to names: their keys are built on those rows alone.
+    rows = staged.get_column("by_name").arg_true()
+    if rows.len() == 0:
+        return keys
+    named = records.select("first_name", "last_name", "company_name", "company_domain")[rows]
+    named = named.with_columns(
+        per_distinct(named.get_column(name), _squash).to_series().alias(name)
+        for name in ("first_name", "last_name", "company_name")
+    )
     first_last = (
-        pl.lit("name:")
-        + pl.when(by_name).then(pl.col("__gtmkit_first"))
-        + pl.lit("|")
-        + pl.col("__gtmkit_last")
-        + pl.lit("|")
+        pl.lit("name:") + pl.col("first_name") + pl.lit("|") + pl.col("last_name") + pl.lit("|")
     )
     domain = pl.col("company_domain")
-    return pl.coalesce(
-        pl.lit("email:") + pl.when(valid).then(pl.col("email")),
-        pl.lit("linkedin:") + pl.when(profile).then(url).str.to_lowercase(),
-        first_last + domain,
-        first_last
-        + pl.when(domain.is_null()).then(pl.lit("company="))
-        + pl.col("__gtmkit_company"),
-    )
+    by_name = named.select(
+        pl.coalesce(
+            first_last + domain,
+            first_last
+            + pl.when(domain.is_null()).then(pl.lit("company="))
+            + pl.col("company_name"),
+        )
+    ).to_series()
+    return keys.scatter(rows, by_name)
 
 
 def mark_duplicates(records: pl.DataFrame) -> pl.DataFrame:
@@ -70,14 +80,7 @@ def mark_duplicates(records: pl.DataFrame) -> pl.DataFrame:
         >>> mark_duplicates(frame)["duplicate_of"].to_list()
         [None, 0, None]
     """
-    squashed = {
-        f"__gtmkit_{name.split('_')[0]}": per_distinct(
-            records.get_column(name), _squash
-        ).to_series()
-        for name in ("first_name", "last_name", "company_name")
-    }
-    keyed = records.with_columns(**squashed).with_columns(dedupe_key().alias("dedupe_key"))
-    keyed = keyed.drop(squashed)
+    keyed = records.with_columns(dedupe_keys(records).alias("dedupe_key"))
     # Rows are in row_id order, so a key's first row is its first occurrence. Only the few
     # repeats are matched back to it (cheaper in time and memory than a window over every
     # row's key).
@@ -87,11 +90,9 @@ def mark_duplicates(records: pl.DataFrame) -> pl.DataFrame:
     duplicate_of = pl.repeat(None, keyed.height, dtype=keyed.schema[ROW_ID], eager=True)
     if repeat.len():
         repeated = key.gather(repeat)
-        firsts = (
-            keyed.select(ROW_ID, "dedupe_key")
-            .filter(first)
-            .join(repeated.unique().to_frame(), on="dedupe_key", how="semi")
-        )
+        # Only the first rows of repeated keys are gathered (not every first row's key).
+        at = (first & key.is_in(repeated.unique().implode())).arg_true()
+        firsts = pl.DataFrame([key.gather(at), keyed.get_column(ROW_ID).gather(at)])
         linked = (
             pl.DataFrame({"dedupe_key": repeated})
             .join(firsts, on="dedupe_key", how="left", maintain_order="left")

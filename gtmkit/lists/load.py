@@ -212,6 +212,7 @@ def load_list(
     if phone is not None:
         sources["phone"] = phone
     canon = canonical_frame(sources, raw.height)
+    del sources, phone  # ``raw`` keeps the source columns for the rejected rows; nothing else
     canon = normalize_records(canon.insert_column(0, row_ids), default_country=region)
     canon = canon.with_columns(
         pl.when(pl.col("phone").is_not_null()).then(pl.lit(kind)).alias("phone_type")

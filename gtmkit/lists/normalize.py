@@ -25,7 +25,7 @@ from gtmkit.lists.domains import (
     registered_domains,
 )
 from gtmkit.lists.phones import country_code, phone_values, phones_e164
-from gtmkit.lists.text import clean_expr, clean_values
+from gtmkit.lists.text import clean_values
 from gtmkit.schema import CANONICAL_FIELDS
 
 #: Columns :func:`normalize_records` adds after the canonical fields.
@@ -69,7 +69,7 @@ def _email_values(raw: pl.Series) -> pl.DataFrame:
     shaped = lowered.str.contains(_FAST_EMAIL)
     rows = (~shaped).fill_null(False).arg_true()
     if rows.len():
-        tidy = clean_expr(pl.lit(lowered.gather(rows)))
+        tidy = pl.lit(clean_values(lowered.gather(rows)))  # NFC only where it changes text
         tidy = tidy.str.strip_chars(" <>\"'").str.replace(r"^mailto:", "")
         tidy = tidy.str.strip_chars(" <>\"'")
         fixed = pl.select(pl.when(tidy.str.len_bytes() > 0).then(tidy)).to_series()
@@ -100,7 +100,8 @@ def _email_values(raw: pl.Series) -> pl.DataFrame:
     host = frame.select(
         pl.when(pl.col("email_valid")).then(col.str.splitn("@", 2).struct.field("field_1"))
     ).to_series()
-    domain = registered_domains(host)
+    # Mail hosts repeat (a company's people share one), so each is settled once.
+    domain = per_distinct(host, lambda hosts: registered_domains(hosts).to_frame()).to_series()
     personal = list(personal_domains())
     return frame.with_columns(
         domain.alias("_mail_domain"),
@@ -261,26 +262,33 @@ def normalize_records(frame: pl.DataFrame, *, default_country: str | None = None
     order = ("first_name", "last_name", "company_name", "title", "full_name", "email",
              "website", "company_domain", "linkedin_url", "country", "phone")  # fmt: skip
     work = pl.concat([done[name] for name in order], how="horizontal")
+    del done  # each field's old column is freed as soon as ``work`` replaces it
 
     col = pl.col
-    missing = col("first_name").is_null() | col("last_name").is_null()
-    work = work.with_columns(
-        pl.when(missing & col("first_name").is_null())
-        .then(col("_split_first"))
-        .otherwise(col("first_name"))
-        .alias("first_name"),
-        pl.when(missing & col("last_name").is_null())
-        .then(col("_split_last"))
-        .otherwise(col("last_name"))
-        .alias("last_name"),
+    # A fallback column that is empty everywhere (no full-name column, no profile in the
+    # website column) changes nothing: leaving the field as it is saves a copy of it.
+    filled = {name for name in ("_split_first", "_split_last", "_site_profile")
+              if work.get_column(name).null_count() < work.height}  # fmt: skip
+    updates = [
         pl.coalesce(
             "_given_domain",
             "_site_domain",
             pl.when(~col("_mail_personal")).then(col("_mail_domain")),
         ).alias("company_domain"),
         col("_mail_personal").alias("email_is_personal"),
-        pl.coalesce("linkedin_url", "_site_profile").alias("linkedin_url"),
-    )
+    ]
+    missing = col("first_name").is_null() | col("last_name").is_null()
+    for name, split in (("first_name", "_split_first"), ("last_name", "_split_last")):
+        if split in filled:
+            updates.append(
+                pl.when(missing & col(name).is_null())
+                .then(col(split))
+                .otherwise(col(name))
+                .alias(name)
+            )
+    if "_site_profile" in filled:
+        updates.append(pl.coalesce("linkedin_url", "_site_profile").alias("linkedin_url"))
+    work = work.with_columns(updates)
     # Built only from both parts: a lone part would be split back into a first name.
     joined = pl.concat_str(["first_name", "last_name"], separator=" ")
     work = work.with_columns(pl.coalesce("full_name", joined).alias("full_name"))

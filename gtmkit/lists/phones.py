@@ -1,7 +1,8 @@
 """Countries (name or code to ISO alpha-2) and phone numbers to E.164.
 
-NANP numbers (+1) and numbers already written in clean international form are decided by
-vectorized checks (the latter driven by phonenumbers' own metadata); every other number goes
+NANP numbers (+1), numbers already written in clean international form and national numbers
+with a plain trunk ``0`` are decided by vectorized checks (the latter two driven by
+phonenumbers' own metadata); every other number goes
 through ``phonenumbers`` (the source of truth) once per distinct (number, country) pair.
 """
 
@@ -174,13 +175,88 @@ def international_e164(phones: pl.Series) -> pl.Series:
         keep = (pl.col("cc") == code) & nsn.str.len_chars().is_in(list(lengths))
         if prefix:
             keep = keep & ~nsn.str.contains(f"^(?:{prefix})")
-        try:
-            rows = frame.select(keep.fill_null(False)).to_series().arg_true()
-        except pl.exceptions.PolarsError:  # a pattern the vectorized engine cannot compile
+        result = _place(frame, keep, code, result)
+    return result
+
+
+def _place(frame: pl.DataFrame, keep: pl.Expr, code: str, result: pl.Series) -> pl.Series:
+    """``result`` with ``+<code><nsn>`` written on the rows of ``frame`` that ``keep`` picks."""
+    try:
+        rows = frame.select(keep.fill_null(False)).to_series().arg_true()
+    except pl.exceptions.PolarsError:  # a pattern the vectorized engine cannot compile
+        return result
+    if not rows.len():
+        return result
+    values = pl.lit("+" + code) + frame.get_column("nsn").gather(rows)
+    return result.scatter(rows, pl.select(values).to_series())
+
+
+@functools.cache
+def _trunk_zero_regions() -> dict[str, tuple[str, tuple[int, ...], str, str]]:
+    """``{region: (calling code, possible lengths, national pattern, international prefix)}``
+    for the regions whose only national prefix is a plain ``0`` (no transform rule): there a
+    number written ``0<national number>`` loses its ``0`` when ``phonenumbers`` parses it."""
+    import phonenumbers
+
+    table: dict[str, tuple[str, tuple[int, ...], str, str]] = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is None or metadata.general_desc is None:
             continue
-        if rows.len():
-            values = pl.lit("+" + code) + frame.get_column("nsn").gather(rows)
-            result = result.scatter(rows, pl.select(values).to_series())
+        if metadata.national_prefix_for_parsing != "0" or metadata.national_prefix_transform_rule:
+            continue
+        lengths = tuple(metadata.general_desc.possible_length or ())
+        pattern = metadata.general_desc.national_number_pattern
+        if not lengths or lengths[0] == -1 or not pattern or not metadata.international_prefix:
+            continue
+        code = str(metadata.country_code)
+        table[region] = (code, lengths, pattern, metadata.international_prefix)
+    return table
+
+
+def national_e164(phones: pl.Series, regions: pl.Series) -> pl.Series:
+    """E.164 for numbers written nationally with a trunk ``0`` (``030 1234567`` in Germany)
+    that ``phonenumbers`` would place digit for digit; null where the library has to judge.
+
+    The region's own metadata decides, as the library's parser does: its only national
+    prefix is ``0``; the number is not dialled like an international one (its international
+    prefix does not match the start); what is left after the ``0`` fully matches the region's
+    national number pattern and has a length the region calls possible (so the parser strips
+    the ``0``) and that the calling code's main region calls possible too (what
+    ``is_possible_number`` checks); and no national prefix could be read off the E.164 again.
+    Tests check the results against ``phonenumbers`` itself.
+
+    Example:
+        >>> national_e164(pl.Series(["030 1234567", "0030 1234"]), pl.Series(["DE", "DE"]))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        shape: (2,)
+        Series: 'e164' [str]
+        [
+            "+49301234567"
+            null
+        ]
+    """
+    table, codes = _trunk_zero_regions(), _calling_codes()
+    compact = phones.str.replace_all(r"[ ().\-/]", "")
+    frame = pl.DataFrame({"d": compact, "nsn": compact.str.extract(r"^0([1-9][0-9]+)$", 1)})
+    frame = frame.with_columns(regions.alias("region"))
+    result = pl.repeat(None, phones.len(), dtype=pl.String, eager=True).alias("e164")
+    nsn = pl.col("nsn")
+    present = frame.filter(nsn.is_not_null()).get_column("region").drop_nulls().unique()
+    for region in present.to_list():
+        if region not in table:
+            continue
+        code, lengths, pattern, international = table[region]
+        main_lengths, main_prefix = codes.get(code, ((), None))
+        keep = (
+            (pl.col("region") == region)
+            & nsn.str.len_chars().is_in([n for n in lengths if n in main_lengths])
+            & nsn.str.contains(f"^(?:{pattern})$")
+            & ~pl.col("d").str.contains(f"^(?:{international})")
+        )
+        if main_prefix:
+            keep = keep & ~nsn.str.contains(f"^(?:{main_prefix})")
+        result = _place(frame, keep, code, result)
     return result
 
 
@@ -203,9 +279,9 @@ def phone_values(raw: pl.Series) -> pl.DataFrame:
 def phones_e164(frame: pl.DataFrame, default_country: str | None) -> pl.Series:
     """E.164 where the country is known (or the number says it), else the cleaned value.
 
-    NANP numbers (+1) and numbers already in clean international form are decided by
-    vectorized checks; every other number goes through ``phonenumbers`` once per distinct
-    (number, country) pair.
+    NANP numbers (+1), numbers already in clean international form and national numbers
+    with a plain trunk ``0`` are decided by vectorized checks; every other number goes
+    through ``phonenumbers`` once per distinct (number, country) pair.
     """
     region = pl.coalesce(pl.col("country_code"), pl.lit(default_country, dtype=pl.String))
     fast = (
@@ -216,18 +292,26 @@ def phones_e164(frame: pl.DataFrame, default_country: str | None) -> pl.Series:
     staged = frame.select(
         pl.when(fast).then(pl.lit("+1") + pl.col("_nanp")).alias("fast"),
         (~fast & placeable & pl.col("_digits")).fill_null(False).alias("slow"),
-        (pl.col("phone") + pl.lit("|") + region.fill_null("")).alias("key"),
+        region.alias("region"),
     )
     rows = staged.get_column("slow").arg_true()
     slow = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("slow")
+    # Each vectorized check settles what it can; the rows left go to the next, the library last.
+    phones, regions = frame.get_column("phone"), staged.get_column("region")
+    for national in (False, True):
+        if rows.len():
+            at_phones = phones.gather(rows)
+            written = (
+                national_e164(at_phones, regions.gather(rows))
+                if national
+                else international_e164(at_phones)
+            )
+            slow = slow.scatter(rows, written)
+            rows = rows.filter(written.is_null())
     if rows.len():
-        written = international_e164(frame.get_column("phone").gather(rows))
-        slow = slow.scatter(rows, written)
-        rows = rows.filter(written.is_null())
-    if rows.len():
-        keys = staged.get_column("key").gather(rows)
+        keys = pl.select(
+            pl.lit(phones.gather(rows)) + pl.lit("|") + pl.lit(regions.gather(rows)).fill_null("")
+        ).to_series()
         e164 = map_distinct(keys, phone_to_e164, return_dtype=pl.String, parallel=True)
         slow = slow.scatter(rows, e164)
-    return staged.select(
-        pl.coalesce(pl.col("fast"), pl.lit(slow), pl.lit(frame.get_column("phone")))
-    ).to_series()
+    return staged.select(pl.coalesce(pl.col("fast"), pl.lit(slow), pl.lit(phones))).to_series()
