@@ -147,6 +147,7 @@ def test_fit_from_a_real_ledger_of_a_sandbox_run() -> None:
         twin = Twin.fit(ledger)
         assert twin.rows == 120 and set(twin.providers) == {"hunter", "apollo"}
         p = twin.predict(leads, wf, draws=100)
+        assert p.rows == 120
         realized = first.totals["enriched"] / 120
         assert p["coverage"].low <= realized <= p["coverage"].high
         # a second list in the same ledger: which rows are whose must be said

@@ -116,6 +116,7 @@ class Plan:
         *,
         prices: Mapping[str, float] | None = None,
         priors: Mapping[str, Prior | float] | None = None,
+        providers: Mapping[str, Any] | None = None,
     ) -> Plan:
         from gtmkit.providers.pricing import adapter_for, price_per_credit
 
@@ -135,7 +136,7 @@ class Plan:
         manual = {
             s.provider
             for s in waterfall.steps
-            if getattr(adapter_for(s.provider), "kind", "finder") == "manual"
+            if getattr(adapter_for(s.provider, providers), "kind", "finder") == "manual"
         }
         unseen: dict[str, Prior] = {}
         costs = dict(twin.costs)
@@ -173,7 +174,9 @@ class Plan:
                 f"the verifier {waterfall.verify!r} is not simulated (its calls and credits "
                 "are not counted)"
             )
-        keys = frame.select(segment_key(twin.segment_by).alias("segment"))["segment"].to_list()
+        keys = frame.with_columns(segment_key(twin.segment_by).alias("segment"))[
+            "segment"
+        ].to_list()
         routed = waterfall.route_by is not None
         rows_iter = frame.iter_rows(named=True) if routed else ({} for _ in keys)
         counts: Counter[tuple[str, tuple[int, ...]]] = Counter()
@@ -200,7 +203,7 @@ class Plan:
             )
         wanted = [s.provider for s in waterfall.steps if s.provider not in manual]
         merged_prices = {**(waterfall.prices or {}), **(prices or {})}
-        unit = {p: price_per_credit(p, prices=merged_prices) for p in wanted}
+        unit = {p: price_per_credit(p, prices=merged_prices, providers=providers) for p in wanted}
         return cls(twin, groups, len(keys), unit, costs, unseen, flags, twin.basis)
 
     # -- one draw of the parameters -----------------------------------------------------------

@@ -240,15 +240,19 @@ class Twin:
         seed: int = 0,
         confidence: float = 0.95,
         concurrency: int = 8,
+        providers: Mapping[str, Any] | None = None,
     ) -> Prediction:
         """Expected coverage, usable coverage, credits, dollars and run time of ``waterfall``
         on ``records``, each with an interval at ``confidence`` from ``draws`` simulations over
         the posterior. ``budget`` (credits) / ``budget_usd`` cap the run as the engine does:
         rows are walked until the money runs out. ``run_time_s`` assumes ``concurrency`` rows
-        in flight and no rate limit.
+        in flight and no rate limit. ``providers``: adapters that are not registered
+        (``{name: Provider}``), for their kind and price.
         """
         _check(draws=draws, confidence=confidence, concurrency=concurrency)
-        plan = Plan.build(self, records, waterfall, prices=prices, priors=priors)
+        plan = Plan.build(
+            self, records, waterfall, prices=prices, priors=priors, providers=providers
+        )
         samples = plan.simulate(
             draws=draws, seed=seed, budget=budget, budget_usd=budget_usd, concurrency=concurrency
         )
