@@ -153,6 +153,22 @@ def _num(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _twin_line(table: pl.DataFrame) -> str:
+    """What the estimate rests on when the twin made it (gtmkit.twin), with its interval."""
+    if "model" not in table.columns or "hits_low" not in table.columns:
+        return ""
+    total = table.filter(pl.col("provider") == "total").row(0, named=True)
+    if not str(total["model"]).startswith("twin") or total["hits_low"] is None:
+        return ""
+    return (
+        f"<div class='gtmkit-estimate-model'>Estimated by the {escape(str(total['model']))}: "
+        f"providers find the same easy people, so the later steps see more rows than "
+        f"independent steps would. 95% interval: {_num(total['hits_low'], 0)}–"
+        f"{_num(total['hits_high'], 0)} emails, ${total['cost_low_usd']:,.2f}–"
+        f"${total['cost_high_usd']:,.2f}.</div>"
+    )
+
+
 def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
     """The estimate as the panel shows it: one row per step, the total, and the budget line."""
     summary = summarize(table, budget, wf)
@@ -205,7 +221,7 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
         else ""
     )
     return (
-        f"<table class='gtmkit-estimate'>{head}{''.join(body)}</table>"
+        f"<table class='gtmkit-estimate'>{head}{''.join(body)}</table>{_twin_line(table)}"
         f"<div class='gtmkit-estimate-line'>Expected <b>{_num(summary.credits)} credits "
         f"(${summary.cost_usd:,.2f})</b> for about {_num(summary.emails, 0)} emails found; "
         f"worst case {_num(summary.worst_case_credits)} credits "

@@ -157,7 +157,11 @@ def estimate(
             it for the providers they name.
 
     Each step's row says what its hit rate rests on (``basis``) and on how many observations
-    (``n``): the default prior is a guess, and says so.
+    (``n``): the default prior is a guess, and says so. When ``history`` is a ledger holding
+    answered lookups, the expected rows in, calls, hits and credits come from the twin fitted
+    from it (:mod:`gtmkit.twin`: providers find the same easy people, so late steps see more
+    rows than independent steps would say); ``model`` says which, and the total row carries the
+    twin's 95% interval (``hits_low``/``hits_high``, ``cost_low_usd``/``cost_high_usd``).
     """
     from gtmkit.waterfall.rows import prepare_records
 
@@ -171,6 +175,10 @@ def estimate(
     known = history_rates(history, wf)
     known |= {name: (rate, 0, "given prior") for name, rate in _rates(priors).items()}
     rates = {name: rate for name, (rate, _, _) in known.items()}
+    # a ledger with answered lookups: the twin's figures, correlation between providers known
+    from gtmkit.twin.for_estimate import INDEPENDENT, twin_estimate
+
+    twin = twin_estimate(history, wf, records, priors=rates, providers=providers)
 
     def basis(name: str, default: str) -> tuple[str, int]:
         if name in known:
@@ -199,6 +207,8 @@ def estimate(
         worst = worst_case_credits(step.provider, providers=providers)
         billing = getattr(attrs, "billing", "per_hit")
         credits = entering * per_call if billing == "per_call" else hits * per_call
+        if twin is not None and step.provider in twin.steps:
+            entering, hits, credits = twin.steps[step.provider]
         price = price_per_credit(step.provider, prices=wf.prices, providers=providers)
         rows.append(
             {
@@ -214,6 +224,7 @@ def estimate(
                 "cost_usd": credits * price,
                 "worst_case_credits": entering * worst,
                 "worst_case_usd": entering * worst * price,
+                "model": INDEPENDENT if twin is None else twin.model,
             }
         )
         found_total += hits
@@ -240,6 +251,7 @@ def estimate(
                 "cost_usd": found_total * per_call * price,
                 "worst_case_credits": found_total * worst,
                 "worst_case_usd": found_total * worst * price,
+                "model": INDEPENDENT if twin is None else twin.model,
             }
         )
     out = pl.DataFrame(rows)
@@ -252,5 +264,13 @@ def estimate(
         pl.lit(float(need)).alias("rows_in"),
         *(pl.col(c).sum() for c in ("calls", "hits", "credits", "cost_usd")),
         *(pl.col(c).sum() for c in ("worst_case_credits", "worst_case_usd")),
+        pl.col("model").first(),
     )
-    return pl.concat([out, total], how="vertical_relaxed")
+    # the twin's interval of the total (emails found, dollars); null on the steps' rows
+    low_high = (None, None, None, None) if twin is None else (*twin.hits, *twin.cost_usd)
+    bounds = ("hits_low", "hits_high", "cost_low_usd", "cost_high_usd")
+    out = pl.concat([out, total], how="vertical_relaxed")
+    return out.with_columns(
+        pl.when(pl.col("provider") == "total").then(pl.lit(v, dtype=pl.Float64)).alias(name)
+        for name, v in zip(bounds, low_high, strict=True)
+    )
