@@ -161,6 +161,9 @@ class Provider(ABC):
     endpoint: ClassVar[str]
     default_base_url: ClassVar[str]
     env_var: ClassVar[str | None] = None
+    #: Other credentials than the key: constructor keyword → environment variable (ZoomInfo's
+    #: ``client_id``); :func:`gtmkit.providers.connect` reads them like the key (``.env`` too).
+    credential_options: ClassVar[Mapping[str, str]] = {}
     #: Alternative sets of canonical fields that are each enough for a lookup.
     needs: ClassVar[tuple[tuple[str, ...], ...]] = ()
     #: Canonical fields the provider can return.

@@ -136,6 +136,7 @@ class ZoomInfoProvider(HttpProvider):
     endpoint: ClassVar[str] = "contacts/enrich"
     default_base_url: ClassVar[str] = "https://api.zoominfo.com/gtm"
     env_var: ClassVar[str | None] = "ZOOMINFO_CLIENT_SECRET"
+    credential_options: ClassVar[Mapping[str, str]] = {"client_id": _CLIENT_ID_ENV}
     auth_header: ClassVar[str] = "Authorization"
     needs: ClassVar[tuple[tuple[str, ...], ...]] = (
         ("email",),
