@@ -40,6 +40,8 @@ _INFRASTRUCTURE = frozenset(
         # the declarative provider: its adapters are built from specs (register_spec)
         "http_spec",
         "declarative",
+        # Apollo's phone-reveal inbox and webhook handler (no adapter)
+        "apollo_phone",
     }
 )
 
