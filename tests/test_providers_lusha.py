@@ -52,7 +52,8 @@ def test_hit_on_the_wire() -> None:
     finding = run(lusha.lookup(RECORD))
     assert finding.outcome == "hit" and finding.email == "olivia.martin@acme.com"
     assert (finding.email_status, finding.provider_status, finding.credits) == ("valid", "A+", 1.0)
-    assert finding.fields["phone"] == "+1 555 0100"
+    # the number in E.164 with its type (issue 12: phones are filled in E.164)
+    assert (finding.fields["phone"], finding.fields["phone_type"]) == ("+15550100", "direct")
     request = rec.last
     assert (request.method, str(request.url).split("?")[0]) == (
         "GET",

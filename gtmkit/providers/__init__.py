@@ -44,11 +44,18 @@ from gtmkit.providers.pattern import PatternProvider
 from gtmkit.providers.pdl import PDLProvider
 from gtmkit.providers.pricing import InvalidPrice, price_per_credit, worst_case_credits
 from gtmkit.providers.prospeo import ProspeoProvider
-from gtmkit.providers.registry import UnknownProvider, provider_class, provider_names, register
+from gtmkit.providers.registry import (
+    ProviderNames,
+    UnknownProvider,
+    provider_class,
+    provider_names,
+    register,
+)
 from gtmkit.providers.status import common_status
 
-#: Registered provider names, in listing order.
-PROVIDERS: tuple[str, ...] = provider_names()
+#: Registered provider names, in listing order, read at each use (a spec registered later is
+#: in it); the adapter modules are discovered on first use, not at import.
+PROVIDERS: ProviderNames = ProviderNames()
 
 __all__ = [
     "PROVIDERS",

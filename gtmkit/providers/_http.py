@@ -190,6 +190,7 @@ class HttpProvider(Provider):
         credits: float = 0.0,
         latency_s: float | None = None,
         raw: Any = None,
+        charge_known: bool = True,
     ) -> Finding:
         return Finding(
             provider=self.name,
@@ -204,6 +205,7 @@ class HttpProvider(Provider):
             http_status=reply.status,
             raw=reply.body if raw is None else raw,
             throttle=reply.throttle,
+            charge_known=charge_known,
         )
 
 

@@ -9,6 +9,13 @@ Real API: ``https://api.apollo.io/api/v1``, key in the ``x-api-key`` header.
   email — so a matched person without an email is a miss that still costs 1 credit; 0 when
   nothing is enriched; +8 when a mobile phone is returned (never requested here, phones need
   ``reveal_phone_number`` + a webhook, so the worst case is 1).
+* Phone reveal (a step that fills ``phone``): the same call with ``reveal_phone_number`` and a
+  ``webhook_url``; Apollo answers the email at once and POSTs the numbers to the webhook later
+  (``gtmkit.providers.apollo_phone``). The lookup waits for the delivery in its
+  :class:`~gtmkit.providers.apollo_phone.PhoneInbox` — the row is pending meanwhile, other rows
+  go on — until it arrives or ``phone_timeout_s`` ends the wait with a reason on the row.
+  Billing: 1 credit at the answer, +8 when a mobile is delivered (9 reserved); after a
+  timeout the reveal may still be billed, so the charge is unknown and held at 9.
 * ``GET /organizations/enrich?domain=`` (1 credit per organization found).
 * ``POST /mixed_people/api_search`` (0 credits; no emails, obfuscated last names).
 
@@ -28,8 +35,12 @@ stops the provider's step (``disables_provider=True``). A 401 (bad key) is never
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from gtmkit.providers._http import (
@@ -40,9 +51,16 @@ from gtmkit.providers._http import (
     as_mapping,
     first_text,
 )
+from gtmkit.providers.apollo_phone import (
+    APOLLO_PHONE_TYPES,
+    LOCAL_WEBHOOKS,
+    PhoneInbox,
+    phone_reveal_handler,
+)
 from gtmkit.providers.base import NAME_AT_COMPANY, Finding, RateLimit, Record
 from gtmkit.providers.errors import ProviderError, ProviderUsageError
 from gtmkit.providers.normalize import (
+    best_phone,
     normalize_domain,
     normalize_linkedin,
     person_key,
@@ -82,6 +100,7 @@ class ApolloProvider(HttpProvider):
             "department",
             "linkedin_url",
             "phone",
+            "phone_type",
             "company_name",
             "company_domain",
             "employee_count",
@@ -104,13 +123,96 @@ class ApolloProvider(HttpProvider):
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=1000 / 60, max_in_flight=16)
     listing_order: ClassVar[int] = 10
 
+    #: Where the phone deliveries go when no ``webhook_url`` is given: a placeholder the
+    #: simulated Apollo delivers to in process. Live, give the URL of a receiver (``gtmkit
+    #: serve-webhooks``) that stores into the same ``phone_inbox``.
+    default_webhook_url: ClassVar[str] = "https://webhooks.gtmkit.invalid/apollo/phones"
+    #: Credits of a reveal that returns a mobile (1 + 8, OAS "Endpoint essentials").
+    mobile_credits: ClassVar[float] = 9.0
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        live: bool = False,
+        webhook_url: str | None = None,
+        phone_inbox: str | os.PathLike[str] | PhoneInbox | None = None,
+        phone_timeout_s: float = 900.0,
+        phone_poll_s: float = 2.0,
+    ) -> None:
+        """Args beyond :class:`~gtmkit.providers.base.Provider`'s (used by phone reveals):
+
+        Args:
+            webhook_url: where Apollo POSTs the numbers (a receiver mounting
+                :func:`~gtmkit.providers.apollo_phone.phone_reveal_handler`).
+            phone_inbox: the :class:`PhoneInbox` (or its path) the deliveries are stored in;
+                default ``data/apollo-phones.sqlite``, beside the default ledger.
+            phone_timeout_s: how long a lookup waits for its delivery.
+            phone_poll_s: how often it looks in the inbox meanwhile.
+        """
+        super().__init__(client, api_key=api_key, base_url=base_url, live=live)
+        self._webhook_url = webhook_url
+        self._inbox_spec = phone_inbox
+        if not phone_timeout_s > 0 or not phone_poll_s >= 0:
+            raise ProviderUsageError(
+                "apollo: phone_timeout_s must be > 0 and phone_poll_s >= 0, got "
+                f"{phone_timeout_s!r} and {phone_poll_s!r}"
+            )
+        self.phone_timeout_s = float(phone_timeout_s)
+        self.phone_poll_s = float(phone_poll_s)
+
+    @property
+    def inbox(self) -> PhoneInbox:
+        """The phone-reveal inbox (opened on first use, registered for in-process delivery)."""
+        inbox = self.__dict__.get("_inbox")
+        if inbox is None:
+            spec = self._inbox_spec
+            inbox = (
+                spec
+                if isinstance(spec, PhoneInbox)
+                else PhoneInbox(spec or Path("data") / "apollo-phones.sqlite")
+            )
+            self.__dict__["_inbox"] = inbox
+            if not self._webhook_url:
+                # no receiver given: the placeholder URL (one per inbox) is served in process,
+                # so the simulated Apollo's delivery lands in the inbox that asked
+                LOCAL_WEBHOOKS[self.webhook_url] = phone_reveal_handler(inbox)
+        return inbox
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Apollo POSTs this adapter's phone deliveries."""
+        if self._webhook_url:
+            return self._webhook_url
+        spec = self._inbox_spec
+        where = spec.path if isinstance(spec, PhoneInbox) else Path(spec or "data")
+        digest = hashlib.sha256(str(Path(where).resolve()).encode()).hexdigest()[:16]
+        return f"{self.default_webhook_url}/{digest}"
+
+    def want_fields(self, fields: frozenset[str]) -> None:
+        """A step that fills ``phone`` turns the phone reveal on (9 credits reserved)."""
+        super().want_fields(fields)
+        reveal = self.reveals_phones
+        self.max_credits = self.mobile_credits if reveal else 1.0  # type: ignore[misc]
+        # the wait for a delivery is part of one healthy lookup
+        self.stall_after_s = self.phone_timeout_s + 60.0 if reveal else None
+        if reveal:
+            _ = self.inbox
+
+    @property
+    def reveals_phones(self) -> bool:
+        return "phone" in self.wanted_fields
+
     @property
     def disabled_endpoints(self) -> dict[str, ProviderError]:
         """Endpoints this key may not use (a 403 about that endpoint's scope), with the error."""
         return self.__dict__.setdefault("_disabled_endpoints", {})  # type: ignore[no-any-return]
 
     def lookup_key(self, record: Record) -> str:
-        return person_key(record)
+        key = person_key(record)
+        return f"{key}|phone" if self.reveals_phones else key
 
     def _check_endpoint(self, reply: Reply, endpoint: str) -> None:
         """:meth:`_check`, with an endpoint-scoped answer switching off that endpoint only."""
@@ -136,8 +238,10 @@ class ApolloProvider(HttpProvider):
         first, last = record_names(record)
         body: dict[str, Any] = {
             "reveal_personal_emails": False,
-            "reveal_phone_number": False,
+            "reveal_phone_number": self.reveals_phones,
         }
+        if self.reveals_phones:
+            body["webhook_url"] = self.webhook_url
         if first and last:
             body["first_name"], body["last_name"] = first, last
         elif text(record.get("full_name")):
@@ -164,7 +268,16 @@ class ApolloProvider(HttpProvider):
             email = None
         credits = 1.0 + (8.0 if _has_mobile(person) else 0.0)
         status_word = first_text(person.get("email_status"))
+        charge_known = True
+        if self.reveals_phones:
+            phone, credits, charge_known = await self._await_phones(person, fields, credits)
+            fields.update(phone)
         if not email:
+            if fields.get("phone"):
+                return self._finding(
+                    reply, "hit", fields=fields, provider_status=status_word, credits=credits,
+                    charge_known=charge_known,
+                )  # fmt: skip
             return self._finding(
                 reply, "miss", fields=fields, provider_status=status_word, credits=credits
             )
@@ -177,7 +290,31 @@ class ApolloProvider(HttpProvider):
             provider_status=status_word,
             confidence=_apollo_confidence(person.get("extrapolated_email_confidence")),
             credits=credits,
+            charge_known=charge_known,
         )
+
+    async def _await_phones(
+        self, person: Mapping[str, Any], fields: Mapping[str, Any], credits: float
+    ) -> tuple[dict[str, Any], float, bool]:
+        """Wait for the reveal's delivery: (phone fields, credits, whether the charge is known).
+
+        The phone fields carry ``phone_pending`` (the reason) when the wait timed out.
+        """
+        person_id = first_text(person.get("id"))
+        if not person_id:  # nothing Apollo could deliver to us
+            return {}, credits, True
+        deadline = time.monotonic() + self.phone_timeout_s
+        while True:
+            delivered = self.inbox.delivery(person_id)
+            if delivered is not None:
+                return _delivered_phone(delivered, fields, credits)
+            if time.monotonic() >= deadline:
+                reason = (
+                    f"apollo: phone reveal not delivered within {self.phone_timeout_s:g} s "
+                    "(pending at Apollo; it may still be billed)"
+                )
+                return {"phone_pending": reason}, credits, False
+            await asyncio.sleep(self.phone_poll_s)
 
     # -- company enrichment --------------------------------------------------------------
     async def enrich_company(self, company: str | Record) -> Finding:
@@ -312,6 +449,22 @@ def organization_fields(org: Mapping[str, Any]) -> dict[str, Any]:
         "founded_year": _int(org.get("founded_year")),
         "funding_stage": first_text(org.get("latest_funding_stage")),
     }
+
+
+def _delivered_phone(
+    delivered: Mapping[str, Any], fields: Mapping[str, Any], credits: float
+) -> tuple[dict[str, Any], float, bool]:
+    numbers = [as_mapping(n) for n in delivered.get("phone_numbers") or []]
+    phone = best_phone(
+        (
+            first_text(n.get("sanitized_number"), n.get("raw_number")),
+            APOLLO_PHONE_TYPES.get(str(n.get("type_cd") or "").lower(), "direct"),
+        )
+        for n in numbers
+    )
+    if _has_mobile({"phone_numbers": [{"type": n.get("type_cd")} for n in numbers]}):
+        credits += 8.0  # "plus 8 credits if a mobile phone is returned"
+    return phone, credits, True
 
 
 def _has_mobile(person: Mapping[str, Any]) -> bool:

@@ -161,6 +161,9 @@ class Provider(ABC):
     endpoint: ClassVar[str]
     default_base_url: ClassVar[str]
     env_var: ClassVar[str | None] = None
+    #: Other credentials than the key: constructor keyword → environment variable (ZoomInfo's
+    #: ``client_id``); :func:`gtmkit.providers.connect` reads them like the key (``.env`` too).
+    credential_options: ClassVar[Mapping[str, str]] = {}
     #: Alternative sets of canonical fields that are each enough for a lookup.
     needs: ClassVar[tuple[tuple[str, ...], ...]] = ()
     #: Canonical fields the provider can return.
@@ -232,6 +235,25 @@ class Provider(ABC):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__key = Secret(None)  # an unpickled adapter has no key until given one
+
+    # -- what the run wants ------------------------------------------------------------
+    def want_fields(self, fields: frozenset[str]) -> None:
+        """Called by the engine before a run with the fields its steps fill from this adapter.
+
+        An adapter that sells a field separately (Apollo's phone reveal, Prospeo's mobile)
+        overrides it to ask for that field, price its worst case and key its lookups by it.
+        """
+        self.__dict__["_wanted_fields"] = frozenset(fields)
+
+    @property
+    def wanted_fields(self) -> frozenset[str]:
+        """The fields the run's steps want from this adapter (``{"email"}`` until told)."""
+        wanted: frozenset[str] = self.__dict__.get("_wanted_fields", frozenset({"email"}))
+        return wanted
+
+    def _phone_outcome(self, fields: Mapping[str, Any]) -> Outcome:
+        """A record without an email is still a hit when a step wants its phone and it has one."""
+        return "hit" if "phone" in self.wanted_fields and fields.get("phone") else "miss"
 
     # -- what a record needs -----------------------------------------------------------
     def can_lookup(self, record: Record) -> bool:

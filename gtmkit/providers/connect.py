@@ -25,7 +25,11 @@ import httpx
 
 from gtmkit.errors import NotFound
 from gtmkit.providers.base import MissingCredentials, Provider
-from gtmkit.providers.credentials import read_env_file, resolve_api_keys  # noqa: F401
+from gtmkit.providers.credentials import (  # noqa: F401
+    read_env_file,
+    resolve_api_keys,
+    resolve_credential_options,
+)
 from gtmkit.providers.errors import ProviderUsageError
 from gtmkit.providers.registry import provider_class
 
@@ -188,12 +192,19 @@ def connect(
     # Key precedence: explicit api_keys, then the environment, then the .env file (cleaned).
     api_keys = resolve_api_keys(classes, api_keys, env_file=env_file) if mode != "sandbox" else {}
 
+    # the other credentials an adapter needs (ZoomInfo's client id), by the same precedence
+    extra: dict[str, dict[str, str]] = {
+        name: resolve_credential_options(cls, env_file=env_file, given=options.get(name))
+        for name, cls in classes.items()
+        if mode != "sandbox" and getattr(cls, "credential_options", None)
+    }
     modes: dict[str, ResolvedMode] = {}
     for name, cls in classes.items():
         if cls.kind in ("local", "manual"):
             modes[name] = "local"
         elif mode == "auto":
             has_key = bool(api_keys.get(name)) or bool(cls.env_var and os.environ.get(cls.env_var))
+            has_key = has_key and len(extra.get(name, {})) == len(cls.credential_options)
             loopback = _base_url_for(name, cls, base_urls) is not None
             modes[name] = "live" if has_key and not loopback else "sandbox"
         else:
@@ -242,6 +253,7 @@ def connect(
             if api_keys.get(name):
                 kwargs["api_key"] = api_keys[name]
             kwargs["live"] = True
+            kwargs.update(extra.get(name, {}))
         base_url = _base_url_for(name, cls, base_urls)
         if base_url:
             kwargs["base_url"] = base_url

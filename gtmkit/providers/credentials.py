@@ -177,6 +177,39 @@ def resolve_api_keys(
     return keys
 
 
+def resolve_credential_options(
+    cls: Any,
+    *,
+    env_file: str | os.PathLike[str] | None = ".env",
+    given: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The adapter's other credentials (``cls.credential_options``: keyword → variable, e.g.
+    ZoomInfo's ``client_id`` from ``ZOOMINFO_CLIENT_ID``): given, else environment, else the
+    ``.env`` file — the same precedence as the key.
+
+    Example:
+        >>> class ZoomInfo:
+        ...     credential_options = {"client_id": "ZI_TEST_CLIENT_ID"}
+        >>> resolve_credential_options(ZoomInfo, env_file=None, given={"client_id": " c-1 "})
+        {'client_id': 'c-1'}
+    """
+    wanted: Mapping[str, str] = getattr(cls, "credential_options", None) or {}
+    given = given or {}
+    variables = [v for k, v in wanted.items() if k not in given and not os.environ.get(v)]
+    from_file = read_env_file(env_file, variables) if env_file is not None and variables else {}
+    found: dict[str, str] = {}
+    for option, variable in wanted.items():
+        if option in given:
+            value = clean_key(given[option], source=f"options[{option!r}]")
+        elif os.environ.get(variable):
+            value = clean_key(os.environ[variable], source=f"the {variable} environment variable")
+        else:
+            value = clean_key(from_file.get(variable), source=f"{variable} in {env_file}")
+        if value:
+            found[option] = value
+    return found
+
+
 class Secret:
     r"""Holds an API key so that no repr, str, ``vars()`` dump or pickle shows it.
 
@@ -280,4 +313,5 @@ __all__ = [
     "provider_key",
     "read_env_file",
     "resolve_api_keys",
+    "resolve_credential_options",
 ]

@@ -35,6 +35,7 @@ from gtmkit.providers._http import HttpProvider, Reply, as_mapping, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.errors import BadRequest, RateLimited
 from gtmkit.providers.normalize import (
+    best_phone,
     normalize_domain,
     normalize_email,
     normalize_linkedin,
@@ -54,6 +55,11 @@ class GdprRestricted(BadRequest):
     @property
     def kind(self) -> str:
         return "bad_request"
+
+
+#: Lusha's ``phoneType`` words → the common types (unknown words count as a direct line).
+_PHONE_TYPE = {"mobile": "mobile", "direct": "direct", "phone": "office", "office": "office",
+               "work": "direct", "landline": "office"}  # fmt: skip
 
 
 class LushaProvider(HttpProvider):
@@ -89,6 +95,7 @@ class LushaProvider(HttpProvider):
             "seniority",
             "linkedin_url",
             "phone",
+            "phone_type",
             "company_name",
             "company_domain",
         }
@@ -148,14 +155,11 @@ class LushaProvider(HttpProvider):
             return self._finding(reply, "miss", provider_status=word, credits=credits)
         job = as_mapping(data.get("jobTitle"))
         company = as_mapping(data.get("company"))
-        phones = data.get("phoneNumbers") or []
-        phone = next(
-            (
-                first_text(as_mapping(p).get("number"))
-                for p in phones
-                if as_mapping(p).get("number")
-            ),
-            None,
+        phones = [as_mapping(p) for p in data.get("phoneNumbers") or []]
+        phone = best_phone(
+            (p.get("number"), _PHONE_TYPE.get(str(p.get("phoneType") or "").lower(), "direct"))
+            for p in phones
+            if not p.get("doNotCall")  # a number flagged do-not-call is not one to dial
         )
         fields = {
             "first_name": first_text(data.get("firstName")),
@@ -164,7 +168,7 @@ class LushaProvider(HttpProvider):
             "title": first_text(job.get("title")),
             "seniority": first_text(job.get("seniority")),
             "linkedin_url": first_text(as_mapping(data.get("socialLinks")).get("linkedin")),
-            "phone": phone,
+            **phone,
             "company_name": first_text(company.get("name")),
             "company_domain": normalize_domain(company.get("fqdn")) or None,
         }
@@ -175,7 +179,7 @@ class LushaProvider(HttpProvider):
         ]
         work.sort(key=lambda e: e.get("emailType") != "work")
         if not work:
-            return self._finding(reply, "miss", fields=fields, credits=credits)
+            return self._finding(reply, self._phone_outcome(fields), fields=fields, credits=credits)
         best = work[0]
         word = first_text(best.get("emailConfidence"))
         fields["email"] = str(best["email"]).strip().lower()

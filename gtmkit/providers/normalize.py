@@ -149,3 +149,44 @@ def person_key(record: Mapping[str, Any], *, use_email: bool = False) -> str:
     elif text(record.get("company_name")):
         parts.append("company=" + normalize_name(record.get("company_name")))
     return ";".join(parts)
+
+
+#: Best first: a mobile reaches the person wherever they are, a direct dial at their desk, an
+#: office line only the switchboard.
+PHONE_RANK: Mapping[str, int] = {"mobile": 0, "direct": 1, "office": 2}
+
+
+def phone_e164(value: Any, country: Any = None) -> str | None:
+    """A provider's number in E.164 (``+14155550100``), via ``phonenumbers`` (the library
+    that owns the numbering plans; ``gtmkit.lists.phones``), ``None`` if it cannot be placed.
+
+    Example:
+        >>> phone_e164("+1 (415) 555-0100"), phone_e164("020 7946 0958", "GB"), phone_e164("x")
+        ('+14155550100', '+442079460958', None)
+    """
+    from gtmkit.lists.phones import phone_to_e164
+
+    raw = text(value)
+    if not raw:
+        return None
+    region = text(country).upper()
+    return phone_to_e164(f"{raw}|{region if len(region) == 2 else ''}")
+
+
+def best_phone(numbers: Any, country: Any = None) -> dict[str, Any]:
+    """``{"phone": E.164, "phone_type": mobile | direct | office}`` for the best of
+    ``(number, type)`` pairs (mobile first), ``{}`` when none can be placed.
+
+    Example:
+        >>> best_phone([("+1 415 555 0100", "office"), ("+1 415 555 0111", "mobile")])
+        {'phone': '+14155550111', 'phone_type': 'mobile'}
+    """
+    placed = [
+        (PHONE_RANK.get(kind, 3), e164, kind)
+        for number, kind in numbers
+        if (e164 := phone_e164(number, country))
+    ]
+    if not placed:
+        return {}
+    _, e164, kind = min(placed, key=lambda item: item[0])
+    return {"phone": e164, "phone_type": kind if kind in PHONE_RANK else None}

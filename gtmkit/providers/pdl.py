@@ -28,6 +28,7 @@ from gtmkit.providers._http import HttpProvider, Reply, as_confidence, first_tex
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.errors import MalformedResponse
 from gtmkit.providers.normalize import (
+    best_phone,
     normalize_domain,
     normalize_linkedin,
     normalize_name,
@@ -100,6 +101,7 @@ class PDLProvider(HttpProvider):
             "seniority",
             "linkedin_url",
             "phone",
+            "phone_type",
             "company_name",
             "company_domain",
             "employee_count",
@@ -164,7 +166,7 @@ class PDLProvider(HttpProvider):
         if not email:
             return self._finding(
                 reply,
-                "miss",
+                self._phone_outcome(fields),
                 fields=fields,
                 confidence=confidence,
                 provider_status=provider_status,
@@ -246,7 +248,12 @@ def _person_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         "seniority": levels[0] if isinstance(levels, list) and levels else None,
         "department": first_text(data.get("job_title_role")),
         "linkedin_url": first_text(data.get("linkedin_url")),
-        "phone": first_text(data.get("mobile_phone")),
+        # mobile_phone is the mobile; other phone_numbers carry no type (taken as direct)
+        **best_phone(
+            [(data.get("mobile_phone"), "mobile")]
+            + [(n, "direct") for n in data.get("phone_numbers") or [] if isinstance(n, str)],
+            _location_country(data.get("location")) or None,
+        ),
         "company_name": first_text(data.get("job_company_name")),
         "company_domain": normalize_domain(data.get("job_company_website")) or None,
         "employee_count": _int(data.get("job_company_employee_count")),

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from gtmkit.providers._http import HttpProvider, as_mapping, first_text
 from gtmkit.providers.base import Finding, RateLimit, Record
 from gtmkit.providers.normalize import (
+    best_phone,
     normalize_domain,
     normalize_linkedin,
     person_key,
@@ -72,6 +73,7 @@ class ProspeoProvider(HttpProvider):
             "title",
             "linkedin_url",
             "phone",
+            "phone_type",
             "company_name",
             "company_domain",
             "employee_count",
@@ -91,8 +93,19 @@ class ProspeoProvider(HttpProvider):
     rate_limit: ClassVar[RateLimit] = RateLimit(per_second=5.0, max_in_flight=5)
     listing_order: ClassVar[int] = 40
 
+    def want_fields(self, fields: frozenset[str]) -> None:
+        """A step that fills ``phone`` asks for the mobile (``enrich_mobile``), 10 credits a
+        match instead of 1; its lookups are keyed apart from email-only ones."""
+        super().want_fields(fields)
+        self.max_credits = MOBILE_CREDITS if self.wants_mobile else 1.0  # type: ignore[misc]
+
+    @property
+    def wants_mobile(self) -> bool:
+        return "phone" in self.wanted_fields
+
     def lookup_key(self, record: Record) -> str:
-        return person_key(record)
+        key = person_key(record)
+        return f"{key}|mobile" if self.wants_mobile else key
 
     def _body(self, record: Record) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -112,7 +125,7 @@ class ProspeoProvider(HttpProvider):
         return {
             "data": data,
             "only_verified_email": False,
-            "enrich_mobile": False,
+            "enrich_mobile": self.wants_mobile,
             "only_verified_mobile": False,
         }
 
@@ -144,9 +157,11 @@ class ProspeoProvider(HttpProvider):
             "full_name": first_text(person.get("full_name")),
             "title": first_text(person.get("current_job_title")),
             "linkedin_url": first_text(person.get("linkedin_url")),
-            "phone": first_text(mobile.get("mobile_international"), mobile.get("mobile"))
-            if mobile.get("revealed") is not False
-            else None,
+            **(
+                best_phone([(mobile.get("mobile_international") or mobile.get("mobile"), "mobile")])
+                if mobile.get("revealed") is not False
+                else {}
+            ),
             "company_name": first_text(company.get("name")),
             "company_domain": normalize_domain(company.get("domain"))
             or normalize_domain(company.get("website"))
@@ -161,7 +176,11 @@ class ProspeoProvider(HttpProvider):
         if not email or email_obj.get("revealed") is False or "@" not in email:
             # A matched person without a usable email is still "a match" for billing.
             return self._finding(
-                reply, "miss", fields=fields, provider_status=word, credits=credits
+                reply,
+                self._phone_outcome(fields),
+                fields=fields,
+                provider_status=word,
+                credits=credits,
             )
         fields["email"] = email.lower()
         return self._finding(

@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 from gtmkit.errors import GtmkitError
 from gtmkit.providers.base import Provider
@@ -38,6 +40,8 @@ _INFRASTRUCTURE = frozenset(
         # the declarative provider: its adapters are built from specs (register_spec)
         "http_spec",
         "declarative",
+        # Apollo's phone-reveal inbox and webhook handler (no adapter)
+        "apollo_phone",
     }
 )
 
@@ -70,6 +74,9 @@ class UnknownProvider(GtmkitError, KeyError):
 
 
 _REGISTRY: dict[str, type[Provider]] = {}
+#: whether the package's own adapter modules were imported (a spec registered first must not
+#: stop the built-in adapters from being found)
+_DISCOVERED = False
 
 
 def register(cls: type[Provider]) -> type[Provider]:
@@ -93,6 +100,10 @@ def register(cls: type[Provider]) -> type[Provider]:
 
 
 def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
     import gtmkit.providers as package
 
     for info in pkgutil.iter_modules(package.__path__):
@@ -111,9 +122,49 @@ def _discover() -> None:
 
 def provider_names() -> tuple[str, ...]:
     """Registered provider names, in listing order."""
-    if not _REGISTRY:
-        _discover()
+    _discover()
     return tuple(sorted(_REGISTRY, key=lambda n: (_REGISTRY[n].listing_order, n)))
+
+
+class ProviderNames(Sequence[str]):
+    """The registered provider names, read at each use (not frozen at import): a spec provider
+    registered later (``register_spec``) is listed too. Compares equal to the tuple of names.
+
+    Example:
+        >>> names = ProviderNames()
+        >>> "hunter" in names, names[0], tuple(names) == provider_names()
+        (True, 'apollo', True)
+    """
+
+    def _names(self) -> tuple[str, ...]:
+        return provider_names()
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ProviderNames):
+            return True
+        return isinstance(other, tuple | list) and self._names() == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(ProviderNames)
+
+    def __repr__(self) -> str:
+        return repr(self._names())
 
 
 def provider_class(name: str) -> type[Provider]:
@@ -123,8 +174,7 @@ def provider_class(name: str) -> type[Provider]:
         UnknownProvider: (a ``KeyError``) with the list of known names, if ``name`` is not
             registered.
     """
-    if not _REGISTRY:
-        _discover()
+    _discover()
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):  # TypeError: an unhashable "name" (a list, a dict)

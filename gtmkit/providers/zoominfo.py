@@ -80,6 +80,7 @@ from gtmkit.providers.errors import (
 )
 from gtmkit.providers.inputs import fields_sent, input_problem
 from gtmkit.providers.normalize import (
+    best_phone,
     normalize_domain,
     normalize_email,
     normalize_linkedin,
@@ -136,6 +137,7 @@ class ZoomInfoProvider(HttpProvider):
     endpoint: ClassVar[str] = "contacts/enrich"
     default_base_url: ClassVar[str] = "https://api.zoominfo.com/gtm"
     env_var: ClassVar[str | None] = "ZOOMINFO_CLIENT_SECRET"
+    credential_options: ClassVar[Mapping[str, str]] = {"client_id": _CLIENT_ID_ENV}
     auth_header: ClassVar[str] = "Authorization"
     needs: ClassVar[tuple[tuple[str, ...], ...]] = (
         ("email",),
@@ -153,6 +155,7 @@ class ZoomInfoProvider(HttpProvider):
             "department",
             "linkedin_url",
             "phone",
+            "phone_type",
             "company_name",
             "company_domain",
             "employee_count",
@@ -491,7 +494,10 @@ class ZoomInfoProvider(HttpProvider):
             if isinstance(functions, list) and functions
             else None,
             "linkedin_url": linkedin,
-            "phone": first_text(attributes.get("phone"), attributes.get("mobilePhone")),
+            # phone is the direct dial, mobilePhone the mobile (outputFields)
+            **best_phone(
+                [(attributes.get("mobilePhone"), "mobile"), (attributes.get("phone"), "direct")]
+            ),
             "company_name": first_text(company.get("name")),
             "company_domain": normalize_domain(company.get("website")) or None,
             "employee_count": company.get("employeeCount")
@@ -503,7 +509,12 @@ class ZoomInfoProvider(HttpProvider):
         confidence = as_confidence(attributes.get("contactAccuracyScore"), scale=100.0)
         if not email or "@" not in email:
             return self._finding(
-                reply, "miss", fields=fields, confidence=confidence, raw=item, credits=1.0
+                reply,
+                self._phone_outcome(fields),
+                fields=fields,
+                confidence=confidence,
+                raw=item,
+                credits=1.0,
             )
         fields["email"] = email.lower()
         return self._finding(

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Union
 
 from gtmkit.sandbox import twins
+from gtmkit.sandbox.phones import PhoneAnswer
 
 #: Provider names the simulation serves (also the keys of the loopback server's base-URL map).
 SIMULATED_PROVIDERS: tuple[str, ...] = ("apollo", "hunter", "pdl", "prospeo", "dropcontact")
@@ -102,6 +103,9 @@ class PersonAnswer:
     #: first_name, last_name, full_name, title, seniority, department, linkedin_url, phone,
     #: company_name, company_domain, employee_count, industry, country.
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    #: The numbers the provider sells for this person (mobile / direct / office, E.164), each
+    #: with whether it reaches the person asked for (``gtmkit.sandbox.phones``).
+    phones: tuple[PhoneAnswer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,14 @@ from gtmkit.sandbox.contract import (
     VerifyAnswer,
 )
 from gtmkit.sandbox.errors import SandboxError
-from gtmkit.sandbox.world import EMAIL_PATTERNS_ORDER, World, email_local, normalize_email
+from gtmkit.sandbox.phones import phones_for
+from gtmkit.sandbox.world import (
+    CALLING_CODES,
+    EMAIL_PATTERNS_ORDER,
+    World,
+    email_local,
+    normalize_email,
+)
 
 AnswerKind = Literal["correct", "stale", "wrong_person", "bad_guess"]
 
@@ -550,6 +557,16 @@ class ProviderOracle:
             correct_person=kind != "wrong_person",
             email_current=deliverable,
             attributes=attributes,
+            phones=phones_for(
+                profile.name,
+                seed=world.seed,
+                asked=row,
+                subject=subject,
+                company=company,
+                true_office=world._company_rows[world._company_by_id[row["company_id"]]]["phone"],
+                stale=kind == "stale",
+                calling_codes=CALLING_CODES,
+            ),
         )
 
     def _colleague(self, index: int, u: float) -> dict[str, Any] | None:

@@ -31,8 +31,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtmkit.sandbox.errors import SandboxError
@@ -76,6 +78,8 @@ def adapter_options(time_scale: float = 0.0) -> dict[str, dict[str, Any]]:
             "max_polls": SANDBOX_MAX_POLLS,
         },
         "hunter_verifier": {"pending_wait_s": tick},
+        # the phone reveal's delivery comes in simulated time too
+        "apollo": {"phone_poll_s": max(tick, 0.002)},
     }
 
 
@@ -89,6 +93,13 @@ class Simulation:
         self.transport = SandboxTransport.from_app(app)
         #: per-provider constructor overrides fitting this simulation's timing
         self.adapter_options = adapter_options(time_scale)
+        # Apollo's phone deliveries land in an inbox of this simulation's own (a temporary
+        # file), so one simulation's reveals are never read by another
+        from gtmkit.providers.apollo_phone import PhoneInbox
+
+        self._phone_dir = tempfile.TemporaryDirectory(prefix="gtmkit-apollo-phones-")
+        self.phone_inbox = PhoneInbox(Path(self._phone_dir.name) / "apollo-phones.sqlite")
+        self.adapter_options["apollo"]["phone_inbox"] = self.phone_inbox
 
     # -- handing it to a client -------------------------------------------------------------
     @property

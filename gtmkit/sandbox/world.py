@@ -35,6 +35,7 @@ import polars as pl
 
 from gtmkit.sandbox import names as pools
 from gtmkit.sandbox.errors import SandboxError
+from gtmkit.sandbox.phones import add_true_phones
 
 #: The world's "today": fixed so that start dates (and so samples) never depend on the clock.
 REFERENCE_DATE = dt.date(2026, 10, 1)
@@ -64,6 +65,8 @@ _PHONE_DIGITS: dict[str, int] = {
     "US": 10, "CA": 10, "GB": 10, "DE": 11, "FR": 9, "NL": 9, "ES": 9, "IT": 10, "SE": 9,
     "PL": 9, "IE": 9, "BR": 11, "MX": 10, "IN": 10, "SG": 8, "AU": 9,
 }  # fmt: skip
+#: International calling code per country (``+1``, ``+44``...).
+CALLING_CODES: dict[str, str] = {country: spec[3] for country, spec in pools.COUNTRIES.items()}
 #: Countries whose national phone format starts with a trunk "0" (leading zero in spreadsheets).
 TRUNK_ZERO_COUNTRIES: frozenset[str] = frozenset(
     {"GB", "DE", "FR", "NL", "IT", "SE", "IE", "BR", "AU"}
@@ -312,6 +315,7 @@ class World:
         rng = random.Random(f"gtmkit-world-{seed}")
         company_rows = _generate_companies(rng, companies, catch_all_share, idn_share)
         people_rows = _generate_people(rng, company_rows, job_change_share)
+        add_true_phones(seed, people_rows, CALLING_CODES)  # hashed: no draw of rng changes
         return cls(
             seed=seed,
             companies=pl.DataFrame(company_rows, schema=_COMPANY_SCHEMA),
@@ -374,7 +378,9 @@ class World:
             One row per input row: ``row_id``, ``person_id`` (null when the row matches nobody),
             ``true_email`` (the current work address), ``company_domain``, ``employee_count``,
             ``employee_band``, ``industry``, ``region``, ``country``, ``seniority``,
-            ``department``, ``technical``, ``catch_all``, ``changed_job``.
+            ``department``, ``technical``, ``catch_all``, ``changed_job``, and the person's
+            true numbers in E.164: ``true_mobile``, ``true_direct`` (null when they have no
+            direct line) and ``true_office`` (their company's switchboard).
         """
         rows = records.to_dicts()
         out: list[dict[str, Any]] = []
@@ -386,16 +392,21 @@ class World:
                 out.append({"row_id": row_id})
                 continue
             p = self._people_rows[index]
+            company = self._company_rows[self._company_by_id[p["company_id"]]]
             out.append(
                 {
                     "row_id": row_id,
                     "person_id": p["person_id"],
                     "true_email": p["email"],
                     **{col: p[col] for col in _TRUTH_SEGMENTS},
+                    "true_mobile": p.get("mobile_phone"),
+                    "true_direct": p.get("direct_phone"),
+                    "true_office": company["phone"],
                 }
             )
         schema = {"row_id": pl.Int64, "person_id": pl.String, "true_email": pl.String}
         schema |= {col: _PEOPLE_SCHEMA[col] for col in _TRUTH_SEGMENTS}
+        schema |= {"true_mobile": pl.String, "true_direct": pl.String, "true_office": pl.String}
         return pl.DataFrame(out, schema=schema)
 
     def sample_records(self, n: int, *, seed: int = 0) -> pl.DataFrame:
@@ -536,6 +547,8 @@ _PEOPLE_SCHEMA: dict[str, Any] = {
     "email": pl.String,
     "personal_email": pl.String,
     "phone": pl.String,
+    "mobile_phone": pl.String,
+    "direct_phone": pl.String,
     "linkedin_url": pl.String,
     "start_date": pl.Date,
     "company_id": pl.String,

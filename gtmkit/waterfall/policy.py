@@ -133,10 +133,17 @@ class RowPolicy:
     # -- answers ------------------------------------------------------------------------
     def merge(self, row: RowState, index: int, answer: Answer) -> tuple[RowState, bool]:
         """Fold step ``index``'s answer into the row; returns the row and whether its email
-        changed (a new email may need verifying)."""
+        changed (a new email may need verifying).
+
+        A phone that did not arrive in time (an asynchronous reveal) leaves its reason on the
+        row (the answer's ``phone_pending`` field), hit or miss.
+        """
+        step = self.steps[index]
+        pending = answer.fields.get("phone_pending")
+        if pending and "phone" in step.fills:
+            row = row.evolve(notes=(*row.notes, str(pending)))
         if answer.outcome != "hit":
             return row, False
-        step = self.steps[index]
         values, sources = dict(row.values), dict(row.sources)
         email: dict[str, Any] = {}
         for name in step.fills:

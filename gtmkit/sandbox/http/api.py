@@ -187,3 +187,9 @@ def split_name(first: Any, last: Any, full: Any) -> tuple[str | None, str | None
         parts = str(full).split()
         first, last = parts[0], " ".join(parts[1:]) or None
     return first, last, full
+
+
+def sold_phones(answer: Any) -> dict[str, str]:
+    """The numbers a found person's record holds at this provider, by type (mobile / direct /
+    office; ``gtmkit.sandbox.phones``)."""
+    return {phone.type: phone.number for phone in getattr(answer, "phones", ())}

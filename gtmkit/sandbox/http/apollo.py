@@ -7,10 +7,22 @@ Served: ``POST /people/match`` (params as JSON body or query string), ``GET
 200 with ``"person": null``; a bad key is 401 with Apollo's text/plain sentence; throttling is 429
 with a JSON ``message`` and ``retry-after``. Billing: 1 credit for a matched person, 1 per
 organization found, 0 for search; Apollo does not report credits per response.
+
+Phone reveal (``reveal_phone_number`` with a ``webhook_url``, else a 400): the answer comes at
+once without numbers; the numbers are POSTed to the webhook later (``phone_delay_s``, default
+a lognormal around :data:`PHONE_DELIVERY_MEDIAN_S` × the latency scale) and billed then, 8
+credits when a mobile is among them (OAS "Endpoint essentials"). The delivery goes to the
+handler registered in-process under that URL (``gtmkit.providers.apollo_phone.LOCAL_WEBHOOKS``),
+else by HTTP to a loopback URL (a running ``gtmkit serve-webhooks``), else nowhere (counted in
+``undeliverable``). ``phone_drop_rate``: the share of reveals never delivered (for timeouts).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+from collections import Counter
 from typing import Any, ClassVar
 
 from gtmkit.sandbox.http.api import (
@@ -23,7 +35,14 @@ from gtmkit.sandbox.http.api import (
     text_reply,
 )
 from gtmkit.sandbox.http.ratelimit import RateInfo
-from gtmkit.sandbox.http.wire import Exchange, Reply, build_query, json_reply, stable_id
+from gtmkit.sandbox.http.wire import (
+    Exchange,
+    Reply,
+    build_query,
+    json_reply,
+    stable_id,
+    unit_float,
+)
 
 UNAUTHORIZED_TEXT = (
     "Invalid API key. See https://docs.apollo.io/reference/authentication for how to authenticate."
@@ -31,6 +50,12 @@ UNAUTHORIZED_TEXT = (
 SEARCH_LATENCY_S = 0.4
 ORG_LATENCY_S = 0.3
 UPGRADE_URL = "https://app.apollo.io/#/settings/plans/upgrade"
+#: Simulated seconds before a phone reveal is delivered (median; "asynchronously", minutes at
+#: most in practice: an assumption, Apollo publishes no figure).
+PHONE_DELIVERY_MEDIAN_S = 20.0
+#: Apollo's ``type_cd`` for each simulated phone type.
+APOLLO_TYPE_CD = {"mobile": "mobile", "direct": "work_direct", "office": "work_hq"}
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def apollo_id(*parts: object) -> str:
@@ -94,6 +119,13 @@ class ApolloAPI(ProviderAPI):
         #: master API key" (docs.apollo.io/reference/people-api-search): any other key gets a
         #: 403 about that endpoint's scope, and its people/match still works.
         self.master_keys: frozenset[str] | None = None
+        #: seconds before a phone delivery (``None``: simulated, scaled like the latency)
+        self.phone_delay_s: float | None = None
+        #: share of phone reveals never delivered
+        self.phone_drop_rate = 0.0
+        #: phone deliveries made, by how they went (in_process, http, dropped, undeliverable)
+        self.phone_deliveries: Counter[str] = Counter()
+        self._timers: list[threading.Timer] = []
 
     def api_key(self, ex: Exchange) -> str | None:
         return ex.headers.get("x-api-key", "").strip() or self._bearer(ex)
@@ -165,8 +197,80 @@ class ApolloAPI(ProviderAPI):
         else:
             self.bill(ex)
             reply = json_reply(200, {"person": self._person(answer)})
+            if p.get("reveal_phone_number") in (True, "true") and not ex.dry:
+                self._schedule_phones(ex, str(p["webhook_url"]), answer)
         reply.delay_s = answer.latency_s
         return reply
+
+    # -- the asynchronous phone reveal ----------------------------------------------------
+    def _schedule_phones(self, ex: Exchange, url: str, answer: Any) -> None:
+        apollo_person = person_apollo_id(answer.person_id)
+        if unit_float(self.app.seed, "apollo-phone-drop", apollo_person) < self.phone_drop_rate:
+            self.phone_deliveries["dropped"] += 1
+            return
+        delay = self.phone_delay_s
+        if delay is None:
+            delay = self.app.scaled_delay(
+                PHONE_DELIVERY_MEDIAN_S, b"apollo-phone" + apollo_person.encode()
+            )
+        numbers = [
+            {
+                "raw_number": phone.number,
+                "sanitized_number": phone.number,
+                "type_cd": APOLLO_TYPE_CD[phone.type],
+                "status_cd": "valid_number",
+            }
+            for phone in answer.phones
+        ]
+        mobile = any(n["type_cd"] == "mobile" for n in numbers)
+        body = {
+            "status": "success",
+            "credits_consumed": 8 if mobile else 0,
+            "people": [{"id": apollo_person, "status": "success", "phone_numbers": numbers}],
+        }
+        key_id, fingerprint = ex.key_id or "", ex.fingerprint() + b"#phone-reveal"
+        timer = threading.Timer(
+            max(0.0, delay), self._deliver, (url, body, key_id, fingerprint, mobile)
+        )
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _deliver(
+        self, url: str, body: dict[str, Any], key_id: str, fingerprint: bytes, mobile: bool
+    ) -> None:
+        """Bill the reveal and POST it to the webhook (in a timer thread, like Apollo's own
+        delivery: later, and beside whatever the client is doing)."""
+        if mobile:  # "plus 8 credits if a mobile phone is returned"
+            self.app.ledger.charge(
+                self.name, key_id, 8 * self.credits_for(1), request=fingerprint,
+                path="/people/match (phone reveal)",
+            )  # fmt: skip
+        data = json.dumps(body).encode()
+        headers = {"content-type": "application/json", "user-agent": "Apollo-Webhooks (sandbox)"}
+        from gtmkit.providers.apollo_phone import LOCAL_WEBHOOKS
+
+        handler = LOCAL_WEBHOOKS.get(url)
+        if handler is not None:
+            status, _ = asyncio.run(handler(data, headers))
+            self.phone_deliveries["in_process" if status == 200 else f"refused_{status}"] += 1
+            return
+        import httpx
+
+        target = httpx.URL(url)
+        if target.host not in {h.strip("[]") for h in _LOOPBACK_HOSTS}:
+            self.phone_deliveries["undeliverable"] += 1  # the sandbox reaches no real host
+            return
+        try:
+            httpx.post(target, content=data, headers=headers, timeout=10.0)
+            self.phone_deliveries["http"] += 1
+        except httpx.HTTPError:
+            self.phone_deliveries["http_failed"] += 1
+
+    def wait_for_deliveries(self, timeout_s: float = 10.0) -> None:
+        """Block until every scheduled phone delivery has run (tests, benchmarks)."""
+        for timer in list(self._timers):
+            timer.join(timeout_s)
 
     def _person(self, answer: Any) -> dict[str, Any]:
         a = answer.attributes

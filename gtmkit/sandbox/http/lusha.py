@@ -19,9 +19,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from gtmkit.sandbox.http.api import ProviderAPI, attr
+from gtmkit.sandbox.http.api import ProviderAPI, attr, sold_phones
 from gtmkit.sandbox.http.ratelimit import RateInfo
 from gtmkit.sandbox.http.wire import Exchange, Reply, build_query, json_reply, stable_id
+
+#: How Lusha words a number's type (``phoneType``). "phone" for an office line is an
+#: assumption: the v2 schema names the field, its examples show "mobile" and "direct".
+LUSHA_PHONE_TYPE = {"mobile": "mobile", "direct": "direct", "office": "phone"}
 
 
 def _error(status: int, message: str) -> Reply:
@@ -110,7 +114,7 @@ class LushaAPI(ProviderAPI):
             return self.out_of_credits(ex)
         self.bill(ex)
         domain = attr(a, "company_domain")
-        phone = attr(a, "phone")
+        phones = sold_phones(answer)
         data = {
             "personId": stable_id("lusha", answer.person_id),
             "firstName": attr(a, "first_name"),
@@ -123,9 +127,10 @@ class LushaAPI(ProviderAPI):
                     "emailConfidence": answer.email_status,
                 }
             ],
-            "phoneNumbers": [{"number": phone, "phoneType": "direct", "doNotCall": False}]
-            if phone
-            else [],
+            "phoneNumbers": [
+                {"number": number, "phoneType": LUSHA_PHONE_TYPE[kind], "doNotCall": False}
+                for kind, number in phones.items()
+            ],
             "jobTitle": {
                 "title": attr(a, "title"),
                 "seniority": attr(a, "seniority"),

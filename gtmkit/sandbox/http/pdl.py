@@ -15,7 +15,14 @@ import json
 import time
 from typing import Any, ClassVar
 
-from gtmkit.sandbox.http.api import SIMULATED_TODAY, ProviderAPI, as_int, attr, split_name
+from gtmkit.sandbox.http.api import (
+    SIMULATED_TODAY,
+    ProviderAPI,
+    as_int,
+    attr,
+    sold_phones,
+    split_name,
+)
 from gtmkit.sandbox.http.ratelimit import RateInfo
 from gtmkit.sandbox.http.wire import (
     Exchange,
@@ -259,7 +266,8 @@ class PDLAPI(ProviderAPI):
             "work_email": answer.email,
             "personal_emails": [],
             "recommended_personal_email": None,
-            "mobile_phone": attr(a, "phone"),
+            "mobile_phone": sold_phones(answer).get("mobile"),
+            "phone_numbers": list(sold_phones(answer).values()),
             "industry": text(attr(a, "industry")),
             "job_title": text(attr(a, "title")),
             "job_title_role": text(department),

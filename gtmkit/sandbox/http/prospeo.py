@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from gtmkit.sandbox.http.api import ProviderAPI, as_int, attr, split_name
+from gtmkit.sandbox.http.api import ProviderAPI, as_int, attr, sold_phones, split_name
 from gtmkit.sandbox.http.pdl import size_range
 from gtmkit.sandbox.http.ratelimit import RateInfo
 from gtmkit.sandbox.http.wire import (
@@ -119,7 +119,7 @@ class ProspeoAPI(ProviderAPI):
             reply.delay_s = answer.latency_s
             return reply
         a = answer.attributes
-        with_mobile = options.get("enrich_mobile") is True and bool(attr(a, "phone"))
+        with_mobile = options.get("enrich_mobile") is True and "mobile" in sold_phones(answer)
         record = (key, f"{answer.person_id}|{with_mobile}")
         free = record in self._enriched
         if not free:
@@ -144,7 +144,7 @@ class ProspeoAPI(ProviderAPI):
         )
         title = attr(a, "title")
         department = attr(a, "department")
-        phone = attr(a, "phone") if with_mobile else None
+        phone = sold_phones(answer).get("mobile") if with_mobile else None
         if answer.email:
             email = {
                 "status": answer.email_status or "UNVERIFIED",

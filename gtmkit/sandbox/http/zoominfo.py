@@ -28,7 +28,7 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-from gtmkit.sandbox.http.api import ProviderAPI, as_int, attr
+from gtmkit.sandbox.http.api import ProviderAPI, as_int, attr, sold_phones
 from gtmkit.sandbox.http.ratelimit import RateInfo
 from gtmkit.sandbox.http.wire import BadBody, Exchange, Reply, build_query, clean, json_reply
 
@@ -219,6 +219,7 @@ class ZoomInfoAPI(ProviderAPI):
         department = attr(a, "department")
         score = 75 + round(24 * (answer.confidence or 0.0))
         person_number = int(str(answer.person_id).lstrip("p") or 0)
+        phones = sold_phones(answer)  # phone = the direct dial; mobilePhone
         return {
             "type": "Contact",
             "id": str(1_000_000_000 + person_number),
@@ -230,8 +231,8 @@ class ZoomInfoAPI(ProviderAPI):
                 "jobTitle": attr(a, "title"),
                 "managementLevel": [seniority] if seniority else [],
                 "jobFunction": [{"name": department}] if department else [],
-                "phone": attr(a, "phone"),
-                "mobilePhone": None,
+                "phone": phones.get("direct"),
+                "mobilePhone": phones.get("mobile"),
                 "contactAccuracyScore": max(75, min(99, score)),
                 "externalUrls": [{"type": "linkedin.com", "url": attr(a, "linkedin_url")}],
                 "company": {
