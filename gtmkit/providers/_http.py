@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from gtmkit.providers._redact import install_log_redaction
 from gtmkit.providers.base import Finding, Provider, Throttle
 from gtmkit.providers.errors import MalformedResponse, NotConnected, error_for_response
 from gtmkit.providers.throttle import read_throttle
@@ -106,6 +107,7 @@ class HttpProvider(Provider):
                 f"{self.name}: no httpx.AsyncClient; build adapters with "
                 "gtmkit.providers.connect(...) or pass client=..."
             )
+        install_log_redaction()  # before httpx/httpcore log this call: echoed keys are masked
         url = f"{self.base_url}/{path.lstrip('/')}"
         clean_params = {k: v for k, v in (params or {}).items() if v not in (None, "", [], ())}
         if (
