@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 MAX_AGE_SECONDS = 300.0
 
@@ -27,9 +27,25 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _fresh(sent_at_seconds: float, now: float) -> bool:
+def _refusal(
+    signature: str | None,
+    timestamp: str | None,
+    expected_for: Callable[[str], str],
+    unit_per_second: float,
+    names: str,
+    now: float,
+) -> str | None:
+    """The shared order of checks: headers present, timestamp fresh, then the HMAC."""
+    if not signature or not timestamp:
+        return f"missing {names} header"
+    if not timestamp.isdigit():
+        return f"timestamp header of {names} is not a whole number"
     # a clock a little ahead of ours is not a replay; far ahead is refused like stale
-    return abs(now - sent_at_seconds) <= MAX_AGE_SECONDS
+    if abs(now - int(timestamp) / unit_per_second) > MAX_AGE_SECONDS:
+        return "stale request: timestamp outside the 5-minute window"
+    if not hmac.compare_digest(expected_for(timestamp), signature):
+        return "bad signature"
+    return None
 
 
 def hubspot_v3_signature(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
@@ -43,18 +59,14 @@ def check_hubspot_v3(
     secret: str, method: str, uri: str, body: bytes, headers: Mapping[str, str], now: float
 ) -> str | None:
     """None when the request is HubSpot's and fresh, else the reason it is refused."""
-    signature = _header(headers, "X-HubSpot-Signature-v3")
-    timestamp = _header(headers, "X-HubSpot-Request-Timestamp")
-    if not signature or not timestamp:
-        return "missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header"
-    if not timestamp.isdigit():
-        return "X-HubSpot-Request-Timestamp is not milliseconds since the epoch"
-    if not _fresh(int(timestamp) / 1000.0, now):
-        return "stale request: timestamp outside the 5-minute window"
-    expected = hubspot_v3_signature(secret, method, uri, body, timestamp)
-    if not hmac.compare_digest(expected, signature):
-        return "bad signature"
-    return None
+    return _refusal(
+        _header(headers, "X-HubSpot-Signature-v3"),
+        _header(headers, "X-HubSpot-Request-Timestamp"),
+        lambda ts: hubspot_v3_signature(secret, method, uri, body, ts),
+        1000.0,
+        "X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp",
+        now,
+    )
 
 
 def generic_signature(secret: str, body: bytes, timestamp: str) -> str:
@@ -64,14 +76,11 @@ def generic_signature(secret: str, body: bytes, timestamp: str) -> str:
 
 def check_generic(secret: str, body: bytes, headers: Mapping[str, str], now: float) -> str | None:
     """None when the generic lead delivery is signed and fresh, else the reason it is refused."""
-    signature = _header(headers, "X-Gtmkit-Signature")
-    timestamp = _header(headers, "X-Gtmkit-Timestamp")
-    if not signature or not timestamp:
-        return "missing X-Gtmkit-Signature or X-Gtmkit-Timestamp header"
-    if not timestamp.isdigit():
-        return "X-Gtmkit-Timestamp is not seconds since the epoch"
-    if not _fresh(float(timestamp), now):
-        return "stale request: timestamp outside the 5-minute window"
-    if not hmac.compare_digest(generic_signature(secret, body, timestamp), signature):
-        return "bad signature"
-    return None
+    return _refusal(
+        _header(headers, "X-Gtmkit-Signature"),
+        _header(headers, "X-Gtmkit-Timestamp"),
+        lambda ts: generic_signature(secret, body, ts),
+        1.0,
+        "X-Gtmkit-Signature or X-Gtmkit-Timestamp",
+        now,
+    )
