@@ -1,0 +1,1 @@
+"""Webhook receiver parts. So far only signature checks (`gtmkit.webhooks.signatures`)."""
