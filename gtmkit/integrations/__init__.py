@@ -1,0 +1,1 @@
+"""Destinations after the waterfall: Slack, Clay and the manual LinkedIn hand-off (issue 13)."""
