@@ -84,9 +84,10 @@ _READ_ONLY = {"Id", "CreatedDate"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SOQL = re.compile(
     r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<obj>\w+)"
-    r"(?:\s+WHERE\s+(?P<field>\w+)\s+IN\s+\((?P<values>.*)\))?\s*$",
+    r"(?:\s+WHERE\s+(?:(?P<field>\w+)\s+IN\s+\((?P<values>.*)\)|\((?P<likes>.*)\)))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+_LIKE = re.compile(r"(\w+)\s+LIKE\s+'((?:[^'\\]|\\.)*)'", re.IGNORECASE)
 _VERSION = re.compile(r"^/services/data/v\d+\.\d+(?P<rest>/.*)?$")
 
 
@@ -200,6 +201,9 @@ class SalesforceAPI(CrmAPI):
                 for v in re.findall(r"'((?:[^'\\]|\\.)*)'", m.group("values"))
             }
             rows = [r for r in rows if str(r.get(m.group("field")) or "").lower() in values]
+        elif m.group("likes"):  # (F LIKE '%x%' OR F LIKE '%y%'): case-insensitive, as SOQL
+            likes = [(f, _like_pattern(v)) for f, v in _LIKE.findall(m.group("likes"))]
+            rows = [r for r in rows if any(p.fullmatch(str(r.get(f) or "")) for f, p in likes)]
         records = [
             {
                 "attributes": {
@@ -466,6 +470,17 @@ class SalesforceAPI(CrmAPI):
                 job["_bad"].append(("", f"{err['statusCode']}:{err['message']}:{fields_note}", rec))
         job["numberRecordsProcessed"] = len(job["_ok"]) + len(job["_bad"])
         job["numberRecordsFailed"] = len(job["_bad"])
+
+
+def _like_pattern(value: str) -> re.Pattern[str]:
+    """A SOQL ``LIKE`` pattern as a regex: ``%`` any run, ``_`` one character, ``\\`` escapes."""
+    out, chars = [], iter(value)
+    for c in chars:
+        if c == "\\":
+            out.append(re.escape(next(chars, "")))
+        else:
+            out.append({"%": ".*", "_": "."}.get(c, re.escape(c)))
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
 
 
 def _public(job: dict[str, Any]) -> dict[str, Any]:

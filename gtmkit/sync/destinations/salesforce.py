@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
-from gtmkit.sync.dedupe import Existing
+from gtmkit.sync.dedupe import Existing, linkedin_handle
 from gtmkit.sync.destinations.base import Destination, Item, Outcome, Session
 from gtmkit.sync.errors import DestinationError, MappingError
 
@@ -183,12 +183,21 @@ class Salesforce(Destination):
         wanted = sorted({"Id", *properties})
         out: list[Existing] = []
         for field, vals in values.items():
+            # a LinkedIn URL is stored in many spellings (www., trailing /, http): an exact IN
+            # would miss them, so those are found by handle; the matcher re-checks each key
+            handles = [linkedin_handle(v) for v in vals]
+            by_handle = all(handles)
             for start in range(0, len(vals), 100):
-                quoted = ", ".join(_soql_quote(v) for v in vals[start : start + 100])
-                soql = (
-                    f"SELECT {', '.join(wanted)} FROM {self.object_type} "
-                    f"WHERE {field} IN ({quoted})"
-                )
+                if by_handle:
+                    where = " OR ".join(
+                        f"{field} LIKE '%/in/{_like_literal(str(h))}%'"
+                        for h in handles[start : start + 100]
+                    )
+                    where = f"({where})"
+                else:
+                    quoted = ", ".join(_soql_quote(v) for v in vals[start : start + 100])
+                    where = f"{field} IN ({quoted})"
+                soql = f"SELECT {', '.join(wanted)} FROM {self.object_type} WHERE {where}"
                 url: str | None = f"{self.base}/query"
                 params: dict[str, str] | None = {"q": soql}
                 while url:
@@ -347,6 +356,13 @@ class Salesforce(Destination):
 
 def _soql_quote(value: str) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _like_literal(value: str) -> str:
+    """Text matched literally inside a quoted SOQL ``LIKE`` pattern (``%`` and ``_`` are
+    wildcards there, escaped as ``\\%`` and ``\\_``)."""
+    quoted = _soql_quote(value)[1:-1]
+    return quoted.replace("%", "\\%").replace("_", "\\_")
 
 
 def _text(value: Any) -> str:
