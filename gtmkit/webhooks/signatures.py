@@ -7,6 +7,15 @@ older than 5 minutes is refused.
 
 Generic leads: ``X-Gtmkit-Signature`` is hex(HMAC-SHA256(secret, timestamp + "." + body)) with
 ``X-Gtmkit-Timestamp`` in seconds; the same 5-minute window refuses replays of old deliveries.
+
+Example:
+    >>> body = b'{"email": "ana@acme.io"}'
+    >>> headers = {"x-gtmkit-timestamp": "1700000000",
+    ...            "x-gtmkit-signature": generic_signature("s3cret", body, "1700000000")}
+    >>> check_generic("s3cret", body, headers, now=1700000010.0) is None
+    True
+    >>> check_generic("wrong", body, headers, now=1700000010.0) is None
+    False
 """
 
 from __future__ import annotations
