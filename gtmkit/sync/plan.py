@@ -29,7 +29,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import polars as pl
 
@@ -43,7 +43,7 @@ from gtmkit.sync.merge import is_empty, merge, same_value
 from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
 from gtmkit.waterfall.sync import run_sync
 
-__all__ = ["DEFAULT_SYNC_LEDGER", "PLAN_SCHEMA", "SyncPlan", "plan"]
+__all__ = ["DEFAULT_SYNC_LEDGER", "PLAN_SCHEMA", "PlanOptions", "SyncPlan", "aplan", "plan"]
 
 Action = Literal["create", "update", "skip"]
 
@@ -134,14 +134,26 @@ def _show(value: Any) -> str:
     return "∅" if is_empty(value) else repr(str(value))
 
 
+class PlanOptions(TypedDict, total=False):
+    """How a dry run is made: the keyword options of :func:`plan`, :func:`aplan` and
+    :func:`gtmkit.sync.run`.
+
+    Attributes:
+        ledger: the sync ledger (default beside the run ledger: ``data/ledger.sync.sqlite``).
+        overwrite: let incoming values replace better-graded destination values.
+        only_failed: plan only the records the ledger holds as failed (a retry).
+    """
+
+    ledger: str | Path
+    overwrite: bool
+    only_failed: bool
+
+
 def plan(
     records: Any,
     destination: Destination,
     fields: FieldMap | None = None,
-    *,
-    ledger: str | Path = DEFAULT_SYNC_LEDGER,
-    overwrite: bool = False,
-    only_failed: bool = False,
+    **options: Unpack[PlanOptions],
 ) -> SyncPlan:
     """Dry-run a sync: read the destination, decide every record, write nothing.
 
@@ -149,20 +161,9 @@ def plan(
         records: a frame with canonical columns (or a ``LoadedList`` / ``WaterfallResult``).
         destination: where to (``gtmkit.sync.destination(...)``).
         fields: the mapping (default: the destination's ``default_fields`` present).
-        ledger: the sync ledger (default beside the run ledger: ``data/ledger.sync.sqlite``).
-        overwrite: let incoming values replace better-graded destination values.
-        only_failed: plan only the records the ledger holds as failed (a retry).
+        **options: ``ledger``, ``overwrite``, ``only_failed`` (:class:`PlanOptions`).
     """
-    return run_sync(
-        aplan(
-            records,
-            destination,
-            fields,
-            ledger=ledger,
-            overwrite=overwrite,
-            only_failed=only_failed,
-        )
-    )
+    return run_sync(aplan(records, destination, fields, **options))
 
 
 async def aplan(

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
@@ -32,7 +31,7 @@ from gtmkit.sync.destinations.base import Destination, Item, Outcome, Session
 from gtmkit.sync.errors import DestinationError, PlanNotSeen
 from gtmkit.sync.ledger import SyncLedger
 from gtmkit.sync.mapping import FieldMap
-from gtmkit.sync.plan import DEFAULT_SYNC_LEDGER, SyncPlan, aplan
+from gtmkit.sync.plan import PlanOptions, SyncPlan, aplan
 from gtmkit.waterfall.sync import run_sync
 
 __all__ = ["RESULT_SCHEMA", "SyncResult", "run", "write"]
@@ -115,13 +114,12 @@ def run(
     fields: FieldMap | None = None,
     *,
     confirm: bool = False,
-    ledger: str | Path = DEFAULT_SYNC_LEDGER,
-    overwrite: bool = False,
-    only_failed: bool = False,
+    **options: Unpack[PlanOptions],
 ) -> SyncResult:
     """Plan and write in one go, for batch runs: ``confirm=True`` says nobody reviews the plan.
 
     The plan is still made (and its outcome is in the result), it is just not shown first.
+    ``options`` are :func:`gtmkit.sync.plan`'s (``ledger``, ``overwrite``, ``only_failed``).
     """
     if confirm is not True:
         raise PlanNotSeen(
@@ -130,14 +128,7 @@ def run(
         )
 
     async def main() -> SyncResult:
-        planned = await aplan(
-            records,
-            destination,
-            fields,
-            ledger=ledger,
-            overwrite=overwrite,
-            only_failed=only_failed,
-        )
+        planned = await aplan(records, destination, fields, **options)
         planned.written = True
         return await _awrite(planned)
 
