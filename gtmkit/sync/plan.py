@@ -294,6 +294,7 @@ def _decide(
             skip(row_id, key, note, matched_by, found.id if found else None)
             continue
         result = merge(found.properties if found else None, row, fmap, overwrite=overwrite)
+        result.changes.update(destination.followups(found))
         if known is not None and found is not None and _already_written(known, result.changes):
             skip(row_id, key, "unchanged since the last sync (sync ledger)", matched_by, found.id)
             continue

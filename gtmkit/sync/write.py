@@ -155,13 +155,17 @@ async def _awrite(plan: SyncPlan) -> SyncResult:
                         ]
                     else:
                         try:
-                            got = await _send(session, dest, action, batch, bulk=bulk)
+                            got, halted = await _send(session, dest, action, batch, bulk=bulk)
                         except DestinationError as exc:
-                            stopped = str(exc)
-                            got = [
-                                Outcome(i.record_key, False, kind=exc.kind, reason=stopped)
-                                for i in batch
-                            ]
+                            got, halted = (
+                                [
+                                    Outcome(i.record_key, False, kind=exc.kind, reason=str(exc))
+                                    for i in batch
+                                ],
+                                exc,
+                            )
+                        if halted is not None:
+                            stopped = str(halted)
                     _record(led, dest, action, batch, got)
                     outcomes.update({o.record_key: o for o in got})
             calls, retries, waited = session.calls, session.retries, session.waited_s
@@ -195,7 +199,9 @@ async def _awrite(plan: SyncPlan) -> SyncResult:
 
 async def _send(
     session: Session, dest: Destination, action: str, batch: list[Item], *, bulk: bool = False
-) -> list[Outcome]:
+) -> tuple[list[Outcome], DestinationError | None]:
+    """One batch's outcomes, and the error that stopped its follow-ups, if one did (the
+    records themselves are written: they keep their outcome, noted)."""
     if bulk:
         got = await dest.bulk(session, action, batch)
     elif action == "create":
@@ -209,9 +215,16 @@ async def _send(
             kind="client_bug",
         )
     written = [(item, out) for item, out in zip(batch, got, strict=True) if out.ok]
-    if written:
+    if not written:
+        return got, None
+    try:
         await dest.after_write(session, written)
-    return got
+    except DestinationError as exc:
+        for _, out in written:
+            if out.ok and not out.reason:
+                out.reason = f"written; its follow-up was not done: {exc}"
+        return got, exc
+    return got, None
 
 
 def _record(
@@ -221,6 +234,12 @@ def _record(
         (i.record_key, o.dest_id or "", i.properties, action)
         for i, o in zip(batch, got, strict=True)
         if o.ok
+    ]
+    # a failure after part of the write landed: the part is recorded with its id as well
+    ok += [
+        (i.record_key, o.dest_id, o.landed, action)
+        for i, o in zip(batch, got, strict=True)
+        if not o.ok and o.dest_id and o.landed is not None
     ]
     bad = [
         (i.record_key, o.kind or "failed", o.reason or "failed", i.properties)

@@ -49,7 +49,12 @@ class Item:
 
 @dataclass
 class Outcome:
-    """What became of one item: written (with its id) or failed (with kind and reason)."""
+    """What became of one item: written (with its id) or failed (with kind and reason).
+
+    ``landed`` is for a failure after part of the write went through (the person was written,
+    adding them to the sequence was refused): the properties that did land, recorded in the
+    sync ledger with ``dest_id`` while the record stays in the failed table for a retry.
+    """
 
     record_key: str
     ok: bool
@@ -57,6 +62,7 @@ class Outcome:
     kind: str = ""
     reason: str = ""
     created: bool = False
+    landed: dict[str, Any] | None = None
 
 
 class Session:
@@ -314,6 +320,12 @@ class Destination(ABC):
     def plan_notes(self, item: Item, existing: Existing | None) -> str | None:
         """Why a record must be skipped whatever its fields say (e.g. in an active sequence)."""
         return None
+
+    def followups(self, existing: Existing | None) -> dict[str, tuple[Any, Any]]:
+        """Changes beyond the mapped fields, shown in the dry run like any other (a sequencer's
+        ``sequence: ∅ → '7'``): pseudo-property → (from, to). Carried out by
+        :meth:`after_write`."""
+        return {}
 
 
 def _message_of(body: Any) -> str:
