@@ -18,7 +18,7 @@ import pytest
 from gtmkit import sync
 from gtmkit.sandbox.crm import CrmTransport
 from gtmkit.sync.ledger import SyncLedger
-from tests._sync_helpers import people as _people
+from tests._sync_helpers import people
 
 SEQUENCE = 7
 
@@ -83,6 +83,12 @@ def vendor(request: pytest.FixtureRequest) -> Vendor:
 def _email(vendor: Vendor, person: dict[str, Any]) -> str:
     value = person.get(vendor.email_field)
     return str(value[0] if isinstance(value, list) else value)
+
+
+def _people(n: int, *, bad: frozenset[int] = frozenset()) -> pl.DataFrame:
+    """The shared list, with a title per person."""
+    titles = pl.Series("title", [f"Title {i}" for i in range(n)])
+    return people(n, bad=bad).with_columns(titles)
 
 
 def _setup(vendor: Vendor, **limits: Any) -> tuple[CrmTransport, Any, Any]:
