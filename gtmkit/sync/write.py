@@ -215,16 +215,18 @@ async def _send(
             kind="client_bug",
         )
     written = [(item, out) for item, out in zip(batch, got, strict=True) if out.ok]
-    if not written:
-        return got, None
-    try:
-        await dest.after_write(session, written)
-    except DestinationError as exc:
-        for _, out in written:
-            if out.ok and not out.reason:
-                out.reason = f"written; its follow-up was not done: {exc}"
-        return got, exc
-    return got, None
+    halted: DestinationError | None = None
+    if written:
+        try:
+            await dest.after_write(session, written)
+        except DestinationError as exc:
+            halted = exc
+            for _, out in written:
+                if out.ok and not out.reason:
+                    out.reason = f"written; its follow-up was not done: {exc}"
+    for out in got:  # a vendor's message may quote the request back, credential included
+        out.reason = dest.redact(out.reason)
+    return got, halted
 
 
 def _record(
