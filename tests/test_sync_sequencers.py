@@ -382,3 +382,17 @@ def test_outreach_reads_every_page_of_sequence_states(tmp_path: Path) -> None:
     assert "sequence" not in p.diff["property"].to_list()  # nobody is added to 6 again
     pages = [path for v, _, path in twin.app.requests if v == "outreach"]
     assert pages.count("/sequenceStates") == 2
+
+
+def test_a_person_without_an_email_is_not_created(vendor: Vendor, tmp_path: Path) -> None:
+    twin, api, dest = _setup(vendor)
+    rows = _people(2).with_columns(
+        pl.when(pl.col("row_id") == 1).then(None).otherwise("email").alias("email")
+    )
+    p = sync.plan(rows, dest, ledger=tmp_path / "s.sqlite")
+    assert p.frame["action"].to_list() == ["create", "skip"]
+    assert p.frame.row(1, named=True)["reason"] == (
+        f"no email address: a {vendor.word} cannot reach them (not created)"
+    )
+    sync.write(p)
+    assert len(vendor.people(api)) == 1 and _writes(twin, vendor) != []

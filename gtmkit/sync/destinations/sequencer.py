@@ -2,7 +2,8 @@
 them to a sequence (cadence) — and refuse, at plan time, a person already in an active one
 (two sequences at once is how prospects get double-emailed). Someone active in another
 sequence is not touched at all (a rep is working them); someone active in the sync's own
-sequence (added by an earlier sync) still gets field updates, and is not added again.
+sequence (added by an earlier sync) still gets field updates, and is not added again. A
+person with no email address is not created (no sequence can reach them).
 
 Adding someone to the sequence is part of the dry run like any field: the plan shows
 ``sequence: ∅ → '7'`` (``cadence`` for Salesloft) for each person who will be added, so a
@@ -30,6 +31,7 @@ from typing import Any, ClassVar
 from gtmkit.sync.dedupe import Existing
 from gtmkit.sync.destinations.base import Destination, Item, Outcome, Session
 from gtmkit.sync.errors import DestinationError
+from gtmkit.sync.merge import is_empty
 
 __all__ = ["Sequencer"]
 
@@ -53,9 +55,11 @@ class Sequencer(Destination):
         self.enrolled: list[str] = []
 
     def plan_notes(self, item: Item, existing: Existing | None) -> str | None:
+        word = self.sequence_word
+        if existing is None and is_empty(item.record.get("email")):
+            return f"no email address: a {word} cannot reach them (not created)"
         active = existing.active_sequence if existing is not None else None
         if active and active != self.sequence_id:  # a rep's sequence: hands off
-            word = self.sequence_word
             return f"already in an active {word} ({word} {active}): not touched until it ends"
         return None
 
