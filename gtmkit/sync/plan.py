@@ -299,7 +299,8 @@ def _decide(
             skip(row_id, key, "unchanged since the last sync (sync ledger)", matched_by, found.id)
             continue
         if not result.changes:
-            why = "; ".join(result.kept.values()) if result.kept else "nothing to change"
+            kept = "; ".join(f"{prop}: {why}" for prop, why in result.kept.items())
+            why = f"nothing to change ({kept})" if kept else "nothing to change"
             skip(row_id, key, why, matched_by, found.id if found else None)
             continue
         action = "update" if found is not None else "create"
