@@ -73,6 +73,7 @@ from gtmkit.sync.ledger import SyncLedger, sync_ledger_path
 from gtmkit.sync.mapping import FieldMap
 from gtmkit.sync.plan import DEFAULT_SYNC_LEDGER, SyncPlan, plan
 from gtmkit.sync.summary import summary
+from gtmkit.sync.view import Table
 from gtmkit.sync.write import SyncResult, run, write
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "SyncLedger",
     "SyncPlan",
     "SyncResult",
+    "Table",
     "destination",
     "plan",
     "run",

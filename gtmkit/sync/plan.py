@@ -99,9 +99,16 @@ class SyncPlan:
         return {a: int(got.get(a, 0)) for a in ("create", "update", "skip")}
 
     def _repr_html_(self) -> str:
+        from gtmkit.sync.view import Table, preview
+
         counts = ", ".join(f"{n} {a}" for a, n in self.counts().items())
         head = html.escape(f"Dry run for {self.destination.name} {self.destination.object_type}")
-        table = self.frame.head(20)._repr_html_()
+        columns = [ROW_ID, "action", "matched_by", "destination_id", "changes", "reason"]
+        table = Table(
+            preview(self.frame, first=("update", "skip")),  # what touches existing records first
+            columns=columns,
+            caption="A few records of each action:",
+        )._repr_html_()
         return f"<p><b>{head}</b>: {html.escape(counts)}. Nothing written yet.</p>{table}"
 
 
@@ -295,17 +302,17 @@ def _decide(
             continue
         result = merge(found.properties if found else None, row, fmap, overwrite=overwrite)
         result.changes.update(destination.followups(found))
+        kept = "; ".join(f"{prop}: {why}" for prop, why in result.kept.items())
         if known is not None and found is not None and _already_written(known, result.changes):
             skip(row_id, key, "unchanged since the last sync (sync ledger)", matched_by, found.id)
             continue
         if not result.changes:
-            kept = "; ".join(f"{prop}: {why}" for prop, why in result.kept.items())
             why = f"nothing to change ({kept})" if kept else "nothing to change"
             skip(row_id, key, why, matched_by, found.id if found else None)
             continue
         action = "update" if found is not None else "create"
         shown = "; ".join(f"{p}: {_show(a)} → {_show(b)}" for p, (a, b) in result.changes.items())
-        note = "; ".join(result.kept.values()) or None
+        note = kept or None
         plan_rows.append(
             (
                 row_id,

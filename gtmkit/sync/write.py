@@ -85,11 +85,18 @@ class SyncResult:
         return f"SyncResult({self.destination!r}, {self.counts()}, stopped={self.stopped!r})"
 
     def _repr_html_(self) -> str:
+        from gtmkit.sync.view import Table, preview
+
         counts = ", ".join(f"{n} {k}" for k, n in self.counts().items())
         head = f"Synced to {self.destination} {self.object_type}: {counts}"
         if self.stopped:
             head += f" (stopped: {self.stopped})"
-        return f"<p><b>{html.escape(head)}</b></p>{self.frame.head(20)._repr_html_()}"
+        # the failures first (each with its reason), then a few of the rest
+        rest = self.frame.filter(pl.col("status") != "failed")
+        shown = pl.concat([self.failures(), preview(rest, by="status")])
+        columns = [ROW_ID, "action", "status", "destination_id", "reason"]
+        table = Table(shown, columns=columns, caption="Failures first, then a few of each:")
+        return f"<p><b>{html.escape(head)}</b></p>{table._repr_html_()}"
 
 
 def write(plan: SyncPlan) -> SyncResult:
