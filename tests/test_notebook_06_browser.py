@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from gtmkit.reports import NotebookRun, run_notebook
-from tests._lab_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests._lab_helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    only_local_files,
+    require_chromium,
+)
 from tests._notebooks_helpers import NOTEBOOKS_DIR, hermetic_jupyter
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -39,20 +45,12 @@ def test_the_dry_run_and_the_sync_read_in_chromium(report: NotebookRun) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     refused: list[str] = []
 
-    def only_the_file(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if url.startswith(("file:", "data:")):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            refused.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
     assert report.html is not None
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.route("**/*", only_the_file)
+            page.route("**/*", only_local_files(refused))
             page.goto(Path(report.html).as_uri(), wait_until="load")
             text = " ".join(page.inner_text("body").split())
             tables = page.locator("table").count()
