@@ -72,7 +72,7 @@ from gtmkit.sync.errors import (
 from gtmkit.sync.ledger import SyncLedger, sync_ledger_path
 from gtmkit.sync.mapping import FieldMap
 from gtmkit.sync.plan import DEFAULT_SYNC_LEDGER, SyncPlan, plan
-from gtmkit.sync.summary import summary
+from gtmkit.sync.summary import summary, synced_sentence
 from gtmkit.sync.view import Table
 from gtmkit.sync.write import SyncResult, run, write
 
@@ -97,6 +97,7 @@ __all__ = [
     "run",
     "summary",
     "sync_ledger_path",
+    "synced_sentence",
     "write",
 ]
 
