@@ -61,6 +61,9 @@ from gtmkit.sandbox.http.wire import Exchange, Reply, json_reply, stable_id
 
 __all__ = ["FIELDS", "SalesforceAPI"]
 
+#: the OAuth token endpoint, on the org's own domain
+TOKEN_PATH = "/services/oauth2/token"
+
 FIELDS: dict[str, tuple[str, ...]] = {
     "Lead": (
         "Id",
@@ -105,7 +108,6 @@ _SOQL = re.compile(
     r"(?:\s+WHERE\s+(?P<field>\w+)\s+IN\s+\((?P<values>.*)\))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
-TOKEN_PATH = "/services/oauth2/token"
 _VERSION = re.compile(r"^/services/data/v\d+\.\d+(?P<rest>/.*)?$")
 
 
@@ -521,6 +523,10 @@ class SalesforceAPI(CrmAPI):
         job["numberRecordsFailed"] = len(job["_bad"])
 
 
+def _public(job: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in job.items() if not k.startswith("_")}
+
+
 def _duplicate_error(sobject: str, match_id: str) -> dict[str, Any]:
     """The error a blocking duplicate rule gives, naming the record it matched."""
     message = "Use one of these records?"
@@ -558,7 +564,3 @@ def _duplicate_error(sobject: str, match_id: str) -> dict[str, Any]:
             "matchResults": [match],
         },
     }
-
-
-def _public(job: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in job.items() if not k.startswith("_")}
