@@ -196,6 +196,11 @@ def summary(
         f"{_fig('from_list', count(e.from_list))} already in your list. "
         f"{_fig('usable', count(e.usable))} of the emails found are verified deliverable.</p>"
     )
+    if e.found_manual:
+        lead += (
+            f"<p>{_fig('found_manual', count(e.found_manual))} of the emails found come from "
+            "manual LinkedIn research (found by hand, not verified).</p>"
+        )
     documented = table_html(
         _documented_rows(e),
         table_id="documented",
