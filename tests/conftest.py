@@ -31,6 +31,9 @@ SYNC_ENV_VARS = (
     "SALESLOFT_API_KEY",
 )
 
+#: Clay's webhook URL, its token and the callback secret (gtmkit.integrations): never live.
+INTEGRATION_ENV_VARS = ("CLAY_WEBHOOK_URL", "CLAY_WEBHOOK_TOKEN", "CLAY_CALLBACK_TOKEN")
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
@@ -97,6 +100,8 @@ def _offline_and_keyless(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     for var in PROVIDER_KEY_VARS:
         monkeypatch.delenv(var, raising=False)
     for var in SYNC_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var in INTEGRATION_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     _ignore_default_dotenv(monkeypatch)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)

@@ -69,6 +69,7 @@ import polars as pl
 from gtmkit.errors import GtmkitError
 from gtmkit.integrations.clay_store import SUBMISSION_LIMIT, ClayStore, WebhookUsage
 from gtmkit.lists.headers import map_headers
+from gtmkit.providers._redact import install_log_redaction
 from gtmkit.schema import CANONICAL_FIELDS, ROW_ID
 
 __all__ = [
@@ -289,6 +290,7 @@ def push(
             report.skipped += 1
             continue
         todo.append((payload, sha))
+    install_log_redaction()  # httpx logs each request's URL: the webhook's is a credential
     pacer = _Pacer(records_per_second, burst, sleep)
     failed: list[tuple[int, str]] = []
     used: dict[str, WebhookUsage] = {}

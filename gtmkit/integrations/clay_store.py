@@ -171,12 +171,13 @@ class ClayStore:
 
     # -- webhooks ---------------------------------------------------------------------------
     def webhook_usage(self, url: str, *, limit: int = SUBMISSION_LIMIT) -> WebhookUsage:
-        """The webhook's usage (registered with ``limit`` the first time it is seen)."""
+        """The webhook's usage, its limit set to ``limit`` (registered when first seen)."""
         key = webhook_key(url)
         with self._lock, self._write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO webhooks (key, label, submission_limit, created_at) "
-                "VALUES (?, ?, ?, ?)",
+            conn.execute(  # the limit the caller gives now is the one that holds
+                "INSERT INTO webhooks (key, label, submission_limit, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "submission_limit = excluded.submission_limit",
                 (key, webhook_label(url), limit, time.time()),
             )
             label, used, cap, retired = conn.execute(
