@@ -201,11 +201,23 @@ def test_rate_limit_is_retried_after_retry_after(store: ClayStore) -> None:
 def test_pacing_holds_records_per_second(store: ClayStore) -> None:
     twin = ClayTwin()
     url = twin.create_webhook()
-    waits: list[float] = []
-    push(_rows(30), store, webhook_url=url, transport=twin, sleep=waits.append,
-         records_per_second=10, burst=20)  # fmt: skip
-    # 20 go in the burst, the 10 after wait ~0.1 s each
-    assert len(waits) >= 9 and sum(waits) == pytest.approx(1.0, abs=0.15)
+    now = [0.0]
+    sent_at: list[float] = []
+
+    class Clocked(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            sent_at.append(now[0])
+            return twin.handle_request(request)
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    push(_rows(50), store, webhook_url=url, transport=Clocked(), sleep=sleep,
+         clock=lambda: now[0], records_per_second=10, burst=20)  # fmt: skip
+    assert sent_at[19] == 0.0  # the burst goes at once
+    assert now[0] == pytest.approx(3.0)  # the other 30 at 10 a second
+    for i in range(len(sent_at)):  # never more than burst + rate * t by time t
+        assert i + 1 <= 20 + 10 * sent_at[i] + 1e-9
 
 
 def test_timeout_is_unknown_counted_and_not_resent(store: ClayStore) -> None:

@@ -168,19 +168,25 @@ def _sha(payload: dict[str, Any]) -> str:
 class _Pacer:
     """A token bucket in records (Clay's webhook pacing is per record)."""
 
-    def __init__(self, per_second: float, burst: int, sleep: Callable[[float], None] | None):
-        self.rate, self.burst, self.sleep = per_second, float(burst), sleep
-        self.tokens, self.at = float(burst), time.monotonic()
+    def __init__(
+        self,
+        per_second: float,
+        burst: int,
+        sleep: Callable[[float], None] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.rate, self.burst, self.sleep, self.clock = per_second, float(burst), sleep, clock
+        self.tokens, self.at = float(burst), clock()
 
     def take(self, n: int) -> None:
         if self.sleep is None:
             return
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens < n:
             self.sleep((n - self.tokens) / self.rate)
-            self.tokens, self.at = float(n), time.monotonic()
+            self.tokens, self.at = float(n), self.clock()
         self.tokens -= n
 
 
@@ -235,6 +241,7 @@ def push(
     burst: int = 20,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] | None = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
     timeout_s: float = 30.0,
 ) -> PushReport:
     """Push rows to a Clay table's webhook, each with its ``row_id``.
@@ -252,6 +259,7 @@ def push(
         limit: submissions a webhook takes in its lifetime (Clay: 50,000).
         resend: push again rows this store already pushed (each costs a submission).
         records_per_second, burst: pacing; ``sleep=None`` turns pacing and back-off off.
+        sleep, clock: how to wait and what time it is (a test passes simulated ones).
         transport: an httpx transport (``gtmkit.sandbox.clay.ClayTwin()`` offline).
 
     Raises:
@@ -291,7 +299,7 @@ def push(
             continue
         todo.append((payload, sha))
     install_log_redaction()  # httpx logs each request's URL: the webhook's is a credential
-    pacer = _Pacer(records_per_second, burst, sleep)
+    pacer = _Pacer(records_per_second, burst, sleep, clock)
     failed: list[tuple[int, str]] = []
     used: dict[str, WebhookUsage] = {}
     with httpx.Client(transport=transport, timeout=timeout_s) as client:
