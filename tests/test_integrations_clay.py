@@ -386,3 +386,16 @@ def test_clay_table_export_loads_like_any_list() -> None:
     assert first["linkedin_url"].startswith("https://www.linkedin.com/in/")
     assert first["company_domain"] == "northwind.io"
     assert "Enrich Person" not in mapping  # Clay's JSON enrichment cells stay extra columns
+
+
+def test_clay_companies_table_export_keeps_the_company_profile_apart(tmp_path: Path) -> None:
+    path = tmp_path / "clay_companies.csv"
+    path.write_text(
+        "Full Name,Company Name,Domain,Company LinkedIn URL,Job Title\n"
+        "Maya Okafor,Northwind Labs,northwind.io,https://www.linkedin.com/company/northwind,CRO\n",
+        encoding="utf-8",
+    )
+    loaded = gtmkit.load_list(path)
+    assert loaded.mapping["Domain"] == "company_domain"
+    assert "Company LinkedIn URL" not in loaded.mapping  # a company page is not a person's
+    assert loaded.records.height == 1

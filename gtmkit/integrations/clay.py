@@ -32,6 +32,13 @@ reference for webhook sources, so some are from third parties and said so):
   yours to configure: gtmkit asks for ``row_id`` in the body and the shared secret in the
   ``x-gtmkit-callback-token`` header (see :mod:`gtmkit.integrations.clay_callback`).
 
+A Clay table's CSV export is loaded by ``gtmkit.load_list`` like any list: its headers are
+the table's column names, and Clay's usual ones ("First Name", "Job Title", "Company Domain",
+"LinkedIn Profile", "Work Email"; "Company Name", "Domain", "Company LinkedIn URL" on a
+companies table, as integrators' guides such as docs.prontohq.com name them) already map. No
+Clay document lists an export's exact headers, so the fixture the tests load is modelled on
+those names, **not** copied from a real export.
+
 Secrets come from the environment only: ``CLAY_WEBHOOK_URL`` (a webhook without a token
 accepts anything posted to it, so its URL is a credential too), ``CLAY_WEBHOOK_TOKEN`` and
 ``CLAY_CALLBACK_TOKEN``. None is ever written to the store, a repr, a log or an error.
