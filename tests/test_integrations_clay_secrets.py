@@ -13,9 +13,11 @@ from gtmkit.integrations.clay import SECRET_ENV_VARS, ClayError, collect, push
 from gtmkit.integrations.clay_callback import CALLBACK_TOKEN_HEADER, accept_clay_callback
 from gtmkit.integrations.clay_store import ClayStore
 from gtmkit.sandbox.clay import ClayTwin
+from tests.test_canary_secrets import CANARIES, _spellings
 
-TOKEN = 'canaryCLAYtok"q2w8\\b'
-CALLBACK = "canaryCLAYcb7f3k9q2w8"
+#: the canary suite's own keys (newline-ended, quoted or backslashed ones among them)
+RAW_TOKEN, RAW_CALLBACK = CANARIES["CLAY_WEBHOOK_TOKEN"], CANARIES["CLAY_CALLBACK_TOKEN"]
+TOKEN, CALLBACK = RAW_TOKEN.strip(), RAW_CALLBACK.strip()
 
 
 def _rows(n: int) -> pl.DataFrame:
@@ -35,13 +37,13 @@ def test_no_clay_secret_leaks_anywhere(
     url = twin.create_webhook(token=TOKEN, limit=3)
     monkeypatch.setenv("CLAY_WEBHOOK_URL", url)
     monkeypatch.setenv("CLAY_WEBHOOK_TOKEN", TOKEN + "x")  # first a wrong one
-    monkeypatch.setenv("CLAY_CALLBACK_TOKEN", CALLBACK + "\n")
+    monkeypatch.setenv("CLAY_CALLBACK_TOKEN", RAW_CALLBACK)
     caplog.set_level(logging.DEBUG)
     store = ClayStore(tmp_path / "clay.sqlite")
     texts: list[str] = []
     refused = push(_rows(2), store, transport=twin, sleep=None)
     texts += [repr(refused), *refused.failed["reason"].to_list()]
-    monkeypatch.setenv("CLAY_WEBHOOK_TOKEN", TOKEN)
+    monkeypatch.setenv("CLAY_WEBHOOK_TOKEN", RAW_TOKEN)
     ok = push(_rows(5), store, transport=twin, sleep=None, headroom=0, limit=3)
     texts += [repr(ok), repr(store), repr(twin), *(repr(u) for u in ok.webhooks)]
     with pytest.raises(ClayError) as retired:
@@ -55,9 +57,10 @@ def test_no_clay_secret_leaks_anywhere(
     texts.append(caplog.text)
     files = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     for secret in (TOKEN, CALLBACK, url):
-        for text in texts:
-            assert secret not in text
-        assert secret.encode() not in files
+        for spelling in _spellings(secret):
+            for text in texts:
+                assert spelling not in text
+            assert spelling.encode() not in files
     assert ok.sent == 2 and ok.pending == [2, 3, 4]  # the refused try counted: 1 of 3 used
     assert "HTTP Request" in caplog.text  # httpx logged each request, URL masked
     assert set(SECRET_ENV_VARS) == {"CLAY_WEBHOOK_URL", "CLAY_WEBHOOK_TOKEN", "CLAY_CALLBACK_TOKEN"}
