@@ -18,8 +18,8 @@ it (https://redis.io/docs/latest/commands/xclaim/). Entries deleted from the str
 pending come back from ``XAUTOCLAIM`` in its third element (Redis ≥ 7).
 
 Example:
-    >>> FORWARD.count("redis.call")  # done-check, publish, mark done, acknowledge: one script
-    5
+    >>> FORWARD.count("redis.call")  # done?, publish, mark done, acknowledge: one script
+    6
     >>> Message("leads.new", "1-0", {"event_id": "e1"}, 2).event_id
     'e1'
 """
