@@ -29,6 +29,11 @@ SYNC_ENV_VARS = (
     "SALESFORCE_REFRESH_TOKEN",
     "OUTREACH_ACCESS_TOKEN",
     "SALESLOFT_API_KEY",
+    # the webhook receiver's secrets (gtmkit.webhooks.SECRET_ENV_VARS)
+    "GTMKIT_WEBHOOK_SECRET",
+    "HUBSPOT_CLIENT_SECRET",
+    "CLAY_WEBHOOK_TOKEN",
+    "APOLLO_WEBHOOK_TOKEN",
 )
 
 #: Clay's webhook URL, its token and the callback secret (gtmkit.integrations): never live.

@@ -38,7 +38,7 @@ import sys
 from gtmkit.providers.credentials import Secret
 
 #: Packages whose ``SECRET_ENV_VARS`` tuple lists credential variables of their own.
-SECRET_HOOKS = ("gtmkit.sync", "gtmkit.integrations")
+SECRET_HOOKS = ("gtmkit.sync", "gtmkit.integrations", "gtmkit.webhooks")
 #: Top-level loggers whose records (and their children's) are filtered.
 FILTERED_LOGGERS = ("httpx", "httpcore", "gtmkit")
 #: httpcore's module loggers (``httpcore/_async/*.py``), made now so they are filtered at once.
