@@ -30,6 +30,8 @@ SYNC_ENV_VARS = (
     "OUTREACH_ACCESS_TOKEN",
     "SALESLOFT_API_KEY",
 )
+#: Integration secrets (gtmkit.integrations): no test posts to a real Slack.
+INTEGRATION_ENV_VARS = ("SLACK_WEBHOOK_URL", "SLACK_SIGNING_SECRET")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -97,6 +99,8 @@ def _offline_and_keyless(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     for var in PROVIDER_KEY_VARS:
         monkeypatch.delenv(var, raising=False)
     for var in SYNC_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var in INTEGRATION_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     _ignore_default_dotenv(monkeypatch)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
