@@ -209,8 +209,13 @@ class ApprovalStore:
                 f"no folder {self.path.parent} for the approval store: create it, or pass "
                 "the run's --ledger path"
             )
-        with self._transaction() as db:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            # WAL: waiting processes read while a decision is written (set once, it persists)
+            db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        finally:
+            db.close()
 
     def __repr__(self) -> str:
         return f"ApprovalStore({str(self.path)!r})"
@@ -220,7 +225,6 @@ class ApprovalStore:
         # one connection per operation: a store is shared by processes that come and go
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
