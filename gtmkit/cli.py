@@ -9,7 +9,7 @@ module is not installed yet says so instead of breaking the others. Adding a com
 Example:
     >>> from gtmkit.cli import COMMANDS, main
     >>> list(COMMANDS)
-    ['demo', 'report', 'lab', 'serve', 'worker', 'consume', 'serve-webhooks']
+    ['demo', 'report', 'lab', 'serve', 'worker', 'consume', 'serve-webhooks', 'approve']
     >>> main(["--version"])
     gtmkit 0.1.0
     0
@@ -17,7 +17,8 @@ Example:
     >>> with contextlib.redirect_stderr(sys.stdout):  # the error goes to stderr
     ...     status = main(["frobnicate"])  # doctest: +NORMALIZE_WHITESPACE
     gtmkit: unknown command 'frobnicate'; known commands: demo, report, lab, serve, worker, consume,
-    serve-webhooks
+    serve-webhooks,
+    approve
     (gtmkit --help describes them)
     >>> status
     2
@@ -97,6 +98,12 @@ COMMANDS: dict[str, Command] = {
             "gtmkit.webhooks.serve",
             "main",
             "the webhook receiver (uvicorn): signed leads, HubSpot, Clay, Apollo → Redis Streams",
+        ),
+        Command(
+            "approve",
+            "gtmkit.integrations.slack_approvals",
+            "main",
+            "approve (or --reject) a run waiting for approval of its estimated spend",
         ),
     )
 }

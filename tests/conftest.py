@@ -35,6 +35,8 @@ SYNC_ENV_VARS = (
     "CLAY_WEBHOOK_TOKEN",
     "APOLLO_WEBHOOK_TOKEN",
 )
+#: Integration secrets (gtmkit.integrations): no test posts to a real Slack.
+INTEGRATION_ENV_VARS = ("SLACK_WEBHOOK_URL", "SLACK_SIGNING_SECRET")
 
 #: Clay's webhook URL, its token and the callback secret (gtmkit.integrations): never live.
 INTEGRATION_ENV_VARS = ("CLAY_WEBHOOK_URL", "CLAY_WEBHOOK_TOKEN", "CLAY_CALLBACK_TOKEN")
