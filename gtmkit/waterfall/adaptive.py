@@ -19,7 +19,9 @@ whose earlier rows come back from the cache with the same answers, takes the sam
 the posterior means and lookup counts they rested on, and the worth of a usable record — is
 written to the ledger (``adaptive_orders``, see :mod:`gtmkit.waterfall.adaptive_log`) and
 returned as ``result.decisions``; the chain's seed, block size and prior go to
-``adaptive_runs``. A resumed run walks each row already decided in its recorded order.
+``adaptive_runs``. A resumed run walks each row already decided in its recorded order, and
+so does a rerun of the same spec on the same list with the same seed: from the cache it
+reproduces the run, at no cost (``resume=False`` learns afresh, from the ledger's history).
 
 **What is ordered.** Steps that look for an email with a paid provider. A manual hand-off, a
 free local step (the pattern guess) and a step that does not fill ``email`` keep their place.
@@ -313,19 +315,24 @@ def adaptive_order(
     providers: Mapping[str, Any],
     prices: Mapping[str, float],
     ledger: Any,
-    chain_id: str,
-    run_id: str,
+    info: Any,
     seed: int,
+    rerun: bool,
     stopping: Callable[[], str | None],
 ) -> AdaptiveOrder:
-    """The order policy of a run: the chain's recorded settings and prior when it resumes,
-    else new ones (the prior from the ledger's history, see ``adaptive_prior``), recorded."""
+    """The order policy of a run: the chain's recorded settings and prior when it resumes (or,
+    with ``rerun``, those of the earlier chain it reruns), else new ones — the prior from the
+    ledger's history (``adaptive_prior``) — recorded before any row is decided."""
     from gtmkit.waterfall.adaptive_prior import seed_priors
 
-    log = DecisionLog(ledger, chain_id=chain_id, run_id=run_id)
+    chain_id = info.chain_id
+    log = DecisionLog(ledger, chain_id=chain_id, run_id=info.run_id)
     segment_by = list(wf.segment_by or ())
     names = [policy.steps[i].provider for i in orderable(policy, providers)]
     settings = log.settings()
+    if settings is None and rerun:
+        replayed = log.rerun_of(info.fingerprint, seed)
+        settings = None if replayed is None else log.begin(replayed)
     if settings is None:  # a new chain: its prior from the history, recorded before any row
         priors = seed_priors(ledger, chain_id=chain_id, providers=names, segment_by=segment_by)
         settings = log.begin(

@@ -10,7 +10,10 @@ static waterfalls does not change):
   (provider names), the rates drawn for each provider with the posterior means and lookups they
   rested on (``sampled_json``), the worth of a usable record used (``value_usd``), the block
   it was decided in (its posterior learned from the rows of the blocks before the previous
-  one), and the run that decided it. A resumed run walks a decided row in its recorded order.
+  one), and the run that decided it. A resumed run walks a decided row in its recorded order,
+  and so does a rerun of the same spec on the same list with the same seed (a new chain, whose
+  record repeats the orders it replays, each naming the run that decided it): from the cache,
+  it reproduces the run at no cost. ``resume=False`` learns afresh instead.
 
 Decisions are written in one transaction per block, when the next block's posterior is taken,
 and at the end of the run. One not yet written when a process dies is decided again on resume
@@ -113,17 +116,19 @@ class DecisionLog:
 
     def __init__(self, ledger: Ledger | None, *, chain_id: str, run_id: str) -> None:
         self.ledger, self.chain_id, self.run_id = ledger, chain_id, run_id
+        #: the chain recorded decisions are read from: this one, or the run it reruns
+        self.source = chain_id
         self._queued: list[Decision] = []
         self._mine: list[Decision] = []
 
-    def settings(self) -> dict[str, Any] | None:
-        """The settings the chain began with (``seed``, ``segment_by``, ``block_size``,
-        ``prior``), or ``None`` for a new chain."""
+    def settings(self, chain_id: str | None = None) -> dict[str, Any] | None:
+        """The settings the chain (this one by default) began with (``seed``, ``segment_by``,
+        ``block_size``, ``prior``), or ``None`` for a new chain."""
         if self.ledger is None or not _has_tables(self.ledger):
             return None
         row = self.ledger._read(
             "SELECT seed, segment_by, block_size, prior_json FROM adaptive_runs WHERE chain_id = ?",
-            (self.chain_id,),
+            (chain_id or self.chain_id,),
         )
         if not row:
             return None
@@ -150,14 +155,31 @@ class DecisionLog:
         assert recorded is not None
         return recorded
 
+    def rerun_of(self, fingerprint: str, seed: int) -> dict[str, Any] | None:
+        """A new chain on a list and spec an earlier adaptive chain ran with the same seed is a
+        rerun of it: read that chain's decisions from now on, and return its settings."""
+        if self.ledger is None or not fingerprint or not _has_tables(self.ledger):
+            return None
+        rows = self.ledger._read(
+            "SELECT r.chain_id FROM runs r JOIN adaptive_runs a ON a.chain_id = r.chain_id "
+            "WHERE r.fingerprint = ? AND r.chain_id != ? AND a.seed = ? "
+            "ORDER BY r.started_at DESC LIMIT 1",
+            (fingerprint, self.chain_id, seed),
+        )
+        if not rows:
+            return None
+        self.source = str(rows[0][0])
+        return self.settings(self.source)
+
     def recorded(self) -> dict[int, Decision]:
-        """Decisions earlier runs of the chain recorded, by row id (marked ``reused``)."""
+        """Decisions recorded by earlier runs of the chain (or of the run it reruns), by row
+        id, marked ``reused``."""
         if self.ledger is None or not _has_tables(self.ledger):
             return {}
         rows = self.ledger._read(
             "SELECT row_id, block, segment, order_json, sampled_json, value_usd, run_id "
             "FROM adaptive_orders WHERE chain_id = ?",
-            (self.chain_id,),
+            (self.source,),
         )
         return {
             int(r[0]): Decision(int(r[0]), int(r[1]), str(r[2]), tuple(json.loads(r[3])),
@@ -167,8 +189,8 @@ class DecisionLog:
 
     def add(self, decision: Decision) -> None:
         self._mine.append(decision)
-        if not decision.reused:
-            self._queued.append(decision)
+        if not decision.reused or self.source != self.chain_id:
+            self._queued.append(decision)  # a rerun records the orders it replays as its own
 
     def flush(self) -> None:
         """Write the decisions taken since the last flush, in one transaction."""

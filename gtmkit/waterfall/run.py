@@ -167,9 +167,8 @@ def _assemble(
         from gtmkit.waterfall.adaptive import adaptive_order
 
         orderer = adaptive_order(
-            wf, policy, rows, providers=providers, prices=prices, ledger=ledger,
-            chain_id=info.chain_id, run_id=info.run_id, seed=options.seed,
-            stopping=control.stopping,
+            wf, policy, rows, providers=providers, prices=prices, ledger=ledger, info=info,
+            seed=options.seed, rerun=options.resume, stopping=control.stopping,
         )  # fmt: skip
     walker = RowWalker(
         policy, providers, stack, breaker=breaker, rows=rows,
