@@ -352,3 +352,27 @@ def test_rows_that_need_nothing_are_not_decided_and_manual_steps_stay_last():
     assert set(result.decisions["order"].list.len().to_list()) == {2}
     manual = result.records.filter(pl.col("status") == "manual")
     assert manual.height > 0  # the hand-off still ends the rows nobody found
+
+
+def test_a_deadline_mid_run_stops_waiting_rows_and_the_resume_decides_as_one_run_would(
+    tmp_path: Path,
+):
+    records = banded(400, seed=12)
+    reference, _ = _run(adaptive(), records, seed=4)
+    ledger = tmp_path / "ledger.sqlite"
+    sim = simulate(attack_world(), latency_ms=10)
+    # every row in flight at once: most of them wait for earlier blocks when the deadline falls
+    cut = run_in_process(
+        adaptive(), records, sim, ledger=ledger, seed=4, deadline_s=0.6, concurrency=400
+    )
+    assert cut.totals["elapsed_s"] < 10  # rows waiting for a block did not hold the run
+    assert "stopped" in cut.records["status"].to_list()
+    rest = run_in_process(adaptive(), records, sim, ledger=ledger, seed=4)
+    assert rest.totals["chain_id"] == cut.totals["chain_id"]
+    assert (rest.records["status"] != "stopped").all()
+    # only calls abandoned in flight at the deadline (held at worst case) can be paid again
+    abandoned = cut.attempts.filter(pl.col("state") == "unknown").height
+    assert sim.repeated_lookups() <= abandoned
+    assert rest.decisions is not None and reference.decisions is not None
+    columns = ["row_id", "order", "sampled_json"]
+    assert rest.decisions.select(columns).equals(reference.decisions.select(columns))

@@ -172,6 +172,9 @@ class AdaptiveOrder:
         #: ``_prefix[k]``: what blocks ``0 .. k`` taught, built in block order once each is done
         self._prefix: list[Counts] = []
         self._seen: dict[int, list[tuple[int, Answer]]] = {}
+        self._waiters, self._halted = 0, False
+        self._ready = -1  # blocks 0 .. _ready are known to be done
+        self._watcher: asyncio.Task[None] | None = None
         self.recorded = log.recorded()
         self.reused = 0
         self.decided = 0
@@ -190,8 +193,11 @@ class AdaptiveOrder:
             return self._arrange(static, recorded.order)
         block = position // self.block_size
         taken = await self._posterior(block)
-        if taken is None:
-            return static  # the run is stopping: the row's first lookup ends it ``stopped``
+        if taken is None or self.stopping() is not None:
+            # the run is stopping: rows cut short teach only part of what they would, so
+            # nothing is decided now (the row's first lookup ends it ``stopped``; a resume
+            # decides it from complete rows)
+            return static
         posterior, value = taken
         segment = self.segments[position]
         costs = self._costs_in(posterior, segment)
@@ -254,15 +260,12 @@ class AdaptiveOrder:
         if taken is not None:
             return taken
         last = block - LAG - 1  # the last block it learns from
-        for earlier in range(last + 1):
-            event = self._done[earlier]
-            while not event.is_set():
-                if self.stopping() is not None:
-                    return None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), _WAIT_POLL_S)
+        for earlier in range(self._ready + 1, last + 1):
+            if not await self._wait_for(earlier):
+                return None
+            self._ready = max(self._ready, earlier)  # it and every block before it are done
         taken = self._posteriors.get(block)  # another row of the block may have taken it
-        if taken is None:
+        if taken is None and self.stopping() is None:
             while len(self._prefix) <= last:
                 before = self._prefix[-1] if self._prefix else {}
                 self._prefix.append(add_counts(before, self._learned[len(self._prefix)]))
@@ -271,6 +274,38 @@ class AdaptiveOrder:
             taken = self._posteriors[block] = (posterior, value)
             self.log.flush()  # the blocks before were decided: write them in one go
         return taken
+
+    async def _wait_for(self, block: int) -> bool:
+        """Wait until ``block`` is done; ``False`` when the run stops first."""
+        event = self._done[block]
+        if not event.is_set():
+            self._waiters += 1
+            if self._watcher is None or self._watcher.done():
+                self._watcher = asyncio.create_task(self._watch())
+            try:
+                await event.wait()
+            finally:
+                self._waiters -= 1
+        return not self._halted
+
+    async def _watch(self) -> None:
+        """While rows wait: when the run is told to stop, release them all (one poller for
+        every waiting row)."""
+        while self._waiters > 0:
+            if self.stopping() is not None:
+                self._halted = True
+                for event in self._done:
+                    event.set()
+                return
+            await asyncio.sleep(_WAIT_POLL_S)
+
+    async def close(self) -> None:
+        """At the end of the run: stop the poller, write the decisions not yet written."""
+        if self._watcher is not None and not self._watcher.done():
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        self.log.flush()
 
     def summary(self) -> dict[str, Any]:
         """What the run did, for ``result.totals["adaptive"]``."""

@@ -201,7 +201,7 @@ async def _run(
                 )
         parts.journal.flush()
         if walker.orderer is not None:
-            walker.orderer.log.flush()
+            await walker.orderer.close()
         parts.backends.finish(parts.info, _final_status(walker, stopped))
         rows_s = time.perf_counter() - started - setup_s
         result = _result(wf, frame, rejected, parts, options, started)
