@@ -12,27 +12,13 @@ import pytest
 from gtmkit import sync
 from gtmkit.sandbox.crm import CrmTransport
 from gtmkit.sync.ledger import SyncLedger
+from tests._sync_helpers import people as _people
 
 
 @pytest.fixture(autouse=True)
 def _no_destination_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in sync.SECRET_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
-
-
-def _people(n: int, *, bad: set[int] = frozenset()) -> pl.DataFrame:  # type: ignore[assignment]
-    return pl.DataFrame(
-        {
-            "row_id": list(range(n)),
-            "email": [f"bad-email-{i}" if i in bad else f"p{i}@acme{i % 3}.io" for i in range(n)],
-            "first_name": [f"First{i}" for i in range(n)],
-            "last_name": [f"Last{i}" for i in range(n)],
-            "company_name": [f"Acme {i % 3}" for i in range(n)],
-            "company_domain": [f"acme{i % 3}.io" for i in range(n)],
-            "email_status": ["valid"] * n,
-            "email_source": ["hunter"] * n,
-        }
-    )
 
 
 def _contacts(twin: CrmTransport) -> dict[str, dict]:
