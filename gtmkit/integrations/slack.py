@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from gtmkit.errors import GtmkitError
+from gtmkit.errors import GtmkitError, InvalidInput
 
 __all__ = [
     "SIGNING_SECRET_ENV",
@@ -191,7 +191,7 @@ class SlackWebhook:
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+            raise InvalidInput(f"max_attempts must be at least 1, got {max_attempts!r}")
         self._transport = transport
         self.max_attempts = max_attempts
         self.timeout_s = timeout_s

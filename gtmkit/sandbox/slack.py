@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from gtmkit.errors import NotFound
 from gtmkit.integrations.slack_signature import sign
 
 __all__ = ["KNOWN_BLOCK_TYPES", "SlackTwin"]
@@ -224,4 +225,4 @@ def _button(message: dict[str, Any], action_id: str) -> tuple[dict[str, Any], di
         for element in block.get("elements", []):
             if element.get("type") == "button" and element.get("action_id") == action_id:
                 return block, element
-    raise KeyError(f"the message has no button with action_id {action_id!r}")
+    raise NotFound(f"the message has no button with action_id {action_id!r}")

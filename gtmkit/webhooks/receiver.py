@@ -64,6 +64,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from gtmkit.errors import GtmkitError
 from gtmkit.events.bus import LEADS_STREAM
 from gtmkit.events.pipeline import lead_fields
 from gtmkit.providers.apollo_phone import PhoneInbox, delivered_people, phone_reveal_handler
@@ -92,7 +93,7 @@ return {1, id}
 """
 
 
-class Refused(Exception):
+class Refused(GtmkitError):
     """A delivery refused with an HTTP status and a reason the sender can act on."""
 
     def __init__(self, status: int, reason: str) -> None:
