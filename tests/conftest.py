@@ -19,6 +19,17 @@ PROVIDER_KEY_VARS = (
     "PROSPEO_API_KEY",
     "DROPCONTACT_API_KEY",
 )
+#: CRM and sequencer credentials and settings (gtmkit.sync): a sync test never goes live.
+SYNC_ENV_VARS = (
+    "HUBSPOT_ACCESS_TOKEN",
+    "SALESFORCE_ACCESS_TOKEN",
+    "SALESFORCE_INSTANCE_URL",
+    "SALESFORCE_CLIENT_ID",
+    "SALESFORCE_CLIENT_SECRET",
+    "SALESFORCE_REFRESH_TOKEN",
+    "OUTREACH_ACCESS_TOKEN",
+    "SALESLOFT_API_KEY",
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -84,6 +95,8 @@ def _offline_and_keyless(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
         yield
         return
     for var in PROVIDER_KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var in SYNC_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     _ignore_default_dotenv(monkeypatch)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
