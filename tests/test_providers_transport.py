@@ -254,6 +254,23 @@ def test_a_key_never_reaches_a_log_an_error_or_a_finding(
             assert CANARY not in str(finding.error) and CANARY not in repr(finding.error.body)
 
 
+@pytest.mark.parametrize("name", ["aiohttp.client", "aiohttp.internal", "asyncio"])
+def test_aiohttps_loggers_and_asyncios_are_masked(
+    name: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp logs on ``aiohttp.*``, and an unclosed response (its URL and headers printed)
+    through the loop's exception handler, on ``asyncio``."""
+    from gtmkit.providers._redact import install_log_redaction
+
+    monkeypatch.setenv("HUNTER_API_KEY", CANARY)
+    install_log_redaction()
+    caplog.set_level(logging.DEBUG)
+    echoed = (f"<ClientResponse(http://127.0.0.1/echo) [200 OK]>\n"
+              f"<CIMultiDictProxy('X-Echo': '{CANARY}')>")  # fmt: skip
+    logging.getLogger(name).error("Unclosed response\nclient_response: %s", echoed)
+    assert caplog.records and "***" in caplog.text and CANARY not in caplog.text
+
+
 def test_the_choice_is_checked_and_the_environment_sets_the_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
