@@ -88,10 +88,11 @@ class SlackTwin:
     requests: list[httpx.Request] = field(default_factory=list)
 
     # -- set-up -----------------------------------------------------------------------------
-    def add_webhook(self, channel: str = "#gtm-runs") -> str:
-        """A new incoming webhook posting to ``channel``; its URL (the secret)."""
+    def add_webhook(self, channel: str = "#gtm-runs", *, token: str | None = None) -> str:
+        """A new incoming webhook posting to ``channel``; its URL (the secret). ``token``
+        (default: random) lets a canary test plant a recognisable one."""
         service = f"B{len(self._hooks) + 1:010d}"
-        hook = _Webhook(self.team, service, secrets.token_urlsafe(18), channel)
+        hook = _Webhook(self.team, service, token or secrets.token_urlsafe(18), channel)
         self._hooks[service] = hook
         return f"https://{HOST}/services/{hook.team}/{service}/{hook.token}"
 
