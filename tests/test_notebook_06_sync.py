@@ -5,7 +5,6 @@ the output keeps no papermill trace and no secret."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ import pytest
 
 import gtmkit
 from gtmkit import sync
-from gtmkit.reports import NotebookRun, find_leaks, read_figures, run_notebook
+from gtmkit.reports import NotebookRun, run_notebook
 from gtmkit.sandbox.crm import CrmTransport, seed_crm
 from gtmkit.waterfall import Step, Waterfall
-from tests._notebooks_helpers import NOTEBOOKS_DIR, ROOT, hermetic_jupyter
+from tests._notebooks_helpers import NOTEBOOKS_DIR, ROOT, assert_clean_report, hermetic_jupyter
 
 pytestmark = pytest.mark.slow
 
@@ -117,14 +116,8 @@ def test_the_output_is_scrubbed_and_keeps_no_secret(
     runs: dict[str, NotebookRun], name: str
 ) -> None:
     run = runs[name]
-    nb = nbformat.read(run.notebook, as_version=4)
-    assert "papermill" not in nb.metadata and find_leaks(nb) == []
-    for cell in nb.cells:
-        assert "injected-parameters" not in cell.metadata.get("tags", [])
-        assert all(o.output_type != "error" for o in cell.get("outputs", []))
-    assert json.loads(run.figures_path.read_text()) == run.figures == read_figures(run.notebook)
-    html = run.html.read_text(encoding="utf-8") if run.html else ""
-    assert "Dry run for" in html and "record_figures(" not in html
+    assert_clean_report(run)  # no papermill trace, error or leak; figures and HTML agree
+    assert run.html is not None and "Dry run for" in run.html.read_text(encoding="utf-8")
 
 
 def test_the_checked_cell_prints_no_email() -> None:
