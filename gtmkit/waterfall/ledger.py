@@ -335,8 +335,9 @@ class Ledger(LedgerReader):
         budget_usd: float | None = None,
     ) -> RunInfo:
         """Register a run. With ``resume``, continue the chain of the latest run of the same
-        list and spec if it did not finish every row (killed, stopped, or cut short by its
-        budget): its calls in flight are marked ``lost`` and held at worst case, and what the
+        list and spec if it did not finish every row (killed, stopped, cut short by its
+        budget) or ended holding paid calls of unknown outcome (see ``run._final_status``): its
+        calls in flight are marked ``lost`` and held at worst case, and what the
         chain spent so far comes back — the budget is the chain's, not each process's."""
         run_id = uuid.uuid4().hex
         chain_id, resumed_from, in_flight = run_id, None, 0

@@ -23,7 +23,7 @@ import asyncio
 import gc
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +33,7 @@ import polars as pl
 from gtmkit.errors import NotFound
 from gtmkit.providers.base import Provider
 from gtmkit.schema import ROW_ID
+from gtmkit.waterfall.attempt import Attempt
 from gtmkit.waterfall.backends import Backends, LocalBackends, RunContext
 from gtmkit.waterfall.breaker import CircuitBreaker
 from gtmkit.waterfall.budget import RowCap
@@ -202,7 +203,7 @@ async def _run(
         parts.journal.flush()
         if walker.orderer is not None:
             await walker.orderer.close()
-        parts.backends.finish(parts.info, _final_status(walker, stopped))
+        parts.backends.finish(parts.info, _final_status(walker, stopped, parts.journal.attempts))
         rows_s = time.perf_counter() - started - setup_s
         result = _result(wf, frame, rejected, parts, options, started)
         #: per provider: "sandbox", "live", "local", or "given" (adapters handed in as they are)
@@ -286,12 +287,16 @@ async def _walk_all(wf: Waterfall, parts: _Parts, options: RunOptions) -> str | 
     return stopped
 
 
-def _final_status(walker: RowWalker, stopped: str | None) -> str:
-    """How the run ends in the ledger: ``incomplete`` when its budget cut rows short, so a
-    rerun continues it (and its budget) rather than starting over."""
+def _final_status(walker: RowWalker, stopped: str | None, attempts: Sequence[Attempt]) -> str:
+    """How the run ends in the ledger: ``incomplete`` when its budget cut rows short, or when a
+    paid call's outcome is still unknown (held at worst case), so a rerun continues it (and its
+    budget) rather than starting over. The rerun asks those lookups again, and the provider may
+    have billed the first ask: a fresh budget would let the two together pass the cap."""
     if stopped:
         return "stopped"
     if any(state.ended in ("budget", "row_cap") for state in walker.states):
+        return "incomplete"
+    if any(a.credits_held > 0 for a in attempts):
         return "incomplete"
     return "finished"
 
