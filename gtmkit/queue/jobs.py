@@ -179,6 +179,7 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
     from gtmkit.queue.backends import RedisBackends
 
     job_name = f"{run_id}-{index}"
+    registry = None  # run directly: no other execution is known
     if conn is None:
         from rq import get_current_job
 
@@ -187,6 +188,7 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
             raise QueueError("run_chunk runs in an RQ worker (or pass conn=)")
         conn = job.connection
         job_name = job.id
+        registry = job.started_job_registry.key
     meta: dict[bytes, Any] = _any(conn).hgetall(run_key(run_id, "meta"))
     if not meta:
         raise QueueError(f"no queued run {run_id!r} in this Redis")
@@ -197,6 +199,10 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
         raise QueueError(f"chunk {index} of run {run_id!r} is missing")
     frame = _frame(raw)
     execution = f"{job_name}:{uuid.uuid4().hex[:8]}"
+    # a run of this chunk before this one died (RQ re-runs a job only once its worker stopped
+    # heartbeating): its rows' holds that never reached a send would shrink the budget for
+    # good, so they are freed; its calls in flight stay held at their worst case
+    RedisBudget(conn, run_id, owner=execution).release_unsent(registry)
     backends = RedisBackends(conn, run_id, execution=execution)
     result = wf.run(frame, ledger=None, progress=False, backends=backends, **options)
     totals = {k: v for k, v in result.totals.items() if isinstance(v, int | float | str | None)}
@@ -273,11 +279,15 @@ class RunHandle:
 
     def reap(self) -> None:
         """RQ's abandoned-job handling, now: a chunk whose worker stopped heartbeating is
-        retried (or failed once its retries are used up). Workers run it too."""
+        retried (or failed once its retries are used up), and the budget its rows held for
+        calls never sent is freed. Workers run the first part too."""
         from rq import Queue
 
         queue = Queue(self._meta()[b"queue"].decode(), connection=self._conn)
         queue.started_job_registry.cleanup()
+        # the holds of a dead worker's rows that never sent are freed now, not when its chunk
+        # is re-run: the live workers may all be waiting for that budget room
+        RedisBudget(self._conn, self.run_id).release_unsent(queue.started_job_registry.key)
 
     def wait(self, timeout_s: float | None = None, *, poll_s: float = 0.2) -> RunHandle:
         """Block until every chunk has ended (stored or failed for good)."""
