@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str | None] = {
     "LoadedList": "gtmkit.lists",
     "Provider": "gtmkit.providers.base",
     "Step": "gtmkit.waterfall",
+    "Twin": "gtmkit.twin",
     "Waterfall": "gtmkit.waterfall",
     "WaterfallResult": "gtmkit.waterfall",
     "charts": None,
@@ -33,6 +34,7 @@ _EXPORTS: dict[str, str | None] = {
     "patterns": None,
     "providers": None,
     "sandbox": None,
+    "twin": None,
 }
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "LoadedList",
     "Provider",
     "Step",
+    "Twin",
     "Waterfall",
     "WaterfallResult",
     "charts",
@@ -51,14 +54,17 @@ __all__ = [
     "patterns",
     "providers",
     "sandbox",
+    "twin",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from gtmkit import charts, patterns, providers, sandbox
+    from gtmkit import twin as twin
     from gtmkit.comparison import compare
     from gtmkit.errors import GtmkitError
     from gtmkit.lists import ListError, LoadedList, export_csv, load_list
     from gtmkit.providers.base import Finding, Provider
+    from gtmkit.twin import Twin
     from gtmkit.waterfall import Step, Waterfall, WaterfallResult
 
 

@@ -9,14 +9,16 @@ module is not installed yet says so instead of breaking the others. Adding a com
 Example:
     >>> from gtmkit.cli import COMMANDS, main
     >>> list(COMMANDS)
-    ['demo', 'report', 'lab', 'serve', 'worker']
+    ['demo', 'report', 'lab', 'serve', 'worker', 'consume', 'serve-webhooks', 'approve']
     >>> main(["--version"])
     gtmkit 0.1.0
     0
     >>> import contextlib, sys
     >>> with contextlib.redirect_stderr(sys.stdout):  # the error goes to stderr
-    ...     status = main(["frobnicate"])
-    gtmkit: unknown command 'frobnicate'; known commands: demo, report, lab, serve, worker
+    ...     status = main(["frobnicate"])  # doctest: +NORMALIZE_WHITESPACE
+    gtmkit: unknown command 'frobnicate'; known commands: demo, report, lab, serve, worker, consume,
+    serve-webhooks,
+    approve
     (gtmkit --help describes them)
     >>> status
     2
@@ -84,6 +86,24 @@ COMMANDS: dict[str, Command] = {
             "gtmkit.queue.worker",
             "main",
             "an RQ worker for queued waterfall runs (--redis URL; needs the `queue` extra)",
+        ),
+        Command(
+            "consume",
+            "gtmkit.events.consumer",
+            "main",
+            "an enrichment consumer of an event pipeline on Redis Streams (--redis URL)",
+        ),
+        Command(
+            "serve-webhooks",
+            "gtmkit.webhooks.serve",
+            "main",
+            "the webhook receiver (uvicorn): signed leads, HubSpot, Clay, Apollo → Redis Streams",
+        ),
+        Command(
+            "approve",
+            "gtmkit.integrations.slack_approvals",
+            "main",
+            "approve (or --reject) a run waiting for approval of its estimated spend",
         ),
     )
 }

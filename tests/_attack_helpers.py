@@ -169,13 +169,14 @@ def child_main(config_path: str) -> None:
     Path(config["out"]).write_text(json.dumps({"totals": totals, "statuses": dict(statuses)}))
 
 
-def spawn(config: Path) -> subprocess.Popen[bytes]:
-    """Start a child on ``config``; returns once it has imported gtmkit (printed ``ready``)."""
+def spawn(config: Path, *, entry: str = "tests._attack_helpers") -> subprocess.Popen[bytes]:
+    """Start a child on ``config`` (running ``child_main`` of the module ``entry``); returns
+    once it has imported gtmkit (printed ``ready``)."""
     child = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys; from tests._attack_helpers import child_main; child_main(sys.argv[1])",
+            f"import sys; from {entry} import child_main; child_main(sys.argv[1])",
             str(config),
         ],
         cwd=ROOT,

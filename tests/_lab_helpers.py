@@ -305,3 +305,18 @@ def run_all(page: Any, panel: Any, *, timeout_ms: int = 120_000) -> None:
     page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
     last_prompt = panel.locator(".jp-CodeCell .jp-InputPrompt").last
     expect(last_prompt).to_have_text(re.compile(r"^\[\d+\]:$"), timeout=timeout_ms)
+
+
+def only_local_files(refused: list[str]) -> Any:
+    """A Playwright route handler that lets ``file:`` and ``data:`` URLs load and aborts (and
+    records in ``refused``) every other request: a static report must need nothing else."""
+
+    def route(handler: Any) -> None:
+        url = handler.request.url
+        if url.startswith(("file:", "data:")):
+            handler.continue_()
+        else:
+            refused.append(url)
+            handler.abort()
+
+    return route

@@ -19,6 +19,27 @@ PROVIDER_KEY_VARS = (
     "PROSPEO_API_KEY",
     "DROPCONTACT_API_KEY",
 )
+#: CRM and sequencer credentials and settings (gtmkit.sync): a sync test never goes live.
+SYNC_ENV_VARS = (
+    "HUBSPOT_ACCESS_TOKEN",
+    "SALESFORCE_ACCESS_TOKEN",
+    "SALESFORCE_INSTANCE_URL",
+    "SALESFORCE_CLIENT_ID",
+    "SALESFORCE_CLIENT_SECRET",
+    "SALESFORCE_REFRESH_TOKEN",
+    "OUTREACH_ACCESS_TOKEN",
+    "SALESLOFT_API_KEY",
+    # the webhook receiver's secrets (gtmkit.webhooks.SECRET_ENV_VARS)
+    "GTMKIT_WEBHOOK_SECRET",
+    "HUBSPOT_CLIENT_SECRET",
+    "CLAY_WEBHOOK_TOKEN",
+    "APOLLO_WEBHOOK_TOKEN",
+)
+#: Integration secrets (gtmkit.integrations): no test posts to a real Slack.
+INTEGRATION_ENV_VARS = ("SLACK_WEBHOOK_URL", "SLACK_SIGNING_SECRET")
+
+#: Clay's webhook URL, its token and the callback secret (gtmkit.integrations): never live.
+INTEGRATION_ENV_VARS = ("CLAY_WEBHOOK_URL", "CLAY_WEBHOOK_TOKEN", "CLAY_CALLBACK_TOKEN")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -84,6 +105,10 @@ def _offline_and_keyless(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
         yield
         return
     for var in PROVIDER_KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var in SYNC_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var in INTEGRATION_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     _ignore_default_dotenv(monkeypatch)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)

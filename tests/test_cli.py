@@ -31,7 +31,9 @@ def test_python_dash_m_gtmkit_lists_the_commands() -> None:
     done = _python_m("--help")
     assert done.returncode == 0, done.stderr
     listed = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ")]
-    assert listed == ["demo", "report", "lab", "serve", "worker"] == list(COMMANDS)
+    assert listed == [
+        "demo", "report", "lab", "serve", "worker", "consume", "serve-webhooks", "approve"
+    ] == list(COMMANDS)  # fmt: skip
 
 
 def test_the_console_script_is_installed() -> None:

@@ -31,6 +31,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "LoadedList": ("class", "gtmkit.lists.load"),
     "Provider": ("class", "gtmkit.providers"),
     "Step": ("class", "gtmkit.waterfall"),
+    "Twin": ("class", "gtmkit.twin.twin"),
     "Waterfall": ("class", "gtmkit.waterfall"),
     "WaterfallResult": ("class", "gtmkit.waterfall"),
     "charts": ("module", "gtmkit.charts"),
@@ -40,6 +41,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "patterns": ("module", "gtmkit.patterns"),
     "providers": ("module", "gtmkit.providers"),
     "sandbox": ("module", "gtmkit.sandbox"),
+    "twin": ("module", "gtmkit.twin"),
 }
 
 # function -> (leading positional parameters, keyword-only parameters it must accept)

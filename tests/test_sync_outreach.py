@@ -12,6 +12,7 @@ import pytest
 
 from gtmkit import sync
 from gtmkit.sandbox.crm import CrmTransport
+from gtmkit.sync.errors import MappingError
 from gtmkit.sync.ledger import SyncLedger
 from tests._sync_helpers import clear_destination_tokens, people
 
@@ -89,15 +90,11 @@ def test_without_a_sequence_a_changed_value_is_one_update(tmp_path: Path) -> Non
     assert twin.app.apis["outreach"].prospects[pid]["title"] == "VP Sales"  # type: ignore[attr-defined]
 
 
-def test_an_enrollment_without_a_mailbox_says_so_and_the_person_stays_written(
-    tmp_path: Path,
-) -> None:
+def test_a_sequence_without_a_mailbox_is_refused_before_anything_is_written() -> None:
     twin = CrmTransport()
-    out = sync.destination("outreach", transport=twin, sequence_id=7)
-    done = sync.write(sync.plan(people(1), out, ledger=tmp_path / "s.sqlite"))
-    assert done.counts()["created"] == 1
-    assert "not added to the sequence: no mailbox_id" in done.frame["reason"].item()
-    assert _states(twin) == [] and len(twin.app.apis["outreach"].prospects) == 1  # type: ignore[attr-defined]
+    with pytest.raises(MappingError, match="pass mailbox_id= with sequence_id="):
+        sync.destination("outreach", transport=twin, sequence_id=7)
+    assert twin.app.writes("outreach") == 0
 
 
 def test_a_validation_error_is_kept_with_its_reason(tmp_path: Path) -> None:

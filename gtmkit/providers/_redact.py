@@ -1,4 +1,5 @@
-"""Mask secrets in the log records of the HTTP stack (``httpx``, ``httpcore``) and of gtmkit.
+"""Mask secrets in the log records of the HTTP stack (``httpx``, ``httpcore``, ``aiohttp``) and of
+gtmkit.
 
 httpcore's DEBUG trace prints every request and response header it handles, as the ``repr`` of
 byte tuples (``receive_response_headers.complete return_value=(b'HTTP/1.1', 200, b'OK',
@@ -38,9 +39,12 @@ import sys
 from gtmkit.providers.credentials import Secret
 
 #: Packages whose ``SECRET_ENV_VARS`` tuple lists credential variables of their own.
-SECRET_HOOKS = ("gtmkit.sync", "gtmkit.integrations")
-#: Top-level loggers whose records (and their children's) are filtered.
-FILTERED_LOGGERS = ("httpx", "httpcore", "gtmkit")
+SECRET_HOOKS = ("gtmkit.sync", "gtmkit.integrations", "gtmkit.webhooks")
+#: Top-level loggers whose records (and their children's) are filtered. ``aiohttp``: the
+#: transport of ``connect(http="aiohttp")`` (``aiohttp/log.py``: ``aiohttp.client``,
+#: ``aiohttp.internal``...); ``asyncio``: where aiohttp reports an unclosed response, its URL
+#: and headers printed (``ClientResponse.__del__`` in debug mode, the loop's exception handler).
+FILTERED_LOGGERS = ("httpx", "httpcore", "gtmkit", "aiohttp", "asyncio")
 #: httpcore's module loggers (``httpcore/_async/*.py``), made now so they are filtered at once.
 _KNOWN_CHILDREN = ("connection", "http11", "http2", "proxy", "socks")
 _VARIABLE_NAME = re.compile(r"[A-Z0-9_]+")

@@ -32,6 +32,7 @@ from gtmkit.providers.credentials import (  # noqa: F401
 )
 from gtmkit.providers.errors import ProviderUsageError
 from gtmkit.providers.registry import provider_class
+from gtmkit.providers.transport import HttpChoice, network_transport, resolve_http
 
 Mode = Literal["auto", "sandbox", "live"]
 ResolvedMode = Literal["sandbox", "live", "local"]
@@ -120,9 +121,9 @@ class _NoRealProviders(httpx.AsyncBaseTransport):
     (e.g. a loopback sandbox server) except the real providers' hosts, so a simulated run can
     never spend real credits, whatever base URL it was given."""
 
-    def __init__(self, refused_hosts: frozenset[str]) -> None:
+    def __init__(self, refused_hosts: frozenset[str], inner: httpx.AsyncBaseTransport) -> None:
         self._refused = refused_hosts
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host in self._refused:
@@ -147,6 +148,7 @@ def connect(
     api_keys: Mapping[str, str] | None = None,
     env_file: str | os.PathLike[str] | None = ".env",
     learn_patterns: bool = True,
+    http: HttpChoice | None = None,
 ) -> Connection:
     """Build the named adapters on one shared client.
 
@@ -174,6 +176,11 @@ def connect(
         learn_patterns: when ``pattern`` is connected, every other finder's hits teach it
             their domain's email pattern as they arrive (emails already in the list are taught
             with ``conn["pattern"].observe(records)``).
+        http: the network transport under the client (``gtmkit.providers.transport``):
+            ``"httpx"`` (httpcore) or ``"aiohttp"`` (``httpx-aiohttp``); default: the
+            ``GTMKIT_HTTP`` environment variable, else ``"httpx"``. The client above it is
+            the same ``httpx.AsyncClient`` either way. Ignored for requests that go through
+            ``transport``.
 
     Returns:
         a :class:`Connection` (use ``async with``, or call ``await conn.aclose()``).
@@ -186,6 +193,7 @@ def connect(
         raise ProviderUsageError(f"mode must be 'auto', 'sandbox' or 'live', not {mode!r}")
     if isinstance(names, str):
         names = [names]
+    http = resolve_http(http)
     classes = {name: provider_class(name) for name in dict.fromkeys(names)}
     base_urls = dict(base_urls or {})
     options = dict(options or {})
@@ -258,12 +266,15 @@ def connect(
         if base_url:
             kwargs["base_url"] = base_url
         providers[name] = cls(None, **kwargs)
-    default: httpx.AsyncBaseTransport | None = transport  # live providers' requests
-    if "live" not in modes.values():
+    default: httpx.AsyncBaseTransport  # live providers' requests, and loopback sandbox ones
+    if "live" in modes.values():
+        default = transport or network_transport(http)
+    else:
         from gtmkit.providers.registry import provider_names
 
         real_hosts = {httpx.URL(provider_class(n).default_base_url).host for n in provider_names()}
-        default = _NoRealProviders(frozenset(h for h in real_hosts if "." in h))
+        refused = frozenset(h for h in real_hosts if "." in h)
+        default = _NoRealProviders(refused, network_transport(http))
     client = httpx.AsyncClient(
         transport=default,
         mounts=mounts or None,

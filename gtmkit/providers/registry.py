@@ -31,6 +31,7 @@ _INFRASTRUCTURE = frozenset(
         "errors",
         "registry",
         "connect",
+        "transport",
         "credentials",
         "inputs",
         "pricing",

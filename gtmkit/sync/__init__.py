@@ -72,7 +72,8 @@ from gtmkit.sync.errors import (
 from gtmkit.sync.ledger import SyncLedger, sync_ledger_path
 from gtmkit.sync.mapping import FieldMap
 from gtmkit.sync.plan import DEFAULT_SYNC_LEDGER, SyncPlan, plan
-from gtmkit.sync.summary import summary
+from gtmkit.sync.summary import summary, synced_sentence
+from gtmkit.sync.view import Table
 from gtmkit.sync.write import SyncResult, run, write
 
 __all__ = [
@@ -90,11 +91,13 @@ __all__ = [
     "SyncLedger",
     "SyncPlan",
     "SyncResult",
+    "Table",
     "destination",
     "plan",
     "run",
     "summary",
     "sync_ledger_path",
+    "synced_sentence",
     "write",
 ]
 
@@ -102,6 +105,9 @@ __all__ = [
 SECRET_ENV_VARS: tuple[str, ...] = (
     "HUBSPOT_ACCESS_TOKEN",
     "SALESFORCE_ACCESS_TOKEN",
+    "SALESFORCE_CLIENT_ID",
+    "SALESFORCE_CLIENT_SECRET",
+    "SALESFORCE_REFRESH_TOKEN",
     "OUTREACH_ACCESS_TOKEN",
     "SALESLOFT_API_KEY",
 )

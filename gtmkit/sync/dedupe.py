@@ -74,13 +74,15 @@ def record_keys(record: Mapping[str, Any]) -> list[str]:
 class Existing:
     """One record already in the destination: its id and its properties (as the API gave them).
 
-    ``active_sequence`` is set by sequencers (Outreach, Salesloft) when the person is in an
-    active sequence or cadence.
+    Sequencers (Outreach, Salesloft) also say where the person has been: ``active_sequence``
+    names the sequence or cadence they are in now, ``sequences`` every one they were ever added
+    to (so a re-sync does not add them again to one they finished or were taken out of).
     """
 
     id: str
     properties: dict[str, Any]
     active_sequence: str | None = None
+    sequences: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -29,7 +29,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import polars as pl
 
@@ -43,7 +43,7 @@ from gtmkit.sync.merge import is_empty, merge, same_value
 from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
 from gtmkit.waterfall.sync import run_sync
 
-__all__ = ["DEFAULT_SYNC_LEDGER", "PLAN_SCHEMA", "SyncPlan", "plan"]
+__all__ = ["DEFAULT_SYNC_LEDGER", "PLAN_SCHEMA", "PlanOptions", "SyncPlan", "aplan", "plan"]
 
 Action = Literal["create", "update", "skip"]
 
@@ -99,9 +99,16 @@ class SyncPlan:
         return {a: int(got.get(a, 0)) for a in ("create", "update", "skip")}
 
     def _repr_html_(self) -> str:
+        from gtmkit.sync.view import Table, preview
+
         counts = ", ".join(f"{n} {a}" for a, n in self.counts().items())
         head = html.escape(f"Dry run for {self.destination.name} {self.destination.object_type}")
-        table = self.frame.head(20)._repr_html_()
+        columns = [ROW_ID, "action", "matched_by", "destination_id", "changes", "reason"]
+        table = Table(
+            preview(self.frame, first=("update", "skip")),  # what touches existing records first
+            columns=columns,
+            caption="A few records of each action:",
+        )._repr_html_()
         return f"<p><b>{head}</b>: {html.escape(counts)}. Nothing written yet.</p>{table}"
 
 
@@ -134,14 +141,26 @@ def _show(value: Any) -> str:
     return "∅" if is_empty(value) else repr(str(value))
 
 
+class PlanOptions(TypedDict, total=False):
+    """How a dry run is made: the keyword options of :func:`plan`, :func:`aplan` and
+    :func:`gtmkit.sync.run`.
+
+    Attributes:
+        ledger: the sync ledger (default beside the run ledger: ``data/ledger.sync.sqlite``).
+        overwrite: let incoming values replace better-graded destination values.
+        only_failed: plan only the records the ledger holds as failed (a retry).
+    """
+
+    ledger: str | Path
+    overwrite: bool
+    only_failed: bool
+
+
 def plan(
     records: Any,
     destination: Destination,
     fields: FieldMap | None = None,
-    *,
-    ledger: str | Path = DEFAULT_SYNC_LEDGER,
-    overwrite: bool = False,
-    only_failed: bool = False,
+    **options: Unpack[PlanOptions],
 ) -> SyncPlan:
     """Dry-run a sync: read the destination, decide every record, write nothing.
 
@@ -149,20 +168,9 @@ def plan(
         records: a frame with canonical columns (or a ``LoadedList`` / ``WaterfallResult``).
         destination: where to (``gtmkit.sync.destination(...)``).
         fields: the mapping (default: the destination's ``default_fields`` present).
-        ledger: the sync ledger (default beside the run ledger: ``data/ledger.sync.sqlite``).
-        overwrite: let incoming values replace better-graded destination values.
-        only_failed: plan only the records the ledger holds as failed (a retry).
+        **options: ``ledger``, ``overwrite``, ``only_failed`` (:class:`PlanOptions`).
     """
-    return run_sync(
-        aplan(
-            records,
-            destination,
-            fields,
-            ledger=ledger,
-            overwrite=overwrite,
-            only_failed=only_failed,
-        )
-    )
+    return run_sync(aplan(records, destination, fields, **options))
 
 
 async def aplan(
@@ -293,16 +301,18 @@ def _decide(
             skip(row_id, key, note, matched_by, found.id if found else None)
             continue
         result = merge(found.properties if found else None, row, fmap, overwrite=overwrite)
+        result.changes.update(destination.followups(found))
+        kept = "; ".join(f"{prop}: {why}" for prop, why in result.kept.items())
         if known is not None and found is not None and _already_written(known, result.changes):
             skip(row_id, key, "unchanged since the last sync (sync ledger)", matched_by, found.id)
             continue
         if not result.changes:
-            why = "; ".join(result.kept.values()) if result.kept else "nothing to change"
+            why = f"nothing to change ({kept})" if kept else "nothing to change"
             skip(row_id, key, why, matched_by, found.id if found else None)
             continue
         action = "update" if found is not None else "create"
         shown = "; ".join(f"{p}: {_show(a)} → {_show(b)}" for p, (a, b) in result.changes.items())
-        note = "; ".join(result.kept.values()) or None
+        note = kept or None
         plan_rows.append(
             (
                 row_id,

@@ -5,6 +5,11 @@ Example:
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.sync.sqlite"
     >>> summary(path).columns
     ['destination', 'object', 'records', 'created', 'updated', 'failed_pending', 'last_write']
+    >>> from gtmkit.sync.ledger import SyncLedger
+    >>> with SyncLedger(path) as led:
+    ...     led.record_success("hubspot", "contacts", [("email:a@x.io", "1", {}, "create")])
+    >>> synced_sentence(path)
+    'Synced to HubSpot: 1 contact created (last write 20...'
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import polars as pl
 
 from gtmkit.sync.ledger import SyncLedger
 
-__all__ = ["SUMMARY_SCHEMA", "summary"]
+__all__ = ["SUMMARY_SCHEMA", "summary", "synced_sentence"]
 
 SUMMARY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "destination": pl.String,
@@ -62,3 +67,48 @@ def summary(ledger_path: str | Path) -> pl.DataFrame:
         .with_columns(pl.col("failed_pending").fill_null(0).cast(pl.Int64))
     )
     return per.select(list(SUMMARY_SCHEMA)).sort("destination", "object")
+
+
+_VENDORS = {
+    "hubspot": "HubSpot",
+    "salesforce": "Salesforce",
+    "outreach": "Outreach",
+    "salesloft": "Salesloft",
+}
+_OBJECTS = {
+    "contacts": ("contact", "contacts"),
+    "Lead": ("Lead", "Leads"),
+    "Contact": ("Contact", "Contacts"),
+    "prospects": ("prospect", "prospects"),
+    "people": ("person", "people"),
+}
+
+
+def synced_sentence(ledger_path: str | Path | None) -> str | None:
+    """What was synced where, in one sentence for a client report; ``None`` when nothing was
+    (no ledger, or an empty one).
+
+    ``Synced to HubSpot: 243 contacts created, 25 updated (last write 2026-12-03); 17 Salesforce
+    Leads wait for a retry.``
+    """
+    if ledger_path is None:
+        return None
+    table = summary(ledger_path)
+    if table.is_empty():
+        return None
+    done: list[str] = []
+    pending: list[str] = []
+    for row in table.iter_rows(named=True):
+        vendor = _VENDORS.get(row["destination"], row["destination"])
+        one, many = _OBJECTS.get(row["object"], (row["object"], row["object"]))
+        noun = one if row["created"] == 1 else many
+        parts = [f"{row['created']:,} {noun} created"]
+        if row["updated"]:
+            parts.append(f"{row['updated']:,} updated")
+        done.append(f"{vendor}: {', '.join(parts)} (last write {str(row['last_write'])[:10]})")
+        if row["failed_pending"]:
+            waiting = one if row["failed_pending"] == 1 else many
+            verb = "waits" if row["failed_pending"] == 1 else "wait"
+            pending.append(f"{row['failed_pending']:,} {vendor} {waiting} {verb} for a retry")
+    sentence = "Synced to " + "; ".join(done)
+    return sentence + ("; " + "; ".join(pending) if pending else "") + "."

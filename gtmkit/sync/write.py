@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import polars as pl
 
@@ -32,7 +31,7 @@ from gtmkit.sync.destinations.base import Destination, Item, Outcome, Session
 from gtmkit.sync.errors import DestinationError, PlanNotSeen
 from gtmkit.sync.ledger import SyncLedger
 from gtmkit.sync.mapping import FieldMap
-from gtmkit.sync.plan import DEFAULT_SYNC_LEDGER, SyncPlan, aplan
+from gtmkit.sync.plan import PlanOptions, SyncPlan, aplan
 from gtmkit.waterfall.sync import run_sync
 
 __all__ = ["RESULT_SCHEMA", "SyncResult", "run", "write"]
@@ -86,11 +85,18 @@ class SyncResult:
         return f"SyncResult({self.destination!r}, {self.counts()}, stopped={self.stopped!r})"
 
     def _repr_html_(self) -> str:
+        from gtmkit.sync.view import Table, preview
+
         counts = ", ".join(f"{n} {k}" for k, n in self.counts().items())
         head = f"Synced to {self.destination} {self.object_type}: {counts}"
         if self.stopped:
             head += f" (stopped: {self.stopped})"
-        return f"<p><b>{html.escape(head)}</b></p>{self.frame.head(20)._repr_html_()}"
+        # the failures first (each with its reason), then a few of the rest
+        rest = self.frame.filter(pl.col("status") != "failed")
+        shown = pl.concat([self.failures(), preview(rest, by="status")])
+        columns = [ROW_ID, "action", "status", "destination_id", "reason"]
+        table = Table(shown, columns=columns, caption="Failures first, then a few of each:")
+        return f"<p><b>{html.escape(head)}</b></p>{table._repr_html_()}"
 
 
 def write(plan: SyncPlan) -> SyncResult:
@@ -115,13 +121,12 @@ def run(
     fields: FieldMap | None = None,
     *,
     confirm: bool = False,
-    ledger: str | Path = DEFAULT_SYNC_LEDGER,
-    overwrite: bool = False,
-    only_failed: bool = False,
+    **options: Unpack[PlanOptions],
 ) -> SyncResult:
     """Plan and write in one go, for batch runs: ``confirm=True`` says nobody reviews the plan.
 
     The plan is still made (and its outcome is in the result), it is just not shown first.
+    ``options`` are :func:`gtmkit.sync.plan`'s (``ledger``, ``overwrite``, ``only_failed``).
     """
     if confirm is not True:
         raise PlanNotSeen(
@@ -130,14 +135,7 @@ def run(
         )
 
     async def main() -> SyncResult:
-        planned = await aplan(
-            records,
-            destination,
-            fields,
-            ledger=ledger,
-            overwrite=overwrite,
-            only_failed=only_failed,
-        )
+        planned = await aplan(records, destination, fields, **options)
         planned.written = True
         return await _awrite(planned)
 
@@ -164,13 +162,17 @@ async def _awrite(plan: SyncPlan) -> SyncResult:
                         ]
                     else:
                         try:
-                            got = await _send(session, dest, action, batch, bulk=bulk)
+                            got, halted = await _send(session, dest, action, batch, bulk=bulk)
                         except DestinationError as exc:
-                            stopped = str(exc)
-                            got = [
-                                Outcome(i.record_key, False, kind=exc.kind, reason=stopped)
-                                for i in batch
-                            ]
+                            got, halted = (
+                                [
+                                    Outcome(i.record_key, False, kind=exc.kind, reason=str(exc))
+                                    for i in batch
+                                ],
+                                exc,
+                            )
+                        if halted is not None:
+                            stopped = str(halted)
                     _record(led, dest, action, batch, got)
                     outcomes.update({o.record_key: o for o in got})
             calls, retries, waited = session.calls, session.retries, session.waited_s
@@ -204,7 +206,9 @@ async def _awrite(plan: SyncPlan) -> SyncResult:
 
 async def _send(
     session: Session, dest: Destination, action: str, batch: list[Item], *, bulk: bool = False
-) -> list[Outcome]:
+) -> tuple[list[Outcome], DestinationError | None]:
+    """One batch's outcomes, and the error that stopped its follow-ups, if one did (the
+    records themselves are written: they keep their outcome, noted)."""
     if bulk:
         got = await dest.bulk(session, action, batch)
     elif action == "create":
@@ -218,9 +222,18 @@ async def _send(
             kind="client_bug",
         )
     written = [(item, out) for item, out in zip(batch, got, strict=True) if out.ok]
+    halted: DestinationError | None = None
     if written:
-        await dest.after_write(session, written)
-    return got
+        try:
+            await dest.after_write(session, written)
+        except DestinationError as exc:
+            halted = exc
+            for _, out in written:
+                if out.ok and not out.reason:
+                    out.reason = f"written; its follow-up was not done: {exc}"
+    for out in got:  # a vendor's message may quote the request back, credential included
+        out.reason = dest.redact(out.reason)
+    return got, halted
 
 
 def _record(
@@ -230,6 +243,12 @@ def _record(
         (i.record_key, o.dest_id or "", i.properties, action)
         for i, o in zip(batch, got, strict=True)
         if o.ok
+    ]
+    # a failure after part of the write landed: the part is recorded with its id as well
+    ok += [
+        (i.record_key, o.dest_id, o.landed, action)
+        for i, o in zip(batch, got, strict=True)
+        if not o.ok and o.dest_id and o.landed is not None
     ]
     bad = [
         (i.record_key, o.kind or "failed", o.reason or "failed", i.properties)

@@ -19,9 +19,10 @@ Example:
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -91,17 +92,60 @@ class HitPosterior:
     seen: dict[str, dict[str, int]]
 
     def threshold(self, provider: str, segment: str, k: int) -> tuple[float, float, str]:
-        """``(mean, variance, basis)`` of a provider's threshold in a segment at rho ``k``."""
+        """``(mean, variance, basis)`` of a provider's threshold in a segment at rho ``k``: the
+        segment's own variance plus what it inherits from the provider's overall level (the
+        centre it is shrunk towards is itself uncertain)."""
+        base = self.overall[k]
         fit = self.segments[k].get(segment)
         if fit is not None and provider in fit.t:
-            return fit.t[provider], fit.var[provider], "segment"
-        base = self.overall[k]
-        t = base.t[provider]
-        # an unseen segment sits anywhere the provider's segments spread: add that variance
+            inherited = self.shrinkage(provider, fit, k) ** 2 * base.var[provider]
+            return fit.t[provider], fit.var[provider] + inherited, "segment"
+        return base.t[provider], base.var[provider] + self._spread(provider, k), "provider overall"
+
+    def shrinkage(self, provider: str, fit: SegmentFit, k: int) -> float:
+        """How much of a segment's threshold is its prior (the provider's overall level): the
+        prior's information over the segment's posterior information, in [0, 1]. A shift of
+        the overall level moves the segment's estimate by this share of it."""
+        t = self.overall[k].t[provider]
+        p = min(max(cdf(t), 1e-6), 1 - 1e-6)
+        slope = math.exp(-0.5 * t * t) / math.sqrt(2 * math.pi)
+        prior_info = self.weights[provider] * slope * slope / (p * (1 - p))
+        return min(1.0, prior_info * fit.var[provider])
+
+    def _spread(self, provider: str, k: int) -> float:
+        """Variance of an unseen segment's threshold around the provider's overall level
+        (anywhere the provider's segments spread)."""
+        t = self.overall[k].t[provider]
         p = cdf(t)
         tau2 = p * (1 - p) / (self.weights[provider] + 1)
         slope = max(math.exp(-0.5 * t * t) / math.sqrt(2 * math.pi), 1e-6)
-        return t, base.var[provider] + tau2 / (slope * slope), "provider overall"
+        return tau2 / (slope * slope)
+
+    def draw(
+        self, rng: random.Random, k: int, segments: Sequence[str], providers: Sequence[str]
+    ) -> dict[str, dict[str, float]]:
+        """One joint posterior draw of the thresholds of ``providers`` (those the ledger saw)
+        in every segment, at rho ``k``: the providers' overall levels are drawn once, jointly,
+        and every segment inherits its share of that shift (segments shrunk to the same
+        centre move together), then each segment's own deviations are drawn jointly over its
+        providers (a late provider's rate and an early one's trade off)."""
+        base = self.overall[k]
+        shift = base.draw(rng)
+        out: dict[str, dict[str, float]] = {}
+        for segment in segments:
+            fit = self.segments[k].get(segment)
+            own = fit.draw(rng) if fit is not None else {}
+            drawn = {}
+            for p in providers:
+                if p not in base.t:
+                    continue
+                if fit is not None and p in fit.t:
+                    drawn[p] = fit.t[p] + self.shrinkage(p, fit, k) * shift[p] + own[p]
+                else:
+                    spread = rng.gauss(0.0, math.sqrt(self._spread(p, k)))
+                    drawn[p] = base.t[p] + shift[p] + spread
+            out[segment] = drawn
+        return out
 
     def marginal(self, provider: str, segment: str, k: int) -> float:
         return cdf(self.threshold(provider, segment, k)[0])
@@ -169,6 +213,29 @@ class RatePosterior:
     cells: dict[tuple[str, str], tuple[float, float, int]]
     overall: dict[str, tuple[float, float, int]]
     weights: dict[str, float]
+    #: ``{(provider, segment): (successes, trials)}`` the cells rest on
+    counts: Mapping[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+
+    def draw(
+        self, rng: random.Random, providers: Sequence[str], segments: Sequence[str]
+    ) -> dict[str, dict[str, float]]:
+        """One joint posterior draw of the rate of ``providers`` in every segment: each
+        provider's overall rate is drawn once, and every segment's rate is drawn around that
+        draw (its Beta-Binomial given the centre), so segments move together as they should
+        when the centre they are shrunk to is uncertain."""
+        out: dict[str, dict[str, float]] = {s: {} for s in segments}
+        for provider in providers:
+            if provider not in self.overall:
+                continue
+            a, b, _ = self.overall[provider]
+            centre = rng.betavariate(a, b)
+            w = self.weights[provider]
+            for segment in segments:
+                k, n = self.counts.get((provider, segment), (0.0, 0.0))
+                out[segment][provider] = rng.betavariate(
+                    max(centre * w + k, 1e-6), max((1 - centre) * w + n - k, 1e-6)
+                )
+        return out
 
     def beta(self, provider: str, segment: str) -> tuple[float, float, int, str]:
         cell = self.cells.get((provider, segment))
@@ -196,7 +263,7 @@ def fit_rate(counts: Mapping[tuple[str, str], tuple[int, int]], prior: Prior) ->
         for segment, (ks, ns) in table.items():
             w = weights[provider]
             cells[(provider, segment)] = (mean * w + ks, (1 - mean) * w + ns - ks, int(ns))
-    return RatePosterior(cells=cells, overall=overall, weights=weights)
+    return RatePosterior(cells=cells, overall=overall, weights=weights, counts=dict(counts))
 
 
 @dataclass(frozen=True)

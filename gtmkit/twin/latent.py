@@ -37,7 +37,8 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
@@ -150,11 +151,69 @@ def _newton_threshold(
 
 @dataclass(frozen=True)
 class SegmentFit:
-    """Posterior mode and variance of each provider's threshold in one segment, at one rho."""
+    """Posterior mode of each provider's threshold in one segment, at one rho, and their joint
+    covariance (Laplace: the inverse of the log posterior's negative Hessian in all the
+    thresholds at once). ``var`` is its diagonal: each threshold's marginal variance, wider
+    than its variance with the others held, because a late provider's rate and an early
+    one's trade off in the patterns."""
 
     t: dict[str, float]
     var: dict[str, float]
     log_post: float
+    #: the providers in the order of ``cov``'s rows
+    order: tuple[str, ...] = ()
+    cov: tuple[tuple[float, ...], ...] = ()
+
+    def draw(self, rng: random.Random) -> dict[str, float]:
+        """One joint draw of the deviations from the mode (providers in ``order``)."""
+        noise = [rng.gauss(0.0, 1.0) for _ in self.order]
+        lower = cholesky(self.cov)
+        return {
+            p: sum(lower[i][j] * noise[j] for j in range(i + 1)) for i, p in enumerate(self.order)
+        }
+
+
+def cholesky(matrix: Sequence[Sequence[float]]) -> list[list[float]]:
+    """The lower Cholesky factor of a symmetric positive-definite matrix (a tiny one: a
+    segment's providers), with a ridge added when rounding left it indefinite."""
+    n = len(matrix)
+    ridge = 0.0
+    for _ in range(8):
+        lower = [[0.0] * n for _ in range(n)]
+        ok = True
+        for i in range(n):
+            for j in range(i + 1):
+                acc = matrix[i][j] + (ridge if i == j else 0.0)
+                acc -= sum(lower[i][m] * lower[j][m] for m in range(j))
+                if i == j:
+                    if acc <= 0.0:
+                        ok = False
+                        break
+                    lower[i][i] = math.sqrt(acc)
+                else:
+                    lower[i][j] = acc / lower[j][j]
+            if not ok:
+                break
+        if ok:
+            return lower
+        ridge = max(ridge * 10.0, 1e-9)
+    return [[math.sqrt(max(matrix[i][i], 1e-12)) if i == j else 0.0 for j in range(n)]
+            for i in range(n)]  # fmt: skip
+
+
+def invert_spd(matrix: Sequence[Sequence[float]]) -> list[list[float]]:
+    """The inverse of a small symmetric positive-definite matrix, through its Cholesky factor."""
+    n = len(matrix)
+    lower = cholesky(matrix)
+    inv_lower = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        inv_lower[i][i] = 1.0 / lower[i][i]
+        for j in range(i):
+            inv_lower[i][j] = -sum(lower[i][m] * inv_lower[m][j] for m in range(j, i)) / lower[i][i]
+    return [
+        [sum(inv_lower[m][i] * inv_lower[m][j] for m in range(max(i, j), n)) for j in range(n)]
+        for i in range(n)
+    ]
 
 
 def fit_segment(
@@ -185,22 +244,48 @@ def fit_segment(
             t[provider] = new
         if moved < 1e-5:
             break
-    loglik, _ = pattern_loglik(patterns, t, rho, grid)
-    log_post = loglik + sum(_log_prior(t[p], priors[p]) for p in providers)
-    var = {}
-    for provider in providers:
-        # observed information of the marginal likelihood in this threshold (others held)
-        h = 1e-3
 
-        def at(value: float, provider: str = provider) -> float:
-            moved_t = {**t, provider: value}
-            ll, _ = pattern_loglik(patterns, moved_t, rho, grid)
-            return ll + _log_prior(value, priors[provider])
+    def log_post_at(values: Mapping[str, float]) -> float:
+        ll, _ = pattern_loglik(patterns, values, rho, grid)
+        return ll + sum(_log_prior(values[p], priors[p]) for p in providers)
 
-        centre = log_post - sum(_log_prior(t[p], priors[p]) for p in providers if p != provider)
-        curvature = (at(t[provider] + h) - 2.0 * centre + at(t[provider] - h)) / (h * h)
-        var[provider] = 1.0 / max(-curvature, 1e-6)
-    return SegmentFit(t=t, var=var, log_post=log_post)
+    centre = log_post_at(t)
+    cov = _laplace_covariance(log_post_at, t, providers, centre)
+    var = {p: cov[i][i] for i, p in enumerate(providers)}
+    return SegmentFit(
+        t=t, var=var, log_post=centre, order=tuple(providers),
+        cov=tuple(tuple(row) for row in cov),
+    )  # fmt: skip
+
+
+def _laplace_covariance(
+    log_post_at: Callable[[Mapping[str, float]], float],
+    t: Mapping[str, float],
+    providers: Sequence[str],
+    centre: float,
+    h: float = 1e-3,
+) -> list[list[float]]:
+    """The inverse of the negative Hessian of the log posterior at its mode, by central
+    differences over every pair of thresholds."""
+    n = len(providers)
+    if n == 0:
+        return []
+
+    def at(moves: Mapping[str, float]) -> float:
+        return log_post_at({p: t[p] + moves.get(p, 0.0) for p in providers})
+
+    info = [[0.0] * n for _ in range(n)]
+    for i, a in enumerate(providers):
+        info[i][i] = -(at({a: h}) - 2.0 * centre + at({a: -h})) / (h * h)
+        for j in range(i):
+            b = providers[j]
+            cross = (
+                at({a: h, b: h}) - at({a: h, b: -h}) - at({a: -h, b: h}) + at({a: -h, b: -h})
+            ) / (4.0 * h * h)
+            info[i][j] = info[j][i] = -cross
+    for i in range(n):
+        info[i][i] = max(info[i][i], 1e-6)
+    return invert_spd(info)
 
 
 def beta_log_pdf(x: float, prior: Prior) -> float:
@@ -221,8 +306,10 @@ __all__ = [
     "SegmentFit",
     "beta_log_pdf",
     "cdf",
+    "cholesky",
     "fit_segment",
     "hit_given_z",
+    "invert_spd",
     "pattern_loglik",
     "probit",
 ]

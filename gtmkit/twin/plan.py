@@ -208,24 +208,30 @@ class Plan:
 
     # -- one draw of the parameters -----------------------------------------------------------
     def _params(
-        self, rng: random.Random, k: int, segment: str, providers: Sequence[str]
-    ) -> DrawParams:
+        self, rng: random.Random, k: int, providers: Sequence[str]
+    ) -> dict[str, DrawParams]:
+        """One joint posterior draw of every segment's parameters: what a segment shares with
+        the others (its provider's overall level, the prior of a provider the ledger never
+        saw) is drawn once, not once per segment, so the draw's uncertainty does not average
+        out over the list's segments."""
         twin = self.twin
-        t, usable, error = {}, {}, {}
-        for p in providers:
-            if p in self.unseen:
-                prior = self.unseen[p]
-                t[p] = probit(rng.betavariate(prior.alpha, prior.beta))
-                usable[p] = rng.betavariate(USABLE_PRIOR.alpha, USABLE_PRIOR.beta)
-                error[p] = rng.betavariate(ERROR_PRIOR.alpha, ERROR_PRIOR.beta)
+        segments = sorted({g.segment for g in self.groups})
+        seen = [p for p in providers if p not in self.unseen]
+        t = twin.hits.draw(rng, k, segments, seen)
+        usable = twin.usable.draw(rng, seen, segments)
+        error = twin.errors.draw(rng, seen, segments)
+        for p, prior in sorted(self.unseen.items()):
+            if p not in providers:
                 continue
-            mean, var, _ = twin.hits.threshold(p, segment, k)
-            t[p] = rng.gauss(mean, math.sqrt(var))
-            a, b, _, _ = twin.usable.beta(p, segment)
-            usable[p] = rng.betavariate(a, b)
-            a, b, _, _ = twin.errors.beta(p, segment)
-            error[p] = rng.betavariate(a, b)
-        return DrawParams(rho=twin.hits.rho_grid[k], t=t, usable=usable, error=error)
+            shared = (
+                probit(rng.betavariate(prior.alpha, prior.beta)),
+                rng.betavariate(USABLE_PRIOR.alpha, USABLE_PRIOR.beta),
+                rng.betavariate(ERROR_PRIOR.alpha, ERROR_PRIOR.beta),
+            )
+            for segment in segments:
+                t[segment][p], usable[segment][p], error[segment][p] = shared
+        rho = twin.hits.rho_grid[k]
+        return {s: DrawParams(rho=rho, t=t[s], usable=usable[s], error=error[s]) for s in segments}
 
     def simulate(
         self,
@@ -248,18 +254,14 @@ class Plan:
             for p in providers:
                 mu, sd, n = self.costs[p].log_latency
                 latency[p] = math.exp(rng.gauss(mu, sd / math.sqrt(max(n, 1))) + 0.5 * sd * sd)
-            params_by_segment: dict[str, DrawParams] = {}
+            params_by_segment = self._params(rng, k, providers)
             found = usable = handed = 0
             credits = usd = seconds = 0.0
             calls = dict.fromkeys(providers, 0)
             hits = dict.fromkeys(providers, 0)
             step_credits = dict.fromkeys(providers, 0.0)
             for group in self.groups:
-                params = params_by_segment.get(group.segment)
-                if params is None:
-                    params = params_by_segment[group.segment] = self._params(
-                        rng, k, group.segment, providers
-                    )
+                params = params_by_segment[group.segment]
                 probs = path_probabilities(group.steps, group.routes, params, twin.grid)
                 for route, count in zip(
                     group.routes, multinomial(rng, group.rows, probs), strict=True

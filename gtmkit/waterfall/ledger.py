@@ -97,7 +97,9 @@ def translated(path: Path) -> Iterator[None]:
 
 
 #: the tables of a gtmkit ledger (any version): a database holding others is someone else's
-_LEDGER_TABLES = frozenset({"meta", "runs", "attempts", "cache"})
+_LEDGER_TABLES = frozenset(
+    {"meta", "runs", "attempts", "cache", "adaptive_runs", "adaptive_orders"}
+)
 
 
 def _foreign_tables(path: Path) -> list[str]:
@@ -248,6 +250,13 @@ class LedgerReader:
             sql, params = sql + " WHERE run_id = ?", (run_id,)
         ((total,),) = self._read(sql, params)
         return float(total)
+
+    def adaptive_orders(self, chain_id: str | None = None) -> pl.DataFrame:
+        """Every row order an adaptive run decided (optionally of one chain of resumes), and
+        why: see :mod:`gtmkit.waterfall.adaptive_log`."""
+        from gtmkit.waterfall.adaptive_log import recorded_orders
+
+        return recorded_orders(self, chain_id)  # type: ignore[arg-type]
 
     def integrity_check(self) -> str:
         ((result,),) = self._read("PRAGMA integrity_check")

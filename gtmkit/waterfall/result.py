@@ -55,12 +55,17 @@ class WaterfallResult:
         summary: one row per step (verifier last): rows in, calls, hits, coverage, credits,
             dollars, cost per hit, latency percentiles, circuit-breaker state.
         totals: run-level figures (rows, statuses, credits, calls, cached, resumed_in_flight...).
+        decisions: with ``order="adaptive"``, one row per decided row: its segment, the order
+            it got, the rates drawn and what they rested on (``sampled_json``), the worth of
+            a usable record used, and whether the order was reused from an earlier run of the
+            chain (:mod:`gtmkit.waterfall.adaptive`); ``None`` for a static order.
     """
 
     records: pl.DataFrame
     attempts: pl.DataFrame
     summary: pl.DataFrame
     totals: dict[str, Any] = field(default_factory=dict)
+    decisions: pl.DataFrame | None = None
 
     def manual_tasks(self) -> pl.DataFrame:
         """Rows handed off to a person (status ``manual``): who they are and what is missing,

@@ -115,6 +115,10 @@ def _assemble(
     ledger: Ledger | None,
     options: RunOptions,
 ) -> _Parts:
+    if wf.order == "adaptive":
+        from gtmkit.waterfall.adaptive import check_adaptive
+
+        check_adaptive(wf, frame.columns, options.backends)
     conditions = {
         i: frame.select(step.when.fill_null(False)).to_series().to_list()
         for i, step in enumerate(wf.steps)
@@ -157,9 +161,18 @@ def _assemble(
     guarded = Guard(metered, retry=options.retry, breaker=breaker, control=control,
                     rng=random.Random(options.seed))  # fmt: skip
     stack = Claim(Cache(guarded, cache, journal), journal, claims)
+    prices = run_prices(wf, providers)
+    orderer = None
+    if wf.order == "adaptive":
+        from gtmkit.waterfall.adaptive import adaptive_order
+
+        orderer = adaptive_order(
+            wf, policy, rows, providers=providers, prices=prices, ledger=ledger, info=info,
+            seed=options.seed, rerun=options.resume, stopping=control.stopping,
+        )  # fmt: skip
     walker = RowWalker(
         policy, providers, stack, breaker=breaker, rows=rows,
-        prices=run_prices(wf, providers), worst=worst_cases(providers),
+        prices=prices, worst=worst_cases(providers), orderer=orderer,
     )  # fmt: skip
     return _Parts(info, budget, limiters, breaker, control, journal, walker, duplicates, backends)
 
@@ -187,11 +200,16 @@ async def _run(
                     walker.states[position], Failure("stopped", stopped)
                 )
         parts.journal.flush()
+        if walker.orderer is not None:
+            await walker.orderer.close()
         parts.backends.finish(parts.info, _final_status(walker, stopped))
         rows_s = time.perf_counter() - started - setup_s
         result = _result(wf, frame, rejected, parts, options, started)
         #: per provider: "sandbox", "live", "local", or "given" (adapters handed in as they are)
         result.totals["modes"] = {name: modes.get(name, "given") for name in providers}
+        if walker.orderer is not None:  # order="adaptive": which order each row got, and why
+            result.decisions = walker.orderer.log.frame()
+            result.totals["adaptive"] = walker.orderer.summary()
         result.totals["timings_s"] = {
             "setup": round(setup_s, 3),
             "rows": round(rows_s, 3),

@@ -35,11 +35,13 @@ When = Literal["missing", "always"]
 StopRule = Literal["first_hit", "first_verified"]
 PhoneStop = Literal["first_any", "first_mobile"]
 CatchAllPolicy = Literal["accept", "accept_if_confident", "continue"]
+Order = Literal["static", "adaptive"]
 
 _WHEN: tuple[str, ...] = get_args(When)
 _STOP: tuple[str, ...] = get_args(StopRule)
 _PHONE_STOP: tuple[str, ...] = get_args(PhoneStop)
 _CATCH_ALL: tuple[str, ...] = get_args(CatchAllPolicy)
+_ORDER: tuple[str, ...] = get_args(Order)
 
 
 class SpecError(GtmkitError, ValueError):
@@ -148,6 +150,13 @@ class Waterfall:
             a segment value try only those providers, in that order; other rows use ``steps``.
         prices: ``{provider: usd_per_credit}``, overriding the adapters' list prices.
         name: a label for reports.
+        order: ``"static"`` (default): every row tries the steps in the order given (or its
+            ``route_by`` order); ``"adaptive"``: the order of the email steps is chosen per
+            segment as rows complete, by Thompson sampling over what the run (and the ledger's
+            history) has learned — every row's order and why is recorded in the ledger
+            (:mod:`gtmkit.waterfall.adaptive`). Deterministic under the run's ``seed``.
+        segment_by: with ``order="adaptive"``: the column (or columns) whose values are the
+            segments an order is learned for (``"employee_band"``); ``None``: one segment.
 
     Example:
         >>> wf = Waterfall(
@@ -163,6 +172,8 @@ class Waterfall:
     route_by: Mapping[str, Mapping[str, Sequence[str]]] | None = None
     prices: Mapping[str, float] | None = None
     name: str = "waterfall"
+    order: Order = "static"
+    segment_by: str | Sequence[str] | None = None
     _route_column: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -180,6 +191,11 @@ class Waterfall:
         if self.verify is not None and (not isinstance(self.verify, str) or not self.verify):
             raise SpecError(f"verify must be a provider name or None, got {self.verify!r}")
         if self.route_by is not None:
+            if self.order == "adaptive":
+                raise SpecError(
+                    "route_by fixes each segment's order and order='adaptive' learns it: "
+                    "pass one (segment_by= names the column adaptive orders are learned for)"
+                )
             if not isinstance(self.route_by, Mapping) or len(self.route_by) != 1:
                 raise SpecError("route_by must be {column: {segment value: [provider, ...]}}")
             ((column, table),) = self.route_by.items()
@@ -196,6 +212,23 @@ class Waterfall:
         if self.prices is not None:
             for provider, price in self.prices.items():
                 finite(f"prices[{provider!r}] (dollars per credit)", price, error=SpecError)
+        self._check_order()
+
+    def _check_order(self) -> None:
+        if self.order not in _ORDER:
+            raise SpecError(f"order must be one of {_ORDER}, got {self.order!r}")
+        by = self.segment_by
+        if by is None:
+            return
+        columns = (by,) if isinstance(by, str) else tuple(by)
+        if not columns or not all(isinstance(c, str) and c for c in columns):
+            raise SpecError(f"segment_by must name a column or columns, got {by!r}")
+        if self.order != "adaptive":
+            raise SpecError(
+                "segment_by only applies to order='adaptive' (the segments it learns an order "
+                "for); for fixed per-segment orders use route_by"
+            )
+        object.__setattr__(self, "segment_by", columns)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Waterfall:
@@ -237,6 +270,12 @@ class Waterfall:
             "route_by": {
                 k: {s: list(v) for s, v in t.items()} for k, t in (self.route_by or {}).items()
             },
+            # only when adaptive, so static specs keep their fingerprint (and their resumes)
+            **(
+                {"order": "adaptive", "segment_by": list(self.segment_by or ())}
+                if self.order == "adaptive"
+                else {}
+            ),
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -23,7 +23,7 @@ def waterfall_from_dict(data: Mapping[str, Any]) -> Waterfall:
     """Build a spec from a mapping shaped like the TOML/YAML file (see :meth:`from_file`)."""
     if not isinstance(data, Mapping):
         raise SpecError("a waterfall spec must be a mapping")
-    known = {"name", "steps", "verify", "route_by", "prices"}
+    known = {"name", "steps", "verify", "route_by", "prices", "order", "segment_by"}
     extra = sorted(set(data) - known)
     if extra:
         raise SpecError(f"unknown key(s) {extra} in waterfall spec (known: {sorted(known)})")
@@ -68,6 +68,8 @@ def waterfall_from_dict(data: Mapping[str, Any]) -> Waterfall:
         route_by=data.get("route_by"),
         prices=data.get("prices"),
         name=str(data.get("name", "waterfall")),
+        order=data.get("order", "static"),
+        segment_by=data.get("segment_by"),
     )
 
 

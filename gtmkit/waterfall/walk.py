@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gtmkit.providers.base import Provider
 from gtmkit.waterfall.breaker import CircuitBreaker
 from gtmkit.waterfall.lookup import Answer, Failure, Lookup, RowAccount
 from gtmkit.waterfall.policy import RowPolicy, RowState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gtmkit.waterfall.adaptive import AdaptiveOrder
 
 
 @dataclass(slots=True)
@@ -44,8 +47,11 @@ class RowWalker:
         prices: Mapping[str, float],
         worst: Mapping[str, float],
         rows: Sequence[RowState],
+        orderer: AdaptiveOrder | None = None,
     ) -> None:
         self.policy, self.providers, self.stack = policy, providers, stack
+        #: ``order="adaptive"``: decides each row's order and learns from its answers
+        self.orderer = orderer
         self.breaker, self.prices, self.worst = breaker, prices, worst
         verify = policy.wf.verify
         self.verify_index = len(policy.steps)
@@ -60,13 +66,17 @@ class RowWalker:
         self.walked[position] = True
         await self._steps(position)
         self.finished[position] = True
+        if self.orderer is not None:
+            self.orderer.finished(position, self.states[position])
 
     async def _steps(self, position: int) -> None:
         row = self.states[position]
         account = self.accounts[position]
         policy = self.policy
         missed_free: list[int] = []  # local learner steps that had nothing to go on yet
-        for index in policy.order(row):
+        orderer = self.orderer
+        order = policy.order(row) if orderer is None else await orderer.order(position, row)
+        for index in order:
             if not policy.wants(row, index):
                 continue
             step = policy.steps[index]
@@ -98,6 +108,8 @@ class RowWalker:
                 continue
             if result.outcome == "hit":
                 self.stats[index].hits += 1
+            if orderer is not None:
+                orderer.saw(position, index, result)
             row, changed = policy.merge(row, index, result)
             self.states[position] = row
             if policy.needs_verification(row, changed):

@@ -5,6 +5,10 @@ HubSpot v3 (https://developers.hubspot.com/docs/api/webhooks/validating-requests
 timestamp)), ``X-HubSpot-Request-Timestamp`` is milliseconds since the epoch, and a request
 older than 5 minutes is refused.
 
+Slack (https://docs.slack.dev/authentication/verifying-requests-from-slack): ``X-Slack-Signature``
+is ``v0=`` + hex(HMAC-SHA256(signing secret, ``v0:{X-Slack-Request-Timestamp}:{body}``)), the
+timestamp in seconds, the same 5-minute window.
+
 Generic leads: ``X-Gtmkit-Signature`` is hex(HMAC-SHA256(secret, timestamp + "." + body)) with
 ``X-Gtmkit-Timestamp`` in seconds; the same 5-minute window refuses replays of old deliveries.
 
@@ -91,5 +95,23 @@ def check_generic(secret: str, body: bytes, headers: Mapping[str, str], now: flo
         lambda ts: generic_signature(secret, body, ts),
         1.0,
         "X-Gtmkit-Signature or X-Gtmkit-Timestamp",
+        now,
+    )
+
+
+def slack_v0_signature(secret: str, body: bytes, timestamp: str) -> str:
+    """The ``X-Slack-Signature`` value Slack sends for this body."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def check_slack(secret: str, body: bytes, headers: Mapping[str, str], now: float) -> str | None:
+    """None when the request is Slack's and fresh, else the reason it is refused."""
+    return _refusal(
+        _header(headers, "X-Slack-Signature"),
+        _header(headers, "X-Slack-Request-Timestamp"),
+        lambda ts: slack_v0_signature(secret, body, ts),
+        1.0,
+        "X-Slack-Signature or X-Slack-Request-Timestamp",
         now,
     )

@@ -132,6 +132,8 @@ class Engagement:
     documented: pl.DataFrame
     substitutions: dict[str, str] = field(default_factory=dict)
     failure_modes: tuple[str, ...] = ()
+    #: emails a person found by hand and re-imported (source ``manual``; in ``found`` too)
+    found_manual: int = 0
 
     @property
     def cost_per_record(self) -> float | None:
@@ -184,6 +186,7 @@ class Engagement:
             "cost_per_usable": self.cost_per_usable,
             "budget_stopped": self.budget_stopped,
             "manual": self.manual,
+            "found_manual": self.found_manual,
             "found_by_source": dict(
                 zip(self.sources["provider"], self.sources["found"], strict=True)
             ),
@@ -520,4 +523,5 @@ def measure_engagement(
         documented=_documented(check, data_source),
         substitutions={p.step.name: display_name(p.provider) for p in plan if p.substituted},
         failure_modes=tuple(pattern.failure_modes),
+        found_manual=int((found_rows["email_source"] == "manual").fill_null(False).sum()),
     )

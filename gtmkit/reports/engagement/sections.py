@@ -32,6 +32,7 @@ from gtmkit.reports.engagement.numbers import (
     share_range,
 )
 from gtmkit.reports.engagement.tables import cell, table_html
+from gtmkit.sync.summary import synced_sentence
 
 __all__ = [
     "Section",
@@ -144,9 +145,12 @@ def _documented_rows(e: Engagement) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def summary(e: Engagement, *, attachments: Sequence[str] = ()) -> Section:
+def summary(
+    e: Engagement, *, attachments: Sequence[str] = (), sync_ledger: str | None = None
+) -> Section:
     """The one-screen summary: what came in, what came back, what it cost, against the
-    pattern's documented figures and the budget."""
+    pattern's documented figures and the budget — and, when ``sync_ledger`` (a
+    ``gtmkit.sync`` ledger) holds writes, what was synced where."""
     budget = ""
     if e.budget_usd:
         budget = (
@@ -192,6 +196,11 @@ def summary(e: Engagement, *, attachments: Sequence[str] = ()) -> Section:
         f"{_fig('from_list', count(e.from_list))} already in your list. "
         f"{_fig('usable', count(e.usable))} of the emails found are verified deliverable.</p>"
     )
+    if e.found_manual:
+        lead += (
+            f"<p>{_fig('found_manual', count(e.found_manual))} of the emails found come from "
+            "manual LinkedIn research (found by hand, not verified).</p>"
+        )
     documented = table_html(
         _documented_rows(e),
         table_id="documented",
@@ -206,6 +215,9 @@ def summary(e: Engagement, *, attachments: Sequence[str] = ()) -> Section:
     if attachments:
         names = ", ".join(f"<strong>{escape(a)}</strong>" for a in attachments)
         files = f'<p class="attachments">Delivered with this report: {names}.</p>'
+    synced = synced_sentence(sync_ledger)
+    if synced:
+        files += f'<p class="attachments">{escape(synced)}</p>'
     html = f'<h2>Summary</h2>{lead}<div class="cards">{card_html}</div>{documented}{files}'
     text = (
         f"{e.with_email:,} of {e.worked:,} contacts with a work email "

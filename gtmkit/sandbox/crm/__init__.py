@@ -13,5 +13,6 @@ Example:
 from __future__ import annotations
 
 from gtmkit.sandbox.crm.app import CRM_HOSTS, CrmApp, CrmTransport, SimClock
+from gtmkit.sandbox.crm.seed import seed_crm
 
-__all__ = ["CRM_HOSTS", "CrmApp", "CrmTransport", "SimClock"]
+__all__ = ["CRM_HOSTS", "CrmApp", "CrmTransport", "SimClock", "seed_crm"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -129,7 +129,7 @@ class CrmApp:
         routed = api.route(ex)
         if isinstance(routed, Reply):
             return routed
-        if not api.api_key(ex):
+        if not api.api_key(ex) and path not in api.public_paths:  # type: ignore[attr-defined]
             return api.unauthorized(ex)
         refused = api.admit(ex)  # type: ignore[attr-defined]
         if refused is not None:
@@ -183,6 +183,9 @@ class CrmTransport(SandboxTransport):
 
 class CrmAPI(ProviderAPI):
     """A CRM vendor's surface: a ProviderAPI with records, limits and a clock."""
+
+    #: paths answered without a bearer token (an OAuth token endpoint)
+    public_paths: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, app: CrmApp) -> None:  # type: ignore[override]
         super().__init__(app)  # type: ignore[arg-type]

@@ -7,14 +7,23 @@ Shapes follow HubSpot's documentation:
   ``properties``, ``limit`` ≤ 100 — 200 answers ``paging.next.after``):
   https://developers.hubspot.com/docs/api-reference/latest/crm/objects/contacts/guide
 * batches ``/batch/create``, ``/batch/update``, ``/batch/upsert`` (``idProperty``), at most
-  100 inputs; ``objectWriteTraceId`` turns on multi-status answers: 207 with ``errors`` whose
-  ``context.objectWriteTraceId`` names the failed inputs:
+  100 inputs; the answer is ``{status, results[], requestedAt, startedAt, completedAt, links}``
+  and, when some inputs failed, 207 with ``numErrors`` and ``errors[]`` (``status``,
+  ``category``, ``message``, ``errors[]``, ``context``, ``links``) whose
+  ``context.objectWriteTraceId`` names the failed inputs; each result carries its input's
+  ``objectWriteTraceId`` (upserts: ``new``). HubSpot does not promise the results in input
+  order, so the twin answers them reversed: a client has to match them by trace id.
   https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts
+  and https://developers.hubspot.com/docs/api-reference/error-handling (207 multi-status)
 * properties ``GET /crm/v3/properties/{type}`` (``results[].name``).
 * associations v4 ``POST /crm/v4/associations/contacts/companies/batch/associate/default``.
 * limits: a rolling 10-second burst window (100 requests for a private app on Starter/Free)
   and a daily limit; a 429 body names ``policyName`` (``TEN_SECONDLY_ROLLING`` or ``DAILY``),
-  and every answer carries ``X-HubSpot-RateLimit-*`` headers:
+  and every answer carries ``X-HubSpot-RateLimit-*`` headers. The search endpoints have a
+  tighter limit of their own, a few requests a second per token (4 in HubSpot's changelog,
+  5 today): past it a 429 with ``policyName`` ``SECONDLY``
+  (https://developers.hubspot.com/changelog/crm-search-api-rate-limit-increase,
+  https://github.com/PipedreamHQ/pipedream/pull/18215).
   https://developers.hubspot.com/changelog/2018-11-06-rate-limit-information-headers-will-be-included-in-http-responses
   and https://developers.hubspot.com/apps/api_guidelines.
 
@@ -23,7 +32,7 @@ Errors: no token → 401 ``INVALID_AUTHENTICATION``; an unknown property or a ba
 ("Contact already exists. Existing ID: N").
 
 Options (``CrmApp(limits={"hubspot": {...}})``): ``burst`` (requests per 10 s, default 100),
-``daily`` (default 250,000).
+``daily`` (default 250,000), ``search_per_second`` (default 5).
 
 Example:
     >>> from gtmkit.sandbox.crm import CrmTransport
@@ -85,6 +94,7 @@ class HubSpotAPI(CrmAPI):
         self.associations: set[tuple[str, str]] = set()
         self.burst = Window(self.clock, int(self.option("burst", 100)), 10.0)
         self.daily = Window(self.clock, int(self.option("daily", 250_000)), 86_400.0)
+        self.searches = Window(self.clock, int(self.option("search_per_second", 5)), 1.0)
 
     # -- seeding (tests and notebooks put a CRM's existing records here) -------------------
     def add(self, object_type: str, properties: dict[str, Any]) -> str:
@@ -124,6 +134,8 @@ class HubSpotAPI(CrmAPI):
                 "TEN_SECONDLY_ROLLING",
                 "You have reached your ten_secondly_rolling limit.",
             )
+        elif ex.path.endswith("/search") and not self.searches.admit():
+            policy, message = "SECONDLY", "You have reached your secondly limit."
         else:
             return None
         body = {
@@ -191,27 +203,29 @@ class HubSpotAPI(CrmAPI):
         errors: list[dict[str, Any]] = []
         for item in inputs:
             done = self._write_one(object_type, op.split("/")[1], item)
+            trace = item.get("objectWriteTraceId") if isinstance(item, dict) else None
             if isinstance(done, dict):
-                results.append(done)
-            else:
-                category, message = done
-                trace = item.get("objectWriteTraceId") if isinstance(item, dict) else None
-                context = (
-                    {"objectWriteTraceId": [trace]} if trace else {"ids": [str(item.get("id"))]}
-                )
-                errors.append(
-                    {
-                        "status": "error",
-                        "category": category,
-                        "message": message,
-                        "context": context,
-                    }
-                )
+                results.append({**done, "objectWriteTraceId": trace} if trace else done)
+                continue
+            category, message = done
+            context = {"objectWriteTraceId": [trace]} if trace else {"ids": [str(item.get("id"))]}
+            errors.append(
+                {
+                    "status": "error",
+                    "category": category,
+                    "message": message,
+                    "errors": [{"message": message, "code": category}],
+                    "context": context,
+                    "links": {},
+                }
+            )
         answer: dict[str, Any] = {
             "status": "COMPLETE",
-            "results": results,
+            "results": results[::-1],  # no order is promised: clients match by trace id
+            "requestedAt": _NOW,
             "startedAt": _NOW,
             "completedAt": _NOW,
+            "links": {},
         }
         if errors:
             answer["errors"] = errors

@@ -5,10 +5,12 @@ Shapes follow Outreach's documentation (https://developers.outreach.io/api/refer
 sequence states: https://developers.outreach.io/data-sharing/data-dictionary-v1/sequence-states/):
 
 * ``GET /api/v2/prospects?filter[emails]=a,b`` → ``{"data": [{"type": "prospect", "id": 1,
-  "attributes": {"emails": [...], "firstName": ...}}], "meta": {"count": N}}``;
+  "attributes": {"emails": [...], "firstName": ...}}], "meta": {"count": N}, "links":
+  {"first": ..., "next": ...}}``: ``page[size]`` (default 50, at most 1,000) a page, the next
+  page's full URL in ``links.next`` (absent on the last page);
 * ``POST /api/v2/prospects`` and ``PATCH /api/v2/prospects/{id}`` with
   ``{"data": {"type": "prospect", "attributes": {...}}}`` (``application/vnd.api+json``);
-* ``GET /api/v2/sequenceStates?filter[prospect][id]=N`` (``attributes.state``: ``active``,
+* ``GET /api/v2/sequenceStates?filter[prospect][id]=N,M`` (``attributes.state``: ``active``,
   ``pending``, ``paused``, ``finished``...), ``POST /api/v2/sequenceStates`` with the prospect,
   sequence and mailbox relationships;
 * errors ``{"errors": [{"id": "validationError", "title": ..., "detail": ...}]}`` (422), a bad
@@ -28,6 +30,7 @@ Example:
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from gtmkit.sandbox.crm.app import CrmAPI, Window
 from gtmkit.sandbox.http.wire import Exchange, Reply, json_reply
@@ -122,9 +125,26 @@ class OutreachAPI(CrmAPI):
                 return any(str(v or "").lower() in wanted for v in values)
 
             found = [pid for pid in found if has(pid)]
-        return self._reply(
-            200, {"data": [self._doc(p) for p in found], "meta": {"count": len(found)}}
+        return self._page(ex, "/prospects", [self._doc(p) for p in found])
+
+    def _page(self, ex: Exchange, path: str, docs: list[dict[str, Any]]) -> Reply:
+        """One page of a list answer, with ``links.next`` while there are more."""
+        try:
+            size = int(ex.query.get("page[size]", 50))
+            offset = int(ex.query.get("page[offset]", 0))
+        except ValueError:
+            return self.error(ex, 400, "badRequest", "page[size] must be a number")
+        if not 0 < size <= 1000:
+            return self.error(ex, 400, "badRequest", "page[size] must be between 1 and 1000")
+        shown = docs[offset : offset + size]
+        base = f"https://api.outreach.io/api/v2{path}?"
+        others = "&".join(
+            f"{quote(k)}={quote(v)}" for k, v in ex.query.items() if not k.startswith("page[")
         )
+        links = {"first": f"{base}{others}&page[size]={size}"}
+        if offset + size < len(docs):
+            links["next"] = f"{base}{others}&page[size]={size}&page[offset]={offset + size}"
+        return self._reply(200, {"data": shown, "meta": {"count": len(docs)}, "links": links})
 
     def _attributes(self, ex: Exchange) -> dict[str, Any] | Reply:
         body = self.body(ex)
@@ -138,11 +158,12 @@ class OutreachAPI(CrmAPI):
         if unknown:
             return self.error(ex, 422, "validationError", f"Unknown attribute: {unknown[0]}")
         emails = attrs.get("emails")
-        if emails is not None and (
-            not isinstance(emails, list) or any("@" not in str(e) for e in emails)
-        ):
+        if emails is not None and not isinstance(emails, list):
+            return self.error(ex, 422, "validationError", "Emails must be a list")
+        bad = [e for e in emails or [] if "@" not in str(e)]
+        if bad:
             return self.error(
-                ex, 422, "validationError", "Emails must be a list of valid email addresses"
+                ex, 422, "validationError", f"Emails contains an invalid email address: {bad[0]}"
             )
         return attrs
 
@@ -197,7 +218,7 @@ class OutreachAPI(CrmAPI):
             }
             for sid, s in states
         ]
-        return self._reply(200, {"data": data, "meta": {"count": len(data)}})
+        return self._page(ex, "/sequenceStates", data)
 
     def create_state(self, ex: Exchange) -> Reply:
         body = self.body(ex)

@@ -15,14 +15,31 @@ Shapes follow Salesforce's documentation:
   https://developer.salesforce.com/docs/platform/api-asynch/guide/bulk-api-2-0-ingest.html and
   https://developer.salesforce.com/docs/platform/api-asynch/guide/close-job.html
 * ``Sforce-Limit-Info: api-usage=N/M`` on every answer; past the allocation 403
-  ``REQUEST_LIMIT_EXCEEDED``; a bad token 401 ``INVALID_SESSION_ID``.
+  ``REQUEST_LIMIT_EXCEEDED``; a bad or expired token 401 ``INVALID_SESSION_ID``:
+  https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
+* the OAuth refresh-token flow on the org's domain: ``POST /services/oauth2/token``
+  (form-encoded ``grant_type=refresh_token``, ``client_id``, ``client_secret``,
+  ``refresh_token``) → ``{"access_token", "instance_url", "token_type": "Bearer", ...}``, or
+  400 ``{"error": "invalid_grant", "error_description": ...}``; it does not count against the
+  API allocation:
+  https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_understanding_refresh_token_oauth.htm
+* the order of the Bulk API 2.0 result rows "is not guaranteed to match the ordering of
+  records in the original job data" (the twin answers them reversed):
+  https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/get_job_successful_results.htm
 
 Per-record errors: ``REQUIRED_FIELD_MISSING`` (Lead: ``LastName``, ``Company``; Contact:
 ``LastName``), ``INVALID_EMAIL_ADDRESS``, ``DUPLICATES_DETECTED`` (the org's duplicate rule:
-an active record with the same email) and ``INVALID_FIELD`` for an unknown field.
+an active record with the same email, or a Lead with the same name at the same company) with
+its ``duplicateResult`` — ``duplicateRule``, ``allowSave``, ``matchResults[].matchRecords[]``
+with the matching record's ``Id``
+(https://developer.salesforce.com/docs/platform/api/guide/sforce-api-objects-duplicateresult.html,
+https://developer.salesforce.com/docs/platform/api/guide/sforce-api-objects-matchresult.html) —
+and ``INVALID_FIELD`` for an unknown field.
 
 Options (``CrmApp(limits={"salesforce": {...}})``): ``api_allocation`` (default 15,000),
-``bulk_polls`` (polls answered ``InProgress`` before ``JobComplete``, default 1).
+``bulk_polls`` (polls answered ``InProgress`` before ``JobComplete``, default 1), ``tokens``
+(the access tokens still valid; default: any), ``refresh_tokens`` (refresh token → client id
+the OAuth endpoint accepts; each grant adds a new access token to ``tokens``).
 
 Example:
     >>> from gtmkit.sandbox.crm import CrmTransport
@@ -37,11 +54,15 @@ import csv
 import io
 import re
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 from gtmkit.sandbox.crm.app import CrmAPI
-from gtmkit.sandbox.http.wire import Exchange, Reply, json_reply
+from gtmkit.sandbox.http.wire import Exchange, Reply, json_reply, stable_id
 
 __all__ = ["FIELDS", "SalesforceAPI"]
+
+#: the OAuth token endpoint, on the org's own domain
+TOKEN_PATH = "/services/oauth2/token"
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "Lead": (
@@ -95,6 +116,8 @@ class SalesforceAPI(CrmAPI):
     """The Salesforce twin; records by object in ``records["Lead"]`` / ``records["Contact"]``."""
 
     name = "salesforce"
+    routes: ClassVar[dict[tuple[str, str], str]] = {("POST", TOKEN_PATH): "oauth_token"}
+    public_paths: ClassVar[frozenset[str]] = frozenset({TOKEN_PATH})
     prefix_routes: ClassVar[dict[tuple[str, str], str]] = {
         (m, "/services/data/"): "dispatch" for m in ("GET", "POST", "PATCH", "PUT")
     }
@@ -106,6 +129,7 @@ class SalesforceAPI(CrmAPI):
         self.used = 0
         self.allocation = int(self.option("api_allocation", 15_000))
         self.bulk_polls = int(self.option("bulk_polls", 1))
+        self.grants = 0
 
     def add(self, sobject: str, fields: dict[str, Any]) -> str:
         """Store a record as if it had been made in the org; returns its id."""
@@ -120,7 +144,40 @@ class SalesforceAPI(CrmAPI):
     def unauthorized(self, ex: Exchange) -> Reply:
         return self.error(ex, 401, "INVALID_SESSION_ID", "Session expired or invalid")
 
+    def oauth_token(self, ex: Exchange) -> Reply:
+        """The refresh-token grant: a new access token, valid from now on."""
+        form = dict(parse_qsl(ex.body.decode("utf-8", "replace")))
+        known: dict[str, str] = dict(self.option("refresh_tokens", {}))
+        refresh = form.get("refresh_token", "")
+        if (
+            form.get("grant_type") != "refresh_token"
+            or refresh not in known
+            or known[refresh] != form.get("client_id")
+            or not form.get("client_secret")
+        ):
+            return json_reply(
+                400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+            )
+        self.grants += 1
+        token = f"00Dsandbox!{stable_id('sf-token', refresh, self.grants, size=24)}"
+        allowed = self.option("tokens", None)
+        if allowed is not None:  # tokens are checked: the new one is valid from now on
+            allowed.add(token)
+        return json_reply(
+            200,
+            {
+                "access_token": token,
+                "instance_url": "https://gtmkit-sandbox.my.salesforce.com",
+                "id": "https://login.salesforce.com/id/00Dsandbox/005sandbox",
+                "token_type": "Bearer",
+                "issued_at": str(int(self.clock.now() * 1000)),
+                "signature": stable_id("sf-sig", token, size=16),
+            },
+        )
+
     def admit(self, ex: Exchange) -> Reply | None:
+        if ex.path == TOKEN_PATH:
+            return None  # OAuth calls do not count against the API allocation
         if self.used >= self.allocation:
             return json_reply(
                 403,
@@ -136,6 +193,8 @@ class SalesforceAPI(CrmAPI):
         return None
 
     def limit_headers(self, ex: Exchange) -> list[tuple[str, str]]:
+        if ex.path == TOKEN_PATH:
+            return []
         return [("sforce-limit-info", f"api-usage={self.used}/{self.allocation}")]
 
     # -- routing below /services/data/vXX.X ----------------------------------------------------
@@ -263,11 +322,7 @@ class SalesforceAPI(CrmAPI):
                 and person == tuple(low(rec, f) for f in ("FirstName", "LastName", "Company"))
             )
             if same_email or same_person:
-                return {
-                    "statusCode": "DUPLICATES_DETECTED",
-                    "message": "Use one of these records?",
-                    "fields": [],
-                }
+                return _duplicate_error(sobject, rid)
         return None
 
     def write_one(
@@ -447,7 +502,7 @@ class SalesforceAPI(CrmAPI):
             writer = csv.writer(out, lineterminator="\n")
             fields = job.get("_fields", [])
             writer.writerow(head + fields)
-            for first, second, rec in rows:
+            for first, second, rec in reversed(rows):  # no order is promised
                 writer.writerow([first, second] + [rec.get(f, "") for f in fields])
             return Reply(200, out.getvalue().encode(), content_type="text/csv")
         return self.error(ex, 404, "NOT_FOUND", "The requested resource does not exist")
@@ -485,3 +540,42 @@ def _like_pattern(value: str) -> re.Pattern[str]:
 
 def _public(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in job.items() if not k.startswith("_")}
+
+
+def _duplicate_error(sobject: str, match_id: str) -> dict[str, Any]:
+    """The error a blocking duplicate rule gives, naming the record it matched."""
+    message = "Use one of these records?"
+    match = {
+        "entityType": sobject,
+        "errors": [],
+        "matchEngine": "FuzzyMatchEngine",
+        "matchRecords": [
+            {
+                "additionalInformation": [],
+                "fieldDiffs": [],
+                "matchConfidence": 100.0,
+                "record": {
+                    "attributes": {
+                        "type": sobject,
+                        "url": f"/services/data/v60.0/sobjects/{sobject}/{match_id}",
+                    },
+                    "Id": match_id,
+                },
+            }
+        ],
+        "rule": f"Standard_{sobject}_Match_Rule_v1_0",
+        "size": 1,
+        "success": True,
+    }
+    return {
+        "statusCode": "DUPLICATES_DETECTED",
+        "message": message,
+        "fields": [],
+        "duplicateResult": {
+            "allowSave": False,
+            "duplicateRule": f"Standard_{sobject}_Duplicate_Rule",
+            "duplicateRuleEntityType": sobject,
+            "errorMessage": message,
+            "matchResults": [match],
+        },
+    }

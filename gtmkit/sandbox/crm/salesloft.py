@@ -14,7 +14,8 @@ https://developers.salesloft.com/docs/platform/api-basics/rate-limits/):
 * ``GET /v2/cadence_memberships?person_id=N&currently_on_cadence=true`` and
   ``POST /v2/cadence_memberships?person_id=N&cadence_id=C``;
 * 600 cost per minute per team (each call here costs 1), ``x-ratelimit-remaining-minute`` and
-  ``x-ratelimit-endpoint-cost`` headers, 429 with ``Retry-After``; a bad token 401.
+  ``x-ratelimit-endpoint-cost`` headers, 429 past it — with no ``Retry-After`` (none is
+  documented: a client has to wait for the minute itself); a bad token 401.
 
 Options: ``per_minute`` (default 600).
 
@@ -81,12 +82,7 @@ class SalesloftAPI(CrmAPI):
     def admit(self, ex: Exchange) -> Reply | None:
         if self.minute.admit():
             return None
-        wait = max(1, int(self.minute.reset_in() + 0.999))
-        return json_reply(
-            429,
-            {"error": "Rate limit exceeded"},
-            [("retry-after", str(wait)), *self.limit_headers(ex)],
-        )
+        return json_reply(429, {"error": "Rate limit exceeded"}, self.limit_headers(ex))
 
     def limit_headers(self, ex: Exchange) -> list[tuple[str, str]]:
         return [

@@ -20,7 +20,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +51,12 @@ class Item:
 
 @dataclass
 class Outcome:
-    """What became of one item: written (with its id) or failed (with kind and reason)."""
+    """What became of one item: written (with its id) or failed (with kind and reason).
+
+    ``landed`` is for a failure after part of the write went through (the person was written,
+    adding them to the sequence was refused): the properties that did land, recorded in the
+    sync ledger with ``dest_id`` while the record stays in the failed table for a retry.
+    """
 
     record_key: str
     ok: bool
@@ -57,6 +64,7 @@ class Outcome:
     kind: str = ""
     reason: str = ""
     created: bool = False
+    landed: dict[str, Any] | None = None
 
 
 class Session:
@@ -103,11 +111,14 @@ class Session:
         """Send one call; the answer for any status below 500 but 401/403/429 (the caller
         reads per-record errors from it), after pacing and retries."""
         dest = self.destination
-        headers = dest.auth_headers()
-        if content_type:
-            headers["Content-Type"] = content_type
+        if not dest.has_token():  # only a refresh credential: get an access token first
+            await dest.refresh(self.client)
+        refreshed = False
         attempt = 0
         while True:
+            headers = dest.auth_headers()
+            if content_type:
+                headers["Content-Type"] = content_type
             await self._wait(dest.wait_before_next())
             self.calls += 1
             try:
@@ -124,6 +135,9 @@ class Session:
                 delay = min(30.0, 0.5 * 2**attempt)
             else:
                 dest.observe(resp)
+                if resp.status_code == 401 and not refreshed and await dest.refresh(self.client):
+                    refreshed = True  # an expired access token, renewed: the same call again
+                    continue
                 if resp.status_code in (401, 403) and not dest.is_throttle(resp):
                     raise DestinationError(
                         f"{dest.name} refused the credential ({resp.status_code}): "
@@ -200,16 +214,16 @@ class Destination(ABC):
         max_retries: int = 6,
         timeout_s: float = 30.0,
     ) -> None:
-        if token is None:
-            token = os.environ.get(self.token_env) or None
+        if token is None:  # a key pasted from a file ends in a newline: not part of it
+            token = os.environ.get(self.token_env, "").strip() or None
             if token is None and transport is not None:
                 token = "sandbox-token"  # a twin accepts any non-empty credential
-        if not token:
+        if not token and not self.can_refresh():
             raise MissingDestinationCredentials(
                 f"{self.name}: set {self.token_env} in the environment to sync live "
                 "(credentials are never notebook parameters)"
             )
-        self.__token = token
+        self.__token = (token or "").strip()
         self.transport = transport
         self.mode: Literal["sandbox", "live"] = "live" if transport is None else "sandbox"
         self._sleep: Sleep = sleep if sleep is not None else _twin_sleep(transport)
@@ -222,14 +236,44 @@ class Destination(ABC):
 
     def __getstate__(self) -> dict[str, Any]:  # a pickled destination carries no credential
         state = dict(self.__dict__)
-        state.pop(f"_{Destination.__name__}__token", None)
+        for name in ("_Destination__token", *self._secret_state):
+            state.pop(name, None)
         return state
+
+    #: attributes holding other credentials (a refresh token), left out of pickles
+    _secret_state: ClassVar[tuple[str, ...]] = ()
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.__token}"}
 
+    def has_token(self) -> bool:
+        return bool(self.__token)
+
+    def _use_token(self, token: str) -> None:
+        """Take a new access token (from a refresh)."""
+        self.__token = token
+
+    def secrets(self) -> list[str]:
+        """Every credential this destination holds (what :meth:`redact` hides)."""
+        return [self.__token] if self.__token else []
+
     def redact(self, text: str) -> str:
-        return text.replace(self.__token, "***") if self.__token else text
+        """``text`` without any credential, as written or as a message quoting a request
+        may spell it (JSON-escaped, URL- or form-encoded)."""
+        for secret in self.secrets():
+            for spelling in _spellings(secret):
+                text = text.replace(spelling, "***")
+        return text
+
+    # -- credentials that renew (override per vendor) --------------------------------------
+    def can_refresh(self) -> bool:
+        """Whether an expired access token can be renewed (an OAuth refresh token is set)."""
+        return False
+
+    async def refresh(self, client: httpx.AsyncClient) -> bool:
+        """Renew the access token; ``True`` when a new one is in use. Raises
+        :class:`~gtmkit.sync.errors.DestinationError` (``auth``) when the renewal is refused."""
+        return False
 
     def session(self, client: httpx.AsyncClient) -> Session:
         self.last_session = Session(self, client, sleep=self._sleep, max_retries=self.max_retries)
@@ -314,6 +358,24 @@ class Destination(ABC):
     def plan_notes(self, item: Item, existing: Existing | None) -> str | None:
         """Why a record must be skipped whatever its fields say (e.g. in an active sequence)."""
         return None
+
+    def followups(self, existing: Existing | None) -> dict[str, tuple[Any, Any]]:
+        """Changes beyond the mapped fields, shown in the dry run like any other (a sequencer's
+        ``sequence: ∅ → '7'``): pseudo-property → (from, to). Carried out by
+        :meth:`after_write`."""
+        return {}
+
+
+def _spellings(secret: str) -> list[str]:
+    """A credential as written, and as JSON, a URL or a form would encode it (longest
+    first, so no part of one is left behind)."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+    }
+    return sorted((f for f in forms if f), key=len, reverse=True)
 
 
 def _message_of(body: Any) -> str:

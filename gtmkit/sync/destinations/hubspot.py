@@ -7,18 +7,21 @@
 * Writes: creates with an email go through ``/batch/upsert`` with ``idProperty=email`` (a
   retried batch whose first answer was lost cannot make a duplicate); creates without one
   through ``/batch/create``; updates through ``/batch/update`` by id. Every input carries an
-  ``objectWriteTraceId``, so a 207 multi-status answer names each failed record.
+  ``objectWriteTraceId`` (its position in the batch), so a 207 multi-status answer names each
+  failed record and each result is matched to its input whatever order the results come in.
 * Companies: after the contacts are written, each is associated with the company of its
   domain (searched by ``domain``, created if missing) through the v4 default association
   ``POST /crm/v4/associations/contacts/companies/batch/associate/default``.
 * Limits: the ``X-HubSpot-RateLimit-Remaining`` of the rolling window paces the next call;
-  a 429 whose ``policyName`` is a burst policy waits and retries, ``DAILY`` stops the write
-  (the records left are kept for retry).
+  a 429 whose ``policyName`` is a burst policy waits and retries (``SECONDLY``, the search
+  endpoints' own limit of a few calls a second: one second), ``DAILY`` stops the write (the
+  records left are kept for retry).
 
 Docs: https://developers.hubspot.com/docs/api-reference/latest/crm/objects/contacts/guide,
 https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts,
 https://developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/batch/update-contacts.md,
-https://developers.hubspot.com/apps/api_guidelines.
+https://developers.hubspot.com/apps/api_guidelines,
+https://developers.hubspot.com/docs/api-reference/error-handling.
 
 Example:
     >>> from gtmkit.sandbox.crm import CrmTransport
@@ -95,6 +98,8 @@ class HubSpot(Destination):
             policy = ""
         if policy.upper() == "DAILY":
             return None
+        if policy.upper() == "SECONDLY":
+            return 1.0
         if "retry-after" in response.headers:
             return super().retry_delay(response)
         interval = response.headers.get("x-hubspot-ratelimit-interval-milliseconds")
@@ -158,11 +163,12 @@ class HubSpot(Destination):
             ctx = err.get("context") or {}
             for trace in ctx.get("objectWriteTraceId", []) or ctx.get("ids", []):
                 failed[str(trace)] = f"{err.get('category', 'ERROR')}: {err.get('message', '')}"
-        by_email = {
-            str((r.get("properties") or {}).get("email") or "").lower(): r
-            for r in body.get("results", [])
-        }
-        by_id = {str(r.get("id")): r for r in body.get("results", [])}
+        # results come in no promised order: each is matched by its input's trace id (the
+        # input's position), else by id (updates) or email (upserts)
+        results = body.get("results", [])
+        by_trace = {str(r["objectWriteTraceId"]): r for r in results if r.get("objectWriteTraceId")}
+        by_id = {str(r.get("id")): r for r in results}
+        by_email = {str((r.get("properties") or {}).get("email") or "").lower(): r for r in results}
         outcomes = []
         for n, item in enumerate(items):
             names = (str(n), str(item.properties.get("email") or ""), str(item.dest_id or ""))
@@ -170,11 +176,11 @@ class HubSpot(Destination):
             if failure is not None:
                 outcomes.append(Outcome(item.record_key, False, kind="rejected", reason=failure))
                 continue
-            result = by_id.get(item.dest_id or "") if op == "update" else None
-            if result is None:
+            result = by_trace.get(str(n))
+            if result is None and op == "update":
+                result = by_id.get(item.dest_id or "")
+            if result is None and op == "upsert":
                 result = by_email.get(str(item.properties.get("email") or "").lower())
-            if result is None and op == "create" and len(body.get("results", [])) == len(items):
-                result = body["results"][n]  # create answers in input order
             if result is None:
                 outcomes.append(
                     Outcome(

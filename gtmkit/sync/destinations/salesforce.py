@@ -1,13 +1,20 @@
 """Salesforce Leads or Contacts through the REST API: a small httpx client.
 
 * Auth: an OAuth access token as a bearer token (``SALESFORCE_ACCESS_TOKEN``) against the org's
-  instance URL (``SALESFORCE_INSTANCE_URL``, e.g. ``https://acme.my.salesforce.com``). Getting
-  the token (a connected app's OAuth flow) is left to the org's own tooling.
+  instance URL (``SALESFORCE_INSTANCE_URL``, e.g. ``https://acme.my.salesforce.com``). Access
+  tokens expire with the org's session timeout; with a connected app's
+  ``SALESFORCE_CLIENT_ID``, ``SALESFORCE_CLIENT_SECRET`` and ``SALESFORCE_REFRESH_TOKEN`` an
+  expired one (401 ``INVALID_SESSION_ID``) is renewed once through the refresh-token flow
+  (``POST /services/oauth2/token``, on the org's domain) and the call is sent again; those
+  three alone (no access token) are enough to start. A rotated refresh token in the answer
+  replaces the old one. Getting the first refresh token (the web-server flow, in a browser)
+  is left to the org's own tooling.
 * Reads: ``GET /services/data/vXX.X/sobjects/{Lead|Contact}/describe`` (the fields the mapping
   is checked against) and SOQL ``SELECT ... WHERE Email IN (...)`` queries (quotes escaped).
 * Writes: sObject Collections with ``allOrNone=false`` — 200 records a call, one result per
   record in input order, so a validation error or a ``DUPLICATES_DETECTED`` from the org's
-  duplicate rules fails that record only:
+  duplicate rules fails that record only (its reason names the record the rule matched, from
+  the error's ``duplicateResult``):
   ``POST /composite/sobjects`` (create), ``PATCH /composite/sobjects`` (update by id), or, with
   ``external_id_field=``, ``PATCH /composite/sobjects/{SObject}/{field}`` (upsert: a retried
   call cannot create twice).
@@ -20,6 +27,8 @@
   ``403 REQUEST_LIMIT_EXCEEDED`` stops it as well.
 
 Docs: https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-upsert.html,
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_understanding_refresh_token_oauth.htm,
+https://developer.salesforce.com/docs/platform/api/guide/sforce-api-objects-duplicateresult.html,
 https://developer.salesforce.com/docs/platform/api-asynch/guide/bulk-api-2-0-ingest.html,
 https://developer.salesforce.com/docs/platform/api-asynch/guide/close-job.html.
 
@@ -48,6 +57,12 @@ from gtmkit.sync.errors import DestinationError, MappingError
 __all__ = ["Salesforce"]
 
 SANDBOX_INSTANCE = "https://gtmkit-sandbox.my.salesforce.com"
+#: the connected app's refresh-token credentials: form field → environment variable
+OAUTH_ENV = {
+    "client_id": "SALESFORCE_CLIENT_ID",
+    "client_secret": "SALESFORCE_CLIENT_SECRET",
+    "refresh_token": "SALESFORCE_REFRESH_TOKEN",
+}
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 _LEAD_FIELDS = {
@@ -112,24 +127,63 @@ class Salesforce(Destination):
     ) -> None:
         if object_type not in ("Lead", "Contact"):
             raise MappingError(f"object_type must be 'Lead' or 'Contact', got {object_type!r}")
+        self._oauth = {name: os.environ.get(var, "").strip() for name, var in OAUTH_ENV.items()}
         super().__init__(**options)
         self.object_type = object_type
         if object_type == "Contact":
             self.default_fields = _CONTACT_FIELDS  # type: ignore[misc]
-        url = instance_url or os.environ.get("SALESFORCE_INSTANCE_URL")
-        if url is None and self.mode == "sandbox":
-            url = SANDBOX_INSTANCE
+        # a twin serves its own host: an org's URL in the environment is for live syncs
+        live_url = os.environ.get("SALESFORCE_INSTANCE_URL") if self.mode == "live" else None
+        url = instance_url or live_url or (SANDBOX_INSTANCE if self.mode == "sandbox" else None)
         if not url:
             raise MappingError(
                 "salesforce: set SALESFORCE_INSTANCE_URL (your org's https://….my.salesforce.com)"
             )
-        self.base = f"{url.rstrip('/')}/services/data/{api_version}"
+        self.instance = url.rstrip("/")
+        self.base = f"{self.instance}/services/data/{api_version}"
         self.external_id_field = external_id_field
         self.bulk_threshold = bulk_threshold
         self.poll_s = poll_s
         self.pace_above = pace_above
         self.reserve = reserve
         self.usage: tuple[int, int] | None = None
+
+    # -- credentials -------------------------------------------------------------------------
+    _secret_state = ("_oauth",)
+
+    def can_refresh(self) -> bool:
+        return all(self._oauth.values())
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), *(v for v in self._oauth.values() if v)]
+
+    async def refresh(self, client: httpx.AsyncClient) -> bool:
+        if not self.can_refresh():
+            return False
+        form = {"grant_type": "refresh_token", **self._oauth}
+        try:
+            resp = await client.post(f"{self.instance}/services/oauth2/token", data=form)
+        except httpx.TransportError as exc:
+            raise DestinationError(
+                f"salesforce: {type(exc).__name__} renewing the access token",
+                destination=self.name,
+                kind="transport",
+                retryable=True,
+            ) from None
+        body = resp.json() if resp.content else {}
+        if resp.status_code != 200 or not body.get("access_token"):
+            raise DestinationError(
+                f"salesforce refused the refresh token ({resp.status_code} "
+                f"{self.redact(str(body.get('error', '')))}): get a new one and set "
+                f"{', '.join(OAUTH_ENV.values())} in the environment",
+                destination=self.name,
+                kind="auth",
+                http_status=resp.status_code,
+            )
+        self._use_token(str(body["access_token"]))
+        if body.get("refresh_token"):  # rotation: the old one no longer works
+            self._oauth["refresh_token"] = str(body["refresh_token"])
+        return True
 
     # -- pacing ------------------------------------------------------------------------------
     def observe(self, response: httpx.Response) -> None:
@@ -249,9 +303,7 @@ class Salesforce(Destination):
                 )
             else:
                 errs = answer.get("errors") or [{}]
-                reason = "; ".join(
-                    f"{e.get('statusCode', 'ERROR')}: {e.get('message', '')}" for e in errs
-                )
+                reason = "; ".join(_error_text(e) for e in errs)
                 kind = (
                     "duplicate"
                     if any(e.get("statusCode") == "DUPLICATES_DETECTED" for e in errs)
@@ -352,6 +404,20 @@ class Salesforce(Destination):
             )
             for n, o in enumerate(outcomes)
         ]
+
+
+def _error_text(error: Mapping[str, Any]) -> str:
+    """One record's error; a duplicate rule's says which records it matched."""
+    text = f"{error.get('statusCode', 'ERROR')}: {error.get('message', '')}"
+    dup = error.get("duplicateResult") or {}
+    ids = [
+        str((m.get("record") or {}).get("Id"))
+        for result in dup.get("matchResults") or []
+        for m in result.get("matchRecords") or []
+    ]
+    if ids:
+        text += f" (rule {dup.get('duplicateRule')}: matches {', '.join(ids)})"
+    return text
 
 
 def _soql_quote(value: str) -> str:

@@ -2,19 +2,24 @@
 
 * Auth: an API key (or OAuth token) as a bearer token (``SALESLOFT_API_KEY``).
 * Reads: ``GET /v2/people?email_addresses[]=…`` (100 a page), then each found person's
-  ``GET /v2/cadence_memberships?person_id=…&currently_on_cadence=true``: a person on a cadence
-  is refused at plan time.
+  ``GET /v2/cadence_memberships?person_id=…``: a person ``currently_on_cadence`` is refused at
+  plan time, and every cadence a person was ever on is remembered (a re-sync never adds them
+  again to one they finished or were removed from).
 * Writes: ``POST /v2/people`` / ``PUT /v2/people/{id}`` one person a call, then
   ``POST /v2/cadence_memberships?person_id=…&cadence_id=…``. Validation errors (422) name the
   field (``{"errors": {"email_address": ["has already been taken"]}}``).
-* Limits: a team-wide 600 cost a minute; ``x-ratelimit-remaining-minute`` 0 waits a minute,
-  a 429 waits its ``Retry-After`` and retries.
+* Limits: a team-wide budget of 600 cost a minute (most calls cost 1), shared with every
+  other integration of the team; ``x-ratelimit-remaining-minute`` 0 waits a minute. A 429
+  carries no documented ``Retry-After``, so it waits a minute too (or the header, if sent)
+  and retries.
 * The schema: the documented person fields (``PERSON_FIELDS``); Salesloft's ``custom_fields``
   are not mapped by this client.
 
 Docs: https://developers.salesloft.com/docs/api/cadence-memberships-index/,
 https://developers.salesloft.com/docs/api/cadence-memberships-create/,
-https://developers.salesloft.com/docs/platform/api-basics/rate-limits/.
+https://developers.salesloft.com/docs/api/people-index/,
+https://developers.salesloft.com/docs/platform/api-basics/rate-limits/ (the cost budget, its two
+headers ``x-ratelimit-endpoint-cost`` and ``x-ratelimit-remaining-minute``).
 
 Example:
     >>> from gtmkit.sandbox.crm import CrmTransport
@@ -86,6 +91,11 @@ class Salesloft(Sequencer):
         pause, self._pause_s = self._pause_s, 0.0
         return pause
 
+    def retry_delay(self, response: httpx.Response) -> float | None:
+        if "retry-after" in response.headers:
+            return super().retry_delay(response)
+        return 60.0  # the budget is per minute: a minute later it has refilled
+
     async def schema(self, session: Session) -> set[str]:
         return set(PERSON_FIELDS)
 
@@ -102,17 +112,21 @@ class Salesloft(Sequencer):
                 props = {k: v for k, v in person.items() if k != "id"}
                 found.append(Existing(str(person["id"]), props))
         for rec in found:
-            params2 = {"person_id": rec.id, "currently_on_cadence": "true"}
+            params2 = {"person_id": rec.id, "per_page": "100"}
             resp = await session.request("GET", f"{BASE_URL}/cadence_memberships", params=params2)
             for m in resp.json().get("data", []):
+                cadence = str((m.get("cadence") or {}).get("id"))
+                rec.sequences.add(cadence)
                 if m.get("currently_on_cadence"):
-                    rec.active_sequence = f"cadence {(m.get('cadence') or {}).get('id')}"
+                    rec.active_sequence = cadence
         return found
 
-    def person_request(self, item: Item, *, creating: bool) -> tuple[str, str, Any, str | None]:
+    def person_request(
+        self, item: Item, fields: dict[str, Any], *, creating: bool
+    ) -> tuple[str, str, Any, str | None]:
         if creating:
-            return "POST", f"{BASE_URL}/people", dict(item.properties), None
-        return "PUT", f"{BASE_URL}/people/{item.dest_id}", dict(item.properties), None
+            return "POST", f"{BASE_URL}/people", fields, None
+        return "PUT", f"{BASE_URL}/people/{item.dest_id}", fields, None
 
     async def enroll(self, session: Session, person_id: str) -> str | None:
         params = {"person_id": person_id, "cadence_id": str(self.sequence_id)}

@@ -1,0 +1,229 @@
+"""A simulated Slack: incoming webhooks on Slack's real paths and answers, and the signed
+``block_actions`` request Slack sends when someone clicks a button of a posted message.
+
+Incoming webhooks (docs.slack.dev/messaging/sending-messages-using-incoming-webhooks): ``POST
+https://hooks.slack.com/services/T…/B…/<token>`` with a JSON body holding ``text`` and/or
+``blocks``; ``200`` with the plain-text body ``ok``. The failures, each a status and a plain-text
+code (api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks and the
+"Handling errors" table of the webhook page): ``400 invalid_payload`` (not JSON, not an
+object, no text and no blocks, a block without a known ``type``), ``403 invalid_token`` (the
+token of a known webhook is wrong), ``404 no_service`` (no such webhook, or it was removed),
+``410 channel_is_archived``, and ``429`` with ``Retry-After`` in seconds when posting too fast
+(docs.slack.dev/apis/web-api/rate-limits; scripted here with :meth:`SlackTwin.throttle` so
+tests stay deterministic).
+
+Interactivity (docs.slack.dev/interactivity/handling-user-interaction, docs.slack.dev/
+reference/interaction-payloads/block_actions-payload): a click is ``POST``-ed to the app's
+request URL as ``application/x-www-form-urlencoded`` with one field, ``payload``, holding the
+JSON ``block_actions`` payload (``user``, ``actions[].action_id`` / ``value`` / ``block_id``,
+``response_url``...), signed with the app's signing secret (``X-Slack-Signature``,
+``X-Slack-Request-Timestamp``; docs.slack.dev/authentication/verifying-requests-from-slack).
+
+Example:
+    >>> import httpx
+    >>> twin = SlackTwin()
+    >>> url = twin.add_webhook("#gtm-runs")
+    >>> with httpx.Client(transport=twin.transport()) as client:
+    ...     client.post(url, json={"text": "hi"}).text
+    ...     client.post(url, content=b"{not json").text
+    'ok'
+    'invalid_payload'
+    >>> [m["text"] for m in twin.messages("#gtm-runs")]
+    ['hi']
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from gtmkit.errors import NotFound
+from gtmkit.integrations.slack_signature import sign
+
+__all__ = ["KNOWN_BLOCK_TYPES", "SlackTwin"]
+
+HOST = "hooks.slack.com"
+#: The Block Kit block types a message may hold (docs.slack.dev/reference/block-kit/blocks).
+KNOWN_BLOCK_TYPES = frozenset(
+    {
+        "actions",
+        "context",
+        "divider",
+        "file",
+        "header",
+        "image",
+        "input",
+        "rich_text",
+        "section",
+        "video",
+        "markdown",
+    }
+)
+
+
+@dataclass
+class _Webhook:
+    team: str
+    service: str
+    token: str
+    channel: str
+    removed: bool = False
+
+
+@dataclass
+class SlackTwin:
+    """Incoming webhooks and their channels, in memory; :meth:`transport` serves them."""
+
+    team: str = "T0TWIN0001"
+    _hooks: dict[str, _Webhook] = field(default_factory=dict)
+    _archived: set[str] = field(default_factory=set)
+    _posted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _throttles: list[float] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def add_webhook(self, channel: str = "#gtm-runs", *, token: str | None = None) -> str:
+        """A new incoming webhook posting to ``channel``; its URL (the secret). ``token``
+        (default: random) lets a canary test plant a recognisable one."""
+        service = f"B{len(self._hooks) + 1:010d}"
+        hook = _Webhook(self.team, service, token or secrets.token_urlsafe(18), channel)
+        self._hooks[service] = hook
+        return f"https://{HOST}/services/{hook.team}/{service}/{hook.token}"
+
+    def remove_webhook(self, url: str) -> None:
+        """The webhook is removed (its app uninstalled, or it was revoked): 404 from now on."""
+        self._hooks[url.rstrip("/").split("/")[-2]].removed = True
+
+    def archive(self, channel: str) -> None:
+        """The channel is archived: its webhooks answer 410 ``channel_is_archived``."""
+        self._archived.add(channel)
+
+    def throttle(self, times: int = 1, *, retry_after: float = 1.0) -> None:
+        """The next ``times`` posts are answered 429 with ``Retry-After: retry_after``."""
+        self._throttles.extend([retry_after] * times)
+
+    def messages(self, channel: str = "#gtm-runs") -> list[dict[str, Any]]:
+        """The bodies the channel received, oldest first."""
+        return list(self._posted.get(channel, []))
+
+    def transport(self) -> httpx.MockTransport:
+        """An httpx transport (sync and async) answering as Slack's webhook host does."""
+        return httpx.MockTransport(self._handle)
+
+    # -- the webhook endpoint ---------------------------------------------------------------
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        parts = request.url.path.strip("/").split("/")
+        if request.url.host != HOST or len(parts) != 4 or parts[0] != "services":
+            return _answer(404, "no_service")
+        if request.method != "POST":
+            return _answer(405, "invalid_post_type")
+        _, team, service, token = parts
+        hook = self._hooks.get(service)
+        if hook is None or hook.team != team or hook.removed:
+            return _answer(404, "no_service")
+        if not secrets.compare_digest(hook.token, token):
+            return _answer(403, "invalid_token")
+        if hook.channel in self._archived:
+            return _answer(410, "channel_is_archived")
+        if self._throttles:
+            wait = self._throttles.pop(0)
+            return httpx.Response(429, text="rate_limited", headers={"Retry-After": f"{wait:g}"})
+        payload = _payload(request.content)
+        if payload is None:
+            return _answer(400, "invalid_payload")
+        self._posted.setdefault(hook.channel, []).append(payload)
+        return _answer(200, "ok")
+
+    # -- the interactive side ---------------------------------------------------------------
+    def click(
+        self,
+        message: dict[str, Any],
+        action_id: str,
+        *,
+        signing_secret: str,
+        user_id: str = "U0TWIN0042",
+        user_name: str = "ana",
+        now: float | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """The raw body and headers Slack sends the app's request URL when ``user_name``
+        clicks the button ``action_id`` of a posted ``message``.
+
+        Raises ``KeyError`` when the message has no such button (a test asking for a click
+        the person could not make).
+        """
+        block, button = _button(message, action_id)
+        stamp = str(int(time.time() if now is None else now))
+        payload = {
+            "type": "block_actions",
+            "user": {
+                "id": user_id,
+                "username": user_name,
+                "name": user_name,
+                "team_id": self.team,
+            },
+            "api_app_id": "A0TWIN0001",
+            "container": {"type": "message", "is_ephemeral": False},
+            "trigger_id": f"{stamp}.{secrets.randbelow(10**9)}",
+            "team": {"id": self.team, "domain": "gtmkit-twin"},
+            "channel": {"id": "C0TWIN0001", "name": "gtm-runs"},
+            "message": message,
+            "response_url": f"https://{HOST}/actions/{self.team}/{secrets.randbelow(10**9)}/x",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block.get("block_id", ""),
+                    "text": button.get("text", {}),
+                    "value": button.get("value", ""),
+                    "style": button.get("style", ""),
+                    "action_ts": f"{stamp}.000100",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": sign(signing_secret, stamp, body),
+        }
+        return body, headers
+
+
+def _answer(status: int, code: str) -> httpx.Response:
+    return httpx.Response(status, text=code, headers={"Content-Type": "text/html"})
+
+
+def _payload(content: bytes) -> dict[str, Any] | None:
+    """The message, or None when Slack would answer ``invalid_payload``."""
+    try:
+        payload = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    text, blocks = payload.get("text"), payload.get("blocks")
+    well_formed = isinstance(blocks, list) and all(
+        isinstance(b, dict) and b.get("type") in KNOWN_BLOCK_TYPES for b in blocks
+    )
+    if blocks is not None and not well_formed:
+        return None
+    if not (isinstance(text, str) and text.strip()) and not blocks:
+        return None
+    return payload
+
+
+def _button(message: dict[str, Any], action_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    for block in message.get("blocks", []):
+        if block.get("type") != "actions":
+            continue
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element.get("action_id") == action_id:
+                return block, element
+    raise NotFound(f"the message has no button with action_id {action_id!r}")
