@@ -11,7 +11,8 @@ Shared across runs (a provider account and what was bought are not one run's):
 One run's (``gtmkit:run:{run_id}:...``): ``meta`` (spec, options, chunk count), ``budget``,
 ``reservations`` and ``lost`` (the budget account; holds of calls in flight; holds of calls a
 dead worker had sent), ``inflight`` (intents of calls not answered yet), ``attempts`` (every
-attempt of every worker, a list), ``chunks`` (each chunk's result).
+attempt of every worker, a list), ``chunks`` (each chunk's result), ``jobs`` (a resumed
+chunk's current RQ job id) and ``resume_lock``.
 
 Example:
     >>> cache_key(("hunter", "email-finder", "ada|acme.io"))

@@ -318,6 +318,9 @@ class RedisBudget:
         """The worst case of the calls dead executions had sent, counted as spent."""
         return self._field("lost_credits")
 
+    def lost_usd(self) -> float:
+        return self._field("lost_usd")
+
     def try_reserve(self, credits: float, usd: float) -> Reservation | Literal[False] | None:
         """A reservation, ``None`` (wait: calls in flight may free room) or ``False`` (it can
         never fit)."""
@@ -370,7 +373,7 @@ class RedisBudget:
                 f"budget exhausted: {spent + lost:g} of {self.cap_credits:g} credits spent "
                 f"(all workers{held})"
             )
-        usd_spent = self.spent_usd + self._field("lost_usd")
+        usd_spent = self.spent_usd + self.lost_usd()
         return f"budget exhausted: ${usd_spent:.4f} of ${self.cap_usd or 0:.4f} spent"
 
 
@@ -514,6 +517,15 @@ def answer_from_json(raw: str | bytes) -> Answer:
     )
 
 
+def cache_cutoff(ttl_s: float, started: float) -> float:
+    """The oldest answer reused: bought within the TTL (``ttl_s`` > 0), or during this run,
+    which started at ``started`` (a resumed run never pays again for what it bought)."""
+    if ttl_s <= 0:
+        return started
+    within = time.time() - ttl_s
+    return min(within, started) if started > 0 else within
+
+
 class RedisCache:
     """Answers any worker bought, within ``ttl_s``; with the cache off (``ttl_s=0``), those
     bought during this run (``run_started``): a lookup is paid once a run."""
@@ -522,7 +534,7 @@ class RedisCache:
         self.conn, self.ttl_s, self.run_started = conn, ttl_s, run_started
 
     def cutoff(self) -> float:
-        return time.time() - self.ttl_s if self.ttl_s > 0 else self.run_started
+        return cache_cutoff(self.ttl_s, self.run_started)
 
     async def get(self, key: ClaimKey) -> Answer | None:
         raw = self.conn.get(cache_key(key))
@@ -565,8 +577,9 @@ class RedisJournal(MemoryJournal):
     ) -> None:
         super().__init__(run_id)
         self.conn, self.execution, self.leases = conn, execution, leases
-        #: a lookup bought during this run is reused even with the cache off (paid once a run)
-        self.cutoff = time.time() - ttl_s if ttl_s > 0 else run_started(conn, run_id)
+        #: a lookup bought during this run is reused even with the cache off or once its TTL
+        #: ran out (paid once a run, however late the run is resumed)
+        self.cutoff = cache_cutoff(ttl_s, run_started(conn, run_id))
         self._intend = conn.register_script(INTEND)
         self._done = conn.register_script(DONE)
         self.reservations = run_key(run_id, "reservations")
