@@ -310,7 +310,8 @@ def test_serve_webhooks_serves_both_routes_when_their_secrets_are_set(
         stale = twin.click(twin.messages()[0], APPROVE_ACTION, signing_secret=SIGNING,
                            now=time.time() - 3600)  # fmt: skip
         refused = httpx.post(f"{url}/slack/interactions", content=stale[0], headers=stale[1])
-        callback = httpx.post(f"{url}/webhooks/clay", json={"row_id": "5", "Work Email": "a@acme.io"},
+        row = {"row_id": "5", "Work Email": "a@acme.io"}
+        callback = httpx.post(f"{url}/webhooks/clay", json=row,
                               headers={CALLBACK_TOKEN_HEADER: CLAY_TOKEN})  # fmt: skip
     finally:
         out = _stop(proc)
