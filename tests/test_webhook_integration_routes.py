@@ -8,6 +8,7 @@ line or response."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import subprocess
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import polars as pl
@@ -140,8 +142,10 @@ def setup(
         assert SIGNING not in str(body)
 
 
-def _response_tokens(twin: SlackTwin) -> list[str]:
-    return [url.rsplit("/", 1)[-1] for url in twin._response_urls]
+def _payload_of(body: bytes) -> dict[str, Any]:
+    """The block_actions payload of a click's form body."""
+    payload: dict[str, Any] = json.loads(parse_qs(body.decode())["payload"][0])
+    return payload
 
 
 def test_a_signed_click_approves_the_waiting_run_and_replaces_the_message(
@@ -178,7 +182,8 @@ def test_a_signed_click_approves_the_waiting_run_and_replaces_the_message(
     # the response_url is a credential: its token is in no log line (httpx's is masked)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "hooks.slack.com/actions/***" in logged
-    assert all(token not in logged for token in _response_tokens(setup.twin))
+    token = _payload_of(body)["response_url"].rsplit("/", 1)[-1]
+    assert len(token) >= 20 and token not in logged
 
 
 def test_a_bad_signature_or_a_stale_timestamp_is_401_and_changes_nothing(setup: Setup) -> None:
@@ -213,6 +218,8 @@ def test_a_replayed_click_is_refused_and_a_second_click_does_not_change_the_deci
     replay = setup.post("/slack/interactions", body, headers)
     assert replay.status_code == 409 and "replay" in replay.text
     _until(setup.twin.responses, "the response_url post")
+    time.sleep(0.3)
+    assert len(setup.twin.responses()) == 1  # the decision's update; the replay made none
     later = setup.twin.click(setup.twin.messages("#gtm-runs")[0] | {"blocks": asked["blocks"]},
                              APPROVE_ACTION, signing_secret=SIGNING, user_id="U2")  # fmt: skip
     answer = setup.post("/slack/interactions", *later)
@@ -221,11 +228,47 @@ def test_a_replayed_click_is_refused_and_a_second_click_does_not_change_the_deci
     approval = setup.approvals.get("run-r")
     assert approval is not None and approval.status == "rejected"
     assert approval.decided_by == "slack:U1 (ana)"
-    time.sleep(0.3)
-    # one update for the decision; the replay made none
-    assert [r["text"].split(":")[0] for r in setup.twin.responses()][:1] == [
-        "gtmkit run run-r rejected by slack"
-    ]
+    # the late click's message is brought up to date too: still the first decision, no buttons
+    _until(lambda: len(setup.twin.responses()) == 2, "the late click's update")
+    for update in setup.twin.responses():
+        assert update["replace_original"] is True
+        assert update["text"].startswith("gtmkit run run-r rejected by slack:U1 (ana)")
+        assert "actions" not in [b["type"] for b in update["blocks"]]
+
+
+def test_a_response_url_not_on_slack_is_not_followed(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gtmkit.integrations.slack_signature import sign
+
+    asked = setup.ask("run-x")
+    body, headers = setup.twin.click(asked, APPROVE_ACTION, signing_secret=SIGNING)
+    payload = _payload_of(body)
+    payload["response_url"] = "https://collector.example/actions/T1/1/x"
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    stamp = headers["X-Slack-Request-Timestamp"]
+    headers = {**headers, "X-Slack-Signature": sign(SIGNING, stamp, body)}
+    assert setup.post("/slack/interactions", body, headers).status_code == 200
+    _until(lambda: "not on hooks.slack.com" in caplog.text, "the refusal's log line")
+    assert setup.approvals.get("run-x").status == "approved"  # type: ignore[union-attr]
+    assert all(r.url.host == "hooks.slack.com" for r in setup.twin.requests)
+    assert setup.twin.responses() == []
+
+
+def test_the_twin_takes_a_response_url_five_times_and_only_one_it_issued() -> None:
+    twin = SlackTwin()
+    url = twin.add_webhook("#gtm-runs")
+    with httpx.Client(transport=twin.transport()) as client:
+        client.post(url, json={"text": "x", "blocks": [{"type": "actions", "elements": [
+            {"type": "button", "action_id": "a", "value": "v"}]}]})  # fmt: skip
+        body, _ = twin.click(twin.messages()[0], "a", signing_secret="s")
+        response_url = _payload_of(body)["response_url"]
+        assert client.post(response_url + "x", json={"text": "y"}).text == "no_service"
+        assert client.post(response_url, content=b"{not json").status_code == 400
+        answers = [client.post(response_url, json={"replace_original": True, "text": f"t{i}"})
+                   for i in range(6)]  # fmt: skip
+    assert [a.text for a in answers] == ["ok"] * 5 + ["expired_url"]
+    assert [m["text"] for m in twin.messages()] == ["t4"]  # replaced in place, five times
 
 
 def test_someone_not_an_approver_gets_a_note_and_the_buttons_stay(setup: Setup) -> None:
