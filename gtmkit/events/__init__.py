@@ -53,9 +53,9 @@ _WHERE = {
 }
 
 __all__ = ["DLQ_STREAM", "ENRICHED_STREAM", "LEADS_STREAM", "Bus", "EnrichmentConsumer",
-           "Message", "Pipeline", "PipelineError", "RedisStreamsBus", "load_pipeline",
-           "open_pipeline", "publish_lead",
-           "ReplayError", "ReplayReport", "dead_letters", "raise_budget", "replay"]  # fmt: skip
+           "Message", "Pipeline", "PipelineError", "RedisStreamsBus", "ReplayError",
+           "ReplayReport", "dead_letters", "load_pipeline", "open_pipeline", "publish_lead",
+           "raise_budget", "replay"]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

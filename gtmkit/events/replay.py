@@ -66,9 +66,9 @@ if TYPE_CHECKING:  # pragma: no cover
 KINDS = ("budget", "deliveries", "invalid", "breaker", "error", "stopped", "job")
 
 # KEYS: dlq stream, leads stream, done hash, replay records, replay counts.
-# ARGV: dlq id, replay time. Returns {status, where}: 'new' (published now), 'published' (by
-# an earlier replay that did not finish), 'settled' (done elsewhere: nothing published),
-# 'gone' (not in the DLQ any more).
+# ARGV: dlq id, replay time. Returns {status, where it went ('<stream> <id>')}: 'new'
+# (published now), 'published' (by an earlier replay that did not finish, or this one resent
+# after a lost reply), 'settled' (done elsewhere: nothing published), 'gone' (not in the DLQ).
 PUBLISH = """
 local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 if #entry == 0 then return {'gone', ''} end
@@ -86,8 +86,9 @@ redis.call('HDEL', KEYS[3], eid)
 local n = redis.call('HINCRBY', KEYS[5], eid, 1)
 local id = redis.call('XADD', KEYS[2], '*', 'event_id', eid, 'source', f['source'] or '',
   'received_at', ARGV[2], 'lead', f['lead'] or '', 'replay_of', ARGV[1], 'replay', tostring(n))
-redis.call('HSET', KEYS[4], ARGV[1], KEYS[2] .. ' ' .. id)
-return {'new', id}
+local where = KEYS[2] .. ' ' .. id
+redis.call('HSET', KEYS[4], ARGV[1], where)
+return {'new', where}
 """
 
 # KEYS: dlq stream, replay records. ARGV: dlq id. Removes only what step 1 recorded.
