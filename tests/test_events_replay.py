@@ -20,6 +20,7 @@ from tests._redis_helpers import RedisServer, needs_redis, redis_server
 pytestmark = needs_redis
 redis = pytest.importorskip("redis")
 
+import gtmkit.events.replay as replay_module  # noqa: E402
 from gtmkit.cli import main as gtmkit_main  # noqa: E402
 from gtmkit.events import (  # noqa: E402
     DLQ_STREAM,
@@ -110,7 +111,7 @@ def starved(server: RedisServer, sim: tuple[Simulation, dict[str, str]]) -> Star
 
 
 def test_dead_letters_from_a_small_budget_are_listed_with_their_reasons(
-    starved: Starved,
+    starved: Starved, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conn, bus, sent, started = starved.conn, starved.bus, starved.sent, starved.started
     dead = dead_letters(starved.url)
@@ -133,7 +134,12 @@ def test_dead_letters_from_a_small_budget_are_listed_with_their_reasons(
     # one pipeline's list is not another's, and a bus or a client lists the same
     assert dead_letters(bus).equals(dead) and dead_letters(conn).equals(dead)
     assert dead_letters(starved.url, pipeline="other").height == 0
+    every = dead_letters(conn, pipeline=None)  # every pipeline's: only this one here
+    assert every.equals(dead)
     assert billed_total(starved.sim) <= SMALL_BUDGET + 1e-9
+    assert dead.height > 3
+    monkeypatch.setattr(replay_module, "_PAGE", 3)  # read in pages of 3: the same frame
+    assert dead_letters(conn).equals(dead)
 
 
 def test_replay_after_raising_the_budget_enriches_each_once_and_pays_nothing_twice(

@@ -46,7 +46,7 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -116,6 +116,7 @@ end
 return {'ok', tostring(before[1]), tostring(before[2])}
 """
 
+_PAGE = 1000
 _SCHEMA: dict[str, Any] = {
     "dlq_id": pl.String,
     "event_id": pl.String,
@@ -186,9 +187,15 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _entries(conn: redis.Redis, stream: str) -> list[tuple[str, dict[str, str]]]:
-    rows: Any = conn.xrange(stream)
-    return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in rows]
+def _entries(conn: redis.Redis, stream: str) -> Iterator[tuple[str, dict[str, str]]]:
+    start = "-"
+    while True:  # in pages: a DLQ can hold a day of a broken pipeline's events
+        rows: Any = conn.xrange(stream, min=start, count=_PAGE)
+        for entry_id, raw in rows:
+            yield _text(entry_id), {_text(k): _text(v) for k, v in raw.items()}
+        if len(rows) < _PAGE:
+            return
+        start = "(" + _text(rows[-1][0])
 
 
 def _dead_at(entry_id: str) -> dt.datetime:
@@ -234,12 +241,15 @@ def dead_letters(
                                        if k not in ("replays", "replayed_as")})  # fmt: skip
     replays: list[int] = []
     replayed_as: list[str | None] = []
-    for row in rows:
-        name, entry_id = row["pipeline"], row["dlq_id"]
-        count: Any = conn.hget(replay_counts_key(name), row["event_id"])
-        where: Any = conn.hget(replay_key(name), entry_id)
-        replays.append(int(count or 0))
-        replayed_as.append(None if where is None else _text(where))
+    for at in range(0, len(rows), _PAGE):
+        page = rows[at : at + _PAGE]
+        with conn.pipeline(transaction=False) as batch:
+            for row in page:
+                batch.hget(replay_counts_key(row["pipeline"]), row["event_id"])
+                batch.hget(replay_key(row["pipeline"]), row["dlq_id"])
+            answers: list[Any] = batch.execute()
+        replays += [int(count or 0) for count in answers[0::2]]
+        replayed_as += [None if where is None else _text(where) for where in answers[1::2]]
     return frame.with_columns(
         pl.Series("replays", replays, dtype=pl.Int64),
         pl.Series("replayed_as", replayed_as, dtype=pl.String),
