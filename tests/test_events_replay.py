@@ -133,7 +133,10 @@ def test_dead_letters_from_a_small_budget_are_listed_with_their_reasons(
     assert set(dead["event_id"]).isdisjoint(_ids(bus, ENRICHED_STREAM))
     # one pipeline's list is not another's, and a bus or a client lists the same
     assert dead_letters(bus).equals(dead) and dead_letters(conn).equals(dead)
-    assert dead_letters(starved.url, pipeline="other").height == 0
+    with pytest.raises(ReplayError, match="no event pipeline 'other'"):
+        dead_letters(starved.url, pipeline="other")  # a mistyped name is not "no dead letters"
+    with pytest.raises(ReplayError, match="no event pipeline 'other'"):
+        replay(starved.url, pipeline="other")
     every = dead_letters(conn, pipeline=None)  # every pipeline's: only this one here
     assert every.equals(dead)
     assert billed_total(starved.sim) <= SMALL_BUDGET + 1e-9

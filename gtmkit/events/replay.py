@@ -237,6 +237,8 @@ def dead_letters(
             "source_id": f.get("source_id", ""),
             "lead": f.get("lead", ""),
         })  # fmt: skip
+    if pipeline is not None and not rows:
+        _known(conn, pipeline)  # an empty list for a mistyped name would look like good news
     frame = pl.DataFrame(rows, schema={k: _SCHEMA[k] for k in _SCHEMA
                                        if k not in ("replays", "replayed_as")})  # fmt: skip
     replays: list[int] = []
@@ -254,6 +256,14 @@ def dead_letters(
         pl.Series("replays", replays, dtype=pl.Int64),
         pl.Series("replayed_as", replayed_as, dtype=pl.String),
     ).select(list(_SCHEMA))
+
+
+def _known(conn: redis.Redis, pipeline: str) -> None:
+    if not conn.exists(run_key(run_id(pipeline), "meta")):
+        raise ReplayError(
+            f"no event pipeline {pipeline!r} in this Redis: give the name it was opened with "
+            "(gtmkit.events.open_pipeline(conn, waterfall, name=...))"
+        )
 
 
 def _check_kinds(kinds: Iterable[str] | None) -> set[str] | None:
@@ -321,6 +331,7 @@ def replay(
     of credits die again unless the budget was raised first (:func:`raise_budget`).
     """
     conn = _conn(bus_or_url)
+    _known(conn, pipeline)  # its consumers are what runs a replayed event
     wanted_ids = None if event_ids is None else (
         [event_ids] if isinstance(event_ids, str) else list(event_ids))  # fmt: skip
     chosen = select(dead_letters(conn, pipeline=pipeline, stream=stream), kinds=kinds,
@@ -357,9 +368,8 @@ def raise_budget(
     if credits is None and usd is None:
         raise ReplayError("give the new cap: credits=... and/or usd=...")
     conn = _conn(bus_or_url)
+    _known(conn, pipeline)
     budget = run_key(run_id(pipeline), "budget")
-    if not conn.exists(budget):
-        raise ReplayError(f"no event pipeline {pipeline!r} in this Redis (open_pipeline first)")
     for label, value in (("credits", credits), ("usd", usd)):
         if value is not None and not 0 <= value < float("inf"):
             raise ReplayError(f"{label} cap {value!r}: give a finite number >= 0")
