@@ -146,10 +146,12 @@ def test_dead_letters_from_a_small_budget_are_listed_with_their_reasons(
 
 
 def test_replay_after_raising_the_budget_enriches_each_once_and_pays_nothing_twice(
-    starved: Starved,
+    starved: Starved, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conn, bus, sent, simulation = starved.conn, starved.bus, starved.sent, starved.sim
     dead_ids = sorted(dead_letters(starved.url)["event_id"])
+    assert len(dead_ids) > 3
+    monkeypatch.setattr(replay_module, "_PAGE", 3)  # replayed in several pages
     billed_before = billed_total(simulation)
     assert raise_budget(starved.url, credits=10_000) == {"credits": SMALL_BUDGET}
     report = replay(starved.url, kinds=["budget"])
@@ -277,21 +279,26 @@ def test_replay_selects_by_kind_and_event_id(starved: Starved) -> None:
     _consume(conn)
     dead = dead_letters(conn)
     assert sorted(dead.filter(dead["kind"] == "invalid")["event_id"]) == ["bad-1", "bad-2"]
-    budget_ids = sorted(dead.filter(dead["kind"] == "budget")["event_id"])
+    by_age = dead.filter(dead["kind"] == "budget")["event_id"].to_list()  # oldest first
 
     only = replay(conn, kinds=["invalid"])
     assert sorted(only.republished) == ["bad-1", "bad-2"]
     left = dead_letters(conn)
-    assert sorted(left["event_id"]) == budget_ids  # the budget ones untouched
+    assert left["event_id"].to_list() == by_age  # the budget ones untouched
 
-    one = replay(conn, event_ids=[budget_ids[0], "no-such-event"])
-    assert one.republished == [budget_ids[0]] and one.not_found == ["no-such-event"]
-    assert sorted(dead_letters(conn)["event_id"]) == budget_ids[1:]
-    twice = replay(conn, event_ids=[budget_ids[0]])  # replaying it again does nothing
-    assert twice.republished == [] and twice.not_found == [budget_ids[0]]
+    one = replay(conn, event_ids=[by_age[0], "no-such-event"])
+    assert one.republished == [by_age[0]] and one.not_found == ["no-such-event"]
+    assert dead_letters(conn)["event_id"].to_list() == by_age[1:]
+    twice = replay(conn, event_ids=[by_age[0]])  # replaying it again does nothing
+    assert twice.republished == [] and twice.not_found == [by_age[0]]
 
     with pytest.raises(ReplayError, match="unknown DLQ kind"):
         replay(conn, kinds=["budgte"])
+    with pytest.raises(ReplayError, match="limit=0"):
+        replay(conn, limit=0)
+    oldest = replay(conn, kinds=["budget"], limit=2)  # try a few first: the oldest
+    assert oldest.republished == by_age[1:3]
+    assert dead_letters(conn)["event_id"].to_list() == by_age[3:]
     _consume(conn)
     again = dead_letters(conn)
     assert sorted(again.filter(again["kind"] == "invalid")["event_id"]) == ["bad-1", "bad-2"]
