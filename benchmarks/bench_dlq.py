@@ -12,7 +12,8 @@ is called: this measures the replay path, not enrichment):
 (c) a second ``replay``: publishes nothing (target 0).
 
 Usage: ``python benchmarks/bench_dlq.py [--quick]`` (quick: N=2,000; full: N=20,000). Exits 1
-when a target is missed. Needs ``redis-server`` and the ``queue`` extra.
+when a target is missed; without ``redis-server`` it prints ``skipped`` and exits 0 (nothing to
+measure on). Needs the ``queue`` extra.
 """
 
 from __future__ import annotations
@@ -91,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="2,000 entries instead of 20,000")
     args = p.parse_args(argv)
-    if REDIS_SERVER is None:
+    if REDIS_SERVER is None:  # not a miss: nothing to measure on (as bench_queue.py)
         print(json.dumps({"skipped": "redis-server is not installed"}))
-        return 1
+        return 0
     figures = measure(2_000 if args.quick else 20_000)
     figures["missed"] = missed(figures)
     print(json.dumps(figures))
