@@ -11,8 +11,9 @@ Replaying one entry is two steps, in this order:
 1. **publish** (one Lua script, :data:`PUBLISH`): if the entry is still in the DLQ and has no
    replay record yet, put its lead back on ``leads.new`` under its *original* event id, clear
    the event's ``done`` mark (it pointed at this very DLQ entry; a mark pointing anywhere else
-   means the event was settled since — a resend was enriched — and nothing is published), and
-   write the replay record ``gtmkit:events:{name}:replayed`` (DLQ id → where it went);
+   means the event was settled elsewhere — a stale copy of an entry, from a DLQ restored from a
+   backup, say — and nothing is published, the entry is only removed), and write the replay
+   record ``gtmkit:events:{name}:replayed`` (DLQ id → where it went);
 2. **remove** (:data:`REMOVE`): delete the DLQ entry and its replay record — only if that
    record exists, i.e. only after step 1.
 
@@ -25,12 +26,15 @@ operation received by the server", replayed in order at startup) and replicates 
 order (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/,
 https://redis.io/docs/latest/operate/oss_and_stack/management/replication/), so a state Redis
 comes back in after a crash or a failover that holds the removal holds the publication too.
+Entries go a page (1,000) per round trip: a page's removals are sent once every publication of
+the page has been answered.
 
 The replayed event keeps its event id, so the consumers' idempotence by event id holds: if it
 is delivered twice it is settled (and paid) once, and what its first attempt bought is in the
 shared cache (a pipeline opened with ``cache_ttl_days=0`` has no cache: a lookup paid before
 the entry died is then paid again). An event still unaffordable comes back to the DLQ with its
-reason, as a new entry; ``replays`` counts how often it went round.
+reason, as a new entry; ``replays`` counts how often it went round. ``gtmkit dlq list|replay``
+(:func:`main`) is the command line.
 
 Example:
     >>> PUBLISH.count("redis.call"), REMOVE.count("redis.call")
