@@ -200,7 +200,9 @@ def test_a_replayed_event_still_unaffordable_comes_back_to_the_dlq_with_its_reas
     assert simulation.repeated_lookups() == 0
 
 
-def test_a_crash_between_publish_and_remove_neither_loses_nor_doubles(starved: Starved) -> None:
+def test_a_crash_between_publish_and_remove_neither_loses_nor_doubles(
+    starved: Starved, capsys: pytest.CaptureFixture[str]
+) -> None:
     conn, bus, sent, simulation = starved.conn, starved.bus, starved.sent, starved.sim
     dead = dead_letters(starved.url)
     steps = _Steps(conn, "enrichment")
@@ -213,6 +215,8 @@ def test_a_crash_between_publish_and_remove_neither_loses_nor_doubles(starved: S
     waiting = dead_letters(starved.url)
     assert waiting["dlq_id"].to_list() == dead["dlq_id"].to_list()  # still there, not lost
     assert waiting["replayed_as"].null_count() == 0  # and marked as published
+    assert gtmkit_main(["dlq", "list", "--redis", starved.url]) == 0
+    assert f"{dead.height} already republished by a replay that stopped" in capsys.readouterr().out
 
     report = replay(starved.url)  # the next replay finishes the removal, publishes nothing
     assert sorted(report.resumed) == sorted(dead["event_id"]) and report.republished == []

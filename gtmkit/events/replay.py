@@ -412,9 +412,6 @@ def raise_budget(
     return {k: v for k, v in before.items() if v >= 0}
 
 
-_SHOWN = ("dlq_id", "event_id", "kind", "deliveries", "dead_at", "replays", "reason")
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gtmkit dlq",
@@ -446,13 +443,24 @@ def _list(conn: redis.Redis, args: argparse.Namespace) -> int:
         for row in dead.with_columns(pl.col("dead_at").dt.to_string("%+")).iter_rows(named=True):
             print(json.dumps(row, sort_keys=True))
         return 0
-    with pl.Config(tbl_rows=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True):  # fmt: skip
+    shown = dead.select(
+        "dlq_id", "event_id", "kind", "deliveries",
+        pl.col("dead_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("dead at (UTC)"),
+        "replays",
+        pl.col("reason").str.slice(0, 72),  # the whole reason is in --json
+    )  # fmt: skip
+    with pl.Config(tbl_rows=-1, fmt_str_lengths=72, tbl_width_chars=180,
+                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):  # fmt: skip
         if dead.height:
-            print(dead.select(_SHOWN))
+            print(shown)
     by_kind = ", ".join(f"{k}: {n}" for k, n in dead.group_by("kind").len().sort("kind").rows())
     print(f"{dead.height} dead letter(s) in pipeline {args.pipeline!r}"
           + (f" ({by_kind})" if by_kind else ""))  # fmt: skip
+    half = dead["replayed_as"].drop_nulls().len()
+    if half:
+        print(f"{half} already republished by a replay that stopped before removing them: "
+              "`gtmkit dlq replay` with the same selection removes them, publishing "
+              "nothing")  # fmt: skip
     return 0
 
 
