@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests._attack_helpers import FAST_RETRY, attack_world, billed_total, waterfall, world_records
-from tests._redis_helpers import RedisServer, needs_redis, redis_server
+from tests._redis_helpers import ROOT, RedisServer, needs_redis, redis_server, stop_workers
 
 pytestmark = needs_redis
 redis = pytest.importorskip("redis")
@@ -361,3 +365,53 @@ def test_the_dlq_command_lists_and_replays(
     )
     assert gtmkit_main(["dlq", "list", "--redis", server.url]) == 0
     assert "0 dead letter(s) in pipeline 'enrichment'" in capsys.readouterr().out
+
+
+def _consumers(url: str, n: int) -> list[subprocess.Popen[bytes]]:
+    return [subprocess.Popen(
+        [sys.executable, "-m", "gtmkit", "consume", "--redis", url, "--pipeline", "enrichment",
+         "--name", f"p{i}", "--batch-size", "4", "--block-ms", "50"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    ) for i in range(n)]  # fmt: skip
+
+
+def _wait(conn: Any, done: Callable[[], bool], timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        group = conn.xinfo_groups(LEADS_STREAM)[0]
+        if done() and group["pending"] == 0 and group["lag"] == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the consumers did not settle every event in time")
+
+
+def test_live_consumer_processes_and_the_command_replay_once(
+    server: RedisServer, sim: tuple[Simulation, dict[str, str]]
+) -> None:
+    """Two real ``gtmkit consume`` processes run throughout; ``python -m gtmkit dlq replay``
+    is run while they wait for events."""
+    simulation, base_urls = sim
+    conn = connection(server.url)
+    bus = RedisStreamsBus(conn)
+    _open(conn, base_urls, budget_credits=SMALL_BUDGET)
+    consumers = _consumers(server.url, 2)
+    try:
+        sent = _leads(bus)
+        _wait(conn, lambda: len(_ids(bus, ENRICHED_STREAM) + _ids(bus, DLQ_STREAM)) == N_LEADS)
+        dead = dead_letters(conn)
+        assert dead.height > 0 and set(dead["kind"]) == {"budget"}
+        done = subprocess.run(
+            [sys.executable, "-m", "gtmkit", "dlq", "replay", "--redis", server.url, "--all",
+             "--budget-credits", "10000"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+            text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert sorted(json.loads(done.stdout)["republished"]) == sorted(dead["event_id"])
+        _wait(conn, lambda: len(_ids(bus, ENRICHED_STREAM)) == N_LEADS)
+    finally:
+        stop_workers(consumers)
+    assert _ids(bus, ENRICHED_STREAM) == sorted(sent)
+    assert bus.entries(DLQ_STREAM) == []
+    assert simulation.repeated_lookups() == 0
