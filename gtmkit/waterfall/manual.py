@@ -38,7 +38,6 @@ Example:
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,8 +47,8 @@ import polars as pl
 
 from gtmkit.errors import GtmkitError
 from gtmkit.schema import ROW_ID
-from gtmkit.waterfall.attempt import INSERT_ATTEMPT, Attempt, attempts_frame
-from gtmkit.waterfall.ledger import Ledger, translated, write_transaction
+from gtmkit.waterfall.attempt import Attempt, attempts_frame
+from gtmkit.waterfall.ledger import Ledger
 from gtmkit.waterfall.result import STATUSES, WaterfallResult
 
 __all__ = ["MANUAL_SOURCE", "ManualImport", "ManualImportError", "import_manual_finds"]
@@ -218,17 +217,11 @@ def _attempts(result: WaterfallResult, finds: list[dict[str, Any]], run_id: str)
 
 def _book(ledger: Ledger, result: WaterfallResult, attempts: list[Attempt], run_id: str) -> None:
     """One ledger run of kind ``manual import`` holding the finds, in the result's chain."""
-    now = datetime.now(UTC).isoformat()
     chain = result.totals.get("chain_id") or run_id
-    with ledger.lock, translated(ledger.path), write_transaction(ledger.conn) as conn:
-        conn.execute(
-            "INSERT INTO runs (run_id, fingerprint, name, host, pid, started_at, finished_at, "
-            "status, resumed_from, resumed_in_flight, chain_id, heartbeat_at) "
-            "VALUES (?, ?, 'manual import', ?, 0, ?, ?, 'finished', ?, 0, ?, ?)",
-            (run_id, f"manual-import:{chain}", ledger.host, now, now,
-             result.totals.get("run_id"), chain, time.time()),
-        )  # fmt: skip
-        conn.executemany(INSERT_ATTEMPT, [a.as_row() for a in attempts])
+    ledger.record_finished_run(
+        run_id, attempts, name="manual import", fingerprint=f"manual-import:{chain}",
+        chain_id=chain, resumed_from=result.totals.get("run_id"),
+    )  # fmt: skip
 
 
 def _apply(
