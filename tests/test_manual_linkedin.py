@@ -184,3 +184,40 @@ def test_engagement_report_says_what_was_found_by_hand(run: tuple) -> None:
     assert (
         plain.found_manual == 0 and "manual LinkedIn research" not in sections.summary(plain).html
     )
+
+
+def test_reimport_keeps_the_linkedin_profile_found(run: tuple) -> None:
+    result, _ = run
+    no_profile = result.records.filter(pl.col("linkedin_url").is_null())["row_id"].to_list()
+    ids = [i for i in task_list(result)["row_id"].to_list() if i in no_profile][:4]
+    assert len(ids) == 4
+    lines = [
+        "row_id,found_email,found_linkedin_url",
+        f"{ids[0]},ada@x.io,https://uk.linkedin.com/in/Ada-L/?trk=x",  # both found
+        f"{ids[1]},,linkedin.com/in/grace-h",  # only the profile: the task is not done
+        f"{ids[2]},,https://www.linkedin.com/sales/lead/ACwAA123",  # Sales Navigator link
+        f"{ids[3]},bob@x.io,https://www.linkedin.com/company/acme",  # a company page
+    ]
+    done = import_manual_finds(("\n".join(lines) + "\n").encode(), result)
+    assert done.accepted["row_id"].to_list() == ids[:2]
+    assert done.accepted["linkedin_url"].to_list() == [
+        "https://www.linkedin.com/in/ada-l", "https://www.linkedin.com/in/grace-h",
+    ]  # fmt: skip
+    reasons = done.rejected["reason"].to_list()
+    assert len(reasons) == 2 and all("not a LinkedIn person profile" in r for r in reasons)
+    rows = {r["row_id"]: r for r in done.result.records.iter_rows(named=True)}
+    assert rows[ids[0]]["linkedin_url"] == "https://www.linkedin.com/in/ada-l"
+    assert rows[ids[0]]["status"] == "enriched" and rows[ids[0]]["email"] == "ada@x.io"
+    assert rows[ids[1]]["linkedin_url"] == "https://www.linkedin.com/in/grace-h"
+    assert rows[ids[1]]["status"] == "manual"  # still no email: the task stays open
+    assert rows[ids[3]]["email"] != "bob@x.io"  # a rejected line is not half-applied
+    assert done.result.totals["manual_found"] == 1
+    assert done.result.totals["manual_profiles"] == 2
+    # a different profile already on the row is kept unless overwrite=True
+    again = f"row_id,found_email,found_linkedin_url\n{ids[0]},,linkedin.com/in/someone-else\n"
+    kept = import_manual_finds(again.encode(), done.result)
+    assert "already has the profile" in kept.rejected["reason"][0]
+    replaced = import_manual_finds(again.encode(), done.result, overwrite=True)
+    assert replaced.result.records.filter(pl.col("row_id") == ids[0])["linkedin_url"][0] == (
+        "https://www.linkedin.com/in/someone-else"
+    )

@@ -4,6 +4,7 @@ ledger and the summary. Through the HubSpot twin where a destination is needed."
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -297,3 +298,32 @@ def test_summary_says_what_was_synced_where(twin: CrmTransport, ledger: Path) ->
     assert (table["hubspot"]["created"], table["hubspot"]["failed_pending"]) == (2, 1)
     assert (table["salesforce"]["object"], table["salesforce"]["records"]) == ("Lead", 2)
     assert table["salesforce"]["failed_pending"] == 1
+
+
+def test_a_sync_ledger_from_before_match_keys_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sync.sqlite"
+    with sqlite3.connect(path) as db:  # the failed table as the first release wrote it
+        db.execute(
+            "CREATE TABLE failed (destination TEXT NOT NULL, object TEXT NOT NULL, "
+            "record_key TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, "
+            "properties TEXT NOT NULL, attempts INTEGER NOT NULL, failed_at TEXT NOT NULL, "
+            "PRIMARY KEY (destination, object, record_key))"
+        )
+        db.execute(
+            "INSERT INTO failed VALUES ('hubspot', 'contacts', 'email:bad', 'rejected', "
+            "'INVALID_EMAIL', '{}', 1, '2026-01-01')"
+        )
+    with SyncLedger(path) as led:
+        assert led.failed_keys("hubspot", "contacts") == {"email:bad"}
+        led.record_failure(
+            "hubspot", "contacts", [("email:worse", "rejected", "INVALID_EMAIL", {})],
+            match_keys={"email:worse": ["email:worse", "name:ada|lovelace|x.io"]},
+        )  # fmt: skip
+        assert led.failed_keys("hubspot", "contacts") == {
+            "email:bad", "email:worse", "name:ada|lovelace|x.io",
+        }  # fmt: skip
+        led.record_success(
+            "hubspot", "contacts", [("email:ada@x.io", "7", {"email": "ada@x.io"}, "create")],
+            match_keys={"email:ada@x.io": ["email:ada@x.io", "name:ada|lovelace|x.io"]},
+        )  # fmt: skip
+        assert led.failed("hubspot")["record_key"].to_list() == ["email:bad"]

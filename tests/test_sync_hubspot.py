@@ -89,10 +89,15 @@ def test_partial_failures_are_kept_and_only_they_are_retried(tmp_path: Path) -> 
         pl.col("email").str.replace(r"^bad-email-(\d)$", "fixed$1@acme.io")
     ).filter(pl.col("row_id").is_in([1, 4]))
     fixed_rows = pl.concat([rows.filter(~pl.col("row_id").is_in([1, 4])), fixed])
+    # a retry of failures only finds them under their new email (by their other keys)
+    only = sync.plan(fixed_rows, hs, ledger=led, only_failed=True)
+    assert sorted(only.frame.filter(pl.col("action") == "create")["row_id"].to_list()) == [1, 4]
     retry = sync.plan(fixed_rows, hs, ledger=led)
     assert sorted(retry.frame.filter(pl.col("action") == "create")["row_id"].to_list()) == [1, 4]
     assert sync.write(retry).counts()["created"] == 2
     assert len(_contacts(twin)) == 6
+    with SyncLedger(led) as ledger:  # written under the fixed email: the old failures are gone
+        assert ledger.failed("hubspot").height == 0
 
 
 def test_only_failed_replans_the_failed_records_alone(tmp_path: Path) -> None:

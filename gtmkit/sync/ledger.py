@@ -10,7 +10,9 @@ Tables:
   fingerprint of the properties last written. A later sync with the same fingerprint writes
   nothing; a changed value is one update.
 * ``failed``: records whose write failed, with the reason and the properties that were meant
-  to be written, until a later sync writes them (then the row is removed).
+  to be written, until a later sync writes them (then the row is removed). Each keeps every
+  match key of its record (``match_keys``), so a record written later under another key (its
+  email fixed after HubSpot refused it) clears its old failure.
 * ``writes``: every create/update/failure as it happened (what :func:`gtmkit.sync.summary`
   reports).
 
@@ -30,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,7 +56,7 @@ CREATE TABLE IF NOT EXISTS synced (
 CREATE TABLE IF NOT EXISTS failed (
     destination TEXT NOT NULL, object TEXT NOT NULL, record_key TEXT NOT NULL,
     kind TEXT NOT NULL, reason TEXT NOT NULL, properties TEXT NOT NULL,
-    attempts INTEGER NOT NULL, failed_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL, failed_at TEXT NOT NULL, match_keys TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (destination, object, record_key)
 );
 CREATE TABLE IF NOT EXISTS writes (
@@ -105,6 +107,7 @@ class SyncLedger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._add_match_keys()
         except sqlite3.Error as exc:
             raise SyncError(
                 f"cannot open the sync ledger {self.path.name}: {exc}. Pass another ledger "
@@ -113,6 +116,12 @@ class SyncLedger:
 
     def __repr__(self) -> str:
         return f"SyncLedger({self.path.name!r})"
+
+    def _add_match_keys(self) -> None:
+        """A sync ledger written before ``failed.match_keys`` existed gets the column."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(failed)")}
+        if "match_keys" not in columns:
+            self._db.execute("ALTER TABLE failed ADD COLUMN match_keys TEXT NOT NULL DEFAULT '[]'")
 
     def __enter__(self) -> SyncLedger:
         return self
@@ -170,11 +179,17 @@ class SyncLedger:
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def failed_keys(self, destination: str, object_type: str) -> set[str]:
+        """Every match key of the records whose last write failed (their email may have
+        changed since: any of their keys finds them)."""
         rows = self._db.execute(
-            "SELECT record_key FROM failed WHERE destination = ? AND object = ?",
+            "SELECT record_key, match_keys FROM failed WHERE destination = ? AND object = ?",
             (destination, object_type),
         )
-        return {r[0] for r in rows}
+        keys: set[str] = set()
+        for key, also in rows:
+            keys.add(key)
+            keys.update(json.loads(also))
+        return keys
 
     def writes(self) -> pl.DataFrame:
         """Every write as it happened (oldest first)."""
@@ -199,10 +214,17 @@ class SyncLedger:
         destination: str,
         object_type: str,
         rows: Iterable[tuple[str, str, Mapping[str, Any], str]],
+        *,
+        match_keys: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """Record ``(record_key, dest_id, properties written, action)`` rows."""
+        """Record ``(record_key, dest_id, properties written, action)`` rows. ``match_keys``
+        (record key → every match key of its record) clears a failure the same record left
+        under another key."""
         at = _now()
+        match_keys = match_keys or {}
         with self._transaction() as db:
+            rows = list(rows)
+            _clear_failures(db, destination, object_type, rows, match_keys)
             for key, dest_id, props, action in rows:
                 existing = db.execute(
                     "SELECT properties FROM synced WHERE destination=? AND object=? "
@@ -224,10 +246,6 @@ class SyncLedger:
                     ),
                 )
                 db.execute(
-                    "DELETE FROM failed WHERE destination=? AND object=? AND record_key=?",
-                    (destination, object_type, key),
-                )
-                db.execute(
                     "INSERT INTO writes (destination, object, record_key, dest_id, action, "
                     "reason, at) VALUES (?, ?, ?, ?, ?, NULL, ?)",
                     (destination, object_type, key, dest_id, action, at),
@@ -238,17 +256,24 @@ class SyncLedger:
         destination: str,
         object_type: str,
         rows: Iterable[tuple[str, str, str, Mapping[str, Any]]],
+        *,
+        match_keys: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """Record ``(record_key, kind, reason, properties meant to be written)`` rows."""
+        """Record ``(record_key, kind, reason, properties meant to be written)`` rows, with
+        ``match_keys`` (record key → every match key of its record)."""
         at = _now()
+        match_keys = match_keys or {}
         with self._transaction() as db:
             for key, kind, reason, props in rows:
+                also = sorted(set(match_keys.get(key, ())) - {key})
                 db.execute(
-                    "INSERT INTO failed VALUES (?, ?, ?, ?, ?, ?, 1, ?) "
+                    "INSERT INTO failed (destination, object, record_key, kind, reason, "
+                    "properties, attempts, failed_at, match_keys) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
                     "ON CONFLICT (destination, object, record_key) DO UPDATE SET "
                     "kind=excluded.kind, reason=excluded.reason, "
                     "properties=excluded.properties, attempts=attempts + 1, "
-                    "failed_at=excluded.failed_at",
+                    "failed_at=excluded.failed_at, match_keys=excluded.match_keys",
                     (
                         destination,
                         object_type,
@@ -257,6 +282,7 @@ class SyncLedger:
                         reason,
                         json.dumps({k: None if v is None else str(v) for k, v in props.items()}),
                         at,
+                        json.dumps(also),
                     ),
                 )
                 db.execute(
@@ -264,3 +290,30 @@ class SyncLedger:
                     "reason, at) VALUES (?, ?, ?, NULL, 'failed', ?, ?)",
                     (destination, object_type, key, reason, at),
                 )
+
+
+def _clear_failures(
+    db: sqlite3.Connection,
+    destination: str,
+    object_type: str,
+    written: Sequence[tuple[str, str, Mapping[str, Any], str]],
+    match_keys: Mapping[str, Sequence[str]],
+) -> None:
+    """Remove the failures the written records leave behind: under the key they were written
+    with, or under any other key of the same record (a failure keyed by the email that was
+    refused, before the email was fixed)."""
+    keys = {key for key, *_ in written}
+    for key in list(keys):
+        keys.update(match_keys.get(key, ()))
+    stale = [
+        key
+        for key, also in db.execute(
+            "SELECT record_key, match_keys FROM failed WHERE destination = ? AND object = ?",
+            (destination, object_type),
+        )
+        if key in keys or keys.intersection(json.loads(also))
+    ]
+    db.executemany(
+        "DELETE FROM failed WHERE destination=? AND object=? AND record_key=?",
+        [(destination, object_type, key) for key in stale],
+    )

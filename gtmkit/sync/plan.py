@@ -280,7 +280,7 @@ def _decide(
             continue
         for k in keys:
             first_row_of.setdefault(k, row_id)
-        if only_failed and key not in failed_keys:
+        if only_failed and failed_keys.isdisjoint(keys):
             skip(row_id, key, "not a failed record (retry of failures only)")
             continue
         found, matched_by = matcher.match(keys)

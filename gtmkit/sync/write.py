@@ -27,6 +27,7 @@ from typing import Any, Unpack
 import polars as pl
 
 from gtmkit.schema import ROW_ID
+from gtmkit.sync.dedupe import record_keys
 from gtmkit.sync.destinations.base import Destination, Item, Outcome, Session
 from gtmkit.sync.errors import DestinationError, PlanNotSeen
 from gtmkit.sync.ledger import SyncLedger
@@ -255,7 +256,10 @@ def _record(
         for i, o in zip(batch, got, strict=True)
         if not o.ok
     ]
+    # every match key of each record: a failure left under an old key (the email HubSpot
+    # refused, fixed since) is found and cleared when the record is written under its new one
+    keys = {i.record_key: record_keys(i.record) for i in batch if i.record}
     if ok:
-        led.record_success(dest.name, dest.object_type, ok)
+        led.record_success(dest.name, dest.object_type, ok, match_keys=keys)
     if bad:
-        led.record_failure(dest.name, dest.object_type, bad)
+        led.record_failure(dest.name, dest.object_type, bad, match_keys=keys)

@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from typing import Any
 import polars as pl
 
 from gtmkit.errors import GtmkitError
-from gtmkit.waterfall.attempt import ATTEMPT_COLUMNS, ATTEMPT_SCHEMA
+from gtmkit.waterfall.attempt import ATTEMPT_COLUMNS, ATTEMPT_SCHEMA, INSERT_ATTEMPT, Attempt
 from gtmkit.waterfall.ledger_schema import NewerLedger, ensure_schema
 from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
 
@@ -394,6 +394,30 @@ class Ledger(LedgerReader):
         if host == self.host:
             return pid_alive(pid)
         return heartbeat is not None and time.time() - heartbeat < STALE_HEARTBEAT_S
+
+    def record_finished_run(
+        self,
+        run_id: str,
+        attempts: Sequence[Attempt],
+        *,
+        name: str,
+        fingerprint: str,
+        chain_id: str,
+        resumed_from: str | None = None,
+    ) -> None:
+        """Book a run that happened outside the engine (a manual import: what a person found)
+        as one finished run in ``chain_id``, with its attempts, in one transaction: it counts in
+        the chain's spend and shows in the report like any other run."""
+        now = _utc_now()
+        with self.lock, translated(self.path), write_transaction(self.conn) as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, fingerprint, name, host, pid, started_at, "
+                "finished_at, status, resumed_from, resumed_in_flight, chain_id, heartbeat_at) "
+                "VALUES (?, ?, ?, ?, 0, ?, ?, 'finished', ?, 0, ?, ?)",
+                (run_id, fingerprint, name, self.host, now, now, resumed_from, chain_id,
+                 time.time()),
+            )  # fmt: skip
+            conn.executemany(INSERT_ATTEMPT, [a.as_row() for a in attempts])
 
     def finish_run(self, run_id: str, status: str = "finished") -> None:
         with self.lock, translated(self.path), write_transaction(self.conn) as conn:

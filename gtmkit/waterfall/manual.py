@@ -3,12 +3,15 @@ with source ``manual`` — in the records, the attempts, the ledger and so the r
 
 The input is the task list of :mod:`gtmkit.integrations.linkedin_handoff` filled in (a CSV
 path, its bytes, or a frame) with at least ``row_id`` and ``found_email`` (``email`` is read
-too). Every line is validated, and a line that fails is rejected with its line number and the
+too), and optionally ``found_linkedin_url`` (the person's profile, kept in ``linkedin_url``).
+Every line is validated, and a line that fails is rejected with its line number and the
 reason, never half-applied:
 
 * ``row_id`` must be a row of this run's list (not a duplicate or rejected row: import into the
   row it duplicates), and appear once in the import;
 * the email must be a syntactically valid address (``email-validator``, no DNS lookups);
+* a profile must be a LinkedIn person URL (``linkedin.com/in/<slug>``), and does not replace a
+  different profile the row already has unless ``overwrite=True``;
 * a row already ``enriched`` by a provider or by its own list is not overwritten unless
   ``overwrite=True`` (a paid, often verified, result beats a hand-typed one); a row handed off
   with only a personal address from the list takes the find (``replaced`` keeps the old one).
@@ -38,7 +41,6 @@ Example:
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,14 +50,15 @@ import polars as pl
 
 from gtmkit.errors import GtmkitError
 from gtmkit.schema import ROW_ID
-from gtmkit.waterfall.attempt import INSERT_ATTEMPT, Attempt, attempts_frame
-from gtmkit.waterfall.ledger import Ledger, translated, write_transaction
+from gtmkit.waterfall.attempt import Attempt, attempts_frame
+from gtmkit.waterfall.ledger import Ledger
 from gtmkit.waterfall.result import STATUSES, WaterfallResult
 
 __all__ = ["MANUAL_SOURCE", "ManualImport", "ManualImportError", "import_manual_finds"]
 
 MANUAL_SOURCE = "manual"
 _EMAIL_COLUMNS = ("found_email", "email")
+_PROFILE_COLUMN = "found_linkedin_url"
 #: rows a find cannot go into: the row a duplicate follows takes the find instead
 _CLOSED = ("duplicate", "rejected")
 
@@ -70,7 +73,8 @@ class ManualImport:
 
     Attributes:
         result: the waterfall result with the accepted finds applied.
-        accepted: ``line``, ``row_id``, ``email``, ``replaced`` (the email it overwrote).
+        accepted: ``line``, ``row_id``, ``email``, ``replaced`` (the email it overwrote),
+            ``linkedin_url`` (the profile found, if any).
         rejected: ``line``, ``row_id`` (as written), ``reason`` for every line not applied.
     """
 
@@ -107,6 +111,20 @@ def _check_email(raw: str) -> tuple[str | None, str | None]:
     return info.normalized.lower(), None
 
 
+def _check_profile(raw: str) -> tuple[str | None, str | None]:
+    """A LinkedIn person profile URL in its canonical ``https://www.linkedin.com/in/<slug>``."""
+    from gtmkit.providers.normalize import normalize_linkedin
+
+    value = raw.strip().lstrip("'")
+    canonical = normalize_linkedin(value)
+    if not canonical.startswith("linkedin.com/in/"):
+        return None, (
+            f"{value!r} is not a LinkedIn person profile: paste the URL of the person's page "
+            "(linkedin.com/in/...), not a search, company or Sales Navigator link"
+        )
+    return f"https://www.{canonical}", None
+
+
 def import_manual_finds(
     source: str | Path | bytes | pl.DataFrame,
     result: WaterfallResult,
@@ -120,7 +138,8 @@ def import_manual_finds(
         source: the filled-in task list (CSV path or bytes, or a frame).
         result: the ``WaterfallResult`` the task list came from.
         ledger: an open ledger to book the ``manual`` attempts in (0 credits).
-        overwrite: let a find replace an email a provider (or the list) gave the row.
+        overwrite: let a find replace an email a provider (or the list) gave the row, or a
+            different LinkedIn profile the row already has.
 
     Raises:
         ManualImportError: the import has no ``row_id`` column or no email column.
@@ -139,52 +158,88 @@ def import_manual_finds(
     seen: set[int] = set()
     for line, row in enumerate(table.iter_rows(named=True), start=2):  # line 1: the header
         raw_id, raw_email = (row[ROW_ID] or "").strip(), (row[email_col] or "").strip()
-        if not raw_id and not raw_email:
-            continue  # a blank line
-        if not raw_email:
-            continue  # a task the person did not find: nothing to import, nothing wrong
-        reason = None
+        raw_profile = (row.get(_PROFILE_COLUMN) or "").strip()
+        if not raw_email and not raw_profile:
+            continue  # a blank line, or a task the person did not find: nothing to import
         row_id = int(raw_id) if raw_id.lstrip("-").isdigit() else None
-        email, bad_email = _check_email(raw_email)
         current = by_id.get(row_id) if row_id is not None else None
-        if row_id is None:
-            reason = f"row_id {raw_id!r} is not a row number"
-        elif current is None:
-            reason = f"row_id {row_id} is not a row of this run's list"
-        elif row_id in seen:
-            reason = f"row_id {row_id} appears more than once in the import (first one kept)"
-        elif current["status"] in _CLOSED:
-            reason = f"row_id {row_id} is a {current['status']} row: {current['status_reason']}"
-        elif bad_email:
-            reason = bad_email
-        elif (
-            current["status"] == "enriched"
-            and current.get("email_source") not in (None, MANUAL_SOURCE)
-            and not overwrite
-        ):
-            reason = (
-                f"row_id {row_id} already has an email from {current['email_source']}; "
-                "pass overwrite=True to replace it"
-            )
+        email, bad_email = _check_email(raw_email) if raw_email else (None, None)
+        profile, bad_profile = _check_profile(raw_profile) if raw_profile else (None, None)
+        reason = _refusal(row_id, raw_id, current, seen, bad_email or bad_profile)
+        if reason is None and email and row_id is not None and current is not None:
+            reason = _email_conflict(row_id, current, overwrite)
+        if reason is None and profile and row_id is not None and current is not None:
+            reason = _profile_conflict(row_id, current, profile, overwrite)
         if row_id is not None and current is not None:
             seen.add(row_id)
-        if reason:
+        if reason or row_id is None or current is None:
             rejected.append({"line": line, ROW_ID: raw_id, "reason": reason})
             continue
-        assert row_id is not None and current is not None and email is not None
         accepted.append({"line": line, ROW_ID: row_id, "email": email,
-                         "replaced": current.get("email")})  # fmt: skip
+                         "replaced": current.get("email") if email else None,
+                         "linkedin_url": profile})  # fmt: skip
     updated = _apply(result, accepted, ledger)
     return ManualImport(
         result=updated,
         accepted=pl.DataFrame(
             accepted,
-            schema={"line": pl.Int64, ROW_ID: pl.Int64, "email": pl.String, "replaced": pl.String},
+            schema={
+                "line": pl.Int64,
+                ROW_ID: pl.Int64,
+                "email": pl.String,
+                "replaced": pl.String,
+                "linkedin_url": pl.String,
+            },
         ),
         rejected=pl.DataFrame(
             rejected, schema={"line": pl.Int64, ROW_ID: pl.String, "reason": pl.String}
         ),
     )
+
+
+def _refusal(
+    row_id: int | None,
+    raw_id: str,
+    current: dict[str, Any] | None,
+    seen: set[int],
+    bad_value: str | None,
+) -> str | None:
+    """Why a line cannot be applied to its row (``None``: it can)."""
+    if row_id is None:
+        return f"row_id {raw_id!r} is not a row number"
+    if current is None:
+        return f"row_id {row_id} is not a row of this run's list"
+    if row_id in seen:
+        return f"row_id {row_id} appears more than once in the import (first one kept)"
+    if current["status"] in _CLOSED:
+        return f"row_id {row_id} is a {current['status']} row: {current['status_reason']}"
+    if bad_value:
+        return bad_value
+    return None
+
+
+def _email_conflict(row_id: int, current: dict[str, Any], overwrite: bool) -> str | None:
+    if (
+        current["status"] == "enriched"
+        and current.get("email_source") not in (None, MANUAL_SOURCE)
+        and not overwrite
+    ):
+        return (
+            f"row_id {row_id} already has an email from {current['email_source']}; "
+            "pass overwrite=True to replace it"
+        )
+    return None
+
+
+def _profile_conflict(
+    row_id: int, current: dict[str, Any], profile: str, overwrite: bool
+) -> str | None:
+    from gtmkit.providers.normalize import normalize_linkedin
+
+    had = current.get("linkedin_url")
+    if had and normalize_linkedin(had) != normalize_linkedin(profile) and not overwrite:
+        return f"row_id {row_id} already has the profile {had}; pass overwrite=True to replace it"
+    return None
 
 
 def _attempts(result: WaterfallResult, finds: list[dict[str, Any]], run_id: str) -> list[Attempt]:
@@ -218,17 +273,11 @@ def _attempts(result: WaterfallResult, finds: list[dict[str, Any]], run_id: str)
 
 def _book(ledger: Ledger, result: WaterfallResult, attempts: list[Attempt], run_id: str) -> None:
     """One ledger run of kind ``manual import`` holding the finds, in the result's chain."""
-    now = datetime.now(UTC).isoformat()
     chain = result.totals.get("chain_id") or run_id
-    with ledger.lock, translated(ledger.path), write_transaction(ledger.conn) as conn:
-        conn.execute(
-            "INSERT INTO runs (run_id, fingerprint, name, host, pid, started_at, finished_at, "
-            "status, resumed_from, resumed_in_flight, chain_id, heartbeat_at) "
-            "VALUES (?, ?, 'manual import', ?, 0, ?, ?, 'finished', ?, 0, ?, ?)",
-            (run_id, f"manual-import:{chain}", ledger.host, now, now,
-             result.totals.get("run_id"), chain, time.time()),
-        )  # fmt: skip
-        conn.executemany(INSERT_ATTEMPT, [a.as_row() for a in attempts])
+    ledger.record_finished_run(
+        run_id, attempts, name="manual import", fingerprint=f"manual-import:{chain}",
+        chain_id=chain, resumed_from=result.totals.get("run_id"),
+    )  # fmt: skip
 
 
 def _apply(
@@ -238,6 +287,10 @@ def _apply(
         return result
     import uuid
 
+    profiles = {f[ROW_ID]: f["linkedin_url"] for f in finds if f["linkedin_url"]}
+    finds = [f for f in finds if f["email"]]  # an email find is the one that ends the task
+    if not finds:
+        return _with_profiles(result, result.records, profiles)
     run_id = uuid.uuid4().hex
     attempts = _attempts(result, finds, run_id)
     if ledger is not None:
@@ -290,4 +343,28 @@ def _apply(
     totals.update({s: int(by_status.get(s, 0)) for s in STATUSES})
     totals["emails_found"] = int(records["email"].is_not_null().sum())
     totals["manual_found"] = int(totals.get("manual_found", 0)) + len(finds)
-    return WaterfallResult(records=records, attempts=new_attempts, summary=summary, totals=totals)
+    updated = WaterfallResult(
+        records=records, attempts=new_attempts, summary=summary, totals=totals
+    )
+    return _with_profiles(updated, records, profiles)
+
+
+def _with_profiles(
+    result: WaterfallResult, records: pl.DataFrame, profiles: dict[int, str]
+) -> WaterfallResult:
+    """The found LinkedIn profiles in ``linkedin_url`` (a column added if the list had none)."""
+    if not profiles:
+        return result
+    if "linkedin_url" not in records.columns:
+        records = records.with_columns(pl.lit(None, dtype=pl.String).alias("linkedin_url"))
+    ids = pl.Series(list(profiles), dtype=records.schema[ROW_ID])
+    found = pl.col(ROW_ID).replace_strict(profiles, default=None, return_dtype=pl.String)
+    records = records.with_columns(
+        pl.when(pl.col(ROW_ID).is_in(ids.implode())).then(found)
+        .otherwise(pl.col("linkedin_url")).alias("linkedin_url")
+    )  # fmt: skip
+    totals = dict(result.totals)
+    totals["manual_profiles"] = int(totals.get("manual_profiles", 0)) + len(profiles)
+    return WaterfallResult(
+        records=records, attempts=result.attempts, summary=result.summary, totals=totals
+    )
