@@ -46,6 +46,7 @@ from gtmkit.patterns.sequence import (
     parse_step_line,
     strip_symbols,
 )
+from gtmkit.patterns.target import write_target
 from gtmkit.patterns.write import locked, remove_stale_temps, write_atomic
 from gtmkit.providers.aliases import display_name, has_adapter, resolve_alias
 
@@ -585,14 +586,16 @@ class Pattern:
         atomic: a crash leaves the old file or the new one.
 
         Raises:
-            PatternError: no path to save to, or the file on disk is malformed (nothing is
-                written then).
+            PatternError: no path to save to, a path that is not an entry file, climbs with
+                ``..`` or is a symlink out of the library (``gtmkit.patterns.target``), or the
+                file on disk is malformed (nothing is written then).
         """
-        target = Path(path) if path is not None else self.path
-        if target is None:
+        given = Path(path) if path is not None else self.path
+        if given is None:
             raise PatternError(
                 f"{self.title!r} has no file yet: save(path='patterns/<category>/<name>.md')"
             )
+        target = write_target(given)  # the real file: one lock for every name of it
         with locked(target):
             merging = self.path is not None and target.exists() and _same(target, self.path)
             if merging:
@@ -608,7 +611,7 @@ class Pattern:
                 remove_stale_temps(target)
                 write_atomic(target, data)
         self._pending.clear()
-        self.path = target
+        self.path = given
         self._replace_document(
             data.decode("utf-8-sig") if data[:3] == b"\xef\xbb\xbf" else data.decode()
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -62,7 +63,9 @@ def remove_stale_temps(path: str | Path) -> int:
     :func:`locked` (only the lock holder writes them). Returns how many were removed."""
     target = Path(path)
     removed = 0
-    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+    # escaped: an entry named "[ab].md" must not match (and delete) the in-flight temporary
+    # file of "a.md", whose writer holds a different lock
+    for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
             removed += 1
