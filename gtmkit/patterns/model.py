@@ -35,6 +35,7 @@ from gtmkit.patterns.benchmark import (
 )
 from gtmkit.patterns.edit import apply_benchmarks, history_of
 from gtmkit.patterns.errors import PatternError
+from gtmkit.patterns.escape import one_line
 from gtmkit.patterns.measure import Measurement, measure_comparison, measure_result
 from gtmkit.patterns.parse import Document, Section, decode, parse_document
 from gtmkit.patterns.sequence import (
@@ -524,6 +525,7 @@ class Pattern:
         """
         if source not in ("simulated", "live"):
             raise PatternError(f"source must be 'simulated' or 'live', got {source!r}")
+        one_line(engagement, "engagement", path=self.document.path)
         if source == "live" and not (engagement and engagement.strip()):
             raise PatternError(
                 "a live benchmark needs engagement='<client or project>': maturity counts "

@@ -40,6 +40,17 @@ def library_root(path: Path) -> Path:
     return path.parent.parent if path.parent.name in CATEGORIES else path.parent
 
 
+def refuse_climbing(path: Path) -> Path:
+    """``path``, or a :class:`PatternError` when it has a ``..`` part."""
+    if ".." in path.parts:
+        raise PatternError(
+            "the path climbs out with '..'; give the entry's own path, "
+            "patterns/<category>/<name>.md",
+            path=path,
+        )
+    return path
+
+
 def write_target(path: str | Path) -> Path:
     """The real file a save of ``path`` writes.
 
@@ -47,13 +58,7 @@ def write_target(path: str | Path) -> Path:
         PatternError: the path is not an entry file, climbs with ``..``, or is (or goes
             through) a symlink that leads outside the library. Nothing is written then.
     """
-    given = Path(path)
-    if ".." in given.parts:
-        raise PatternError(
-            "the path climbs out with '..'; give the entry's own path, "
-            "patterns/<category>/<name>.md",
-            path=given,
-        )
+    given = refuse_climbing(Path(path))
     if given.suffix.lower() != ".md":
         raise PatternError(
             "a pattern entry is a .md file; save it as patterns/<category>/<name>.md",
@@ -74,4 +79,4 @@ def write_target(path: str | Path) -> Path:
     return real
 
 
-__all__ = ["library_root", "write_target"]
+__all__ = ["library_root", "refuse_climbing", "write_target"]

@@ -7,7 +7,9 @@ parent it is there, and the parent SIGKILLs it. Expected file states are compute
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from gtmkit.patterns import from_text, index, load
+from gtmkit.patterns import Pattern, PatternError, from_comparison, from_text, index, load
+from gtmkit.patterns.__main__ import main
 from gtmkit.patterns.write import lock_path
 from tests._patterns_helpers import HAND_EDITED, REPO, assert_person_text_kept, fake_result
 
@@ -282,3 +285,236 @@ def test_kill_points_cover_the_whole_save(tmp_path: Path) -> None:
         assert done.returncode == 0 and ready.exists(), moment
     assert len(load(path).history) == len(MOMENTS)
     assert os.listdir(path.parent) == ["entry.md"]
+
+
+# -- hostile paths -------------------------------------------------------------------------------
+
+
+def _recorded(path: Path, *, seed: int = 5) -> Pattern:
+    p = load(path)
+    p.record_benchmark(fake_result(PROVIDERS, seed=seed, n=40))
+    return p
+
+
+def test_a_symlinked_entry_leading_out_of_the_library_is_refused(tmp_path: Path) -> None:
+    entry = _library(tmp_path)
+    outside = tmp_path / "home" / "notes.md"
+    outside.parent.mkdir()
+    outside.write_bytes(HAND_EDITED.encode())  # a file that reads as an entry, outside patterns/
+    link = entry.with_name("linked.md")
+    link.symlink_to(outside)
+    p = _recorded(link)
+    with pytest.raises(PatternError, match="leads outside the pattern library"):
+        p.save()
+    with pytest.raises(PatternError, match="leads outside the pattern library"):
+        _recorded(entry).save(link)
+    assert outside.read_bytes() == HAND_EDITED.encode() and link.is_symlink()
+    assert sorted(x.name for x in outside.parent.iterdir()) == ["notes.md"]  # no temp, no lock
+    assert not lock_path(link).exists()
+
+
+def test_a_linked_category_folder_leading_out_of_the_library_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "entry.md").write_bytes(HAND_EDITED.encode())
+    library = tmp_path / "lib"
+    library.mkdir()
+    (library / "enrichment-waterfalls").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(PatternError, match="leads outside the pattern library"):
+        _recorded(library / "enrichment-waterfalls" / "entry.md").save()
+    assert (elsewhere / "entry.md").read_bytes() == HAND_EDITED.encode()
+    assert sorted(x.name for x in elsewhere.iterdir()) == ["entry.md"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "enrichment-waterfalls/../../escaped.md",
+        "../escaped.md",
+        "enrichment-waterfalls/../enrichment-waterfalls/entry.md",  # even when it lands inside
+    ],
+)
+def test_a_path_climbing_with_dotdot_is_refused(name: str, tmp_path: Path) -> None:
+    entry = _library(tmp_path)
+    library = entry.parent.parent
+    before = entry.read_bytes()
+    with pytest.raises(PatternError, match=r"climbs out with '\.\.'"):
+        _recorded(entry).save(library / name)
+    assert entry.read_bytes() == before
+    assert not (tmp_path / "escaped.md").exists() and not (library / "escaped.md").exists()
+
+
+def test_the_command_refuses_a_dotdot_name_before_running_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = _library(tmp_path)
+    outside = tmp_path / "other" / "enrichment-waterfalls" / "escaped.md"
+    outside.parent.mkdir(parents=True)
+    outside.write_bytes(HAND_EDITED.encode())  # a runnable entry, outside the library
+    sample = str(REPO / "data" / "samples" / "leads_small.csv")
+    name = str(entry.parent / ".." / ".." / "other" / "enrichment-waterfalls" / "escaped.md")
+    args = ["--dir", str(entry.parent.parent), "run", name, sample, "--write-back"]
+    assert main(args) == 2
+    err = capsys.readouterr()
+    assert "climbs out with '..'" in err.err and "coverage" not in err.out  # nothing ran
+    assert outside.read_bytes() == HAND_EDITED.encode()
+
+
+@pytest.mark.parametrize("name", ["entry.txt", "entry", ".bashrc"])
+def test_saving_to_a_file_that_is_not_an_entry_is_refused(name: str, tmp_path: Path) -> None:
+    entry = _library(tmp_path)
+    with pytest.raises(PatternError, match=r"a pattern entry is a \.md file"):
+        _recorded(entry).save(entry.parent / name)
+    assert sorted(x.name for x in entry.parent.iterdir()) == ["entry.md"]
+
+
+# -- hostile values ------------------------------------------------------------------------------
+
+_HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
+_CELL_BAR = re.compile(r"(?<!\\)\|")  # a table cell's border: a bar not escaped as \|
+
+
+def _shape(text: str) -> list[str]:
+    """What each line is to a markdown reader: heading, table row, comment, fence, rule, text."""
+    kinds = []
+    for line in text.split("\n"):
+        s = line.strip()
+        if _HEADING.match(line):
+            kinds.append("heading")
+        elif s.startswith("|"):
+            kinds.append(f"row of {len(_CELL_BAR.split(s)) - 2} cells")
+        elif "<!--" in s or "-->" in s:
+            kinds.append("comment")
+        elif s.startswith(("```", "~~~")):
+            kinds.append("fence")
+        elif s and set(s) <= set("-=*_ "):
+            kinds.append("rule")
+        else:
+            kinds.append("blank" if not s else "text")
+    return kinds
+
+
+def _written(tmp_path: Path, engagement: str) -> tuple[Path, str]:
+    entry = _library(tmp_path / engagement.encode().hex()[:40])
+    p = load(entry)
+    p.record_benchmark(fake_result(PROVIDERS, seed=5, n=40), source="live", engagement=engagement)
+    p.save()
+    return entry, entry.read_bytes().decode()
+
+
+LINE_BREAKS = ["\n", "\r", "\r\n", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1e", "\x00"]
+
+
+@pytest.mark.parametrize("brk", LINE_BREAKS, ids=[f"U+{ord(c[-1]):04X}" for c in LINE_BREAKS])
+def test_an_engagement_with_a_line_break_is_refused(brk: str, tmp_path: Path) -> None:
+    entry = _library(tmp_path)
+    before = entry.read_bytes()
+    p = load(entry)
+    hostile = f"Acme{brk}## Injected heading{brk}| a | b |{brk}---"
+    with pytest.raises(PatternError, match="engagement must be one line"):
+        p.record_benchmark(fake_result(PROVIDERS, seed=5, n=40), source="live", engagement=hostile)
+    assert p.save() is False and entry.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "engagement",
+    [
+        "Acme | Inc | extra cell",
+        "Acme <!-- hidden from here",
+        "Acme --> <!-- gtmkit:benchmarks:end -->",
+        "# Acme",
+        "Acme `code` **bold** [link](http://x) <script>alert(1)</script>",
+        "---",
+    ],
+)
+def test_markdown_in_an_engagement_leaves_the_file_structure_unchanged(
+    engagement: str, tmp_path: Path
+) -> None:
+    _, plain = _written(tmp_path, "Acme")
+    entry, hostile = _written(tmp_path, engagement)
+    assert _shape(hostile) == _shape(plain), "the engagement changed the file's structure"
+    p = load(entry)  # and it reads back as written
+    assert [b.engagement for b in p.history] == [engagement]
+    assert [s[0] for s in p.sections] == [s[0] for s in from_text(plain).sections]
+
+
+def _with_history_line(entry: Path, edit: dict[str, object]) -> None:
+    """The entry with one benchmark written back, its history line then edited on disk."""
+    p = load(entry)
+    p.record_benchmark(fake_result(PROVIDERS, seed=5, n=40))
+    p.save()
+    text = entry.read_bytes().decode()
+    (index_, line), *_ = load(entry).document.block.history  # type: ignore[union-attr]
+    data = json.loads(line)
+    for key, value in edit.items():
+        if key.startswith("figure."):
+            data["figures"][0][key.split(".", 1)[1]] = value
+        else:
+            data[key] = value
+    lines = text.split("\n")
+    lines[index_] = json.dumps(data)
+    entry.write_bytes("\n".join(lines).encode())
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"figure.measured": "0.5 | injected | row"},
+        {"figure.n": "many"},
+        {"figure.low": [1, 2]},
+        {"rows": "12\n## x"},
+        {"date": "2025-01-01\n## Injected"},
+        {"figures": "not a list"},
+        {"providers": [["nested"]]},
+    ],
+    ids=lambda e: next(iter(e)),
+)
+def test_a_history_line_with_wrongly_typed_values_is_a_clear_error(
+    edit: dict[str, object], tmp_path: Path
+) -> None:
+    entry = _library(tmp_path)
+    _with_history_line(entry, edit)
+    before = entry.read_bytes()
+    with pytest.raises(PatternError, match="benchmark history line is not readable"):
+        _recorded(entry).save()
+    assert entry.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"engagement": "Acme\n## Injected\n| a | b |", "source": "live"},
+        {"dataset": "abc`\r\n# Injected"},
+        {"kind": "waterfall\n---\ntitle: injected front matter\n---"},
+        {"figure.label": "Coverage\n## Injected | x |"},
+        {"figure.unit": "share\n## Injected"},
+        {"figure.provider": "hunter\n## Injected", "figure.step": 1},
+        {"substitutions": [{"step": 2, "documented": "Zoom\n## Injected", "used": "pdl\n# x"}]},
+    ],
+    ids=lambda e: next(iter(e)),
+)
+def test_line_breaks_in_a_stored_history_are_escaped_on_the_next_write_back(
+    edit: dict[str, object], tmp_path: Path
+) -> None:
+    plain_entry = _library(tmp_path / "plain")
+    # the same edit without its line breaks: what the file must look like
+    benign = json.loads(json.dumps(edit).replace("\\r", " ").replace("\\n", " "))
+    _with_history_line(plain_entry, {**benign, "date": "2099-01-01"})
+    assert _recorded(plain_entry, seed=6).save()
+    entry = _library(tmp_path / "hostile")
+    # dated last, so the block's summary (rendered from the latest benchmark) shows its values
+    _with_history_line(entry, {**edit, "date": "2099-01-01"})
+    assert _recorded(entry, seed=6).save()  # re-renders the block from the stored history
+    assert len(load(entry).history) == 2
+    hostile = entry.read_bytes().decode()
+    plain = plain_entry.read_bytes().decode()
+    assert _shape(hostile) == _shape(plain), "a stored value changed the file's structure"
+    assert [s[0] for s in load(entry).sections] == [s[0] for s in load(plain_entry).sections]
+
+
+@pytest.mark.parametrize("field", ["name", "use_case", "industry", "company_stage"])
+def test_a_new_entry_with_a_line_break_in_a_header_value_is_refused(field: str) -> None:
+    kwargs: dict[str, str] = {"name": "Fine"}
+    kwargs[field] = "Fine\n## Injected\n---"
+    with pytest.raises(PatternError, match="must be one line"):
+        from_comparison(object(), object(), **kwargs)  # type: ignore[arg-type]
