@@ -6,6 +6,9 @@
   (``.<name>.lock``) for the duration of a read-modify-write, so a second writer waits, then
   re-reads the file the first one wrote and merges into it. The lock file is removed on release;
   a waiter that finds it replaced retries, so removal cannot let two writers in at once.
+  ``fcntl.flock`` rather than the ``filelock`` package (not a dependency; its Unix lock is
+  this same call): the kernel drops the lock when the holder dies, even by SIGKILL, so a
+  killed writer never leaves a stale lock behind for the next one to wait on.
 
 Example:
     >>> import tempfile, pathlib

@@ -256,6 +256,44 @@ def test_concurrent_write_backs_through_other_names_of_one_entry_lose_none(
     assert not lock_path(alias).exists()
 
 
+@pytest.mark.slow
+def test_writers_queued_behind_a_writer_killed_holding_the_lock_all_land(tmp_path: Path) -> None:
+    """A writer SIGKILLed while it holds the lock: the ones waiting on it were really waiting
+    (none finished while it held the lock), then all land; the killed one's benchmark is not
+    in the file, and nothing of it is left behind."""
+    path = _library(tmp_path, padding=20)
+    original = path.read_bytes().decode()
+    pausing = _script(tmp_path, "pausing.py", PAUSING_CHILD)
+    ready = tmp_path / "ready-holder"
+    holder = subprocess.Popen(
+        [sys.executable, str(pausing), str(path), "locked", "999", str(ready)]
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert holder.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    looping = _script(tmp_path, "looping.py", LOOPING_CHILD)
+    start = tmp_path / "go"
+    start.touch()
+    readies = [tmp_path / f"ready{i}" for i in range(3)]
+    waiting = [
+        subprocess.Popen(
+            [sys.executable, str(looping), str(path), str(start), str(100 * i), "3", str(r)]
+        )
+        for i, r in enumerate(readies)
+    ]
+    while not all(r.exists() for r in readies):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(1.0)  # time enough to write, were the lock not held
+    assert [w.poll() for w in waiting] == [None] * 3, "a writer did not wait for the lock"
+    assert load(path).history == ()
+    holder.send_signal(signal.SIGKILL)
+    assert holder.wait(timeout=30) == -signal.SIGKILL
+    assert [w.wait(timeout=180) for w in waiting] == [0, 0, 0]
+    _assert_all_landed(path, original, 3, 3)  # exactly theirs: the killed writer's is absent
+
+
 def test_a_stale_temp_of_another_entry_is_never_removed(tmp_path: Path) -> None:
     """Cleaning up after a killed writer removes that entry's temporary files only — not the
     in-flight temporary file of an entry whose name a glob pattern would also match."""
