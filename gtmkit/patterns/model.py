@@ -589,8 +589,9 @@ class Pattern:
 
         Raises:
             PatternError: no path to save to, a path that is not an entry file, climbs with
-                ``..`` or is a symlink out of the library (``gtmkit.patterns.target``), or the
-                file on disk is malformed (nothing is written then).
+                ``..`` or is a symlink out of the library (``gtmkit.patterns.target``), the
+                file on disk is malformed, or the disk refuses the write (nothing is written
+                then: the old file stays as it was).
         """
         given = Path(path) if path is not None else self.path
         if given is None:
@@ -598,20 +599,33 @@ class Pattern:
                 f"{self.title!r} has no file yet: save(path='patterns/<category>/<name>.md')"
             )
         target = write_target(given)  # the real file: one lock for every name of it
-        with locked(target):
-            merging = self.path is not None and target.exists() and _same(target, self.path)
-            if merging:
-                current = load(target)
-                text = apply_benchmarks(current.document, [*current.history, *self._pending])
-                doc = parse_document(text, bom=current.document.bom, path=str(target))
-                data = doc.to_bytes()
-            else:
-                data = self.to_bytes()
-            old = target.read_bytes() if target.exists() else None
-            changed = data != old
-            if changed:
-                remove_stale_temps(target)
-                write_atomic(target, data)
+        try:
+            with locked(target):
+                merging = self.path is not None and target.exists() and _same(target, self.path)
+                if merging:
+                    current = load(target)
+                    text = apply_benchmarks(current.document, [*current.history, *self._pending])
+                    doc = parse_document(text, bom=current.document.bom, path=str(target))
+                    data = doc.to_bytes()
+                else:
+                    data = self.to_bytes()
+                old = target.read_bytes() if target.exists() else None
+                changed = data != old
+                if changed:
+                    remove_stale_temps(target)
+                    write_atomic(target, data)
+        except OSError as exc:  # read-only folder, full disk, quota: the old file is intact
+            if not target.parent.is_dir():
+                raise PatternError(
+                    f"the folder {target.parent} does not exist; create it (an entry is "
+                    "patterns/<category>/<name>.md) and save again",
+                    path=given,
+                ) from None
+            raise PatternError(
+                f"could not write the entry ({exc.strerror or exc}); the file is unchanged — "
+                "free disk space or make the folder writable, then save again",
+                path=given,
+            ) from None
         self._pending.clear()
         self.path = given
         self._replace_document(

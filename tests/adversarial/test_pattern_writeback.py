@@ -7,6 +7,7 @@ parent it is there, and the parent SIGKILLs it. Expected file states are compute
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -556,3 +557,34 @@ def test_a_new_entry_with_a_line_break_in_a_header_value_is_refused(field: str) 
     kwargs[field] = "Fine\n## Injected\n---"
     with pytest.raises(PatternError, match="must be one line"):
         from_comparison(object(), object(), **kwargs)  # type: ignore[arg-type]
+
+
+# -- a disk that refuses the write ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EROFS, errno.EDQUOT], ids=errno.errorcode.get)
+def test_a_disk_that_refuses_the_write_is_a_clear_error_and_the_entry_is_intact(
+    err: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = _library(tmp_path)
+    before = entry.read_bytes()
+    p = _recorded(entry)
+
+    def refuse(fd: int) -> None:
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(os, "fsync", refuse)  # the temporary file's data never reaches disk
+    with pytest.raises(PatternError, match=r"could not write the entry .*the file is unchanged"):
+        p.save()
+    monkeypatch.undo()
+    assert entry.read_bytes() == before
+    assert sorted(x.name for x in entry.parent.iterdir()) == ["entry.md"]
+    assert p.save() and len(load(entry).history) == 1  # the benchmark was kept: saving again lands
+
+
+def test_saving_into_a_missing_folder_says_to_create_it(tmp_path: Path) -> None:
+    entry = _library(tmp_path)
+    target = entry.parent.parent / "data-source-combinations" / "new.md"
+    with pytest.raises(PatternError, match="does not exist; create it"):
+        _recorded(entry).save(target)
+    assert not target.parent.exists()
