@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,21 +37,16 @@ from gtmkit.sandbox import FaultConfig, simulate  # noqa: E402
 from gtmkit.sandbox.http.faults import FAULT_KINDS  # noqa: E402
 from gtmkit.sandbox.simulation import Simulation  # noqa: E402
 from gtmkit.waterfall import STATUSES, Ledger  # noqa: E402
-from tests._attack_helpers import (  # noqa: E402
-    ChildRun,
-    attack_world,
-    billed_total,
-    finish,
-    kill_when,
-    read_out,
-    run_in_process,
-    spawn,
-    waterfall,
-    world_records,
-)
+from tests import _attack_helpers as attack  # noqa: E402
 from tests.adversarial import _proxy  # noqa: E402
 from tests.adversarial._runs import run_loopback  # noqa: E402
-from tests.adversarial.test_hostile_lists import _RUNNER, CASES, PEAK_MB, SECONDS, Case  # noqa: E402
+from tests.adversarial.test_hostile_lists import (  # noqa: E402
+    CASES,
+    PEAK_MB,
+    SECONDS,
+    load_in_child,
+)
+from tests.adversarial.test_two_processes import OVERLAP, ROWS, run_two  # noqa: E402
 
 STEPS = ("hunter", "apollo", "pdl")
 BUDGET = 45.0
@@ -90,30 +84,9 @@ def hostile_lists(quick: bool) -> dict[str, Any]:
         groups = [chosen[0::2], chosen[1::2]]
     else:
         groups = [[case] for case in CASES]
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-
-        def run(group: list[Case]) -> list[tuple[Case, dict[str, Any]]]:
-            batch = []
-            for case in group:
-                path = folder / f"{CASES.index(case):02d}-{case.filename}"
-                path.write_bytes(case.make())
-                batch.append({"source": str(path), "filename": case.filename, **case.kwargs})
-            try:
-                done = subprocess.run(
-                    [sys.executable, "-c", _RUNNER, json.dumps(batch)],
-                    cwd=ROOT, capture_output=True, text=True,
-                    timeout=SECONDS * len(group), check=False,
-                )  # fmt: skip
-            except subprocess.TimeoutExpired:
-                return [(case, {"timeout": True}) for case in group]
-            if done.returncode != 0 or not done.stdout.strip():
-                return [(case, {"crash": done.stderr[-500:]}) for case in group]
-            reports = json.loads(done.stdout.strip().splitlines()[-1])
-            return list(zip(group, reports, strict=True))
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = [pair for batch in pool.map(run, groups) for pair in batch]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=2) as pool:
+        batches = pool.map(lambda group: load_in_child(group, Path(tmp)), groups)
+        results = [pair for batch in batches for pair in batch]
     rows_in = rows_lost = 0
     mishandled: list[str] = []
     for case, report in results:
@@ -160,7 +133,7 @@ def run_and_resume(
 ) -> dict[str, Any]:
     """The run, then its resume on one ledger and budget: rows lost, worst time."""
     lost, worst = 0, 0.0
-    totals = []
+    totals, repeats = [], []
     for _ in range(2):
         result, elapsed = run_loopback(
             steps, records, sim, base_urls, cap_s=RUN_BOUND_S + 30,
@@ -169,7 +142,27 @@ def run_and_resume(
         lost += records.height - accounted(result, records)
         worst = max(worst, elapsed)
         totals.append(result.totals)
-    return {"rows_lost": lost, "worst_s": worst, "totals": totals}
+        repeats.append(sim.repeated_lookups())
+    return {"rows_lost": lost, "worst_s": worst, "totals": totals, "repeats": repeats}
+
+
+def money_row(
+    attack: str, records: Any, sim: Simulation, ran: dict[str, Any], repeated: int, **extra: Any
+) -> dict[str, Any]:
+    """One attack's figures (a run and its resume), by the simulation's meter."""
+    billed = attack.billed_total(sim)
+    row = {
+        "attack": attack,
+        "rows": records.height * 2,
+        "rows_lost": ran["rows_lost"],
+        "billed": billed,
+        "overspent": max(0.0, billed - BUDGET),
+        "repeated": repeated,
+        "worst_s": ran["worst_s"],
+        **extra,
+    }
+    log(f"  {attack}: {row}")
+    return row
 
 
 def fault_kinds(quick: bool, rows: int) -> list[dict[str, Any]]:
@@ -180,26 +173,24 @@ def fault_kinds(quick: bool, rows: int) -> list[dict[str, Any]]:
             faults = FaultConfig(
                 rate=rate, kinds=(kind,), seed=len(kind), hold_s=1.0, slow_s=0.1, timeout_s=0.05
             )
-            sim = simulate(attack_world(), faults=faults)
-            records = world_records(rows, seed=31)
+            sim = simulate(attack.attack_world(), faults=faults)
+            records = attack.world_records(rows, seed=31)
             with tempfile.TemporaryDirectory() as tmp, sim.serve() as srv:
                 ran = run_and_resume(sim, dict(srv.base_urls), records, Path(tmp) / "l.sqlite")
-            billed = billed_total(sim)
+            # a late answer is billed after the client gave up: one retry each is allowed
             late = sim.injected_faults.get("late", 0) if kind == "late" else 0
-            row = {
-                "attack": f"{kind} at {rate:.0%}",
-                "rows": records.height * 2,
-                "rows_lost": ran["rows_lost"],
-                "billed": billed,
-                "overspent": max(0.0, billed - BUDGET),
-                # a late answer is billed after the client gave up: one retry each is allowed
-                "repeated": max(0, sim.repeated_lookups() - late),
-                "late_repeats": sim.repeated_lookups() if kind == "late" else 0,
-                "injected": sim.injected_faults.get(kind, 0),
-                "worst_s": ran["worst_s"],
-            }
-            out.append(row)
-            log(f"  {row['attack']:>14}: {row}")
+            repeats = sim.repeated_lookups()
+            out.append(
+                money_row(
+                    f"{kind} at {rate:.0%}",
+                    records,
+                    sim,
+                    ran,
+                    max(0, repeats - late),
+                    late_repeats=repeats if kind == "late" else 0,
+                    injected=sim.injected_faults.get(kind, 0),
+                )
+            )
     return out
 
 
@@ -214,8 +205,8 @@ def unreadable_200s(quick: bool, rows: int) -> list[dict[str, Any]]:
     bodies = (("html", _proxy.html), ("garbage", _proxy.noise))
     for body, make in bodies[1:] if quick else bodies:
         for rate in (0.1, 0.5):
-            sim = simulate(attack_world())
-            records = world_records(rows, seed=32)
+            sim = simulate(attack.attack_world())
+            records = attack.world_records(rows, seed=32)
             with (
                 tempfile.TemporaryDirectory() as tmp,
                 sim.serve() as srv,
@@ -226,21 +217,21 @@ def unreadable_200s(quick: bool, rows: int) -> list[dict[str, Any]]:
                 base_urls = _proxy.proxied_base_urls(srv.base_urls, str(px["base"]))
                 ran = run_and_resume(sim, base_urls, records, Path(tmp) / "l.sqlite")
                 unreadable = int(px["rewritten"])  # type: ignore[call-overload]
-            billed = billed_total(sim)
-            row = {
-                "attack": f"200 with {body} at {rate:.0%}",
-                "rows": records.height * 2,
-                "rows_lost": ran["rows_lost"],
-                "billed": billed,
-                "overspent": max(0.0, billed - BUDGET),
-                # a resume may ask again only the lookups whose answer could not be read
-                "repeated": max(0, sim.repeated_lookups() - unreadable),
-                "resume_reasks": sim.repeated_lookups(),
-                "unreadable": unreadable,
-                "worst_s": ran["worst_s"],
-            }
-            out.append(row)
-            log(f"  {row['attack']:>20}: {row}")
+            # within a run an unreadable answer is never asked again; a resume may ask again
+            # only the lookups whose answer could not be read
+            within, after = ran["repeats"]
+            reasks = after - within
+            out.append(
+                money_row(
+                    f"200 with {body} at {rate:.0%}",
+                    records,
+                    sim,
+                    ran,
+                    within + max(0, reasks - unreadable),
+                    resume_reasks=reasks,
+                    unreadable=unreadable,
+                )
+            )
     return out
 
 
@@ -256,30 +247,21 @@ def dead_and_refusing(quick: bool, rows: int) -> list[dict[str, Any]]:
         cases.append((f"always 429, Retry-After {ra:g}", always_429, ("apollo",)))
     out = []
     for name, faults, steps in cases:
-        sim = simulate(attack_world(), faults=faults)
-        records = world_records(rows, seed=34)
+        sim = simulate(attack.attack_world(), faults=faults)
+        records = attack.world_records(rows, seed=34)
         with tempfile.TemporaryDirectory() as tmp, sim.serve() as srv:
             ran = run_and_resume(sim, dict(srv.base_urls), records, Path(tmp) / "l.sqlite", steps)
         disabled = ran["totals"][0].get("disabled") or {}
-        row = {
-            "attack": name,
-            "rows": records.height * 2,
-            "rows_lost": ran["rows_lost"],
-            "billed": billed_total(sim),
-            "overspent": max(0.0, billed_total(sim) - BUDGET),
-            "repeated": sim.repeated_lookups(),
-            "stopped": sorted(disabled),
-            "worst_s": ran["worst_s"],
-        }
-        out.append(row)
-        log(f"  {name:>28}: {row}")
+        out.append(
+            money_row(name, records, sim, ran, sim.repeated_lookups(), stopped=sorted(disabled))
+        )
     return out
 
 
 def refused_rate(rows: int) -> dict[str, Any]:
     """Apollo under a 20 req/s plan limit, over loopback: the share of calls answered 429."""
-    sim = simulate(attack_world(), rate_limits={"apollo": 20.0})
-    records = world_records(rows, seed=12)
+    sim = simulate(attack.attack_world(), rate_limits={"apollo": 20.0})
+    records = attack.world_records(rows, seed=12)
     with sim.serve() as srv:
         result, elapsed = run_loopback(("apollo",), records, sim, dict(srv.base_urls), cap_s=180)
     calls = sim.requests().get("apollo", 0)
@@ -304,42 +286,42 @@ def sigkill_resume(kills: int, rows: int, budget: float, *, rerun: bool) -> dict
     provider's billing."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        records = world_records(rows, seed=41)
+        records = attack.world_records(rows, seed=41)
         records_path = tmp / "records.parquet"
         records.write_parquet(records_path)
-        reference = simulate(attack_world())
-        run_in_process(
-            waterfall(), records, reference, ledger=tmp / "ref.sqlite", budget_credits=budget
+        reference = simulate(attack.attack_world())
+        attack.run_in_process(
+            attack.waterfall(), records, reference, ledger=tmp / "ref.sqlite", budget_credits=budget
         )
-        ref_billed = billed_total(reference)
+        ref_billed = attack.billed_total(reference)
         rng = random.Random(7)
         steps = [rng.uniform(1, 8) for _ in range(kills)]
-        sim = simulate(attack_world(), latency_ms=5)
+        sim = simulate(attack.attack_world(), latency_ms=5)
         ledger = tmp / "ledger.sqlite"
         landed = 0
         with sim.serve() as srv:
 
             def child(name: str) -> Path:
-                return ChildRun(
+                return attack.ChildRun(
                     ledger=str(ledger), records=str(records_path), base_urls=srv.base_urls,
                     out=str(tmp / f"{name}.json"),
                     options={"budget_credits": budget, "max_in_flight": 1},
                 ).write(tmp / f"{name}.cfg")  # fmt: skip
 
             for i, step in enumerate(steps):
-                proc = spawn(child(f"k{i}"))
-                point = billed_total(sim) + step
-                if kill_when(proc, lambda point=point: billed_total(sim) >= point):
+                proc = attack.spawn(child(f"k{i}"))
+                point = attack.billed_total(sim) + step
+                if attack.kill_when(proc, lambda point=point: attack.billed_total(sim) >= point):
                     landed += 1
-            finish(spawn(child("last")))
+            attack.finish(attack.spawn(child("last")))
             if rerun:
-                finish(spawn(child("again")))
+                attack.finish(attack.spawn(child("again")))
         with Ledger(ledger) as led:
             in_flight = int(led.runs()["resumed_in_flight"].sum())
             integrity = led.integrity_check()
-        billed = billed_total(sim)
-        last = read_out(tmp / "last.json")
-        again = read_out(tmp / "again.json") if rerun else None
+        billed = attack.billed_total(sim)
+        last = attack.read_out(tmp / "last.json")
+        again = attack.read_out(tmp / "again.json") if rerun else None
     diff = abs(billed - ref_billed)
     return {
         "kills": landed,
@@ -360,49 +342,20 @@ def sigkill_resume(kills: int, rows: int, budget: float, *, rerun: bool) -> dict
     }
 
 
-def two_processes(rows: int, overlap: int) -> dict[str, Any]:
-    """Two children on overlapping lists and one ledger, started together."""
-    import polars as pl
-
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        people = world_records(2 * rows - overlap, seed=51)
-        first = people.head(rows)
-        second = people.tail(rows).reverse()
-        second = second.with_columns(pl.int_range(pl.len()).alias("row_id") + 10_000)
-        paths = [tmp / "a.parquet", tmp / "b.parquet"]
-        first.write_parquet(paths[0])
-        second.write_parquet(paths[1])
-        sim = simulate(attack_world(), latency_ms=15)
-        ledger, go = tmp / "shared.sqlite", tmp / "go"
-        with sim.serve() as srv:
-            children = [
-                spawn(
-                    ChildRun(
-                        ledger=str(ledger),
-                        records=str(path),
-                        base_urls=srv.base_urls,
-                        out=str(tmp / f"out{i}.json"),
-                        go_file=str(go),
-                        options={"max_in_flight": 8},
-                    ).write(tmp / f"run{i}.cfg")
-                )
-                for i, path in enumerate(paths)
-            ]
-            go.touch()
-            for proc in children:
-                finish(proc)
-        outs = [read_out(tmp / f"out{i}.json") for i in range(2)]
+def two_processes() -> dict[str, Any]:
+    """Two children on overlapping lists and one ledger, started together (the suite's run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sim, ledger, outs = run_two(Path(tmp), latency_ms=15)
         with Ledger(ledger) as led:
             integrity = led.integrity_check()
             ledger_credits = led.total_credits()
     return {
-        "rows": 2 * rows,
-        "overlap": overlap,
-        "rows_lost": 2 * rows - sum(o["totals"]["rows"] for o in outs),
+        "rows": 2 * ROWS,
+        "overlap": OVERLAP,
+        "rows_lost": 2 * ROWS - sum(o["totals"]["rows"] for o in outs),
         "billed_twice": sim.repeated_lookups(),
-        "billed": billed_total(sim),
-        "ledger_minus_billed": round(ledger_credits - billed_total(sim), 9),
+        "billed": attack.billed_total(sim),
+        "ledger_minus_billed": round(ledger_credits - attack.billed_total(sim), 9),
         "integrity": integrity,
     }
 
@@ -443,7 +396,7 @@ def main() -> int:
         dead = timed("dead and refusing", lambda: dead_and_refusing(quick, rows))
         paced = timed("refused-call rate", lambda: refused_rate(100 if quick else 200))
         lists, crash = pending_lists.result(), pending_crash.result()
-    pair = None if quick else timed("two processes", lambda: two_processes(220, 120))
+    pair = None if quick else timed("two processes", two_processes)
     money = faults + bodies + dead
     worst_money = max(money, key=lambda r: r["worst_s"])
     figures: dict[str, Any] = {
