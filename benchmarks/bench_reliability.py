@@ -37,7 +37,7 @@ from gtmkit.sandbox import FaultConfig, simulate  # noqa: E402
 from gtmkit.sandbox.http.faults import FAULT_KINDS  # noqa: E402
 from gtmkit.sandbox.simulation import Simulation  # noqa: E402
 from gtmkit.waterfall import STATUSES, Ledger  # noqa: E402
-from tests import _attack_helpers as attack  # noqa: E402
+from tests import _attack_helpers as helpers  # noqa: E402
 from tests.adversarial import _proxy  # noqa: E402
 from tests.adversarial._runs import run_loopback  # noqa: E402
 from tests.adversarial.test_hostile_lists import (  # noqa: E402
@@ -150,7 +150,7 @@ def money_row(
     attack: str, records: Any, sim: Simulation, ran: dict[str, Any], repeated: int, **extra: Any
 ) -> dict[str, Any]:
     """One attack's figures (a run and its resume), by the simulation's meter."""
-    billed = attack.billed_total(sim)
+    billed = helpers.billed_total(sim)
     row = {
         "attack": attack,
         "rows": records.height * 2,
@@ -173,8 +173,8 @@ def fault_kinds(quick: bool, rows: int) -> list[dict[str, Any]]:
             faults = FaultConfig(
                 rate=rate, kinds=(kind,), seed=len(kind), hold_s=1.0, slow_s=0.1, timeout_s=0.05
             )
-            sim = simulate(attack.attack_world(), faults=faults)
-            records = attack.world_records(rows, seed=31)
+            sim = simulate(helpers.attack_world(), faults=faults)
+            records = helpers.world_records(rows, seed=31)
             with tempfile.TemporaryDirectory() as tmp, sim.serve() as srv:
                 ran = run_and_resume(sim, dict(srv.base_urls), records, Path(tmp) / "l.sqlite")
             # a late answer is billed after the client gave up: one retry each is allowed
@@ -205,8 +205,8 @@ def unreadable_200s(quick: bool, rows: int) -> list[dict[str, Any]]:
     bodies = (("html", _proxy.html), ("garbage", _proxy.noise))
     for body, make in bodies[1:] if quick else bodies:
         for rate in (0.1, 0.5):
-            sim = simulate(attack.attack_world())
-            records = attack.world_records(rows, seed=32)
+            sim = simulate(helpers.attack_world())
+            records = helpers.world_records(rows, seed=32)
             with (
                 tempfile.TemporaryDirectory() as tmp,
                 sim.serve() as srv,
@@ -247,8 +247,8 @@ def dead_and_refusing(quick: bool, rows: int) -> list[dict[str, Any]]:
         cases.append((f"always 429, Retry-After {ra:g}", always_429, ("apollo",)))
     out = []
     for name, faults, steps in cases:
-        sim = simulate(attack.attack_world(), faults=faults)
-        records = attack.world_records(rows, seed=34)
+        sim = simulate(helpers.attack_world(), faults=faults)
+        records = helpers.world_records(rows, seed=34)
         with tempfile.TemporaryDirectory() as tmp, sim.serve() as srv:
             ran = run_and_resume(sim, dict(srv.base_urls), records, Path(tmp) / "l.sqlite", steps)
         disabled = ran["totals"][0].get("disabled") or {}
@@ -260,8 +260,8 @@ def dead_and_refusing(quick: bool, rows: int) -> list[dict[str, Any]]:
 
 def refused_rate(rows: int) -> dict[str, Any]:
     """Apollo under a 20 req/s plan limit, over loopback: the share of calls answered 429."""
-    sim = simulate(attack.attack_world(), rate_limits={"apollo": 20.0})
-    records = attack.world_records(rows, seed=12)
+    sim = simulate(helpers.attack_world(), rate_limits={"apollo": 20.0})
+    records = helpers.world_records(rows, seed=12)
     with sim.serve() as srv:
         result, elapsed = run_loopback(("apollo",), records, sim, dict(srv.base_urls), cap_s=180)
     calls = sim.requests().get("apollo", 0)
@@ -286,42 +286,46 @@ def sigkill_resume(kills: int, rows: int, budget: float, *, rerun: bool) -> dict
     provider's billing."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        records = attack.world_records(rows, seed=41)
+        records = helpers.world_records(rows, seed=41)
         records_path = tmp / "records.parquet"
         records.write_parquet(records_path)
-        reference = simulate(attack.attack_world())
-        attack.run_in_process(
-            attack.waterfall(), records, reference, ledger=tmp / "ref.sqlite", budget_credits=budget
+        reference = simulate(helpers.attack_world())
+        helpers.run_in_process(
+            helpers.waterfall(),
+            records,
+            reference,
+            ledger=tmp / "ref.sqlite",
+            budget_credits=budget,
         )
-        ref_billed = attack.billed_total(reference)
+        ref_billed = helpers.billed_total(reference)
         rng = random.Random(7)
         steps = [rng.uniform(1, 8) for _ in range(kills)]
-        sim = simulate(attack.attack_world(), latency_ms=5)
+        sim = simulate(helpers.attack_world(), latency_ms=5)
         ledger = tmp / "ledger.sqlite"
         landed = 0
         with sim.serve() as srv:
 
             def child(name: str) -> Path:
-                return attack.ChildRun(
+                return helpers.ChildRun(
                     ledger=str(ledger), records=str(records_path), base_urls=srv.base_urls,
                     out=str(tmp / f"{name}.json"),
                     options={"budget_credits": budget, "max_in_flight": 1},
                 ).write(tmp / f"{name}.cfg")  # fmt: skip
 
             for i, step in enumerate(steps):
-                proc = attack.spawn(child(f"k{i}"))
-                point = attack.billed_total(sim) + step
-                if attack.kill_when(proc, lambda point=point: attack.billed_total(sim) >= point):
+                proc = helpers.spawn(child(f"k{i}"))
+                point = helpers.billed_total(sim) + step
+                if helpers.kill_when(proc, lambda point=point: helpers.billed_total(sim) >= point):
                     landed += 1
-            attack.finish(attack.spawn(child("last")))
+            helpers.finish(helpers.spawn(child("last")))
             if rerun:
-                attack.finish(attack.spawn(child("again")))
+                helpers.finish(helpers.spawn(child("again")))
         with Ledger(ledger) as led:
             in_flight = int(led.runs()["resumed_in_flight"].sum())
             integrity = led.integrity_check()
-        billed = attack.billed_total(sim)
-        last = attack.read_out(tmp / "last.json")
-        again = attack.read_out(tmp / "again.json") if rerun else None
+        billed = helpers.billed_total(sim)
+        last = helpers.read_out(tmp / "last.json")
+        again = helpers.read_out(tmp / "again.json") if rerun else None
     diff = abs(billed - ref_billed)
     return {
         "kills": landed,
@@ -354,8 +358,8 @@ def two_processes() -> dict[str, Any]:
         "overlap": OVERLAP,
         "rows_lost": 2 * ROWS - sum(o["totals"]["rows"] for o in outs),
         "billed_twice": sim.repeated_lookups(),
-        "billed": attack.billed_total(sim),
-        "ledger_minus_billed": round(ledger_credits - attack.billed_total(sim), 9),
+        "billed": helpers.billed_total(sim),
+        "ledger_minus_billed": round(ledger_credits - helpers.billed_total(sim), 9),
         "integrity": integrity,
     }
 
