@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gtmkit.providers.apollo import ApolloProvider  # noqa: E402
 from gtmkit.sandbox import FaultConfig, simulate  # noqa: E402
 from gtmkit.sandbox.http.faults import FAULT_KINDS  # noqa: E402
 from gtmkit.sandbox.simulation import Simulation  # noqa: E402
@@ -52,7 +53,9 @@ STEPS = ("hunter", "apollo", "pdl")
 BUDGET = 45.0
 #: the suite's stated bound of any faulted run (client timeout 0.5 s; breaker stall rule 5 s)
 RUN_BOUND_S = 30.0
-REFUSED_MAX = 0.01  # the refused-call (429) share a paced client should stay under
+#: the refused-call (429) share a client paced at the adapter's published limit (a live run's
+#: default) should stay under, on a plan limit above it
+REFUSED_MAX = 0.01
 EPS = 1e-9
 #: --quick: the fault kinds that stay fast (the full run has every kind the simulation injects)
 QUICK_KINDS = ("5xx", "reset", "malformed", "late")
@@ -258,12 +261,19 @@ def dead_and_refusing(quick: bool, rows: int) -> list[dict[str, Any]]:
     return out
 
 
-def refused_rate(rows: int) -> dict[str, Any]:
-    """Apollo under a 20 req/s plan limit, over loopback: the share of calls answered 429."""
+def refused_rate(rows: int, *, paced: bool) -> dict[str, Any]:
+    """Apollo under a 20 req/s plan limit, over loopback: the share of calls answered 429.
+
+    ``paced``: the client paces at the adapter's published limit (1,000/min), as a live run
+    does by default; otherwise as a sandbox run does by default (``rate_limits="auto"``: no
+    pacing, only what the rate-limit headers and 429s teach it)."""
     sim = simulate(helpers.attack_world(), rate_limits={"apollo": 20.0})
     records = helpers.world_records(rows, seed=12)
+    pacing: Any = {"apollo": ApolloProvider.rate_limit} if paced else "auto"
     with sim.serve() as srv:
-        result, elapsed = run_loopback(("apollo",), records, sim, dict(srv.base_urls), cap_s=180)
+        result, elapsed = run_loopback(
+            ("apollo",), records, sim, dict(srv.base_urls), cap_s=180, rate_limits=pacing
+        )
     calls = sim.requests().get("apollo", 0)
     refused = sim.refused().get("apollo", 0)
     return {
@@ -398,7 +408,9 @@ def main() -> int:
         faults = timed("fault kinds", lambda: fault_kinds(quick, rows))
         bodies = timed("unreadable 200s", lambda: unreadable_200s(quick, rows))
         dead = timed("dead and refusing", lambda: dead_and_refusing(quick, rows))
-        paced = timed("refused-call rate", lambda: refused_rate(100 if quick else 200))
+        plan_rows = 100 if quick else 200
+        paced = timed("refused calls, paced", lambda: refused_rate(plan_rows, paced=True))
+        unpaced = timed("refused calls, unpaced", lambda: refused_rate(plan_rows, paced=False))
         lists, crash = pending_lists.result(), pending_crash.result()
     pair = None if quick else timed("two processes", two_processes)
     money = faults + bodies + dead
@@ -408,6 +420,7 @@ def main() -> int:
         "rows_lost": lists["rows_lost"]
         + sum(r["rows_lost"] for r in money)
         + paced["rows_lost"]
+        + unpaced["rows_lost"]
         + crash["rows_lost"]
         + (pair["rows_lost"] if pair else 0),
         "rows_lost_hostile_lists": lists["rows_lost"],
@@ -424,6 +437,9 @@ def main() -> int:
         "unreadable_200s": sum(r["unreadable"] for r in bodies),
         "refused_call_rate": round(paced["rate"], 4),
         "refused_calls": f"{paced['refused']}/{paced['requests']}",
+        # a sandbox run's default: not paced, it learns only from the headers and the 429s
+        "refused_call_rate_unpaced": round(unpaced["rate"], 4),
+        "refused_calls_unpaced": f"{unpaced['refused']}/{unpaced['requests']}",
         "dead_provider_worst_run_s": round(max(r["worst_s"] for r in dead), 2),
         "dead_provider_rows": rows,
         "worst_faulted_run_s": round(worst_money["worst_s"], 2),
