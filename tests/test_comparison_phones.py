@@ -1,0 +1,304 @@
+"""compare(field="phone") on the simulated world, through the real engine, adapters and sandbox.
+
+Every figure is checked against something computed here without gtmkit.comparison: the
+phones the engine wrote into each provider's records, the world's true numbers
+(``World.truth``), the simulated providers' own billing meter, and a brute force over every
+order of the providers walked row by row in plain Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+
+import polars as pl
+import pytest
+from _compare_helpers import world_records
+
+import gtmkit
+from gtmkit.comparison import CompareError, Comparison, best_order
+from gtmkit.providers import provider_class
+from gtmkit.sandbox import default_world, simulate
+from gtmkit.waterfall import Waterfall
+
+SELLERS = ["apollo", "lusha", "zoominfo", "pdl", "prospeo"]
+ENGINE = {"progress": False, "rate_limits": "off"}
+RUN = {**ENGINE, "echo": False, "ledger": None}  # no cache: every lookup sent and billed
+N_ROWS = 150
+
+
+@pytest.fixture(scope="module")
+def world():
+    return default_world()
+
+
+@pytest.fixture(scope="module")
+def records(world) -> pl.DataFrame:
+    return world_records(world, N_ROWS, seed=21)
+
+
+@pytest.fixture(scope="module")
+def truth(world, records) -> pl.DataFrame:
+    return world.truth(records)
+
+
+@pytest.fixture(scope="module")
+def compared(world, records, truth):
+    # the simulation is kept for the whole module: Apollo's phone deliveries land in an inbox
+    # it owns, and its meter is what the providers billed
+    sim = simulate(world)
+    conn = sim.connect(SELLERS)
+    try:
+        providers = {name: conn[name] for name in SELLERS}
+        cmp = gtmkit.compare(records, providers, truth=truth, field="phone", **RUN)
+        yield sim, cmp
+    finally:
+        asyncio.run(conn.aclose())
+
+
+@pytest.fixture(scope="module")
+def cmp(compared) -> Comparison:
+    return compared[1]
+
+
+def _price(name: str) -> float:
+    return float(provider_class(name).price_per_credit)
+
+
+def _true_numbers(truth: pl.DataFrame) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for row in truth.iter_rows(named=True):
+        out[row["row_id"]] = {
+            row[c] for c in ("true_mobile", "true_direct", "true_office") if row[c] is not None
+        }
+    return out
+
+
+def _lookups(cmp: Comparison) -> dict[tuple[int, str], dict]:
+    """(row, provider) → the number found, its type and the credits paid, read from the raw
+    engine attempts (ledger=None: each lookup was sent; retries are summed)."""
+    out: dict[tuple[int, str], dict] = {}
+    assert cmp.attempts is not None
+    for a in cmp.attempts.sort("attempt").iter_rows(named=True):
+        key = (a["row_id"], a["provider"])
+        fields = json.loads(a["fields_json"] or "{}")
+        entry = out.setdefault(key, {"credits": 0.0})
+        entry["credits"] += a["credits"]
+        entry["phone"] = fields.get("phone") if a["outcome"] == "hit" else None
+        entry["type"] = fields.get("phone_type") if entry["phone"] else None
+    return out
+
+
+def test_every_seller_is_asked_about_every_row_for_a_phone(cmp: Comparison, records) -> None:
+    obs = cmp.observations
+    assert cmp.field == "phone" and "phones" in repr(cmp)
+    assert obs.height == records.height * len(SELLERS) and obs["called"].all()
+    assert {"phone", "phone_type", "mobile", "list_credits"} <= set(obs.columns)
+    found = obs.filter(pl.col("hit"))
+    assert found["phone"].str.starts_with("+").all()  # E.164
+    assert set(found["phone_type"].unique()) <= {"mobile", "direct", "office"}
+
+
+def test_phone_hit_rate_accuracy_and_cost_per_usable_phone_match_the_worlds_truth(
+    compared, records, truth
+) -> None:
+    sim, cmp = compared
+    true = _true_numbers(truth)
+    billed = sim.billed()
+    metrics = {row["provider"]: row for row in cmp.metrics.iter_rows(named=True)}
+    for name in SELLERS:
+        # what the engine wrote into this provider's own run, not the observations
+        out = cmp.result[name].records.filter(pl.col("row_id").is_in(records["row_id"].implode()))
+        got = {r["row_id"]: (r["phone"], r["phone_type"]) for r in out.iter_rows(named=True)}
+        hits = [rid for rid, (phone, _) in got.items() if phone]
+        right = [rid for rid in hits if got[rid][0] in true[rid]]
+        mobiles = [rid for rid in hits if got[rid][1] == "mobile"]
+        m = metrics[name]
+        assert m["n"] == records.height
+        assert m["hits"] == len(hits) and m["hit_rate"] == pytest.approx(len(hits) / N_ROWS)
+        assert m["judged"] == len(hits) and m["correct"] == len(right)
+        assert m["accuracy"] == pytest.approx(len(right) / len(hits))
+        assert m["usable"] == len(right)
+        assert m["mobiles"] == len(mobiles)
+        assert m["usable_mobiles"] == len([r for r in mobiles if r in right])
+        # money: the simulated provider's own meter at its list price
+        usd = billed.get(name, 0.0) * _price(name)
+        assert m["credits_paid"] == pytest.approx(billed.get(name, 0.0))
+        assert m["usd_paid"] == pytest.approx(usd)
+        assert m["usd_per_usable"] == pytest.approx(usd / len(right))
+        # the simulated world is calibrated (field-notes §4): phones are found for fewer
+        # people than emails and 8-18 % of numbers no longer reach the person
+        assert 0.05 <= m["hit_rate"] <= 0.75, name
+        assert 0.6 <= m["accuracy"] < 1.0, name
+
+
+def test_a_mobile_is_billed_as_the_vendor_bills_it(compared) -> None:
+    sim, cmp = compared
+    obs = cmp.observations
+    apollo = obs.filter(pl.col("provider") == "apollo")
+    # Apollo: 1 credit for the match, +8 when a mobile comes back (its reveal)
+    assert apollo.filter(pl.col("mobile"))["list_credits"].unique().to_list() == [9.0]
+    assert set(apollo.filter(pl.col("hit") & ~pl.col("mobile"))["list_credits"]) <= {1.0}
+    prospeo = obs.filter((pl.col("provider") == "prospeo") & pl.col("mobile"))
+    assert prospeo.height > 0 and (prospeo["list_credits"] == 10.0).all()
+    assert obs["list_credits"].sum() == pytest.approx(sum(sim.billed().values()))
+
+
+def _walk(order, rows, lookups, stop_on_mobile: bool) -> tuple[int, int, float]:
+    """Replay ``order`` row by row: (rows covered, rows with a right number, usd spent)."""
+    covered = usable = 0
+    usd = 0.0
+    for rid, numbers in rows.items():
+        for name in order:
+            seen = lookups[(rid, name)]
+            usd += seen["credits"] * _price(name)
+            stops = seen["phone"] and (not stop_on_mobile or seen["type"] == "mobile")
+            if stops:
+                covered += 1
+                usable += seen["phone"] in numbers
+                break
+    return covered, usable, usd
+
+
+@pytest.mark.parametrize("phone_stop", ["first_any", "first_mobile"])
+def test_the_optimizers_best_order_for_phones_is_the_brute_forces(
+    cmp: Comparison, truth, phone_stop
+) -> None:
+    lookups = _lookups(cmp)
+    rows = _true_numbers(truth)
+    mobile = phone_stop == "first_mobile"
+    walked = {
+        order: _walk(order, rows, lookups, mobile) for order in itertools.permutations(SELLERS)
+    }
+    cheapest = min(usd for _, _, usd in walked.values())
+    best = best_order(cmp.pattern(phone_stop=phone_stop))
+    covered, usable, usd = walked[tuple(best.order)]
+    assert usd == pytest.approx(cheapest)
+    assert best.cost_per_row_usd == pytest.approx(usd / N_ROWS)
+    assert best.coverage == pytest.approx(covered / N_ROWS)
+    assert best.usable_coverage == pytest.approx(usable / N_ROWS)
+
+    # the recommendation for a coverage target: the cheapest order of any subset reaching it
+    target = 0.4 if mobile else 0.5
+    rec = cmp.recommend(target_coverage=target, phone_stop=phone_stop)
+    reaching = [
+        (usd, order)
+        for k in range(1, len(SELLERS) + 1)
+        for subset in itertools.combinations(SELLERS, k)
+        for order in itertools.permutations(subset)
+        for covered, _, usd in [_walk(order, rows, lookups, mobile)]
+        if covered / N_ROWS >= target - 1e-12
+    ]
+    assert reaching, "the target must be reachable for this check to mean anything"
+    assert rec.target_met
+    cheapest_usd, _ = min(reaching)
+    got_covered, got_usable, got_usd = _walk(rec.order, rows, lookups, mobile)
+    assert got_usd == pytest.approx(cheapest_usd)
+    assert rec.predicted_cost_per_row_usd == pytest.approx(got_usd / N_ROWS, abs=1e-4)
+    assert rec.predicted_coverage == pytest.approx(got_covered / N_ROWS, abs=1e-4)
+    assert rec.predicted_usable_coverage == pytest.approx(got_usable / N_ROWS, abs=1e-4)
+    assert all(s.fills == ("phone",) and s.phone_stop == phone_stop for s in rec.waterfall.steps)
+
+
+def test_first_mobile_and_first_any_differ_where_a_direct_line_comes_first(
+    cmp: Comparison,
+) -> None:
+    order = list(SELLERS)
+    any_stats = best_order(cmp.pattern(order, phone_stop="first_any"))
+    mobile_stats = best_order(cmp.pattern(order, phone_stop="first_mobile"))
+    # only mobiles cover a row under first_mobile, and looking past a direct line costs more
+    assert mobile_stats.coverage < any_stats.coverage
+    assert mobile_stats.cost_per_row_usd > any_stats.cost_per_row_usd
+
+
+def test_the_recommended_phone_waterfall_replays_as_predicted(world, records, cmp) -> None:
+    rec = cmp.recommend(target_coverage=0.5)
+    sim = simulate(world)  # a fresh simulated world: same people, same answers, new meter
+    conn = sim.connect(list(rec.order))
+    try:
+        providers = {name: conn[name] for name in rec.order}
+        wf = Waterfall(rec.waterfall.steps, name="replay")
+        result = wf.run(records, providers=providers, ledger=None, **ENGINE)
+    finally:
+        asyncio.run(conn.aclose())
+    found = result.records["phone"].is_not_null().sum()
+    assert found / N_ROWS == pytest.approx(rec.predicted_coverage, abs=1e-4)
+    usd = sum(credits * _price(name) for name, credits in sim.billed().items())
+    assert usd / N_ROWS == pytest.approx(rec.predicted_cost_per_row_usd, abs=1e-4)
+
+
+def test_phone_conflicts_are_different_numbers_of_the_same_type(cmp: Comparison) -> None:
+    conflicts = cmp.conflicts
+    assert {"phone", "phone_type", "n_phones"} <= set(conflicts.columns)
+    assert conflicts.height > 0  # wrong numbers make some
+    per = conflicts.group_by("row_id", "phone_type").agg(pl.col("phone").n_unique())
+    assert (per["phone"] > 1).all()
+    pair = cmp.overlap.filter((pl.col("provider_a") == "lusha") & (pl.col("provider_b") == "pdl"))
+    assert pair["conflicts"][0] <= pair["both_hit"][0]
+
+
+def test_without_truth_a_usable_phone_is_a_found_number(cmp: Comparison, truth) -> None:
+    assert cmp.attempts is not None
+    blind = Comparison.from_attempts(cmp.attempts, cmp.costs, field="phone")
+    m = blind.metrics
+    assert (m["usable"] == m["hits"]).all() and m["judged"].sum() == 0
+    assert m["accuracy"].is_null().all()
+    # judged later (dialled outcomes joined back): the same verdicts as judged up front
+    later = blind.with_truth(truth).metrics.select("provider", "correct", "usable")
+    assert later.equals(cmp.metrics.select("provider", "correct", "usable"))
+
+
+def test_a_provider_without_phones_is_refused_before_anything_is_spent(world, records) -> None:
+    sim = simulate(world)
+    conn = sim.connect(["findymail", "lusha"])
+    try:
+        providers = {name: conn[name] for name in ("findymail", "lusha")}
+        with pytest.raises(CompareError, match=r"\[.findymail.\] return no phone numbers"):
+            gtmkit.compare(records, providers, field="phone", **RUN)
+    finally:
+        asyncio.run(conn.aclose())
+    assert sim.requests() == {} or sum(sim.requests().values()) == 0
+
+
+def test_the_phone_estimate_and_budget_use_the_phone_worst_case(world, records) -> None:
+    seen = []
+
+    def decline(estimate: pl.DataFrame) -> bool:
+        seen.append(estimate)
+        return False
+
+    sim = simulate(world)
+    conn = sim.connect(["apollo", "prospeo"])
+    try:
+        providers = {name: conn[name] for name in ("apollo", "prospeo")}
+        with pytest.raises(CompareError, match="declined"):
+            gtmkit.compare(records, providers, field="phone", confirm=decline, **RUN)
+        worst = {r["provider"]: r["usd_worst_case"] for r in seen[0].iter_rows(named=True)}
+        assert worst["apollo"] == pytest.approx(N_ROWS * 9 * _price("apollo"))
+        assert worst["prospeo"] == pytest.approx(N_ROWS * 10 * _price("prospeo"))
+        # the list price of an email lookup would pass this budget; a phone's worst case not
+        email_price = N_ROWS * (_price("apollo") + _price("prospeo"))
+        with pytest.raises(CompareError, match="over budget_usd"):
+            gtmkit.compare(records, providers, field="phone", budget_usd=email_price * 1.5, **RUN)
+    finally:
+        asyncio.run(conn.aclose())
+    assert sum(sim.billed().values()) == 0
+
+
+def test_phone_stop_is_refused_on_an_email_comparison_and_a_bad_field_is_named(
+    world, records
+) -> None:
+    with pytest.raises(CompareError, match="field must be one of"):
+        gtmkit.compare(records, ["lusha"], field="fax", **RUN)  # type: ignore[arg-type]
+    sim = simulate(world)
+    conn = sim.connect(["lusha"])
+    try:
+        email = gtmkit.compare(records.head(10), {"lusha": conn["lusha"]}, **RUN)
+    finally:
+        asyncio.run(conn.aclose())
+    assert "mobile" not in email.metrics.columns and email.field == "email"
+    with pytest.raises(CompareError, match="phone_stop applies to a phone comparison"):
+        email.pattern(phone_stop="first_mobile")
+    assert not math.isnan(email.metrics["hit_rate"][0])
