@@ -1,4 +1,6 @@
-"""compare(field="phone") on the simulated world, through the real engine, adapters and sandbox.
+"""compare(field="phone") on the simulated world, through the real engine, adapters and sandbox,
+and its chart (``charts.phone_quality``) drawn in headless Chromium (screenshot in
+``artifacts/phone-quality.png``).
 
 Every figure is checked against something computed here without gtmkit.comparison: the
 phones the engine wrote into each provider's records, the world's true numbers
@@ -15,13 +17,22 @@ import math
 
 import polars as pl
 import pytest
+import vl_convert as vlc
 from _compare_helpers import world_records
 
 import gtmkit
+from gtmkit import charts
 from gtmkit.comparison import CompareError, Comparison, best_order
 from gtmkit.providers import provider_class
 from gtmkit.sandbox import default_world, simulate
 from gtmkit.waterfall import Waterfall
+from tests._lab_helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    only_local_files,
+    require_chromium,
+)
 
 SELLERS = ["apollo", "lusha", "zoominfo", "pdl", "prospeo"]
 ENGINE = {"progress": False, "rate_limits": "off"}
@@ -302,3 +313,66 @@ def test_phone_stop_is_refused_on_an_email_comparison_and_a_bad_field_is_named(
     with pytest.raises(CompareError, match="phone_stop applies to a phone comparison"):
         email.pattern(phone_stop="first_mobile")
     assert not math.isnan(email.metrics["hit_rate"][0])
+
+
+# -- the phone chart -----------------------------------------------------------------------
+def _chart_data(chart) -> tuple[pl.DataFrame, pl.DataFrame]:
+    spec = chart.to_dict()
+    frames = [pl.DataFrame(spec["datasets"][layer["data"]["name"]]) for layer in spec["layer"]]
+    return frames[0], frames[1]
+
+
+def test_the_phone_chart_draws_the_metrics(cmp: Comparison) -> None:
+    bars, labels = _chart_data(charts.phone_quality(cmp))
+    for m in cmp.metrics.iter_rows(named=True):
+        mine = bars.filter(pl.col("provider") == m["provider"])
+        share = dict(zip(mine["part"], mine["share"], strict=True))
+        reach = share.get("Mobile that reaches them", 0) + share.get(
+            "Other line that reaches them", 0
+        )
+        assert reach == pytest.approx(m["usable"] / m["n"])
+        assert share.get("Wrong number", 0) == pytest.approx((m["hits"] - m["correct"]) / m["n"])
+        assert share.get("Mobile that reaches them", 0) == pytest.approx(
+            m["usable_mobiles"] / m["n"]
+        )
+        label = labels.filter(pl.col("provider") == m["provider"])["label"][0]
+        assert label == f"${m['usd_per_usable']:,.3f} per usable phone"
+    assert "Number not checked" not in set(bars["part"])  # every row has truth here
+    png = vlc.vegalite_to_png(charts.phone_quality(cmp).to_dict(), scale=1)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 8_000
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_phone_chart_in_chromium(cmp: Comparison, tmp_path) -> None:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "phones.html"
+    charts.phone_quality(cmp).save(str(page_file), inline=True, embed_options={"renderer": "svg"})
+    ARTIFACTS.mkdir(exist_ok=True)
+    refused: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 600})
+            page.route("**/*", only_local_files(refused))
+            page.goto(page_file.as_uri(), wait_until="load")
+            page.wait_for_selector("svg.marks", timeout=15_000)
+            texts = page.eval_on_selector_all(
+                "svg.marks text", "els => els.map(e => e.textContent)"
+            )
+            bars = page.locator("svg.marks path[aria-roledescription='bar']").count()
+            box = page.locator("svg.marks").bounding_box()
+            page.screenshot(path=str(ARTIFACTS / "phone-quality.png"), full_page=True)
+        finally:
+            browser.close()
+    assert refused == []
+    assert "Phones found, and how many reach the person" in texts
+    for m in cmp.metrics.iter_rows(named=True):
+        assert m["provider"] in texts
+        assert f"${m['usd_per_usable']:,.3f} per usable phone" in texts
+    parts = set(pl.DataFrame(_chart_data(charts.phone_quality(cmp))[0])["part"])
+    assert {"Mobile that reaches them", "Wrong number"} <= parts and "Wrong number" in texts
+    assert bars >= len(SELLERS) * 2  # a mobile and a wrong-number segment at least per bar
+    assert box is not None and box["width"] > 400 and box["height"] > 200
