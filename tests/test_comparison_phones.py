@@ -250,6 +250,32 @@ def test_phone_conflicts_are_different_numbers_of_the_same_type(cmp: Comparison)
     assert pair["conflicts"][0] <= pair["both_hit"][0]
 
 
+def test_a_rerun_answered_from_the_ledger_prices_phones_as_they_were_bought(
+    world, records, truth, tmp_path
+) -> None:
+    sim = simulate(world)
+    names = ["apollo", "lusha", "prospeo"]
+    conn = sim.connect(names)
+    options = {**RUN, "ledger": str(tmp_path / "ledger.sqlite"), "truth": truth}
+    try:
+        providers = {name: conn[name] for name in names}
+        first = gtmkit.compare(records, providers, field="phone", **options)
+        bought = dict(sim.billed())
+        again = gtmkit.compare(records, providers, field="phone", **options)
+    finally:
+        asyncio.run(conn.aclose())
+    assert sim.billed() == bought  # the re-run sent nothing and paid nothing
+    assert again.observations["cached"].all() and again.metrics["credits_paid"].sum() == 0
+    priced = ["provider", "hits", "usable", "credits_per_call", "usd_per_usable"]
+    assert again.metrics.select(priced).equals(first.metrics.select(priced))
+    # a cached Apollo mobile still costs the 9 credits it was bought at, not a 1-credit match
+    apollo = again.observations.filter((pl.col("provider") == "apollo") & pl.col("mobile"))
+    assert apollo.height > 0 and (apollo["list_credits"] == 9.0).all()
+    a = first.recommend(target_coverage=0.4, phone_stop="first_mobile")
+    b = again.recommend(target_coverage=0.4, phone_stop="first_mobile")
+    assert (a.order, a.predicted_cost_per_row_usd) == (b.order, b.predicted_cost_per_row_usd)
+
+
 def test_without_truth_a_usable_phone_is_a_found_number(cmp: Comparison, truth) -> None:
     assert cmp.attempts is not None
     blind = Comparison.from_attempts(cmp.attempts, cmp.costs, field="phone")

@@ -19,8 +19,10 @@ What changes for a phone (columns added or read differently):
 * ``list_credits``: what the lookup cost when it was bought (measured, not the adapter's
   nominal price: a phone reveal bills 8 credits only when it returns a mobile, Lusha bills a
   contact returned with or without a number). The metrics and the optimizer price phone
-  lookups with it; a lookup answered from the ledger cache gets the mean a sent lookup of the
-  same kind (outcome, phone type) cost, so a re-run still prices the work.
+  lookups with it. A lookup answered from the ledger cache costs what the ledger's sent
+  attempt of the same lookup cost (``bought_credits``, :func:`with_bought_credits`), else the
+  mean a sent lookup of the same kind (outcome, phone type) cost in this run, so a re-run
+  still prices the work.
 
 Sources: the phone types and billing are the adapters' (``gtmkit.providers``: Apollo's reveal,
 Lusha, ZoomInfo, PDL, Prospeo), the wrong-number ranges ``../shared/field-notes.md`` §4.3, §4.5.
@@ -54,6 +56,7 @@ __all__ = [
     "judge_phones",
     "phone_observations",
     "phone_worst_case",
+    "with_bought_credits",
 ]
 
 #: The columns of per-row phone truth (any one is enough; a null means "has none").
@@ -101,6 +104,44 @@ def phone_worst_case(name: str, *, providers: Mapping[str, Any] | None = None) -
     return worst_case_credits(name, providers={name: adapter})
 
 
+def with_bought_credits(attempts: pl.DataFrame, ledger: Any) -> pl.DataFrame:
+    """``attempts`` with ``bought_credits`` on its cached attempts: what the ledger's last
+    answered, sent attempt of the same (provider, endpoint, lookup) cost when it was bought.
+
+    A cached attempt itself costs 0 (nothing was sent), and a phone's price depends on what
+    came back (Apollo's mobile 9, its direct line 1), so the ledger's history is the only
+    honest price for a re-run. ``ledger``: a path or ``Ledger`` (``None``: unchanged).
+    """
+    if ledger is None or not attempts["cached"].any():
+        return attempts
+    from gtmkit.waterfall.ledger import open_ledger
+
+    reader, owned = open_ledger(ledger)
+    if reader is None:
+        return attempts
+    try:
+        history = reader.attempts()
+    finally:
+        if owned:
+            reader.close()
+    key = ["provider", "endpoint", "lookup_key"]
+    bought = (
+        history.filter(~pl.col("cached") & (pl.col("outcome") != "error"))
+        .sort("started_at")
+        .group_by(key)
+        .agg(pl.col("credits").cast(pl.Float64).last().alias("bought_credits"))
+    )
+    return (
+        attempts.with_row_index("_pos")
+        .join(bought, on=key, how="left")
+        .sort("_pos")
+        .drop("_pos")
+        .with_columns(
+            pl.when(pl.col("cached")).then(pl.col("bought_credits")).alias("bought_credits")
+        )
+    )
+
+
 def _digits(expr: pl.Expr) -> pl.Expr:
     """A number as ``+`` and digits: spaces, dashes and brackets are formatting, not identity."""
     return expr.cast(pl.String).str.replace_all(r"[^0-9+]", "")
@@ -123,6 +164,11 @@ def phone_observations(
             fields.last().alias("_fields"),
             pl.col("credits").cast(pl.Float64).filter(~pl.col("cached")).sum().alias("_paid"),
             (~pl.col("cached")).any().alias("_sent"),
+            (
+                pl.col("bought_credits").filter(pl.col("cached")).last()
+                if "bought_credits" in attempts.columns
+                else pl.lit(None, dtype=pl.Float64)
+            ).alias("_bought"),
         )
         .with_columns(
             pl.col("_fields").str.json_path_match("$.phone").alias("phone"),
@@ -176,6 +222,8 @@ def phone_observations(
         .then(0.0)
         .when(pl.col("_sent").fill_null(False))
         .then(pl.col("_paid"))
+        .when(pl.col("_bought").is_not_null())
+        .then(pl.col("_bought"))
         .otherwise(pl.col("_kind_mean"))  # null when no sent lookup of that kind: rule-priced
     )
     columns = [*base.columns, "phone", "phone_type", "mobile", "list_credits"]

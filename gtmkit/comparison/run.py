@@ -52,11 +52,13 @@ from gtmkit.comparison.phones import (
     check_phone_sellers,
     phone_observations,
     phone_worst_case,
+    with_bought_credits,
 )
 from gtmkit.comparison.recommend import Metric, Recommendation, recommend
 from gtmkit.paths import display_path, resolve_path
 from gtmkit.providers.pricing import adapter_for, price_per_credit, worst_case_credits
 from gtmkit.schema import ROW_ID
+from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
 
 Field = Literal["email", "phone"]
 PhoneStop = Literal["first_any", "first_mobile"]
@@ -730,6 +732,8 @@ def compare(
         )
         results[name] = result
         attempts_p = result.attempts
+        if what == "phone":  # a cached phone is priced at what it cost when it was bought
+            attempts_p = with_bought_credits(attempts_p, options.get("ledger", DEFAULT_LEDGER_PATH))
         spent_usd += float(attempts_p["cost_usd"].sum())
         spent_credits += float(attempts_p["credits"].sum())
         rows_p = result.records.filter(pl.col(ROW_ID).is_in(sampled[ROW_ID].implode()))
