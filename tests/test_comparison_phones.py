@@ -402,3 +402,44 @@ def test_the_phone_chart_in_chromium(cmp: Comparison, tmp_path) -> None:
     assert {"Mobile that reaches them", "Wrong number"} <= parts and "Wrong number" in texts
     assert bars >= len(SELLERS) * 2  # a mobile and a wrong-number segment at least per bar
     assert box is not None and box["width"] > 400 and box["height"] > 200
+
+
+def test_phone_segments_add_up_and_route_phone_steps(cmp: Comparison, records, truth) -> None:
+    assert cmp.attempts is not None
+    by_band = Comparison.from_attempts(
+        cmp.attempts, cmp.costs, rows=records, truth=truth, segment_by="employee_band",
+        field="phone",
+    )  # fmt: skip
+    seg = by_band.segment_metrics
+    assert {"mobiles", "usable_mobiles", "usd_per_usable_mobile"} <= set(seg.columns)
+    summed = seg.group_by("provider").agg(pl.col("hits", "usable", "mobiles", "n").sum())
+    whole = cmp.metrics.select("provider", "hits", "usable", "mobiles", "n")
+    assert summed.sort("provider").equals(whole.sort("provider"), null_equal=True)
+    rec = by_band.recommend(target_coverage=0.4, by_segment=True, phone_stop="first_mobile")
+    assert all(
+        s.fills == ("phone",) and s.phone_stop == "first_mobile" for s in rec.waterfall.steps
+    )
+
+
+def test_an_apollo_reveal_never_delivered_is_a_miss_with_its_charge_on_the_books(
+    world, records
+) -> None:
+    sim = simulate(world)
+    sim.app.apis["apollo"].phone_drop_rate = 1.0  # Apollo never calls back
+    sim.adapter_options["apollo"]["phone_timeout_s"] = 0.3
+    conn = sim.connect(["apollo"])
+    try:
+        cmp = gtmkit.compare(records.head(12), {"apollo": conn["apollo"]}, field="phone", **RUN)
+    finally:
+        asyncio.run(conn.aclose())
+    m = cmp.metrics.row(0, named=True)
+    assert m["hits"] == 0 and m["usd_per_usable"] is None  # no number ever arrived
+    billed = sim.billed().get("apollo", 0.0)
+    assert billed > 0 and m["credits_paid"] == pytest.approx(billed)
+    reasons = cmp.result["apollo"].records["status_reason"].drop_nulls().to_list()
+    pending = [r for r in reasons if "phone reveal not delivered within 0.3 s" in r]
+    assert len(pending) == billed  # each match: 1 credit for the person, its phone never came
+    assert set(reasons) - set(pending) == {"no provider found it"}
+    # the reveal may still be billed later: the engine holds each at its worst case (+8)
+    assert cmp.attempts is not None
+    assert cmp.attempts["credits_held"].sum() == pytest.approx(8 * billed)
