@@ -443,3 +443,4 @@ def test_an_apollo_reveal_never_delivered_is_a_miss_with_its_charge_on_the_books
     # the reveal may still be billed later: the engine holds each at its worst case (+8)
     assert cmp.attempts is not None
     assert cmp.attempts["credits_held"].sum() == pytest.approx(8 * billed)
+    assert m["credits_held"] == pytest.approx(8 * billed)  # and the comparison says so

@@ -24,7 +24,8 @@ Definitions (one row per provider, or per provider × segment value):
 * Phone steps (observations with a ``mobile`` column, see ``gtmkit.comparison.phones``): a hit
   is a number, ``accuracy`` the share that reaches the person (1 − the wrong-number rate),
   money is what each lookup measurably cost; ``mobiles`` / ``mobile_rate`` (mobiles ÷ n),
-  ``usable_mobiles`` and ``usd_per_usable_mobile`` are added.
+  ``usable_mobiles``, ``usd_per_usable_mobile`` and ``credits_held`` (still held at the worst
+  case, e.g. Apollo reveals never delivered: they may yet be billed) are added.
 * ``too_wide``: the hit-rate or accuracy interval is wider than
   :data:`~gtmkit.comparison.stats.MAX_ACTIONABLE_INTERVAL_WIDTH` (0.20, i.e. ± 10 points);
   ``warning`` says which and how many rows it would take.
@@ -127,12 +128,21 @@ def provider_metrics(
     )
     phone_cols: list[str] = []
     if "mobile" in obs.columns:  # a phone step: how many finds are mobiles, and usable ones
-        phone_cols = ["mobiles", "mobile_rate", "usable_mobiles", "usd_per_usable_mobile"]
+        phone_cols = [
+            "mobiles",
+            "mobile_rate",
+            "usable_mobiles",
+            "usd_per_usable_mobile",
+            "credits_held",
+        ]
         extra = called.group_by(keys, maintain_order=True).agg(
             pl.col("mobile").fill_null(False).sum().alias("mobiles"),
             (pl.col("mobile").fill_null(False) & pl.col("usable").fill_null(False))
             .sum()
             .alias("usable_mobiles"),
+            pl.col("credits_held").fill_null(0.0).sum().alias("credits_held")
+            if "credits_held" in obs.columns
+            else pl.lit(0.0).alias("credits_held"),
         )
         agg = agg.join(extra, on=keys, how="left", nulls_equal=True)
     out = (

@@ -23,6 +23,9 @@ What changes for a phone (columns added or read differently):
   attempt of the same lookup cost (``bought_credits``, :func:`with_bought_credits`), else the
   mean a sent lookup of the same kind (outcome, phone type) cost in this run, so a re-run
   still prices the work.
+* ``credits_held``: credits the engine still holds for the lookup at its worst case — an
+  Apollo reveal whose number never arrived "may still be billed" — money on the line that
+  ``list_credits`` does not count.
 
 Sources: the phone types and billing are the adapters' (``gtmkit.providers``: Apollo's reveal,
 Lusha, ZoomInfo, PDL, Prospeo), the wrong-number ranges ``../shared/field-notes.md`` §4.3, §4.5.
@@ -169,6 +172,9 @@ def phone_observations(
                 if "bought_credits" in attempts.columns
                 else pl.lit(None, dtype=pl.Float64)
             ).alias("_bought"),
+            pl.col("credits_held").cast(pl.Float64).sum().alias("credits_held")
+            if "credits_held" in attempts.columns
+            else pl.lit(0.0).alias("credits_held"),
         )
         .with_columns(
             pl.col("_fields").str.json_path_match("$.phone").alias("phone"),
@@ -226,7 +232,8 @@ def phone_observations(
         .then(pl.col("_bought"))
         .otherwise(pl.col("_kind_mean"))  # null when no sent lookup of that kind: rule-priced
     )
-    columns = [*base.columns, "phone", "phone_type", "mobile", "list_credits"]
+    obs = obs.with_columns(pl.col("credits_held").fill_null(0.0))
+    columns = [*base.columns, "phone", "phone_type", "mobile", "list_credits", "credits_held"]
     return obs.sort("_pos").select(columns)
 
 
