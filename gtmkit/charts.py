@@ -398,6 +398,7 @@ def pareto_frontier(
     metric: Literal["coverage", "usable_coverage"] = "coverage",
     max_background_points: int = MAX_BACKGROUND_POINTS,
     title: str | None = None,
+    field: Literal["email", "phone"] = "email",
 ) -> alt.LayerChart:
     """Coverage against expected cost per row for provider subsets; frontier and pick marked.
 
@@ -408,6 +409,8 @@ def pareto_frontier(
         metric: which coverage to plot.
         max_background_points: non-frontier subsets are drawn (faint) only up to this many,
             keeping the embedded data small; beyond it only the frontier is drawn.
+        field: what the rows were searched for (``"phone"`` for a phone comparison's
+            frontier: the axis then says "Rows with a phone").
     """
     f = _frame(frontier, "frontier")
     _need(f, ["order", metric, "cost_per_row_usd", "pareto"], "chart")
@@ -423,7 +426,9 @@ def pareto_frontier(
         background = background.head(0)
         note = " Other subsets omitted (too many to draw)."
     front = data.filter(pl.col("pareto")).sort("cost_per_row_usd")
-    y_title = "Rows with an email" if metric == "coverage" else "Rows with a usable email"
+    noun = "phone" if field == "phone" else "email"
+    found = ("a " if noun == "phone" else "an ") + noun
+    y_title = f"Rows with {found if metric == 'coverage' else 'a usable ' + noun}"
     x = alt.X(
         "cost_per_row_usd:Q", title="Expected cost per input row (USD)", axis=alt.Axis(format=MONEY)
     )

@@ -444,3 +444,14 @@ def test_an_apollo_reveal_never_delivered_is_a_miss_with_its_charge_on_the_books
     assert cmp.attempts is not None
     assert cmp.attempts["credits_held"].sum() == pytest.approx(8 * billed)
     assert m["credits_held"] == pytest.approx(8 * billed)  # and the comparison says so
+
+
+def test_the_frontier_chart_of_a_phone_comparison_says_phone(cmp: Comparison) -> None:
+    front = cmp.frontier(phone_stop="first_mobile")
+    rec = cmp.recommend(target_coverage=0.4, phone_stop="first_mobile")
+    for metric, words in (("coverage", "Rows with a phone"), ("usable_coverage", "usable phone")):
+        spec = charts.pareto_frontier(front, recommendation=rec, metric=metric, field="phone")
+        titles = json.dumps(spec.to_dict())
+        assert words in titles and "email" not in titles
+    email_axis = json.dumps(charts.pareto_frontier(front).to_dict())
+    assert "Rows with an email" in email_axis  # the email chart keeps its words
