@@ -224,8 +224,12 @@ def test_first_mobile_and_first_any_differ_where_a_direct_line_comes_first(
     assert mobile_stats.cost_per_row_usd > any_stats.cost_per_row_usd
 
 
-def test_the_recommended_phone_waterfall_replays_as_predicted(world, records, cmp) -> None:
-    rec = cmp.recommend(target_coverage=0.5)
+@pytest.mark.parametrize(("phone_stop", "target"), [("first_any", 0.5), ("first_mobile", 0.4)])
+def test_the_recommended_phone_waterfall_replays_as_predicted(
+    world, records, cmp, phone_stop, target
+) -> None:
+    rec = cmp.recommend(target_coverage=target, phone_stop=phone_stop)
+    assert len(rec.order) > 1  # a real waterfall, where the stop rule decides who is called
     sim = simulate(world)  # a fresh simulated world: same people, same answers, new meter
     conn = sim.connect(list(rec.order))
     try:
@@ -234,8 +238,12 @@ def test_the_recommended_phone_waterfall_replays_as_predicted(world, records, cm
         result = wf.run(records, providers=providers, ledger=None, **ENGINE)
     finally:
         asyncio.run(conn.aclose())
-    found = result.records["phone"].is_not_null().sum()
-    assert found / N_ROWS == pytest.approx(rec.predicted_coverage, abs=1e-4)
+    out = result.records
+    # under first_mobile only a mobile covers a row (a direct line found on the way is kept)
+    covered = out["phone"].is_not_null() & (
+        (out["phone_type"] == "mobile") if phone_stop == "first_mobile" else True
+    )
+    assert covered.sum() / N_ROWS == pytest.approx(rec.predicted_coverage, abs=1e-4)
     usd = sum(credits * _price(name) for name, credits in sim.billed().items())
     assert usd / N_ROWS == pytest.approx(rec.predicted_cost_per_row_usd, abs=1e-4)
 
