@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 import math
+from urllib.parse import unquote
 
 import polars as pl
 import pytest
@@ -463,3 +464,32 @@ def test_the_frontier_chart_of_a_phone_comparison_says_phone(cmp: Comparison) ->
         assert words in titles and "email" not in titles
     email_axis = json.dumps(charts.pareto_frontier(front).to_dict())
     assert "Rows with an email" in email_axis  # the email chart keeps its words
+
+
+@pytest.mark.parametrize(("hide", "shown"), [(None, True), (True, False)])
+def test_a_phone_comparison_hands_providers_the_lists_email_unless_told(
+    world, records, truth, hide, shown
+) -> None:
+    with_email = records.head(6).join(
+        truth.select("row_id", pl.col("true_email").alias("email")), on="row_id"
+    )
+    sim = simulate(world)
+    asked: list[str] = []
+    respond = sim.app.respond
+
+    def spy(provider, method, path, query, headers, body, *args, **kwargs):
+        if provider == "lusha":
+            asked.append(unquote(str(query)))
+        return respond(provider, method, path, query, headers, body, *args, **kwargs)
+
+    sim.app.respond = spy  # type: ignore[method-assign]
+    conn = sim.connect(["lusha"])
+    try:
+        options = {**RUN, "hide_input_email": hide}
+        gtmkit.compare(with_email, {"lusha": conn["lusha"]}, field="phone", **options)
+    finally:
+        asyncio.run(conn.aclose())
+    assert len(asked) == 6
+    # in a phone waterfall the email is an input (Lusha looks a person up by it), not the answer
+    emails = [e for e in with_email["email"].to_list() if e]
+    assert emails and any(e in q for q in asked for e in emails) is shown
