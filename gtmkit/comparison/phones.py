@@ -16,6 +16,8 @@ What changes for a phone (columns added or read differently):
   ``World.truth(records)`` or a file of dialled outcomes). A number for a row the truth knows,
   matching none of them, is a wrong number (churned, reassigned, a colleague's): ``1 −
   accuracy`` is the wrong-number rate. Numbers are compared as digits with their ``+``.
+* ``usable``: a number that reaches the person; without any truth, a number found (the
+  email's status in the same answer says nothing about a phone).
 * ``list_credits``: what the lookup cost when it was bought (measured, not the adapter's
   nominal price: a phone reveal bills 8 credits only when it returns a mobile, Lusha bills a
   contact returned with or without a number). The metrics and the optimizer price phone
