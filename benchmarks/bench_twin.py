@@ -16,6 +16,9 @@ cannot tell from the providers' rates. The *empirical baseline* predicts list B'
 list A's realized figures (the lists are the same size): unbiased, no model at all. Its errors
 are reported beside the twin's (``base.<metric>.baseline_*``): a twin that merely matches it has
 used all that one list of that size can say; a twin far worse than it is wrong, not unlucky.
+The *world-mean* predictor knows even more than any fit could: it predicts each list B by the
+mean realized figure of the other trials' lists B (nearly the world's true mean for a list of
+that size), so its misses are list B's luck alone (``base.<metric>.world_mean_within_5pct``).
 
 Targets (issue 15): coverage and spend within 5% of realized (mean relative error, and in at
 least 95% of the trials), and the 95% intervals hold the realized coverage and spend in at
@@ -104,7 +107,18 @@ def trial(world: Any, index: int, rows: int, draws: int, tmp: Path) -> dict[str,
     for metric in METRICS:
         real = truth_base[metric]
         out[f"base.{metric}.baseline_error"] = abs(seen[metric] - real) / real if real else 0.0
+        out[f"base.{metric}.realized"] = real
     return out
+
+
+def _world_mean_hits(results: list[dict[str, Any]], metric: str) -> int | None:
+    """Trials where the mean realized figure of the *other* trials is within 5% of this one's."""
+    real = [r[f"base.{metric}.realized"] for r in results]
+    if len(real) < 2:
+        return None
+    total = sum(real)
+    others = [(total - v) / (len(real) - 1) for v in real]
+    return sum(abs(o - v) <= 0.05 * v for o, v in zip(others, real, strict=True) if v)
 
 
 def main() -> int:
@@ -150,6 +164,7 @@ def main() -> int:
         baseline = [r[f"base.{metric}.baseline_error"] for r in results]
         figures[f"base.{metric}.baseline_mean_error"] = round(statistics.mean(baseline), 4)
         figures[f"base.{metric}.baseline_within_5pct"] = sum(e <= 0.05 for e in baseline)
+        figures[f"base.{metric}.world_mean_within_5pct"] = _world_mean_hits(results, metric)
     misses = []
     for metric in ("coverage", "spend_usd"):
         if figures[f"base.{metric}.mean_error"] > 0.05:
