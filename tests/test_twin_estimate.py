@@ -114,7 +114,8 @@ def test_the_panel_text_names_the_model_it_used(fit_ledger: Path, new_list: pl.D
     assert set(without["model"].to_list()) == {INDEPENDENT}
     assert without["basis"].str.starts_with("default prior").sum() == 2
     plain = estimate_html(without, budget, WF)
-    assert "twin" not in plain and "Estimated by" not in plain
+    assert "Estimated by" not in plain and "95% interval" not in plain
+    assert "Estimated with the steps independent: no answered lookups in the ledger" in plain
     assert "Steps on the default prior are a guess" in plain
 
 
