@@ -144,8 +144,9 @@ def render_block(history: Sequence[Benchmark]) -> list[str]:
         ]
         if latest.substitutions:
             lines += [
-                f"Substituted: {substitution_text(latest)} (gtmkit has no adapter for the "
-                "documented provider yet), so these figures are not the documented provider's.",
+                # "no adapter yet" would go stale the day the adapter lands (ZoomInfo did)
+                f"Substituted: {substitution_text(latest)} (a stand-in for the documented "
+                "provider), so these figures are not the documented provider's.",
                 "",
             ]
         lines += [*_summary_rows(latest), ""]
