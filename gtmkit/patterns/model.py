@@ -9,6 +9,7 @@ Example (the seed's enterprise waterfall):
      ('Manual LinkedIn', 'manual', 0.02)]
     >>> [s.provider for s in p.to_waterfall().steps]
     ['apollo', 'zoominfo', 'hunter', 'manual']
+    >>> # to try the entry on a provider already paid for (benchmarks then say so)
     >>> [s.provider for s in p.to_waterfall(substitute={"zoominfo": "pdl"}).steps]
     ['apollo', 'pdl', 'hunter', 'manual']
 """
