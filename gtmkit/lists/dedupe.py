@@ -80,23 +80,27 @@ def mark_duplicates(records: pl.DataFrame) -> pl.DataFrame:
         >>> mark_duplicates(frame)["duplicate_of"].to_list()
         [None, 0, None]
     """
-    keyed = records.with_columns(dedupe_keys(records).alias("dedupe_key"))
+    return records.with_columns(duplicate_links(records))
+
+
+def duplicate_links(records: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """The ``dedupe_key`` and ``duplicate_of`` columns :func:`mark_duplicates` adds."""
+    key = dedupe_keys(records).alias("dedupe_key")
     # Rows are in row_id order, so a key's first row is its first occurrence. Only the few
     # repeats are matched back to it (cheaper in time and memory than a window over every
     # row's key).
-    key = keyed.get_column("dedupe_key")
     first = key.is_first_distinct()
     repeat = (~first & key.is_not_null()).arg_true()
-    duplicate_of = pl.repeat(None, keyed.height, dtype=keyed.schema[ROW_ID], eager=True)
+    duplicate_of = pl.repeat(None, records.height, dtype=records.schema[ROW_ID], eager=True)
     if repeat.len():
         repeated = key.gather(repeat)
         # Only the first rows of repeated keys are gathered (not every first row's key).
         at = (first & key.is_in(repeated.unique().implode())).arg_true()
-        firsts = pl.DataFrame([key.gather(at), keyed.get_column(ROW_ID).gather(at)])
+        firsts = pl.DataFrame([key.gather(at), records.get_column(ROW_ID).gather(at)])
         linked = (
             pl.DataFrame({"dedupe_key": repeated})
             .join(firsts, on="dedupe_key", how="left", maintain_order="left")
             .get_column(ROW_ID)
         )
         duplicate_of = duplicate_of.scatter(repeat, linked)
-    return keyed.with_columns(duplicate_of.alias("duplicate_of"))
+    return key, duplicate_of.alias("duplicate_of")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from gtmkit.lists.dedupe import mark_duplicates
+from gtmkit.lists.dedupe import duplicate_links
 from gtmkit.lists.errors import ListError
 from gtmkit.lists.headers import PHONE_PRECEDENCE, map_headers, phone_type
 from gtmkit.lists.normalize import DERIVED_FIELDS, canonical_frame, normalize_records
@@ -207,40 +208,53 @@ def load_list(
         info=replace(table.info, notes=(*table.info.notes, *ragged_notes)),
     )
     phones = [src for src, field in field_of.items() if field == "phone"]
-    phone, kind = _choose_phone(raw, phones)
-    sources = {field: raw.get_column(src) for src, field in field_of.items() if field != "phone"}
-    if phone is not None:
-        sources["phone"] = phone
-    canon = canonical_frame(sources, raw.height)
-    del sources, phone  # ``raw`` keeps the source columns for the rejected rows; nothing else
-    canon = normalize_records(canon.insert_column(0, row_ids), default_country=region)
-    canon = canon.with_columns(
-        pl.when(pl.col("phone").is_not_null()).then(pl.lit(kind)).alias("phone_type")
-    )
-
-    reason = _reject_reason(canon, nonempty)
-    accepted = reason.is_null()
-
     # With several phone columns, each is also kept as it was (the row's phone is one of them).
     unmapped = [h for h in table.headers if h not in field_of or (len(phones) > 1 and h in phones)]
     unmapped += overflow  # values past the header's width, kept in extra_field_* columns
     reserved = {ROW_ID, *CANONICAL_FIELDS, *RECORD_EXTRAS}
-    kept = [pl.col(h).alias(f"{h} (source)" if h in reserved else h) for h in unmapped]
-    source_columns = [*table.headers, *table.overflow]
-    rejected = pl.concat(
-        [
-            pl.DataFrame([row_ids, reason.alias(REASON)]),
-            raw.select(
-                pl.col(h).alias(f"{h} (source)" if h in (ROW_ID, REASON) else h)
-                for h in source_columns
-            ),
-        ],
-        how="horizontal",
-    ).filter(~accepted)
+    intake = _PartIntake(
+        field_of=field_of,
+        phones=phones,
+        kept=[pl.col(h).alias(f"{h} (source)" if h in reserved else h) for h in unmapped],
+        source_columns=[*table.headers, *table.overflow],
+        region=region,
+    )
     info = table.info
-    combined = pl.concat([canon, raw.select(kept)], how="horizontal")
-    del canon, raw, table  # the combined frame holds the only references left
-    records = mark_duplicates(_filter_releasing(combined, accepted))
+    # The rows are taken in parts: each part's source columns are let go of once its records
+    # and rejected rows are made, so the source and the normalized copy never both exist
+    # whole (that overlap was intake's peak memory). Every step is per row except linking
+    # duplicates, which runs once over all the records.
+    parts = [
+        (
+            raw.slice(start, _PART_ROWS),
+            row_ids.slice(start, _PART_ROWS),
+            nonempty.slice(start, _PART_ROWS),
+        )
+        for start in range(0, data_rows, _PART_ROWS)
+    ]
+    del raw, table, row_ids, nonempty  # the parts hold the only references left
+    kept_parts: list[pl.DataFrame] = []
+    rejected_parts: list[pl.DataFrame] = []
+    while parts:
+        part = parts.pop(0)
+        accepted_part, rejected_part = intake.run(*part)
+        del part
+        kept_parts.append(accepted_part)
+        rejected_parts.append(rejected_part)
+    rejected = pl.concat(rejected_parts)
+    # Each part's columns are one chunk, so the parts stacked (no copy) line up column by
+    # column; the links are cut to the same chunks, or every later expression over the
+    # records would copy them whole to line them up.
+    records = pl.concat(kept_parts)
+    links = duplicate_links(records)
+    heights = list(accumulate((part.height for part in kept_parts), initial=0))
+    records = pl.concat(
+        [
+            part.with_columns(link.slice(start, end - start) for link in links)
+            for part, start, end in zip(kept_parts, heights, heights[1:], strict=False)
+        ]
+    )
+    del kept_parts, links
     records = records.select(
         ROW_ID,
         *CANONICAL_FIELDS,
@@ -250,6 +264,56 @@ def load_list(
     if records.height + rejected.height != data_rows:  # pragma: no cover - invariant guard
         raise AssertionError("row accounting broke: records + rejected != data rows")
     return LoadedList(records=records, rejected=rejected, mapping=field_of, source_info=info)
+
+
+#: Rows normalized together. Fewer rows per part cost a little time (each part works out its
+#: own distinct values); more let a large list's source and normalized copies overlap longer.
+_PART_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class _PartIntake:
+    """What turns one part of the source's rows into (records, rejected rows)."""
+
+    field_of: dict[str, str]
+    phones: list[str]
+    kept: list[pl.Expr]
+    source_columns: list[str]
+    region: str | None
+
+    def run(
+        self, raw: pl.DataFrame, row_ids: pl.Series, nonempty: pl.Series
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        # One chunk per column: polars re-chunks a whole frame whose columns are chunked
+        # differently before every expression over it (a full copy each time).
+        raw, nonempty = raw.rechunk(), nonempty.rechunk()
+        phone, kind = _choose_phone(raw, self.phones)
+        sources = {
+            field: raw.get_column(src) for src, field in self.field_of.items() if field != "phone"
+        }
+        if phone is not None:
+            sources["phone"] = phone
+        canon = canonical_frame(sources, raw.height)
+        del sources, phone  # ``raw`` keeps the source columns for the rejected rows
+        canon = normalize_records(canon.insert_column(0, row_ids), default_country=self.region)
+        canon = canon.with_columns(
+            pl.when(pl.col("phone").is_not_null()).then(pl.lit(kind)).alias("phone_type")
+        )
+        reason = _reject_reason(canon, nonempty)
+        accepted = reason.is_null()
+        rejected = pl.concat(
+            [
+                pl.DataFrame([row_ids, reason.alias(REASON)]),
+                raw.select(
+                    pl.col(h).alias(f"{h} (source)" if h in (ROW_ID, REASON) else h)
+                    for h in self.source_columns
+                ),
+            ],
+            how="horizontal",
+        ).filter(~accepted)
+        combined = pl.concat([canon, raw.select(self.kept)], how="horizontal")
+        del canon, raw  # the combined frame holds the only references left
+        return _filter_releasing(combined, accepted).rechunk(), rejected
 
 
 def _filter_releasing(frame: pl.DataFrame, keep: pl.Series) -> pl.DataFrame:
