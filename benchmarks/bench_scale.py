@@ -1,4 +1,4 @@
-"""Scale-out benchmarks of the queue tier (issue 14). Last line of output: one JSON object.
+"""Scale-out benchmarks of the queue and event tiers (issue 14). Last line: one JSON object.
 
 Against the loopback sandbox server (served by this process; its own request log and billing
 counter are the meter, never the engine's books), with latency on, a private ``redis-server``
@@ -16,12 +16,16 @@ per part and real ``gtmkit worker`` processes started before the clock:
 (c) overspend — 4 workers on one budget of B credits: billed (the server's counter) − B
     (target 0, i.e. billed ≤ B);
 (d) repeats — paid lookups the server billed twice, in the queued runs beyond what a direct run
-    of the same rows repeats (target 0: no worker is killed, so no call is in flight at a kill).
+    of the same rows repeats (target 0: no worker is killed, so no call is in flight at a kill);
+(e) the event tier — the rate-bound rows published to ``leads.new`` for 2 ``gtmkit consume``
+    processes on one budget of 0.4 credits a row (about 85% of what they would bill): sends/s and
+    refusals at the server as in (a), overspend, repeats, and the events settled to
+    ``enriched.contacts`` / ``dlq.enrichment`` (by kind). Same targets; every event settled once.
 
-Usage: ``python benchmarks/bench_scale.py [--quick]`` (quick: 100 rate-bound rows a part, 300
-rows not rate-bound, B=60; full: 450, 1,500, B=300). Exits 1 when a target is missed; a wall
-target missed under load is reported as missed with the load average, never loosened. Needs
-``redis-server`` and the ``queue`` extra.
+Usage: ``python benchmarks/bench_scale.py [--quick]`` (quick: 60 rate-bound rows a part in
+chunks of 15, 120 rows not rate-bound, B=25; full: 450 in chunks of 25, 1,500, B=300). Exits 1
+when a target is missed; a wall target missed under load is reported as missed with the load
+average, never loosened. Needs ``redis-server`` and the ``queue`` extra.
 """
 
 from __future__ import annotations
@@ -50,11 +54,14 @@ from gtmkit.sandbox import World, simulate  # noqa: E402
 from gtmkit.sandbox.http.ratelimit import DEFAULT_RATES  # noqa: E402
 from gtmkit.waterfall import RetryPolicy, Step, Waterfall  # noqa: E402
 from tests._redis_helpers import redis_server, start_worker, stop_workers  # noqa: E402
+from tests.test_events_tier import _consumer, _settled, _wait_settled  # noqa: E402
 
 PROVIDER = "hunter"
 LIMIT = float(DEFAULT_RATES[PROVIDER])  # the documented plan limit, requests/s
 LATENCY_MS = 50.0
-BATCH = 25  # chunks small enough that 4 workers all hold one at once (quick: 4 chunks)
+#: rows per chunk (queue) / per batch (events), so that 4 workers all hold one at once: the
+#: rate-bound rows are 4 chunks (quick) or 18
+BATCH = {"quick": 15, "full": 25}
 RETRY = RetryPolicy(base_s=0.001, max_backoff_s=0.01)
 TARGETS = {"sends_vs_limit": 0.9, "refused": 0, "queue_1_vs_direct": 1.5, "overspend": 0.0,
            "repeats": 0}  # fmt: skip
@@ -82,6 +89,16 @@ class ArrivalLog:
         span = times[-1] - times[0] if len(times) > 1 else 0.0
         return (len(times) - 1) / span if span > 0 else 0.0
 
+    def figures(self, sim: Any) -> dict[str, Any]:
+        """Arrivals, sends/s and its ratio to the limit, the busiest second, refusals."""
+        return {
+            "arrivals": len(self.times),
+            "sends_per_s": round(self.rate(), 2),
+            "sends_vs_limit": round(self.rate() / LIMIT, 3),
+            "busiest_1s": self.busiest_second(),
+            "refused": sim.refused().get(PROVIDER, 0),
+        }
+
     def busiest_second(self) -> int:
         times = sorted(self.times)
         busiest, j = 0, 0
@@ -92,7 +109,7 @@ class ArrivalLog:
         return busiest
 
 
-def _rate_bound(world: World, records: Any, workers: int, tmp: Path) -> dict[str, Any]:
+def _rate_bound(world: World, records: Any, workers: int, batch: int, tmp: Path) -> dict[str, Any]:
     sim = simulate(world, latency_ms=LATENCY_MS, rate_limits={PROVIDER: LIMIT})
     log = ArrivalLog(sim, PROVIDER)
     tag = f"paced{workers}"
@@ -102,7 +119,7 @@ def _rate_bound(world: World, records: Any, workers: int, tmp: Path) -> dict[str
             _wait_for_workers(server.url, workers)
             started = time.perf_counter()
             handle = Waterfall([Step(PROVIDER)], verify=None).enqueue(
-                records, redis_url=server.url, batch_size=BATCH, mode="sandbox", retry=RETRY,
+                records, redis_url=server.url, batch_size=batch, mode="sandbox", retry=RETRY,
                 cache_ttl_days=0, rate_limits={PROVIDER: LIMIT},
                 connect_options={"base_urls": srv.base_urls, "timeout": 30,
                                  "options": worker_adapter_options(sim)},
@@ -116,13 +133,61 @@ def _rate_bound(world: World, records: Any, workers: int, tmp: Path) -> dict[str
         "workers": workers,
         "rows": result.records.height,
         "seconds": round(wall, 2),
-        "arrivals": len(log.times),
-        "sends_per_s": round(log.rate(), 2),
-        "sends_vs_limit": round(log.rate() / LIMIT, 3),
-        "busiest_1s": log.busiest_second(),
-        "refused": sim.refused().get(PROVIDER, 0),
+        **log.figures(sim),
         "repeats": sim.repeated_lookups(),
         "chunks_failed": result.totals["chunks_failed"],
+    }
+
+
+def _event_tier(
+    world: World, records: Any, consumers: int, budget: float, batch: int, tmp: Path
+) -> dict[str, Any]:
+    from gtmkit.events import (
+        DLQ_STREAM,
+        ENRICHED_STREAM,
+        RedisStreamsBus,
+        open_pipeline,
+        publish_lead,
+    )
+    from gtmkit.queue.jobs import connection
+
+    sim = simulate(world, latency_ms=LATENCY_MS, rate_limits={PROVIDER: LIMIT})
+    log = ArrivalLog(sim, PROVIDER)
+    with redis_server(tmp / "redis-events") as server, sim.serve() as srv:
+        conn = connection(server.url)
+        bus = RedisStreamsBus(conn)
+        open_pipeline(
+            conn, Waterfall([Step(PROVIDER)], verify=None), budget_credits=budget,
+            mode="sandbox", retry=RETRY, cache_ttl_days=0, rate_limits={PROVIDER: LIMIT},
+            connect_options={"base_urls": srv.base_urls, "timeout": 30,
+                             "options": worker_adapter_options(sim)},
+        )  # fmt: skip
+        procs = [_consumer(server.url, f"c{i}", "--batch-size", str(batch))
+                 for i in range(consumers)]  # fmt: skip
+        try:
+            started = time.perf_counter()
+            for i, lead in enumerate(records.drop("row_id").to_dicts()):
+                publish_lead(bus, lead, event_id=f"bench-{i}")
+            _wait_settled(bus, conn, records.height, timeout_s=600)
+            wall = time.perf_counter() - started
+            settled = _settled(bus)
+            dead = [fields["kind"] for _, fields in bus.entries(DLQ_STREAM)]
+            enriched = len(bus.entries(ENRICHED_STREAM))
+        finally:
+            stop_workers(procs)
+    billed = float(sum(sim.billed().values()))
+    return {
+        "consumers": consumers,
+        "events": records.height,
+        "seconds": round(wall, 2),
+        **log.figures(sim),
+        "billed": billed,
+        "budget": budget,
+        "overspend": round(max(0.0, billed - budget), 6),
+        "repeats": sim.repeated_lookups(),
+        "enriched": enriched,
+        "dead_letters": {kind: dead.count(kind) for kind in sorted(set(dead))},
+        "settled_once": sorted(settled) == sorted(f"bench-{i}" for i in range(records.height)),
     }
 
 
@@ -146,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:  # not a miss: nothing to measure on (apt-get install redis-server)
         print(json.dumps({"skipped": f"{', '.join(missing)} is not installed"}))
         return 0
-    paced_n, free_n, budget = (100, 300, 60.0) if args.quick else (450, 1_500, 300.0)
+    paced_n, free_n, budget = (60, 120, 25.0) if args.quick else (450, 1_500, 300.0)
+    batch = BATCH["quick" if args.quick else "full"]
     t0 = time.perf_counter()
     world = World.generate(seed=3, companies=200 if args.quick else 600)
     paced_rows = world.sample_records(paced_n, seed=2)
@@ -155,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                                "provider": PROVIDER, "latency_ms": LATENCY_MS}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (1, 2, 4):
-            figures[f"paced_{workers}"] = _rate_bound(world, paced_rows, workers, Path(tmp))
+            figures[f"paced_{workers}"] = _rate_bound(world, paced_rows, workers, batch, Path(tmp))
             print(json.dumps(figures[f"paced_{workers}"]), file=sys.stderr)
         figures["paced_direct_repeats"] = _direct_repeats(world, paced_rows)
         figures["direct"] = _direct(world, free_rows)
@@ -166,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(part), file=sys.stderr)
         figures["budget_4"] = _queued(world, free_rows, 4, budget, Path(tmp), "budget")
         print(json.dumps(figures["budget_4"]), file=sys.stderr)
+        figures["events_2"] = _event_tier(world, paced_rows, 2, 0.4 * paced_n, batch, Path(tmp))
+        print(json.dumps(figures["events_2"]), file=sys.stderr)
     paced = [figures[f"paced_{w}"] for w in (1, 2, 4)]
     queued = [figures[k] for k in ("queue_1", "queue_2", "queue_4") if k in figures]
     direct_s = figures["direct"]["seconds"]
@@ -177,12 +245,18 @@ def main(argv: list[str] | None = None) -> int:
     base_paced, base_free = figures["paced_direct_repeats"], figures["direct"]["repeats"]
     repeats = sum(max(0, p["repeats"] - base_paced) for p in paced)
     repeats += sum(max(0, q["repeats"] - base_free) for q in [*queued, capped])
+    events = figures["events_2"]
+    repeats += max(0, events["repeats"] - base_paced)
     figures["repeats_beyond_direct"] = repeats
     figures["load_after"] = _load()
     figures["targets"] = TARGETS
     figures["targets_met"] = {
         "sends_vs_limit": all(p["sends_vs_limit"] >= TARGETS["sends_vs_limit"] for p in paced),
         "refused": all(p["refused"] == 0 for p in paced),
+        "events_sends_vs_limit": events["sends_vs_limit"] >= TARGETS["sends_vs_limit"],
+        "events_refused": events["refused"] == 0,
+        "events_overspend": events["overspend"] == TARGETS["overspend"],
+        "events_settled_once": events["settled_once"],
         "queue_1_vs_direct": figures["queue_1_vs_direct"] <= TARGETS["queue_1_vs_direct"],
         "overspend": figures["overspend"] == TARGETS["overspend"],
         "repeats": repeats == TARGETS["repeats"],
