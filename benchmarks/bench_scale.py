@@ -14,7 +14,8 @@ per part and real ``gtmkit worker`` processes started before the clock:
     pacing) run directly in this process and queued to 1 worker: the queue tier's wall over the
     direct wall (target ≤ 1.5×; 2 and 4 workers printed too). The set-up is bench_queue.py's;
 (c) overspend — 4 workers on one budget of B credits: billed (the server's counter) − B
-    (target 0, i.e. billed ≤ B);
+    (target 0, i.e. billed ≤ B).
+    The run's books (its attempts' credits) must equal the server's bill in every queued run;
 (d) repeats — paid lookups the server billed twice, in the queued runs beyond what a direct run
     of the same rows repeats (target 0: no worker is killed, so no call is in flight at a kill);
 (e) the event tier — the rate-bound rows published to ``leads.new`` for 2 ``gtmkit consume``
@@ -260,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         "queue_1_vs_direct": figures["queue_1_vs_direct"] <= TARGETS["queue_1_vs_direct"],
         "overspend": figures["overspend"] == TARGETS["overspend"],
         "repeats": repeats == TARGETS["repeats"],
+        # the run's books against the server's bill: every credit billed is in the books
+        "books_equal_billed": all(
+            abs(q["books_credits"] - q["billed"]) < 1e-6 for q in [*queued, capped]
+        ),
         "rows_intact": all(p["rows"] == paced_n and p["chunks_failed"] == 0 for p in paced)
         and all(q["rows"] == free_n and q["chunks_failed"] == 0 for q in [*queued, capped]),
     }
