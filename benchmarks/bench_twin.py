@@ -10,12 +10,23 @@ rows enriched), usable coverage (a ``valid`` email), credits and spend; and whet
 (apollo → hunter → pdl, a what-if the ledger never saw run) and is checked the same way: it
 is where the dependence between providers matters.
 
+The noise floor: list B's realized figures carry its own luck (which people it drew, which of
+them each provider finds), and the twin learns from one list A of the same size, whose luck it
+cannot tell from the providers' rates. The *empirical baseline* predicts list B's figures as
+list A's realized figures (the lists are the same size): unbiased, no model at all. Its errors
+are reported beside the twin's (``base.<metric>.baseline_*``): a twin that merely matches it has
+used all that one list of that size can say; a twin far worse than it is wrong, not unlucky.
+The *world-mean* predictor knows even more than any fit could: it predicts each list B by the
+mean realized figure of the other trials' lists B (nearly the world's true mean for a list of
+that size), so its misses are list B's luck alone (``base.<metric>.world_mean_within_5pct``).
+
 Targets (issue 15): coverage and spend within 5% of realized (mean relative error, and in at
 least 95% of the trials), and the 95% intervals hold the realized coverage and spend in at
 least 90 of 100 trials. The reordered what-if is reported, not a target.
 
-Usage: ``python benchmarks/bench_twin.py [--quick]`` (quick: 5 trials of 400 rows; full: 100
-trials of 1,000 rows). Exits 1 when a target is missed. Last line: one JSON object.
+Usage: ``python benchmarks/bench_twin.py [--quick] [--trials N] [--rows N]`` (quick: 5 trials
+of 400 rows; full: 100 trials of 1,000 rows). Exits 1 when a target is missed. Last line: one
+JSON object.
 """
 
 from __future__ import annotations
@@ -67,7 +78,7 @@ def trial(world: Any, index: int, rows: int, draws: int, tmp: Path) -> dict[str,
     fit_list = with_segments(world, world.sample_records(rows, seed=10_000 + index))
     new_list = with_segments(world, world.sample_records(rows, seed=20_000 + index))
     ledger = tmp / f"fit-{index}.sqlite"
-    realized(world, WF, fit_list, ledger)
+    seen = realized(world, WF, fit_list, ledger)
     t0 = time.perf_counter()
     twin = Twin.fit(ledger, records=fit_list, segment_by=SEGMENT)
     fit_s = time.perf_counter() - t0
@@ -89,18 +100,35 @@ def trial(world: Any, index: int, rows: int, draws: int, tmp: Path) -> dict[str,
             figure = prediction[metric]
             real = truth[metric]
             out[f"{label}.{metric}.error"] = abs(figure.expected - real) / real if real else 0.0
+            out[f"{label}.{metric}.signed"] = (figure.expected - real) / real if real else 0.0
             out[f"{label}.{metric}.inside"] = figure.low <= real <= figure.high
             out[f"{label}.{metric}.width"] = (figure.high - figure.low) / real if real else 0.0
+    # the empirical baseline: list A's realized figures as the prediction (same row counts)
+    for metric in METRICS:
+        real = truth_base[metric]
+        out[f"base.{metric}.baseline_error"] = abs(seen[metric] - real) / real if real else 0.0
+        out[f"base.{metric}.realized"] = real
     return out
+
+
+def _world_mean_hits(results: list[dict[str, Any]], metric: str) -> int | None:
+    """Trials where the mean realized figure of the *other* trials is within 5% of this one's."""
+    real = [r[f"base.{metric}.realized"] for r in results]
+    if len(real) < 2:
+        return None
+    total = sum(real)
+    others = [(total - v) / (len(real) - 1) for v in real]
+    return sum(abs(o - v) <= 0.05 * v for o, v in zip(others, real, strict=True) if v)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--trials", type=int)
+    parser.add_argument("--rows", type=int)
     args = parser.parse_args()
     trials = args.trials or (5 if args.quick else 100)
-    rows = 400 if args.quick else 1000
+    rows = args.rows or (400 if args.quick else 1000)
     draws = 200
     world = default_world()
     t0 = time.perf_counter()
@@ -129,6 +157,14 @@ def main() -> int:
             figures[f"{label}.{metric}.mean_width"] = round(
                 statistics.mean(r[f"{label}.{metric}.width"] for r in results), 4
             )
+            figures[f"{label}.{metric}.mean_signed_error"] = round(
+                statistics.mean(r[f"{label}.{metric}.signed"] for r in results), 4
+            )
+    for metric in METRICS:
+        baseline = [r[f"base.{metric}.baseline_error"] for r in results]
+        figures[f"base.{metric}.baseline_mean_error"] = round(statistics.mean(baseline), 4)
+        figures[f"base.{metric}.baseline_within_5pct"] = sum(e <= 0.05 for e in baseline)
+        figures[f"base.{metric}.world_mean_within_5pct"] = _world_mean_hits(results, metric)
     misses = []
     for metric in ("coverage", "spend_usd"):
         if figures[f"base.{metric}.mean_error"] > 0.05:

@@ -17,6 +17,23 @@ ZoomInfo stronger on enterprise than on small companies; LeadMagic ``valid`` bou
 and ``valid_catch_all`` 3–5 % (±2 points); Findymail under 5 % invalid; a waterfall of three
 of them 80–90 % and at least 3 points below the independent model; and their coverage
 correlated with the first five providers' (mean phi coefficient of hit indicators > 0.05).
+Accuracy (right person, current address, among hits) is one minus the wrong/stale rate.
+
+Phones (issue 12), for the five providers that sell them (Apollo's phone reveal, ZoomInfo,
+Lusha, PDL, Prospeo's mobile) through the same oracle answers: each provider's mobile and
+any-phone share of the list, its mobile share of the people it found, and its wrong-number
+rate (returned numbers that do not reach the person asked for). Bands, from
+``../shared/field-notes.md``: a waterfall over the phone sellers finds a mobile for 55–75 % of
+the list ("Phones ~65 %, emails ~80 %", FullEnrich via leadbay, §4.1, ±10 points) and the
+mobile-to-email coverage ratio of the same waterfall is 0.71–0.91 (65/80 = 0.81, ±0.10);
+mobiles are scarcer than emails (each provider's mobile share 15–35 % of the list and 35–65 %
+of the people it found, below its email hit rate — the sandbox's calibration of that figure,
+``gtmkit/sandbox/phones.py``); wrong numbers 5–25 % of returned numbers (phone data turns over
+~3.5 % a month, §4.3 / §4.5: 7–21 % for records two to six months old, plus the stale and
+wrong-person records email data has too, well under the 42.9 % of a full year); and the
+correlation kept — the mobile waterfall at least 3 points under the independent model, and
+the mean phi of the sellers' mobile-hit indicators above 0.05.
+
 A missed check makes the script exit non-zero.
 
 The last line of output is one JSON object with every figure.
@@ -64,14 +81,118 @@ NEW_BANDS = {
 }
 NEW_WATERFALL = ("zoominfo", "leadmagic", "findymail")
 
+#: The providers that sell phones, in the order a phone waterfall tries them (Lusha, the mobile
+#: specialist, first; Apollo's asynchronous reveal after the databases).
+PHONE_SELLERS = ("lusha", "zoominfo", "apollo", "pdl", "prospeo")
+PHONE_BANDS = {
+    "mobile_of_list": (0.15, 0.35),
+    "mobile_of_found": (0.35, 0.65),
+    "wrong_number": (0.05, 0.25),
+    "mobile_waterfall": (0.55, 0.75),  # "Phones ~65%, emails ~80%", ±10 points
+    "mobile_to_email_ratio": (0.71, 0.91),  # 65 / 80 = 0.81, ±0.10
+    "waterfall_gap_points_min": 3.0,
+    "mean_phi_min": 0.05,
+}
 
-def _new_providers(oracle: ProviderOracle, sample_size: int) -> dict[str, Any]:
-    """The second wave's figures on the same sample ``calibration_report`` draws."""
+
+def _sample_answers(
+    oracle: ProviderOracle, sample_size: int
+) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    """The people ``calibration_report`` samples, and every provider's answer for each."""
     world = oracle.world
     rng = random.Random("calibration-0")
     rows = [world._row(i) for i in rng.sample(range(world.people.height), sample_size)]
     queries = [{k: r[k] for k in ("first_name", "last_name", "company_domain")} for r in rows]
-    found = {p: [oracle.person(p, q) for q in queries] for p in oracle.providers}
+    return rows, {p: [oracle.person(p, q) for q in queries] for p in oracle.providers}
+
+
+def _has_mobile(answer: Any) -> bool:
+    return bool(answer.found) and any(ph.type == "mobile" for ph in answer.phones)
+
+
+def _reaches_on_mobile(answer: Any) -> bool:
+    return any(ph.type == "mobile" and ph.reaches_person for ph in answer.phones)
+
+
+def _phones(oracle: ProviderOracle, sample_size: int) -> dict[str, Any]:
+    """Phone coverage and wrong numbers of the phone sellers, on the same sample."""
+    rows, found = _sample_answers(oracle, sample_size)
+    n = len(rows)
+    per: dict[str, dict[str, Any]] = {}
+    for p in PHONE_SELLERS:
+        hits = [a for a in found[p] if a.found]
+        numbers = [ph for a in hits for ph in a.phones]
+        mobiles = [ph for ph in numbers if ph.type == "mobile"]
+        with_mobile = sum(_has_mobile(a) for a in hits)
+        per[p] = {
+            "email_hit": round(len(hits) / n, 4),
+            "mobile_of_list": round(with_mobile / n, 4),
+            "mobile_of_found": round(with_mobile / len(hits), 4) if hits else 0.0,
+            "any_phone_of_list": round(sum(bool(a.phones) for a in hits) / n, 4),
+            "right_mobile_of_list": round(sum(map(_reaches_on_mobile, hits)) / n, 4),
+            "numbers_returned": len(numbers),
+            "wrong_number": round(sum(not ph.reaches_person for ph in numbers) / len(numbers), 4)
+            if numbers
+            else 0.0,
+            "wrong_mobile": round(sum(not ph.reaches_person for ph in mobiles) / len(mobiles), 4)
+            if mobiles
+            else 0.0,
+        }
+    mobile = sum(any(_has_mobile(found[p][i]) for p in PHONE_SELLERS) for i in range(n)) / n
+    any_phone = sum(
+        any(found[p][i].found and found[p][i].phones for p in PHONE_SELLERS) for i in range(n)
+    )
+    email = sum(any(found[p][i].found for p in PHONE_SELLERS) for i in range(n)) / n
+    independent = 1.0 - math.prod(1.0 - per[p]["mobile_of_list"] for p in PHONE_SELLERS)
+    flags = {p: [_has_mobile(a) for a in found[p]] for p in PHONE_SELLERS}
+    phis = {
+        f"{a}~{b}": round(_phi_flags(flags[a], flags[b]), 4)
+        for i, a in enumerate(PHONE_SELLERS)
+        for b in PHONE_SELLERS[i + 1 :]
+    }
+    return {
+        "providers": per,
+        "waterfall": {
+            "providers": list(PHONE_SELLERS),
+            "first_mobile_coverage": round(mobile, 4),
+            "first_any_coverage": round(any_phone / n, 4),
+            "email_coverage": round(email, 4),
+            "mobile_to_email_ratio": round(mobile / email, 4),
+            "independent_mobile_prediction": round(independent, 4),
+            "gap_points": round(100 * (independent - mobile), 2),
+        },
+        "phi_mobile": phis,
+        "mean_phi_mobile": round(sum(phis.values()) / len(phis), 4),
+    }
+
+
+def _check_phones(phones: dict[str, Any]) -> dict[str, bool]:
+    def within(key: str, value: float) -> bool:
+        lo, hi = PHONE_BANDS[key]
+        return lo <= value <= hi
+
+    per = phones["providers"].values()
+    wf = phones["waterfall"]
+    return {
+        "mobile_of_list_in_band": all(within("mobile_of_list", p["mobile_of_list"]) for p in per),
+        "mobile_of_found_in_band": all(
+            within("mobile_of_found", p["mobile_of_found"]) for p in per
+        ),
+        "mobiles_scarcer_than_emails": all(p["mobile_of_list"] < p["email_hit"] for p in per),
+        "wrong_numbers_in_band": all(within("wrong_number", p["wrong_number"]) for p in per),
+        "mobile_waterfall_in_band": within("mobile_waterfall", wf["first_mobile_coverage"]),
+        "mobile_to_email_ratio_in_band": within(
+            "mobile_to_email_ratio", wf["mobile_to_email_ratio"]
+        ),
+        "mobile_waterfall_below_independent": wf["gap_points"]
+        >= PHONE_BANDS["waterfall_gap_points_min"],
+        "mobile_coverage_correlated": phones["mean_phi_mobile"] > PHONE_BANDS["mean_phi_min"],
+    }
+
+
+def _new_providers(oracle: ProviderOracle, sample_size: int) -> dict[str, Any]:
+    """The second wave's figures on the same sample ``calibration_report`` draws."""
+    rows, found = _sample_answers(oracle, sample_size)
 
     def share(flags: list[bool]) -> float | None:
         return round(sum(flags) / len(flags), 4) if flags else None
@@ -120,14 +241,29 @@ def _new_providers(oracle: ProviderOracle, sample_size: int) -> dict[str, Any]:
         },
         "phi_new_vs_first_five": phis,
         "mean_phi": round(sum(phis.values()) / len(phis), 4),
+        "accuracy": {p: round(1.0 - wrong, 4) for p, wrong in _wrong(found).items()},
     }
+
+
+def _wrong(found: dict[str, list[Any]]) -> dict[str, float]:
+    """Wrong person or not current, among each new provider's hits."""
+    out = {}
+    for p in NEW_PROVIDERS:
+        hits = [a for a in found[p] if a.found]
+        out[p] = sum(not (a.correct_person and a.email_current) for a in hits) / len(hits)
+    return out
 
 
 def _phi(a: list[Any], b: list[Any]) -> float:
     """Phi coefficient of two providers' hit indicators over the same people."""
+    return _phi_flags([bool(v.found) for v in a], [bool(v.found) for v in b])
+
+
+def _phi_flags(a: list[bool], b: list[bool]) -> float:
+    """Phi coefficient of two indicator lists over the same people."""
     n = len(a)
-    x = [1.0 if v.found else 0.0 for v in a]
-    y = [1.0 if v.found else 0.0 for v in b]
+    x = [1.0 if v else 0.0 for v in a]
+    y = [1.0 if v else 0.0 for v in b]
     mx, my = sum(x) / n, sum(y) / n
     cov = sum((xi - mx) * (yi - my) for xi, yi in zip(x, y, strict=True)) / n
     sd = math.sqrt(mx * (1 - mx) * my * (1 - my))
@@ -324,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     checks = _check(report)
     new = _new_providers(oracle, min(args.sample, default.people.height))
     checks |= _check_new(report, new)
+    phones = _phones(oracle, min(args.sample, default.people.height))
+    checks |= _check_phones(phones)
 
     rng = random.Random(1)
     people = default.people.to_dicts()
@@ -376,6 +514,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{nwf['independent_prediction']:.1%}, gap {nwf['gap_points']:.1f} pts); mean phi vs "
         f"the first five {new['mean_phi']:.3f}"
     )
+    print("new providers' accuracy (right, current email among hits): " + ", ".join(
+        f"{p} {v:.1%}" for p, v in new["accuracy"].items()
+    ))  # fmt: skip
+    print("{:10s} {:>6s} {:>7s} {:>7s} {:>6s} {:>7s} {:>7s}".format(
+        "phones", "email", "mobile", "m|found", "any", "wrongn", "wrongm"
+    ))  # fmt: skip
+    for provider, f in phones["providers"].items():
+        print(
+            f"{provider:10s} {f['email_hit']:6.1%} {f['mobile_of_list']:7.1%} "
+            f"{f['mobile_of_found']:7.1%} {f['any_phone_of_list']:6.1%} "
+            f"{f['wrong_number']:7.1%} {f['wrong_mobile']:7.1%}"
+        )
+    pwf = phones["waterfall"]
+    print(
+        f"phone waterfall {' -> '.join(pwf['providers'])}: first mobile "
+        f"{pwf['first_mobile_coverage']:.1%} (independent model "
+        f"{pwf['independent_mobile_prediction']:.1%}, gap {pwf['gap_points']:.1f} pts), first "
+        f"any {pwf['first_any_coverage']:.1%}, email {pwf['email_coverage']:.1%}, mobile/email "
+        f"{pwf['mobile_to_email_ratio']:.2f}; mean phi of mobile hits "
+        f"{phones['mean_phi_mobile']:.3f}"
+    )
     print(
         f"oracle: {speed['oracle_answers_per_s_cold']:,} answers/s cold "
         f"({speed['oracle_answers_per_cpu_s_cold']:,} per CPU-second), "
@@ -400,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         "world_companies": default.companies.height,
         **{k: v for k, v in report.items() if k != "world"},
         "new_providers": new,
+        "phones": phones,
         **speed,
         **http,
         "checks": checks,

@@ -35,6 +35,7 @@ __all__ = [
     "latency_distribution",
     "overlap_heatmap",
     "pareto_frontier",
+    "phone_quality",
     "place_labels",
     "segment_heatmap",
     "segment_sources",
@@ -238,11 +239,12 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
         "usd_per_hit:Q", title="Cost per hit (USD)", axis=alt.Axis(format=MONEY), scale=x_scale
     )
     y_scale = alt.Scale(domain=[0, 1])
+    found = "a phone" if "mobiles" in m.columns else "an email"  # a phone comparison's metrics
     bars = base.mark_rule(strokeWidth=2).encode(
         x=x,
         y=alt.Y(
             "hit_rate_low:Q",
-            title="Hit rate (share of rows with an email)",
+            title=f"Hit rate (share of rows with {found})",
             axis=alt.Axis(format=PERCENT),
             scale=y_scale,
         ),
@@ -396,6 +398,7 @@ def pareto_frontier(
     metric: Literal["coverage", "usable_coverage"] = "coverage",
     max_background_points: int = MAX_BACKGROUND_POINTS,
     title: str | None = None,
+    field: Literal["email", "phone"] = "email",
 ) -> alt.LayerChart:
     """Coverage against expected cost per row for provider subsets; frontier and pick marked.
 
@@ -406,6 +409,8 @@ def pareto_frontier(
         metric: which coverage to plot.
         max_background_points: non-frontier subsets are drawn (faint) only up to this many,
             keeping the embedded data small; beyond it only the frontier is drawn.
+        field: what the rows were searched for (``"phone"`` for a phone comparison's
+            frontier: the axis then says "Rows with a phone").
     """
     f = _frame(frontier, "frontier")
     _need(f, ["order", metric, "cost_per_row_usd", "pareto"], "chart")
@@ -421,7 +426,9 @@ def pareto_frontier(
         background = background.head(0)
         note = " Other subsets omitted (too many to draw)."
     front = data.filter(pl.col("pareto")).sort("cost_per_row_usd")
-    y_title = "Rows with an email" if metric == "coverage" else "Rows with a usable email"
+    noun = "phone" if field == "phone" else "email"
+    found = ("a " if noun == "phone" else "an ") + noun
+    y_title = f"Rows with {found if metric == 'coverage' else 'a usable ' + noun}"
     x = alt.X(
         "cost_per_row_usd:Q", title="Expected cost per input row (USD)", axis=alt.Axis(format=MONEY)
     )
@@ -718,3 +725,132 @@ def segment_sources(
         )
     )
     return chart
+
+
+#: The parts of a phone bar, best first, and their colours (a wrong number in a warning red).
+PHONE_PARTS: tuple[str, ...] = (
+    "Mobile that reaches them",
+    "Other line that reaches them",
+    "Number not checked",
+    "Wrong number",
+)
+_PHONE_COLOURS = [PALETTE[2], PALETTE[0], "#9e9e9e", "#c0392b"]
+
+
+def phone_quality(comparison: Any, *, title: str | None = None) -> alt.LayerChart:
+    """What each provider's phones are worth: one stacked bar per provider over the sampled
+    rows — mobiles that reach the person, other lines (direct, switchboard) that do, numbers
+    not checked (no truth for the row), wrong numbers — labelled with the cost per usable phone.
+
+    Args:
+        comparison: a phone ``Comparison`` (``compare(..., field="phone")``; uses
+            ``.observations`` and ``.metrics``) or its observations frame (``provider``,
+            ``hit``, ``phone_type``, ``correct``; the label then needs ``list_credits`` and
+            is left out without prices).
+
+    Example:
+        >>> import polars as pl
+        >>> obs = pl.DataFrame({"provider": ["a", "a", "b", "b"], "row_id": [0, 1, 0, 1],
+        ...     "hit": [True, True, True, False], "phone_type": ["mobile", "office", "direct",
+        ...     None], "correct": [True, False, True, None]})
+        >>> phone_quality(obs).to_dict()["layer"][0]["mark"]["type"]
+        'bar'
+    """
+    obs = _frame(comparison, "observations")
+    _need(obs, ["provider", "hit", "phone_type", "correct"], "phone chart")
+    part = (
+        pl.when(pl.col("correct").is_null())
+        .then(pl.lit(PHONE_PARTS[2]))
+        .when(~pl.col("correct"))
+        .then(pl.lit(PHONE_PARTS[3]))
+        .when(pl.col("phone_type") == "mobile")
+        .then(pl.lit(PHONE_PARTS[0]))
+        .otherwise(pl.lit(PHONE_PARTS[1]))
+    )
+    rows = obs.group_by("provider").agg(pl.len().alias("rows"))
+    data = (
+        obs.filter(pl.col("hit"))
+        .with_columns(part.alias("part"))
+        .group_by("provider", "part")
+        .agg(pl.len().alias("phones"))
+        .join(rows, on="provider")
+        .with_columns(
+            share=pl.col("phones") / pl.col("rows"),
+            _order=pl.col("part").replace_strict(
+                {p: i for i, p in enumerate(PHONE_PARTS)}, return_dtype=pl.Int64
+            ),
+        )
+    )
+    metrics = getattr(comparison, "metrics", None)
+    labels = rows.with_columns(label=pl.lit(""))
+    if isinstance(metrics, pl.DataFrame) and "usd_per_usable" in metrics.columns:
+        labels = pl.DataFrame(
+            {
+                "provider": metrics["provider"].to_list(),
+                "label": [
+                    "no usable phone" if usd is None else f"${usd:,.3f} per usable phone"
+                    for usd in metrics["usd_per_usable"].to_list()
+                ],
+            },
+            schema={"provider": pl.String, "label": pl.String},
+        )
+    # the best provider (most numbers that reach the person) on top
+    reach = (
+        data.filter(pl.col("part").is_in(PHONE_PARTS[:2]))
+        .group_by("provider")
+        .agg(pl.col("share").sum())
+    )
+    ranked = labels.join(reach, on="provider", how="left").sort(
+        [pl.col("share").fill_null(0.0), "provider"], descending=[True, False]
+    )
+    order = ranked["provider"].to_list()
+    totals = data.group_by("provider").agg(pl.col("share").sum().alias("found"))
+    labels = ranked.join(totals, on="provider", how="left").with_columns(
+        pl.col("found").fill_null(0.0)
+    )
+    present = set(data["part"].to_list())
+    shown = [p for p in PHONE_PARTS if p in present]  # a legend lists only what is drawn
+    colours = [c for p, c in zip(PHONE_PARTS, _PHONE_COLOURS, strict=True) if p in present]
+    y = alt.Y("provider:N", title="Provider", sort=order)
+    x_scale = alt.Scale(domain=[0, 1])
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X(
+                "share:Q",
+                title="Share of the sampled rows",
+                axis=alt.Axis(format=PERCENT),
+                scale=x_scale,
+                stack="zero",
+            ),
+            color=alt.Color(
+                "part:N",
+                title="Number found",
+                sort=shown,
+                scale=alt.Scale(domain=shown, range=colours),
+                legend=alt.Legend(orient="bottom", columns=2),
+            ),
+            order=alt.Order("_order:Q"),
+            tooltip=[
+                alt.Tooltip("provider:N", title="Provider"),
+                alt.Tooltip("part:N", title="Number found"),
+                alt.Tooltip("phones:Q", title="Rows", format=","),
+                alt.Tooltip("share:Q", title="Share of the rows", format=".1%"),
+            ],
+        )
+    )
+    text = (
+        alt.Chart(labels)
+        .mark_text(align="left", baseline="middle", dx=6, fontSize=_LABEL_FONT)
+        .encode(y=y, x=alt.X("found:Q", scale=x_scale), text="label:N")
+    )
+    return _layered(bars, text).properties(
+        width=PLOT_WIDTH,
+        height=alt.Step(30),
+        title=alt.Title(
+            title or "Phones found, and how many reach the person",
+            subtitle="Each bar is one provider over the same rows; the rest found no number.",
+        ),
+    )

@@ -9,7 +9,7 @@ module is not installed yet says so instead of breaking the others. Adding a com
 Example:
     >>> from gtmkit.cli import COMMANDS, main
     >>> list(COMMANDS)
-    ['demo', 'report', 'lab', 'serve', 'worker', 'consume', 'serve-webhooks', 'approve']
+    ['demo', 'report', 'lab', 'serve', 'worker', 'consume', 'serve-webhooks', 'approve', 'dlq']
     >>> main(["--version"])
     gtmkit 0.1.0
     0
@@ -18,7 +18,7 @@ Example:
     ...     status = main(["frobnicate"])  # doctest: +NORMALIZE_WHITESPACE
     gtmkit: unknown command 'frobnicate'; known commands: demo, report, lab, serve, worker, consume,
     serve-webhooks,
-    approve
+    approve, dlq
     (gtmkit --help describes them)
     >>> status
     2
@@ -104,6 +104,12 @@ COMMANDS: dict[str, Command] = {
             "gtmkit.integrations.slack_approvals",
             "main",
             "approve (or --reject) a run waiting for approval of its estimated spend",
+        ),
+        Command(
+            "dlq",
+            "gtmkit.events.replay",
+            "main",
+            "list an event pipeline's dead letters, or replay them to leads.new once each",
         ),
     )
 }

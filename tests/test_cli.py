@@ -32,7 +32,8 @@ def test_python_dash_m_gtmkit_lists_the_commands() -> None:
     assert done.returncode == 0, done.stderr
     listed = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ")]
     assert listed == [
-        "demo", "report", "lab", "serve", "worker", "consume", "serve-webhooks", "approve"
+        "demo", "report", "lab", "serve", "worker", "consume", "serve-webhooks", "approve",
+        "dlq",
     ] == list(COMMANDS)  # fmt: skip
 
 
@@ -82,7 +83,7 @@ def test_each_command_gets_exactly_its_arguments(
     assert seen == [args]
 
 
-@pytest.mark.parametrize("name", ["demo", "lab", "serve"])
+@pytest.mark.parametrize("name", ["demo", "lab", "serve", "dlq"])
 def test_each_command_has_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([name, "--help"]) == 0
     shown = capsys.readouterr().out

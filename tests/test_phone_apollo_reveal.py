@@ -147,3 +147,17 @@ def test_the_handler_stores_once_refuses_junk_and_a_receiver_can_serve_it(tmp_pa
         assert result.records["phone"].is_not_null().sum() > 0
     finally:
         server.shutdown()
+
+
+def test_a_connection_outlives_its_simulation_and_still_gets_its_reveals(records):
+    """``simulate().connect(...)`` with the simulation not kept: its inbox folder used to go with
+    the simulation, and every reveal then failed on a missing SQLite file."""
+    import gc
+
+    conn = simulate().connect(["apollo"])
+    gc.collect()  # the simulation is gone; its adapters (and their inbox) are not
+    apollo = conn["apollo"]
+    assert apollo.inbox.path.parent.is_dir()
+    apollo.want_fields(frozenset({"email", "phone"}))
+    finding = asyncio.run(apollo.lookup(records.row(0, named=True)))
+    assert finding.error is None, finding.error

@@ -4,13 +4,14 @@ newline or holding quotes and backslashes, bytes arguments, loggers made later."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from urllib.parse import quote
 
 import pytest
 
-from gtmkit.providers import _redact
+from gtmkit.providers import _redact, credentials
 from gtmkit.providers._redact import (
     SecretsLogFilter,
     install_log_redaction,
@@ -23,6 +24,12 @@ KEYS = {
     "APOLLO_API_KEY": 'ak"q\\b-9',  # a quote and a backslash
     "HUBSPOT_ACCESS_TOKEN": "pat-na1-5e'x",  # a SECRET_ENV_VARS hook's variable
 }
+
+
+@pytest.fixture(autouse=True)
+def _nothing_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no run-time secret remembered (earlier tests' adapters held some)."""
+    monkeypatch.setattr(credentials, "_held", {})
 
 
 @pytest.fixture
@@ -105,3 +112,45 @@ def test_installed_once_on_every_httpx_httpcore_and_gtmkit_logger(
     late.debug("headers=%r", [(b"Authorization", keys["HUNTER_API_KEY"].encode())])
     assert caplog.records and "***" in caplog.text
     assert keys["HUNTER_API_KEY"] not in caplog.text
+
+
+def _connected_keys(tmp_path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Keys that reach adapters without any environment variable: api_keys= and a .env file."""
+    from gtmkit.providers import connect
+
+    for variable in secret_env_vars():
+        monkeypatch.delenv(variable, raising=False)
+    env_file = tmp_path / "keys.env"
+    env_file.write_text('APOLLO_API_KEY="ap-from-file\\\\q9"\nZOOMINFO_CLIENT_ID=zi-client-77x\n')
+    keys = {"hunter": 'hk-explicit"77', "zoominfo": "zi-secret-given-5"}
+    conn = connect(
+        ["hunter", "apollo", "zoominfo"],
+        mode="live",
+        api_keys=keys,
+        env_file=env_file,
+        base_urls={n: "http://127.0.0.1:9/x" for n in keys},
+    )
+    asyncio.run(conn.aclose())
+    return {**keys, "apollo": "ap-from-file\\\\q9", "client id": "zi-client-77x"}
+
+
+def test_keys_given_to_connect_or_read_from_a_dotenv_file_are_masked(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    for name, key in _connected_keys(tmp_path, monkeypatch).items():
+        for spelling in (key, repr(key), json.dumps(key), quote(key, safe="")):
+            text = _filtered("echo=%s end", spelling).getMessage()
+            assert key not in text and "***" in text, (name, text)
+
+
+def test_a_token_fetched_at_run_time_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gtmkit.providers.credentials import Secret
+
+    for variable in secret_env_vars():
+        monkeypatch.delenv(variable, raising=False)
+    token = 'tok-"runtime\\9x'
+    assert _filtered("Bearer %s", token).getMessage() == f"Bearer {token}"  # not known yet
+    held = Secret(token)  # what the ZoomInfo adapter does with the grant's access_token
+    assert _filtered("Bearer %s", token).getMessage() == "Bearer ***"
+    assert repr(held) == "Secret(***)"
+    assert _filtered("x=%s", "short").getMessage() == "x=short"  # short values: never held

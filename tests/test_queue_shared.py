@@ -30,7 +30,7 @@ from gtmkit.queue.shared import (  # noqa: E402
     RedisLimiter,
 )
 from gtmkit.waterfall.budget import BudgetExhausted  # noqa: E402
-from gtmkit.waterfall.lookup import Answer, Lookup, RowAccount, Sent  # noqa: E402
+from gtmkit.waterfall.lookup import Answer, Failure, Lookup, RowAccount, Sent  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -310,3 +310,99 @@ def test_a_provider_one_worker_stops_is_stopped_in_every_worker(conn: Any) -> No
     time.sleep(0.6)
     other._synced = float("-inf")
     assert other.blocked("hunter") is None and other.blocked("pdl") is not None
+
+
+def test_a_dead_executions_unsent_holds_are_freed_and_its_sent_one_stays(conn: Any) -> None:
+    """Execution ``job-1:a`` holds three reservations, one of them for a call it sent; it
+    dies and job-1 is run again as ``job-1:b``: the two holds never sent are freed, the sent
+    one stays at its worst case, and a hold of another job still running is not touched.
+    Had ``job-1:a`` only stalled, its next call finds its hold gone and is not sent."""
+    RedisBudget.create(conn, "r", 10.0, None)
+    dead = RedisBudget(conn, "r", owner="job-1:a")
+    other = RedisBudget(conn, "r", owner="job-2:c")
+    conn.zadd("started", {"job-2:rq-exec": 1e12})  # job-2 still runs; job-1 does not
+    leases = Leases(conn)
+    journal = _journal(conn, "job-1:a", leases)
+
+    async def go() -> Any:
+        holds = [await dead.reserve(2.0, 0.2) for _ in range(3)]
+        await other.reserve(1.0, 0.1)
+        sent = _lookup()
+        sent.hold = holds[0]
+        assert not isinstance(await journal.intend(sent), Answer | Failure | bool)
+        assert RedisBudget(conn, "r", owner="job-1:b").release_unsent(None) == 2
+        late = Lookup("hunter", provider_class("hunter"), "bob|acme.io", {}, RowAccount(2),
+                      step=0, worst=2.0, price=0.1, hold=holds[1])  # fmt: skip
+        return await journal.intend(late)
+
+    try:
+        refused = asyncio.run(go())
+    finally:
+        leases.stop()
+    assert isinstance(refused, Failure) and refused.kind == "stopped"
+    assert dead.held_credits() == pytest.approx(2.0 + 1.0)  # the sent call and job-2's
+    assert RedisBudget(conn, "r").release_unsent("started") == 0  # job-2 is live: kept
+    conn.delete("started")
+    assert RedisBudget(conn, "r").release_unsent("started") == 1  # job-2 died too
+    assert dead.held_credits() == pytest.approx(2.0)
+
+
+def test_a_dead_executions_sent_hold_counts_as_spent_until_it_settles(conn: Any) -> None:
+    """A call a dead execution had sent may have been billed: once that execution is known
+    dead its hold counts as spent, so a row waiting for room learns the budget is exhausted
+    instead of waiting for good; if the execution was only stalled and its answer comes back,
+    the hold settles to what was charged and the rest is free again."""
+    RedisBudget.create(conn, "lost", 3.0, None)
+    dead = RedisBudget(conn, "lost", owner="job-1:a")
+    live = RedisBudget(conn, "lost", owner="job-1:b")
+    leases = Leases(conn)
+    journal = RedisJournal(conn, "lost", execution="job-1:a", ttl_s=0.0, leases=leases)
+
+    async def go() -> Any:
+        hold = await dead.reserve(2.0, 0.2)
+        sent = Lookup("hunter", provider_class("hunter"), "eve|lost.io", {}, RowAccount(1),
+                      step=0, worst=2.0, price=0.1, hold=hold)  # fmt: skip
+        assert not isinstance(await journal.intend(sent), Answer | Failure | bool)
+        mine = live.try_reserve(1.0, 0.1)  # fits beside the call in flight
+        assert mine and live.try_reserve(1.0, 0.1) is None  # wait: calls in flight may free room
+        assert live.release_unsent(None) == 0  # job-1:a is dead; its one hold was sent
+        return hold, mine
+
+    try:
+        hold, mine = asyncio.run(go())
+    finally:
+        leases.stop()
+    assert live.lost_credits() == pytest.approx(2.0)
+    assert live.held_credits() == pytest.approx(3.0)
+    live.settle_now(mine, credits=1.0, usd=0.1)
+    assert live.try_reserve(1.0, 0.1) is False  # exhausted (1 spent + 2 lost), not "wait"
+    dead.settle_now(hold, credits=1.0, usd=0.1)  # it only stalled: its answer came back
+    assert live.lost_credits() == 0.0 and live.held_credits() == 0.0
+    assert live.spent_credits == pytest.approx(2.0)
+    assert live.try_reserve(1.0, 0.1) is not None  # the unused worst case is free again
+
+
+def test_the_answer_booked_settles_its_hold_in_the_same_step(conn: Any) -> None:
+    """The hold is settled by the script that books the answer: a worker killed right after
+    leaves no hold behind, and the engine's own settle afterwards books nothing twice."""
+    RedisBudget.create(conn, "booked", 5.0, None)
+    budget = RedisBudget(conn, "booked", owner="job-1:a")
+    leases = Leases(conn)
+    journal = RedisJournal(conn, "booked", execution="job-1:a", ttl_s=0.0, leases=leases)
+
+    async def go() -> Any:
+        hold = await budget.reserve(2.0, 0.2)
+        lk = Lookup("hunter", provider_class("hunter"), "kim|booked.io", {}, RowAccount(1),
+                    step=0, worst=2.0, price=0.1, hold=hold)  # fmt: skip
+        attempt = await journal.intend(lk)
+        assert not isinstance(attempt, Answer | Failure | bool)
+        journal.done(lk, attempt, _sent("kim@booked.io"))
+        return hold
+
+    try:
+        hold = asyncio.run(go())
+    finally:
+        leases.stop()
+    assert budget.held_credits() == 0.0 and budget.spent_credits == pytest.approx(1.0)
+    budget.settle_now(hold, credits=1.0, usd=0.1)  # the Meter's settle: nothing left to do
+    assert budget.spent_credits == pytest.approx(1.0)

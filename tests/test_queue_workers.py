@@ -29,6 +29,7 @@ redis = pytest.importorskip("redis")
 rq = pytest.importorskip("rq")
 
 from gtmkit.queue import QueueError, RunHandle  # noqa: E402
+from gtmkit.queue.shared import RedisBudget  # noqa: E402
 from gtmkit.sandbox import simulate  # noqa: E402
 
 
@@ -111,9 +112,11 @@ def test_a_worker_killed_mid_job_has_its_job_retried_by_another(server: RedisSer
     assert billed_total(sim) <= result.totals["credits"] + result.totals["credits_held"] + 1e-9
 
 
-def _kill_a_busy_worker(conn: Any, handle: RunHandle, workers: list[Any]) -> tuple[str, str]:
-    """SIGKILL a worker while it is in the middle of a job with calls made; returns its name
-    and the job's id."""
+def _kill_a_busy_worker(
+    conn: Any, handle: RunHandle, workers: list[Any], *, after: int = 10
+) -> tuple[str, str]:
+    """SIGKILL a worker while it is in the middle of a job with ``after`` calls made; returns
+    its name and the job's id."""
     from rq import Worker
 
     by_name = {f"kill-{i}": w for i, w in enumerate(workers)}
@@ -125,7 +128,7 @@ def _kill_a_busy_worker(conn: Any, handle: RunHandle, workers: list[Any]) -> tup
                 continue
             ours = [r for r in conn.lrange(f"gtmkit:run:{handle.run_id}:attempts", 0, -1)
                     if job_id.encode() in r]  # fmt: skip
-            if len(ours) >= 10:
+            if len(ours) >= after:
                 by_name[worker.name].send_signal(signal.SIGKILL)
                 by_name[worker.name].wait()
                 return worker.name, job_id
@@ -251,3 +254,35 @@ def test_three_workers_share_one_rate_limit(server: RedisServer) -> None:
     spread = {rq.job.Job.fetch(f"gtmkit-{handle.run_id}-{i}", connection=handle.conn)
               .worker_name for i in range(result.totals["chunks"])}  # fmt: skip
     assert len(spread) >= 2
+
+
+def test_a_killed_workers_unsent_holds_are_released_when_its_chunk_is_rerun(
+    server: RedisServer,
+) -> None:
+    """Rows reserve their worst case before they wait for the rate limiter, so a worker
+    killed mid-chunk holds many reservations for calls it never sent. When its chunk is
+    re-run those are released (the budget is spent to its cap, as the provider's own counter
+    shows); only its calls in flight at the kill stay held, at their worst case."""
+    records = world_records(120, seed=9)
+    budget = 40.0
+    sim = simulate(attack_world())
+    conn = redis.Redis.from_url(server.url)
+    with sim.serve() as srv:
+        workers = _workers(server.url, 2, "kill")
+        try:
+            handle = waterfall(["hunter"], verify=None).enqueue(
+                records, redis_url=server.url, batch_size=40, budget_credits=budget,
+                rate_limits={"hunter": 12}, **_options(srv.base_urls),
+            )  # fmt: skip
+            _kill_a_busy_worker(conn, handle, workers, after=3)
+            result = handle.wait(timeout_s=90).result()
+        finally:
+            stop_workers(workers)
+    lost = result.attempts.filter(pl.col("state") == "lost")
+    held = RedisBudget(conn, handle.run_id).held_credits()
+    assert held == pytest.approx(float(lost["worst_case"].sum()))  # nothing else still held
+    assert held <= 1.0 * len(lost) and len(lost) <= 4
+    billed = billed_total(sim)
+    assert billed <= budget + 1e-9
+    assert billed >= budget - held - 1.0  # the budget was spent, not shrunk by the dead worker
+    assert result.totals["chunks_failed"] == 0

@@ -37,6 +37,12 @@ from gtmkit.comparison.outcomes import (
     truth_from_column,
 )
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
+from gtmkit.comparison.phones import (
+    PHONE_TRUTH_COLUMNS,
+    attach_phone_truth,
+    judge_phones,
+    phone_observations,
+)
 from gtmkit.comparison.recommend import Recommendation, recommend
 from gtmkit.comparison.run import (
     Comparison,
@@ -51,6 +57,7 @@ from gtmkit.comparison.stats import MAX_ACTIONABLE_INTERVAL_WIDTH, wilson_interv
 __all__ = [
     "DEFAULT_EXACT_LIMIT",
     "MAX_ACTIONABLE_INTERVAL_WIDTH",
+    "PHONE_TRUTH_COLUMNS",
     "CompareError",
     "Comparison",
     "HitPattern",
@@ -59,6 +66,7 @@ __all__ = [
     "Recommendation",
     "TruthError",
     "accuracy_by_source",
+    "attach_phone_truth",
     "attach_truth",
     "best_order",
     "brute_force_orders",
@@ -71,10 +79,12 @@ __all__ = [
     "heuristic_order",
     "holdout_report",
     "judge_emails",
+    "judge_phones",
     "load_truth",
     "normalize_truth",
     "observations_from_attempts",
     "pairwise_overlap",
+    "phone_observations",
     "provider_costs",
     "provider_metrics",
     "recommend",

@@ -21,6 +21,11 @@ Definitions (one row per provider, or per provider × segment value):
 * ``latency_p50_s`` / ``latency_p95_s``: over lookups actually sent (cache answers excluded).
 * ``errors``: failed attempts (retries included); ``error_rate``: lookups that ended in an error
   ÷ n.
+* Phone steps (observations with a ``mobile`` column, see ``gtmkit.comparison.phones``): a hit
+  is a number, ``accuracy`` the share that reaches the person (1 − the wrong-number rate),
+  money is what each lookup measurably cost; ``mobiles`` / ``mobile_rate`` (mobiles ÷ n),
+  ``usable_mobiles``, ``usd_per_usable_mobile`` and ``credits_held`` (still held at the worst
+  case, e.g. Apollo reveals never delivered: they may yet be billed) are added.
 * ``too_wide``: the hit-rate or accuracy interval is wider than
   :data:`~gtmkit.comparison.stats.MAX_ACTIONABLE_INTERVAL_WIDTH` (0.20, i.e. ± 10 points);
   ``warning`` says which and how many rows it would take.
@@ -56,15 +61,15 @@ def _cost_frame(costs: Mapping[str, ProviderCost]) -> pl.DataFrame:
         {
             "provider": list(costs),
             "_per_call": [c.pays_on_miss for c in costs.values()],
-            "_usd_unit": [c.usd_per_billed_call for c in costs.values()],
             "_credit_unit": [c.credits_per_billed_call for c in costs.values()],
+            "_usd_per_credit": [c.usd_per_credit for c in costs.values()],
             "billing": [c.billing for c in costs.values()],
         },
         schema={
             "provider": pl.String,
             "_per_call": pl.Boolean,
-            "_usd_unit": pl.Float64,
             "_credit_unit": pl.Float64,
+            "_usd_per_credit": pl.Float64,
             "billing": pl.String,
         },
     )
@@ -95,6 +100,13 @@ def provider_metrics(
     truth_known = obs["correct"].is_not_null().any()
     called = obs.filter(pl.col("called")).join(_cost_frame(costs), on="provider", how="left")
     billed_row = pl.when(pl.col("_per_call")).then(pl.col("answered")).otherwise(pl.col("hit"))
+    rule_credits = billed_row.cast(pl.Float64) * pl.col("_credit_unit")
+    # a phone step's lookups carry what they really cost (list_credits, see
+    # gtmkit.comparison.phones): a reveal bills more with a mobile; null falls back to the rule
+    if "list_credits" in obs.columns:
+        list_credits = pl.coalesce(pl.col("list_credits"), rule_credits)
+    else:
+        list_credits = rule_credits
     sent = ~pl.col("cached")
     agg = called.group_by(keys, maintain_order=True).agg(
         pl.len().alias("n"),
@@ -104,8 +116,8 @@ def provider_metrics(
         pl.col("verified").sum().alias("verified"),
         pl.col("catch_all").sum().alias("catch_alls"),
         pl.col("usable").fill_null(False).sum().alias("usable"),
-        (billed_row.cast(pl.Float64) * pl.col("_usd_unit")).sum().alias("_usd"),
-        (billed_row.cast(pl.Float64) * pl.col("_credit_unit")).sum().alias("_credits"),
+        (list_credits * pl.col("_usd_per_credit")).sum().alias("_usd"),
+        list_credits.sum().alias("_credits"),
         pl.col("credits").sum().alias("credits_paid"),
         pl.col("cost_usd").sum().alias("usd_paid"),
         pl.col("latency_s").filter(sent).quantile(0.5, "linear").alias("latency_p50_s"),
@@ -114,6 +126,25 @@ def provider_metrics(
         (pl.col("outcome") == "error").sum().alias("_error_lookups"),
         pl.col("billing").first(),
     )
+    phone_cols: list[str] = []
+    if "mobile" in obs.columns:  # a phone step: how many finds are mobiles, and usable ones
+        phone_cols = [
+            "mobiles",
+            "mobile_rate",
+            "usable_mobiles",
+            "usd_per_usable_mobile",
+            "credits_held",
+        ]
+        extra = called.group_by(keys, maintain_order=True).agg(
+            pl.col("mobile").fill_null(False).sum().alias("mobiles"),
+            (pl.col("mobile").fill_null(False) & pl.col("usable").fill_null(False))
+            .sum()
+            .alias("usable_mobiles"),
+            pl.col("credits_held").fill_null(0.0).sum().alias("credits_held")
+            if "credits_held" in obs.columns
+            else pl.lit(0.0).alias("credits_held"),
+        )
+        agg = agg.join(extra, on=keys, how="left", nulls_equal=True)
     out = (
         agg.with_columns(
             hit_rate=pl.col("hits") / pl.col("n"),
@@ -146,6 +177,13 @@ def provider_metrics(
         False
     )
     pct = f"{max_interval_width * 50:.0f}"
+    if phone_cols:
+        out = out.with_columns(
+            mobile_rate=pl.col("mobiles") / pl.col("n"),
+            usd_per_usable_mobile=pl.when(pl.col("usable_mobiles") > 0).then(
+                pl.col("_usd") / pl.col("usable_mobiles")
+            ),
+        )
     out = out.with_columns(too_wide=hit_wide | acc_wide).with_columns(
         warning=pl.when(hit_wide)
         .then(
@@ -196,4 +234,5 @@ def provider_metrics(
         "error_rate",
         "too_wide",
         "warning",
+        *phone_cols,
     ).sort(keys)

@@ -15,10 +15,13 @@ their order, and the cheapest order of a set ``S`` satisfies
 
     best(S) = min over p in S of  best(S − {p}) + unit(p) · |billed(p) ∩ missed_by_all(S − {p})|
 
-a dynamic program over the ``2**n`` subsets (``n · 2**(n-1)`` transitions, each one AND and a
-popcount on Python ints). It is exact, and gives the best order of *every* subset at once —
-the frontier for free. ``exact_limit`` (default 16 providers: 65,536 subsets) bounds it; beyond,
-:func:`frontier` uses a documented heuristic (see :func:`heuristic_frontier`).
+(with measured per-row prices — ``HitPattern.charges``, e.g. a phone reveal billed only with a
+mobile — the unit · popcount term becomes a sum over the provider's price tiers: still a
+function of the set alone), a dynamic program over the ``2**n`` subsets (``n · 2**(n-1)``
+transitions, each one AND and a popcount on Python ints). It is exact, and gives the best
+order of *every* subset at once — the frontier for free. ``exact_limit`` (default 16
+providers: 65,536 subsets) bounds it; beyond, :func:`frontier` uses a documented heuristic
+(see :func:`heuristic_frontier`).
 """
 
 from __future__ import annotations
@@ -83,6 +86,15 @@ def _mask(bits: Sequence[bool]) -> int:
     return value
 
 
+def _tiers(credits: Sequence[float]) -> tuple[tuple[int, float], ...]:
+    """Per-row credits as ``(rows, credits)`` bitset tiers, one per distinct non-zero amount."""
+    rows: dict[float, list[bool]] = {}
+    for r, amount in enumerate(credits):
+        if amount:
+            rows.setdefault(float(amount), [False] * len(credits))[r] = True
+    return tuple((_mask_fast(bits), amount) for amount, bits in sorted(rows.items()))
+
+
 def _mask_fast(bits: Sequence[bool]) -> int:
     if not bits:
         return 0
@@ -104,6 +116,12 @@ class HitPattern:
             ``per_call`` provider is billed for.
         costs: per provider billing rule and unit prices.
         row_ids: the ``row_id`` of each bit position.
+        charges: optional, per provider, ``(rows, credits)`` tiers measured from what each
+            lookup really cost (a phone reveal bills 9 credits with a mobile, 1 without): a
+            row reaching the provider costs the credits of the tier it is in. Empty: the
+            billing rule prices it (``billed`` rows × ``credits_per_billed_call``). Either way
+            a row's cost depends only on whether it reaches the provider, so the dynamic
+            program stays exact.
     """
 
     providers: tuple[str, ...]
@@ -113,9 +131,12 @@ class HitPattern:
     answered: tuple[int, ...]
     costs: tuple[ProviderCost, ...]
     row_ids: tuple[int, ...] = ()
+    charges: tuple[tuple[tuple[int, float], ...], ...] = ()
 
     def __post_init__(self) -> None:
         k = len(self.providers)
+        if self.charges and len(self.charges) != k:
+            raise CompareError("charges must have one entry per provider (or be empty)")
         if not (len(self.hit) == len(self.usable) == len(self.answered) == len(self.costs) == k):
             raise CompareError("hit/usable/answered/costs must have one entry per provider")
         if len(set(self.providers)) != k:
@@ -135,8 +156,10 @@ class HitPattern:
         usable: Mapping[str, Sequence[bool]] | None = None,
         answered: Mapping[str, Sequence[bool]] | None = None,
         row_ids: Sequence[int] | None = None,
+        charged_credits: Mapping[str, Sequence[float]] | None = None,
     ) -> HitPattern:
-        """Build from per-provider boolean columns (all the same length)."""
+        """Build from per-provider boolean columns (all the same length); ``charged_credits``
+        (per provider, per row: what a lookup reaching that row costs) sets ``charges``."""
         lengths = {len(hit[p]) for p in providers}
         if len(lengths) != 1:
             raise CompareError(f"hit columns differ in length: {sorted(lengths)}")
@@ -150,6 +173,9 @@ class HitPattern:
             answered=tuple(_mask_fast((answered or {}).get(p, full)) for p in providers),
             costs=tuple(costs[p] for p in providers),
             row_ids=tuple(row_ids) if row_ids is not None else tuple(range(n)),
+            charges=tuple(_tiers(charged_credits[p]) for p in providers)
+            if charged_credits is not None
+            else (),
         )
 
     @classmethod
@@ -159,35 +185,58 @@ class HitPattern:
         costs: Mapping[str, ProviderCost],
         *,
         providers: Sequence[str] | None = None,
+        stop_on: str = "hit",
     ) -> HitPattern:
         """Build from an observation frame (see :mod:`gtmkit.comparison.outcomes`).
 
         ``usable`` null (truth unknown for that row) counts as not usable — the conservative
         reading.
+
+        Args:
+            stop_on: the boolean column a row stops at (default ``hit``; a phone step's
+                "first mobile" stops at ``mobile``). Only a stopping find counts as usable.
+        Observations with a ``list_credits`` column (a phone step's measured cost per
+        lookup) are priced by it (``charges``); a null there falls back to the billing rule.
         """
         if providers is None:
             providers = list(dict.fromkeys(obs["provider"].to_list()))
+        if stop_on not in obs.columns:
+            raise CompareError(f"no {stop_on!r} column in the observations to stop on")
+        measured = "list_credits" in obs.columns
         wide = (
             obs.filter(pl.col("provider").is_in(list(providers)))
-            .select(ROW_ID, "provider", "hit", "usable", "answered")
-            .with_columns(pl.col("usable").fill_null(False))
+            .with_columns(
+                pl.col(stop_on).fill_null(False).alias("_stop"),
+                (pl.col("usable").fill_null(False) & pl.col(stop_on).fill_null(False)).alias(
+                    "_usable"
+                ),
+                (pl.col("list_credits") if measured else pl.lit(None, pl.Float64)).alias("_paid"),
+            )
+            .select(ROW_ID, "provider", "_stop", "_usable", "answered", "hit", "_paid")
             .sort(ROW_ID)
         )
         row_ids = wide[ROW_ID].unique(maintain_order=True).to_list()
-        cols: dict[str, dict[str, list[bool]]] = {"hit": {}, "usable": {}, "answered": {}}
+        cols: dict[str, dict[str, list[bool]]] = {"_stop": {}, "_usable": {}, "answered": {}}
+        paid: dict[str, list[float]] = {}
         for p in providers:
             part = wide.filter(pl.col("provider") == p)
             if part[ROW_ID].to_list() != row_ids:
                 raise CompareError(f"provider {p!r} was not observed on every row")
             for kind in cols:
                 cols[kind][p] = part[kind].to_list()
+            if measured:
+                c = costs[p]
+                by_rule = pl.col("answered") if c.pays_on_miss else pl.col("hit")
+                rule = by_rule.cast(pl.Float64) * c.credits_per_billed_call
+                paid[p] = part.select(pl.coalesce("_paid", rule))["_paid"].to_list()
         return cls.from_bools(
             providers,
-            cols["hit"],
+            cols["_stop"],
             costs,
-            usable=cols["usable"],
+            usable=cols["_usable"],
             answered=cols["answered"],
             row_ids=row_ids,
+            charged_credits=paid if measured else None,
         )
 
     # -- views -------------------------------------------------------------------------
@@ -198,6 +247,16 @@ class HitPattern:
     def billed(self, i: int) -> int:
         """Rows on which a call to provider ``i`` is paid if the row reaches it."""
         return self.answered[i] if self.costs[i].pays_on_miss else self.hit[i] & self.answered[i]
+
+    def tiers(self, i: int) -> tuple[tuple[int, float], ...]:
+        """``(rows, credits)`` pairs: what a call to provider ``i`` costs on each row it reaches."""
+        if self.charges:
+            return self.charges[i]
+        return ((self.billed(i), self.costs[i].credits_per_billed_call),)
+
+    def credits_on(self, i: int, reach: int) -> float:
+        """Credits provider ``i`` charges over the rows ``reach`` (a bitset)."""
+        return sum(credits * (reach & rows).bit_count() for rows, credits in self.tiers(i))
 
     def index(self, name: str) -> int:
         try:
@@ -216,6 +275,7 @@ class HitPattern:
             answered=tuple(self.answered[i] for i in idx),
             costs=tuple(self.costs[i] for i in idx),
             row_ids=self.row_ids,
+            charges=tuple(self.charges[i] for i in idx) if self.charges else (),
         )
 
     def take_rows(self, positions: Sequence[int]) -> HitPattern:
@@ -237,6 +297,7 @@ class HitPattern:
             answered=tuple(pick(m) for m in self.answered),
             costs=self.costs,
             row_ids=tuple(self.row_ids[p] for p in positions) if self.row_ids else (),
+            charges=tuple(tuple((pick(m), c) for m, c in t) for t in self.charges),
         )
 
     def with_costs(self, costs: Mapping[str, ProviderCost]) -> HitPattern:
@@ -249,6 +310,7 @@ class HitPattern:
             answered=self.answered,
             costs=tuple(costs.get(p, c) for p, c in zip(self.providers, self.costs, strict=True)),
             row_ids=self.row_ids,
+            charges=self.charges,
         )
 
 
@@ -294,12 +356,12 @@ def evaluate_order(pattern: HitPattern, order: Sequence[str]) -> OrderStats:
         i = pattern.index(name)
         c = pattern.costs[i]
         reached = remaining.bit_count()
-        billed = (remaining & pattern.billed(i)).bit_count()
+        step_credits = pattern.credits_on(i, remaining)
         new_hits = remaining & pattern.hit[i]
         new_usable = (new_hits & pattern.usable[i]).bit_count()
-        step_cost = billed * c.usd_per_billed_call
+        step_cost = step_credits * c.usd_per_credit
         cost += step_cost
-        credits += billed * c.credits_per_billed_call
+        credits += step_credits
         calls += reached
         usable += new_usable
         steps.append(
@@ -336,8 +398,10 @@ def _solve_exact(pattern: HitPattern) -> _Solved:
     n = len(pattern.providers)
     size = 1 << n
     hit = pattern.hit
-    billed = [pattern.billed(i) for i in range(n)]
-    unit = [c.usd_per_billed_call for c in pattern.costs]
+    tiers = [
+        [(rows, credits * c.usd_per_credit) for rows, credits in pattern.tiers(i)]
+        for i, c in enumerate(pattern.costs)
+    ]
     full = pattern.full
     # missed[S]: rows all of S missed, built from S minus its lowest bit (one AND per subset)
     missed = [0] * size
@@ -357,7 +421,10 @@ def _solve_exact(pattern: HitPattern) -> _Solved:
             rest ^= low
             i = low.bit_length() - 1
             prev = s ^ low
-            total = best[prev] + unit[i] * (missed[prev] & billed[i]).bit_count()
+            reach = missed[prev]
+            total = best[prev]
+            for rows, usd in tiers[i]:
+                total += usd * (reach & rows).bit_count()
             # ties: keep the lowest provider index last → deterministic orders
             if total < b_cost - 1e-12:
                 b_cost = total
@@ -416,14 +483,13 @@ def heuristic_order(
     """
     names = list(start or providers or pattern.providers)
     idx = [pattern.index(p) for p in names]
-    billed = {i: pattern.billed(i) for i in idx}
-    unit = {i: pattern.costs[i].usd_per_billed_call for i in idx}
+    usd = {i: pattern.costs[i].usd_per_credit for i in idx}
 
     def cost(seq: Sequence[int]) -> float:
         remaining = pattern.full
         total = 0.0
         for i in seq:
-            total += unit[i] * (remaining & billed[i]).bit_count()
+            total += usd[i] * pattern.credits_on(i, remaining)
             remaining &= ~pattern.hit[i]
         return total
 
@@ -434,7 +500,7 @@ def heuristic_order(
 
         def ratio(i: int, remaining: int = remaining) -> tuple[float, int]:
             new = (remaining & pattern.hit[i]).bit_count()
-            spend = unit[i] * (remaining & billed[i]).bit_count()
+            spend = usd[i] * pattern.credits_on(i, remaining)
             return (spend / new if new else math.inf, i)
 
         pick = min(todo, key=ratio)
@@ -525,9 +591,8 @@ def exact_frontier(
     k = len(pattern.providers)
     size = 1 << k
     n = pattern.n_rows
-    billed = [pattern.billed(i) for i in range(k)]
+    tiers = [pattern.tiers(i) for i in range(k)]
     good = [pattern.hit[i] & pattern.usable[i] for i in range(k)]
-    credit_unit = [c.credits_per_billed_call for c in pattern.costs]
     usable = [0] * size
     credits = [0.0] * size
     calls = [0] * size
@@ -542,7 +607,7 @@ def exact_frontier(
         prev = s ^ (1 << i)
         reach = missed[prev]
         usable[s] = usable[prev] + (reach & good[i]).bit_count()
-        credits[s] = credits[prev] + credit_unit[i] * (reach & billed[i]).bit_count()
+        credits[s] = credits[prev] + sum(c * (reach & rows).bit_count() for rows, c in tiers[i])
         calls[s] = calls[prev] + reach.bit_count()
         orders[s] = f"{orders[prev]}{sep}{names[i]}" if prev else names[i]
     subsets = range(1, size)

@@ -45,7 +45,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -59,6 +59,7 @@ __all__ = [
     "AttemptsError",
     "TruthError",
     "accuracy_by_source",
+    "attach_judged",
     "attach_truth",
     "judge_emails",
     "load_truth",
@@ -413,14 +414,25 @@ def attach_truth(obs: pl.DataFrame, truth: pl.DataFrame | None) -> pl.DataFrame:
 
     With ``truth=None`` the observations are returned unchanged (``usable`` = verified hit).
     """
+    return attach_judged(obs, truth, "email", lambda f, t, c: judge_emails(f, t, email=c))
+
+
+def attach_judged(
+    obs: pl.DataFrame,
+    truth: pl.DataFrame | None,
+    found: str,
+    judge: Callable[[pl.DataFrame, pl.DataFrame, str], pl.DataFrame],
+) -> pl.DataFrame:
+    """``correct`` from ``judge`` over the hits' ``found`` column, then ``usable`` = verified
+    and correct: the one way every field (email, phone) is scored against its truth."""
     if truth is None:
         return obs
-    judged = judge_emails(
+    judged = judge(
         obs.drop("correct").with_columns(
-            pl.when(pl.col("hit")).then(pl.col("email")).alias("_judged")
+            pl.when(pl.col("hit")).then(pl.col(found)).alias("_judged")
         ),
         truth,
-        email="_judged",
+        "_judged",
     ).drop("_judged")
     return judged.with_columns(usable=pl.col("verified") & pl.col("correct")).select(obs.columns)
 

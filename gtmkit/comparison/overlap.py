@@ -9,6 +9,8 @@ For an ordered pair (A, B) over the same sampled rows:
   waterfall. ``incremental_rows`` is the same count.
 * ``conflicts``: rows both found with *different* emails; ``conflict_rate`` = conflicts ÷
   both_hit. With truth: ``conflicts_a_right`` / ``conflicts_b_right`` / ``conflicts_none_right``.
+  For phones (observations with ``phone`` / ``phone_type``, see ``gtmkit.comparison.phones``)
+  a conflict is two different numbers *of the same type*.
 
 Each unordered pair gets one ``relation`` (same on both orderings), first rule that applies:
 
@@ -48,16 +50,33 @@ MIN_BOTH_HIT = 20
 REDUNDANT_OVERLAP = 0.85
 
 _EMAIL = pl.col("email").str.strip_chars().str.to_lowercase()
+#: A phone as ``+`` and digits; two numbers conflict only when they claim the same type (a
+#: mobile and a switchboard for one person are two true answers, not a disagreement).
+_PHONE = pl.col("phone").cast(pl.String).str.replace_all(r"[^0-9+]", "")
+
+
+def _found(obs: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
+    """What a provider found, normalised, and the kind it must share with another answer to
+    conflict with it: the email (one kind), or a phone observation's number and its type."""
+    if "phone" in obs.columns and "phone_type" in obs.columns:
+        return _PHONE, pl.col("phone_type").fill_null("")
+    return _EMAIL, pl.lit("")
 
 
 def pairwise_overlap(obs: pl.DataFrame) -> pl.DataFrame:
     """Overlap statistics for every ordered pair of distinct providers (see module docs)."""
-    base = obs.select(ROW_ID, "provider", "hit", _EMAIL.alias("email"), "correct")
-    a = base.rename({c: f"{c}_a" for c in ("provider", "hit", "email", "correct")})
-    b = base.rename({c: f"{c}_b" for c in ("provider", "hit", "email", "correct")})
+    value, kind = _found(obs)
+    base = obs.select(
+        ROW_ID, "provider", "hit", value.alias("email"), kind.alias("kind"), "correct"
+    )
+    cols = ("provider", "hit", "email", "kind", "correct")
+    a = base.rename({c: f"{c}_a" for c in cols})
+    b = base.rename({c: f"{c}_b" for c in cols})
     pairs = a.join(b, on=ROW_ID).filter(pl.col("provider_a") != pl.col("provider_b"))
     both = pl.col("hit_a") & pl.col("hit_b")
-    conflict = both & (pl.col("email_a") != pl.col("email_b"))
+    conflict = (
+        both & (pl.col("kind_a") == pl.col("kind_b")) & (pl.col("email_a") != pl.col("email_b"))
+    )
     stats = pairs.group_by(["provider_a", "provider_b"], maintain_order=True).agg(
         pl.len().alias("rows"),
         pl.col("hit_a").sum().alias("hits_a"),
@@ -100,24 +119,25 @@ def pairwise_overlap(obs: pl.DataFrame) -> pl.DataFrame:
 def conflict_rows(obs: pl.DataFrame) -> pl.DataFrame:
     """Rows where at least two providers found different emails, one row per (row, provider hit).
 
+    For a phone comparison (observations with ``phone`` and ``phone_type``): different numbers
+    of the same type; the columns are then ``phone``, ``phone_type`` and ``n_phones`` (distinct
+    numbers of that type on the row) in place of the email ones.
+
     Columns: ``row_id``, ``provider``, ``email``, ``email_status``, ``correct`` (null without
     truth), ``n_emails`` (distinct emails found on that row), ``right_provider_count``.
     """
-    hits = obs.filter(pl.col("hit")).with_columns(_EMAIL.alias("email"))
-    distinct = hits.group_by(ROW_ID).agg(
-        pl.col("email").n_unique().alias("n_emails"),
+    value, kind = _found(obs)
+    if "phone" in obs.columns and "phone_type" in obs.columns:
+        found, shown, count = "phone", ["phone", "phone_type"], "n_phones"
+    else:
+        found, shown, count = "email", ["email", "email_status"], "n_emails"
+    hits = obs.filter(pl.col("hit")).with_columns(value.alias(found), kind.alias("_kind"))
+    distinct = hits.group_by(ROW_ID, "_kind").agg(
+        pl.col(found).n_unique().alias(count),
         pl.col("correct").fill_null(False).sum().alias("right_provider_count"),
     )
     return (
-        hits.join(distinct.filter(pl.col("n_emails") > 1), on=ROW_ID)
-        .select(
-            ROW_ID,
-            "provider",
-            "email",
-            "email_status",
-            "correct",
-            "n_emails",
-            "right_provider_count",
-        )
+        hits.join(distinct.filter(pl.col(count) > 1), on=[ROW_ID, "_kind"])
+        .select(ROW_ID, "provider", *shown, "correct", count, "right_provider_count")
         .sort([ROW_ID, "provider"])
     )

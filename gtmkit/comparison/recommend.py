@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -135,14 +136,20 @@ def choose(
     return best, True
 
 
-def _waterfall(order: list[str], route: dict[str, list[str]] | None, column: str | None) -> Any:
+def _waterfall(
+    order: list[str],
+    route: dict[str, list[str]] | None,
+    column: str | None,
+    step_options: Mapping[str, Any] | None = None,
+) -> Any:
     try:
         from gtmkit.waterfall import Step, Waterfall
     except ImportError:  # the package may not re-export them yet; the spec module is the source
         from gtmkit.waterfall.spec import Step, Waterfall
 
     extra = [p for seg in (route or {}).values() for p in seg if p not in order]
-    steps = [Step(p, when="missing") for p in dict.fromkeys([*order, *extra])]
+    options = dict(step_options or {})
+    steps = [Step(p, when="missing", **options) for p in dict.fromkeys([*order, *extra])]
     route_by = {column: route} if route and column else None
     return Waterfall(steps=steps, route_by=route_by, name="gtmkit recommendation")
 
@@ -158,6 +165,7 @@ def recommend(
     min_segment_rows: int = MIN_SEGMENT_ROWS,
     min_saving: float = MIN_SAVING,
     front: pl.DataFrame | None = None,
+    step_options: Mapping[str, Any] | None = None,
 ) -> Recommendation:
     """Recommend a waterfall from a measured hit pattern (see the module docstring).
 
@@ -171,6 +179,8 @@ def recommend(
         min_segment_rows: smallest segment given its own order.
         min_saving: relative cost saving that makes a segment order worth routing.
         front: a precomputed frontier of ``pattern`` (saves recomputing it).
+        step_options: passed to every recommended ``Step`` (a phone comparison's
+            ``fills=("phone",)`` and ``phone_stop``).
     """
     if front is None:
         front = frontier(pattern, metric=metric)
@@ -191,7 +201,9 @@ def recommend(
     order = list(best["order"])
     if segments is None:
         stats = evaluate_order(pattern, order)
-        return _recommendation(_waterfall(order, None, None), order, stats, met, pattern, criterion)
+        return _recommendation(
+            _waterfall(order, None, None, step_options), order, stats, met, pattern, criterion
+        )
     if segment_column is None:
         raise CompareError("segment_column is required with segments")
     if len(segments) != pattern.n_rows:
@@ -265,7 +277,7 @@ def recommend(
         calls_per_row=math.nan,
     )
     routed_any = bool(seg_frame["routed"].any())
-    wf = _waterfall(order, route if routed_any else None, segment_column)
+    wf = _waterfall(order, route if routed_any else None, segment_column, step_options)
     if target_coverage is not None:
         met = mix.coverage >= target_coverage - 1e-12 if metric == "coverage" else met
     rec = _recommendation(wf, order, mix, met, pattern, {**criterion, "by_segment": segment_column})

@@ -47,10 +47,23 @@ from gtmkit.comparison.outcomes import (
     observations_from_attempts,
 )
 from gtmkit.comparison.overlap import conflict_rows, pairwise_overlap
+from gtmkit.comparison.phones import (
+    attach_phone_truth,
+    check_phone_sellers,
+    phone_observations,
+    phone_worst_case,
+    with_bought_credits,
+)
 from gtmkit.comparison.recommend import Metric, Recommendation, recommend
 from gtmkit.paths import display_path, resolve_path
 from gtmkit.providers.pricing import adapter_for, price_per_credit, worst_case_credits
 from gtmkit.schema import ROW_ID
+from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
+
+Field = Literal["email", "phone"]
+PhoneStop = Literal["first_any", "first_mobile"]
+_FIELDS: tuple[str, ...] = ("email", "phone")
+_PHONE_STOPS: tuple[str, ...] = ("first_any", "first_mobile")
 
 #: Marker for "let the engine use its default ledger" (``data/ledger.sqlite``).
 ENGINE_DEFAULT_LEDGER: Any = "<engine default>"
@@ -139,6 +152,9 @@ class Comparison:
         truth_source: what ``correct`` was judged against: ``"frame"``, ``"file:<path>"``
             (relative to the project) or ``None`` (no truth).
         attempts: every engine attempt behind the observations (all providers).
+        field: what was compared: ``"email"`` or ``"phone"`` (observations then carry
+            ``phone``, ``phone_type``, ``mobile`` and ``list_credits``, see
+            ``gtmkit.comparison.phones``; the optimizer takes ``phone_stop``).
     """
 
     observations: pl.DataFrame
@@ -149,13 +165,15 @@ class Comparison:
     result: Any = None
     truth_source: str | None = None
     attempts: pl.DataFrame | None = field(default=None, repr=False)
+    field: Field = "email"
 
     def __repr__(self) -> str:
         rows = self.observations[ROW_ID].n_unique()
         truth = self.truth_source or "none"
         segments = ", ".join(self.segment_by) or "none"
+        what = "" if self.field == "email" else f"{self.field}s, "
         return (
-            f"Comparison({len(self.providers)} providers × {rows} rows: "
+            f"Comparison({what}{len(self.providers)} providers × {rows} rows: "
             f"{', '.join(self.providers)}; truth: {truth}; segments: {segments})"
         )
 
@@ -171,6 +189,7 @@ class Comparison:
         segment_by: str | Sequence[str] = (),
         providers: Sequence[str] | None = None,
         usable_statuses: Sequence[str] = ("valid",),
+        field: Field = "email",
     ) -> Comparison:
         """Build a comparison from an attempts-shaped frame (e.g. an earlier run's).
 
@@ -184,16 +203,16 @@ class Comparison:
             segment_by: columns to break metrics down by.
             providers: providers to keep (default: all in ``attempts``).
             usable_statuses: email statuses counted as verified.
+            field: ``"email"`` or ``"phone"`` (a phone step's attempts; truth then gives
+                ``true_mobile`` / ``true_direct`` / ``true_office``).
         """
         seg = (segment_by,) if isinstance(segment_by, str) else tuple(segment_by)
-        obs = observations_from_attempts(
-            attempts, rows=rows, providers=providers, usable_statuses=usable_statuses
-        )
+        obs = _observations(attempts, rows, providers, usable_statuses, _check_field(field))
         names = tuple(dict.fromkeys(obs["provider"].to_list()))
         missing_costs = [p for p in names if p not in costs]
         if missing_costs:
             raise CompareError(f"no price/billing information for {missing_costs}")
-        obs = attach_truth(obs, truth)
+        obs = _attach(obs, truth, field)
         obs = _join_segments(obs, seg, rows, truth)
         return cls(
             observations=obs,
@@ -202,11 +221,14 @@ class Comparison:
             segment_by=seg,
             truth_source=None if truth is None else "frame",
             attempts=attempts,
+            field=field,
         )
 
     def with_truth(self, truth: pl.DataFrame, *, source: str = "frame") -> Comparison:
         """The same comparison judged against (new) truth — e.g. bounce outcomes joined later."""
-        obs = attach_truth(self.observations.with_columns(pl.lit(None).alias("correct")), truth)
+        obs = _attach(
+            self.observations.with_columns(pl.lit(None).alias("correct")), truth, self.field
+        )
         return replace(self, observations=obs, truth_source=source)
 
     # -- measurements -------------------------------------------------------------------
@@ -252,13 +274,45 @@ class Comparison:
 
     # -- optimizer ------------------------------------------------------------------------
     def pattern(
-        self, providers: Sequence[str] | None = None, *, rows: Sequence[int] | None = None
+        self,
+        providers: Sequence[str] | None = None,
+        *,
+        rows: Sequence[int] | None = None,
+        phone_stop: PhoneStop | None = None,
     ) -> HitPattern:
-        """The measured joint hit pattern (optionally for some providers / row_ids)."""
+        """The measured joint hit pattern (optionally for some providers / row_ids).
+
+        For a phone comparison ``phone_stop`` says where a row stops: ``"first_any"`` (the
+        default: any number) or ``"first_mobile"`` (only a mobile; only mobiles then count as
+        covered and usable). The same measurement answers both.
+        """
         obs = self.observations
         if rows is not None:
             obs = obs.filter(pl.col(ROW_ID).is_in(list(rows)))
-        return HitPattern.from_observations(obs, self.costs, providers=providers or self.providers)
+        return HitPattern.from_observations(
+            obs,
+            self.costs,
+            providers=providers or self.providers,
+            stop_on=self._stop_column(phone_stop),
+        )
+
+    def _stop_column(self, phone_stop: PhoneStop | None) -> str:
+        if phone_stop is None:
+            return "hit"
+        if self.field != "phone":
+            raise CompareError(
+                f"phone_stop applies to a phone comparison; this one compared {self.field}s "
+                '(run compare(..., field="phone"))'
+            )
+        if phone_stop not in _PHONE_STOPS:
+            raise CompareError(f"phone_stop must be one of {_PHONE_STOPS}, got {phone_stop!r}")
+        return "mobile" if phone_stop == "first_mobile" else "hit"
+
+    def _step_options(self, phone_stop: PhoneStop | None) -> dict[str, Any]:
+        """How a recommended step is written for what was compared."""
+        if self.field != "phone":
+            return {}
+        return {"fills": ("phone",), "phone_stop": phone_stop or "first_any"}
 
     def frontier(
         self,
@@ -266,10 +320,14 @@ class Comparison:
         *,
         method: Literal["auto", "exact", "heuristic"] = "auto",
         metric: Metric = "coverage",
+        phone_stop: PhoneStop | None = None,
     ) -> pl.DataFrame:
         """Every subset's cost-minimal order with coverage, usable coverage and cost per row;
-        ``pareto`` marks the frontier (see ``gtmkit.comparison.optimize.frontier``)."""
-        return frontier(self.pattern(providers), method=method, metric=metric)
+        ``pareto`` marks the frontier (see ``gtmkit.comparison.optimize.frontier``;
+        ``phone_stop`` as in :meth:`pattern`)."""
+        return frontier(
+            self.pattern(providers, phone_stop=phone_stop), method=method, metric=metric
+        )
 
     def _segments(self, column: str, pattern: HitPattern) -> list[Any]:
         if column not in self.observations.columns:
@@ -292,6 +350,7 @@ class Comparison:
         metric: Metric = "coverage",
         providers: Sequence[str] | None = None,
         rows: Sequence[int] | None = None,
+        phone_stop: PhoneStop | None = None,
     ) -> Recommendation:
         """A ready-to-run ``Waterfall`` with predicted coverage and cost per row.
 
@@ -303,8 +362,11 @@ class Comparison:
             metric: ``coverage`` or ``usable_coverage`` (verified and correct).
             providers: restrict to these providers.
             rows: fit on these ``row_id`` only (used by the out-of-sample check).
+            phone_stop: a phone comparison's stop rule (see :meth:`pattern`); the
+                recommended steps fill ``phone`` with it.
         """
-        pattern = self.pattern(providers, rows=rows)
+        pattern = self.pattern(providers, rows=rows, phone_stop=phone_stop)
+        step_options = self._step_options(phone_stop)
         if by_segment:
             if by_segment is True and not self.segment_by:
                 raise CompareError("by_segment=True needs compare(..., segment_by=...)")
@@ -316,9 +378,14 @@ class Comparison:
                 metric=metric,
                 segments=self._segments(column, pattern),
                 segment_column=column,
+                step_options=step_options,
             )
         return recommend(
-            pattern, target_coverage=target_coverage, budget_per_row=budget_per_row, metric=metric
+            pattern,
+            target_coverage=target_coverage,
+            budget_per_row=budget_per_row,
+            metric=metric,
+            step_options=step_options,
         )
 
     def holdout_check(
@@ -330,6 +397,7 @@ class Comparison:
         fit_share: float = 0.5,
         seed: int = 0,
         providers: Sequence[str] | None = None,
+        phone_stop: PhoneStop | None = None,
     ) -> dict[str, Any]:
         """Fit on one part of the sample, replay the recommended order on the other.
 
@@ -350,9 +418,36 @@ class Comparison:
             metric=metric,
             providers=providers,
             rows=fit,
+            phone_stop=phone_stop,
         )
-        realized = evaluate_order(self.pattern(providers, rows=hold), rec.order)
+        realized = evaluate_order(
+            self.pattern(providers, rows=hold, phone_stop=phone_stop), rec.order
+        )
         return holdout_report(rec, realized, fit_rows=len(fit))
+
+
+def _check_field(value: str) -> Field:
+    if value not in _FIELDS:
+        raise CompareError(f"field must be one of {_FIELDS}, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _observations(
+    attempts: pl.DataFrame,
+    rows: pl.DataFrame | None,
+    providers: Sequence[str] | None,
+    usable_statuses: Sequence[str],
+    what: Field,
+) -> pl.DataFrame:
+    if what == "phone":
+        return phone_observations(attempts, rows=rows, providers=providers)
+    return observations_from_attempts(
+        attempts, rows=rows, providers=providers, usable_statuses=usable_statuses
+    )
+
+
+def _attach(obs: pl.DataFrame, truth: pl.DataFrame | None, what: str) -> pl.DataFrame:
+    return attach_phone_truth(obs, truth) if what == "phone" else attach_truth(obs, truth)
 
 
 def split_rows(row_ids: Sequence[int], fit_share: float, seed: int) -> tuple[list[int], list[int]]:
@@ -495,7 +590,8 @@ def compare(
     confirm: Callable[[pl.DataFrame], bool] | None = None,
     echo: bool = True,
     usable_statuses: Sequence[str] = ("valid",),
-    hide_input_email: bool = True,
+    hide_input_email: bool | None = None,
+    field: Field = "email",
     **run_options: Any,
 ) -> Comparison:
     """Run every provider on every sampled row and measure them side by side.
@@ -527,7 +623,16 @@ def compare(
         hide_input_email: do not show providers the list's own ``email`` column (the
             comparison asks whether *they* find it; judge against it with
             ``truth=truth_from_column(records, "email")``).
-            Some providers (PDL) would otherwise just echo it back.
+            Some providers (PDL) would otherwise just echo it back. Default: hidden in an
+            email comparison, shown in a phone one (there the email is an input, as in a
+            phone waterfall that runs after the email one).
+        field: ``"email"`` (default) or ``"phone"``: each provider runs as
+            ``Step(p, fills=("phone",))`` and its numbers are scored against the truth's
+            ``true_mobile`` / ``true_direct`` / ``true_office`` (``World.truth(records)`` has
+            them); the list's own ``phone`` columns are hidden likewise. A provider that
+            sells no phones is refused before anything is spent, and the estimate and
+            ``budget_usd`` use each adapter's worst case *with* the phone (Apollo's reveal
+            9 credits, Prospeo's mobile 10). See ``gtmkit.comparison.phones``.
         **run_options: passed to ``Waterfall.run`` (``concurrency``, ``progress``...).
 
     Returns:
@@ -545,6 +650,7 @@ def compare(
         names = list(providers.names)  # an open connection
     if not names:
         raise CompareError("no providers to compare")
+    what = _check_field(field)
     if len(set(names)) != len(names):
         raise CompareError(f"duplicate providers in {names}")
     sampled = _sample(frame, sample, seed)
@@ -552,8 +658,13 @@ def compare(
         raise CompareError("no rows to compare")
     conn = providers if not isinstance(providers, Sequence) else None
     instances = conn if isinstance(conn, Mapping) else None
+    if what == "phone":
+        check_phone_sellers(names, providers=instances)
     costs = provider_costs(names, providers=instances, prices=prices)
-    max_credits = {name: worst_case_credits(name, providers=instances) for name in names}
+    if what == "phone":  # a phone costs more than the email the adapter's defaults price
+        max_credits = {name: phone_worst_case(name, providers=instances) for name in names}
+    else:
+        max_credits = {name: worst_case_credits(name, providers=instances) for name in names}
     est = estimate_compare(sampled.height, costs, max_credits=max_credits)
     if echo:
         print(
@@ -564,7 +675,10 @@ def compare(
         print(est, file=sys.stderr)
     if confirm is not None and not confirm(est):
         raise CompareError("comparison declined at the estimate; nothing was spent")
-    expected = float(est.filter(pl.col("provider") == "TOTAL")["usd_if_all_billed"][0])
+    # a phone's price depends on what comes back (a mobile bills 9 at Apollo, not 1): its
+    # budget check takes the worst case, an email's keeps the list price
+    ceiling = "usd_worst_case" if what == "phone" else "usd_if_all_billed"
+    expected = float(est.filter(pl.col("provider") == "TOTAL")[ceiling][0])
     if budget_usd is not None and expected > budget_usd:
         raise CompareError(
             f"the comparison could cost up to ${expected:,.2f} ({sampled.height} rows × "
@@ -579,8 +693,12 @@ def compare(
     # from its representative (which may be outside the sample): a comparison must ask every
     # provider about every sampled row, and asks it *without* the email it is meant to find.
     hidden = ["duplicate_of"]
+    if hide_input_email is None:
+        hide_input_email = what == "email"
     if hide_input_email:
         hidden += ["email", "email_valid", "email_is_personal"]
+    if what == "phone":  # ask for the number without handing it over
+        hidden += [c for c in sampled.columns if c == "phone" or c.startswith("phone_")]
     asked = sampled.drop([c for c in hidden if c in sampled.columns])
     seg = (segment_by,) if isinstance(segment_by, str) else tuple(segment_by)
     results: dict[str, Any] = {}
@@ -593,7 +711,11 @@ def compare(
         # email), so one provider's measurement would depend on the others. In a real
         # waterfall a later step only sees rows still missing an email — exactly this.
         wf = Waterfall(
-            steps=[Step(name, when="always")],
+            steps=[
+                Step(name, when="always", fills=("phone",))
+                if what == "phone"
+                else Step(name, when="always")
+            ],
             prices=dict(prices) if prices else None,
             name=f"gtmkit compare: {name}",
         )
@@ -610,19 +732,17 @@ def compare(
         )
         results[name] = result
         attempts_p = result.attempts
+        if what == "phone":  # a cached phone is priced at what it cost when it was bought
+            attempts_p = with_bought_credits(attempts_p, options.get("ledger", DEFAULT_LEDGER_PATH))
         spent_usd += float(attempts_p["cost_usd"].sum())
         spent_credits += float(attempts_p["credits"].sum())
         rows_p = result.records.filter(pl.col(ROW_ID).is_in(sampled[ROW_ID].implode()))
         rows_p = rows_p.select([c for c in (ROW_ID, "duplicate_of") if c in rows_p.columns])
-        parts.append(
-            observations_from_attempts(
-                attempts_p, rows=rows_p, providers=[name], usable_statuses=usable_statuses
-            )
-        )
+        parts.append(_observations(attempts_p, rows_p, [name], usable_statuses, what))
         all_attempts.append(attempts_p)
     attempts = pl.concat(all_attempts, how="diagonal_relaxed")
     measured = provider_costs(names, providers=instances, prices=prices, attempts=attempts)
-    obs = attach_truth(pl.concat(parts, how="vertical_relaxed"), truth_frame)
+    obs = _attach(pl.concat(parts, how="vertical_relaxed"), truth_frame, what)
     obs = _join_segments(obs, seg, sampled, truth_frame)
     return Comparison(
         observations=obs,
@@ -633,4 +753,5 @@ def compare(
         result=results,
         truth_source=truth_source,
         attempts=attempts,
+        field=what,
     )

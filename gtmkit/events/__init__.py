@@ -1,7 +1,8 @@
 """The event tier: leads on the ``leads.new`` stream, enrichment consumers in a consumer group
 (any number of ``gtmkit consume`` processes), outcomes on ``enriched.contacts`` and what could
 not be done — or afforded — on ``dlq.enrichment`` (``README.md`` draws it and says what a Kafka
-deployment would swap).
+deployment would swap); :func:`~gtmkit.events.replay.dead_letters` lists the DLQ and
+:func:`~gtmkit.events.replay.replay` sends entries back to ``leads.new``, once each.
 
 The bus is Redis Streams behind a small interface (:class:`~gtmkit.events.bus.Bus`); the money
 parts are the queue tier's (one shared budget, rate limits, lookup claims, cache). Nothing here
@@ -30,6 +31,13 @@ if TYPE_CHECKING:  # pragma: no cover
         open_pipeline,
         publish_lead,
     )
+    from gtmkit.events.replay import (
+        ReplayError,
+        ReplayReport,
+        dead_letters,
+        raise_budget,
+        replay,
+    )
 
 _WHERE = {
     **dict.fromkeys(("Bus", "Message", "RedisStreamsBus"), "gtmkit.events.bus"),
@@ -38,11 +46,16 @@ _WHERE = {
         ("Pipeline", "PipelineError", "load_pipeline", "open_pipeline", "publish_lead"),
         "gtmkit.events.pipeline",
     ),
+    **dict.fromkeys(
+        ("ReplayError", "ReplayReport", "dead_letters", "raise_budget", "replay"),
+        "gtmkit.events.replay",
+    ),
 }
 
 __all__ = ["DLQ_STREAM", "ENRICHED_STREAM", "LEADS_STREAM", "Bus", "EnrichmentConsumer",
-           "Message", "Pipeline", "PipelineError", "RedisStreamsBus", "load_pipeline",
-           "open_pipeline", "publish_lead"]  # fmt: skip
+           "Message", "Pipeline", "PipelineError", "RedisStreamsBus", "ReplayError",
+           "ReplayReport", "dead_letters", "load_pipeline", "open_pipeline", "publish_lead",
+           "raise_budget", "replay"]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -154,11 +154,19 @@ def _num(value: float, digits: int = 1) -> str:
 
 
 def _twin_line(table: pl.DataFrame) -> str:
-    """What the estimate rests on when the twin made it (gtmkit.twin), with its interval."""
+    """What the estimate rests on: the twin (gtmkit.twin) with its interval, or independent
+    steps."""
     if "model" not in table.columns or "hits_low" not in table.columns:
         return ""
     total = table.filter(pl.col("provider") == "total").row(0, named=True)
-    if not str(total["model"]).startswith("twin") or total["hits_low"] is None:
+    if not str(total["model"]).startswith("twin"):
+        # say so: a user reading two estimates should know which one rests on their history
+        return (
+            "<div class='gtmkit-estimate-model'>Estimated with the steps independent: no "
+            "answered lookups in the ledger to fit the twin from yet. Providers tend to find "
+            "the same easy people, so the later steps may find fewer than this says.</div>"
+        )
+    if total["hits_low"] is None:
         return ""
     return (
         f"<div class='gtmkit-estimate-model'>Estimated by the {escape(str(total['model']))}: "

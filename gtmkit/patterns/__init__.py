@@ -10,9 +10,9 @@ entry from a comparison.
 Example:
     >>> from gtmkit import patterns
     >>> p = patterns.load("patterns/enrichment-waterfalls/enterprise-contact-enrichment.md")
-    >>> wf = p.to_waterfall(substitute={"zoominfo": "pdl"})
-    >>> [s.label for s in wf.steps][-1]
-    'Manual LinkedIn'
+    >>> wf = p.to_waterfall()
+    >>> [s.provider for s in wf.steps], [s.label for s in wf.steps][-1]
+    (['apollo', 'zoominfo', 'hunter', 'manual'], 'Manual LinkedIn')
     >>> # result = wf.run(leads); p.check(result); p.record_benchmark(result); p.save()
     >>> patterns.search(query="verified emails for small companies")["name"][0]
     'smb-verified-guess-waterfall'

@@ -27,10 +27,12 @@ from gtmkit.errors import GtmkitError
 from gtmkit.patterns.errors import PatternError
 from gtmkit.patterns.index import entry_paths, index
 from gtmkit.patterns.model import Pattern, load
+from gtmkit.patterns.target import refuse_climbing, write_target
 
 
 def _find(name: str, patterns_dir: Path) -> Pattern:
     path = Path(name)
+    refuse_climbing(path)  # an entry lives in the library; "../x.md" names a file outside it
     if path.suffix == ".md" and path.exists():
         return load(path)
     matches = [p for p in entry_paths(patterns_dir) if p.stem == name]
@@ -122,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{ENTRY}: {'rewritten' if changed else 'unchanged'}")
         else:
             pattern = _find(args.name, root)
+            if getattr(args, "write_back", False) and pattern.path is not None:
+                write_target(pattern.path)  # refuse a bad target before spending anything
             result, truth = _run(args, pattern)
             print(_table(pattern.check(result, truth=truth).drop("documented_text", "note")))
             if args.command == "run":

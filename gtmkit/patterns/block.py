@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gtmkit.patterns.benchmark import Benchmark, live_engagements
+from gtmkit.patterns.escape import cell, code, inline
 from gtmkit.patterns.parse import BEGIN, END, HISTORY
 from gtmkit.providers.aliases import display_name
 
@@ -57,20 +58,17 @@ def _interval(row: Mapping[str, Any]) -> str:
     return f"{fmt(low, row.get('unit'))}–{fmt(high, row.get('unit'))}"
 
 
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
 def substitution_text(b: Benchmark) -> str:
     """ "step 2 ZoomInfo ran as pdl" for each substituted step, or ""."""
     return "; ".join(
-        f"step {s['step']} {s['documented']} ran as {s['used']}" for s in b.substitutions
+        f"step {inline(s['step'])} {inline(s['documented'])} ran as {inline(s['used'])}"
+        for s in b.substitutions
     )
 
 
 def _source_text(b: Benchmark) -> str:
     if b.source == "live":
-        return f"live ({b.engagement})" if b.engagement else "live"
+        return f"live ({inline(b.engagement)})" if b.engagement else "live"
     return "simulated world"
 
 
@@ -84,9 +82,9 @@ def _summary_rows(b: Benchmark) -> list[str]:
             continue
         unit = row.get("unit")
         out.append(
-            f"| {_cell(row['label'])} | {fmt(row.get('documented'), unit)} | "
+            f"| {cell(row['label'])} | {fmt(row.get('documented'), unit)} | "
             f"{fmt(row.get('measured'), unit)} | {row.get('n', 0)} | {_interval(row)} | "
-            f"{row['verdict']} |"
+            f"{cell(row['verdict'])} |"
         )
     return out
 
@@ -105,7 +103,7 @@ def _step_rows(b: Benchmark) -> list[str]:
         if row.get("note") and "substituted" in row["note"]:
             ran += " (substituted)"
         out.append(
-            f"| {row['step']} | {_cell(row['label'])} | {_cell(ran)} | "
+            f"| {row['step']} | {cell(row['label'])} | {cell(ran)} | "
             f"{fmt(row.get('documented'), unit)} | {fmt(row.get('measured'), unit)} | "
             f"{row.get('n', 0)} | {_interval(row)} | {row['verdict']} |"
         )
@@ -119,10 +117,10 @@ def _history_rows(history: Sequence[Benchmark]) -> list[str]:
     ]
     for b in history:
         out.append(
-            f"| {b.date} | {_cell(_source_text(b))} | `{b.dataset}` | {b.rows} | "
+            f"| {cell(b.date)} | {cell(_source_text(b))} | `{code(b.dataset)}` | {b.rows} | "
             f"{fmt(b.measured('coverage'), 'share')} | {fmt(b.measured('avg_cost_usd'), 'usd')} | "
             f"{fmt(b.measured('rows_per_minute'), 'rows/min')} | "
-            f"{_cell(substitution_text(b)) or '—'} |"
+            f"{cell(substitution_text(b)) or '—'} |"
         )
     return out
 
@@ -139,14 +137,16 @@ def render_block(history: Sequence[Benchmark]) -> list[str]:
             else "measured on the simulated world only (no live engagement yet)"
         )
         lines += [
-            f"**Measured by gtmkit** — latest: {_source_text(latest)}, {latest.date}, "
-            f"{latest.kind} on dataset `{latest.dataset}` ({latest.rows} rows); {evidence}.",
+            f"**Measured by gtmkit** — latest: {_source_text(latest)}, {inline(latest.date)}, "
+            f"{inline(latest.kind)} on dataset `{code(latest.dataset)}` ({latest.rows} rows); "
+            f"{evidence}.",
             "",
         ]
         if latest.substitutions:
             lines += [
-                f"Substituted: {substitution_text(latest)} (gtmkit has no adapter for the "
-                "documented provider yet), so these figures are not the documented provider's.",
+                # "no adapter yet" would go stale the day the adapter lands (ZoomInfo did)
+                f"Substituted: {substitution_text(latest)} (a stand-in for the documented "
+                "provider), so these figures are not the documented provider's.",
                 "",
             ]
         lines += [*_summary_rows(latest), ""]
@@ -176,7 +176,10 @@ def version_line(version: str, b: Benchmark) -> str:
         parts.append(f"{fmt(cost, 'usd')} per record")
     subs = substitution_text(b)
     tail = f"; {subs}" if subs else ""
-    return f"- {version} ({b.date}): gtmkit benchmark {b.id} — {', '.join(parts)}{tail}"
+    return (
+        f"- {version} ({inline(b.date)}): gtmkit benchmark {inline(b.id)} — "
+        f"{', '.join(parts)}{tail}"
+    )
 
 
 __all__ = ["BEGIN_LINE", "fmt", "render_block", "substitution_text", "version_line"]

@@ -41,6 +41,7 @@ import polars as pl
 from gtmkit.comparison.optimize import evaluate_order
 from gtmkit.patterns.block import fmt
 from gtmkit.patterns.errors import PatternError
+from gtmkit.patterns.escape import one_line
 from gtmkit.patterns.measure import measure_comparison
 from gtmkit.patterns.model import Category, Pattern, from_text
 from gtmkit.patterns.sequence import PlannedStep, parse_step_line
@@ -190,6 +191,15 @@ def from_comparison(
     Returns:
         The entry, not yet saved: ``pattern.save("patterns/<category>/<name>.md")``.
     """
+    # header values become whole lines of the new entry: a line break would inject markdown
+    for what, value in (
+        ("name", name),
+        ("use_case", use_case),
+        ("industry", industry),
+        ("company_stage", company_stage),
+        ("engagement", engagement),
+    ):
+        one_line(value, what)
     order = tuple(recommendation.order)
     if not order:
         raise PatternError("the recommendation has no providers to document")

@@ -9,6 +9,7 @@ Example (the seed's enterprise waterfall):
      ('Manual LinkedIn', 'manual', 0.02)]
     >>> [s.provider for s in p.to_waterfall().steps]
     ['apollo', 'zoominfo', 'hunter', 'manual']
+    >>> # to try the entry on a provider already paid for (benchmarks then say so)
     >>> [s.provider for s in p.to_waterfall(substitute={"zoominfo": "pdl"}).steps]
     ['apollo', 'pdl', 'hunter', 'manual']
 """
@@ -35,6 +36,7 @@ from gtmkit.patterns.benchmark import (
 )
 from gtmkit.patterns.edit import apply_benchmarks, history_of
 from gtmkit.patterns.errors import PatternError
+from gtmkit.patterns.escape import one_line
 from gtmkit.patterns.measure import Measurement, measure_comparison, measure_result
 from gtmkit.patterns.parse import Document, Section, decode, parse_document
 from gtmkit.patterns.sequence import (
@@ -46,6 +48,7 @@ from gtmkit.patterns.sequence import (
     parse_step_line,
     strip_symbols,
 )
+from gtmkit.patterns.target import write_target
 from gtmkit.patterns.write import locked, remove_stale_temps, write_atomic
 from gtmkit.providers.aliases import display_name, has_adapter, resolve_alias
 
@@ -523,6 +526,7 @@ class Pattern:
         """
         if source not in ("simulated", "live"):
             raise PatternError(f"source must be 'simulated' or 'live', got {source!r}")
+        one_line(engagement, "engagement", path=self.document.path)
         if source == "live" and not (engagement and engagement.strip()):
             raise PatternError(
                 "a live benchmark needs engagement='<client or project>': maturity counts "
@@ -585,30 +589,46 @@ class Pattern:
         atomic: a crash leaves the old file or the new one.
 
         Raises:
-            PatternError: no path to save to, or the file on disk is malformed (nothing is
-                written then).
+            PatternError: no path to save to, a path that is not an entry file, climbs with
+                ``..`` or is a symlink out of the library (``gtmkit.patterns.target``), the
+                file on disk is malformed, or the disk refuses the write (nothing is written
+                then: the old file stays as it was).
         """
-        target = Path(path) if path is not None else self.path
-        if target is None:
+        given = Path(path) if path is not None else self.path
+        if given is None:
             raise PatternError(
                 f"{self.title!r} has no file yet: save(path='patterns/<category>/<name>.md')"
             )
-        with locked(target):
-            merging = self.path is not None and target.exists() and _same(target, self.path)
-            if merging:
-                current = load(target)
-                text = apply_benchmarks(current.document, [*current.history, *self._pending])
-                doc = parse_document(text, bom=current.document.bom, path=str(target))
-                data = doc.to_bytes()
-            else:
-                data = self.to_bytes()
-            old = target.read_bytes() if target.exists() else None
-            changed = data != old
-            if changed:
-                remove_stale_temps(target)
-                write_atomic(target, data)
+        target = write_target(given)  # the real file: one lock for every name of it
+        try:
+            with locked(target):
+                merging = self.path is not None and target.exists() and _same(target, self.path)
+                if merging:
+                    current = load(target)
+                    text = apply_benchmarks(current.document, [*current.history, *self._pending])
+                    doc = parse_document(text, bom=current.document.bom, path=str(target))
+                    data = doc.to_bytes()
+                else:
+                    data = self.to_bytes()
+                old = target.read_bytes() if target.exists() else None
+                changed = data != old
+                if changed:
+                    remove_stale_temps(target)
+                    write_atomic(target, data)
+        except OSError as exc:  # read-only folder, full disk, quota: the old file is intact
+            if not target.parent.is_dir():
+                raise PatternError(
+                    f"the folder {target.parent} does not exist; create it (an entry is "
+                    "patterns/<category>/<name>.md) and save again",
+                    path=given,
+                ) from None
+            raise PatternError(
+                f"could not write the entry ({exc.strerror or exc}); the file is unchanged — "
+                "free disk space or make the folder writable, then save again",
+                path=given,
+            ) from None
         self._pending.clear()
-        self.path = target
+        self.path = given
         self._replace_document(
             data.decode("utf-8-sig") if data[:3] == b"\xef\xbb\xbf" else data.decode()
         )

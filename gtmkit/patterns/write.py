@@ -6,6 +6,9 @@
   (``.<name>.lock``) for the duration of a read-modify-write, so a second writer waits, then
   re-reads the file the first one wrote and merges into it. The lock file is removed on release;
   a waiter that finds it replaced retries, so removal cannot let two writers in at once.
+  ``fcntl.flock`` rather than the ``filelock`` package (not a dependency; its Unix lock is
+  this same call): the kernel drops the lock when the holder dies, even by SIGKILL, so a
+  killed writer never leaves a stale lock behind for the next one to wait on.
 
 Example:
     >>> import tempfile, pathlib
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -62,7 +66,9 @@ def remove_stale_temps(path: str | Path) -> int:
     :func:`locked` (only the lock holder writes them). Returns how many were removed."""
     target = Path(path)
     removed = 0
-    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+    # escaped: an entry named "[ab].md" must not match (and delete) the in-flight temporary
+    # file of "a.md", whose writer holds a different lock
+    for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
             removed += 1

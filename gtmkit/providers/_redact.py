@@ -8,7 +8,10 @@ INFO (``_client.py``). A hostile or careless server that echoes a key back in a 
 into those lines, outside any code of gtmkit's. :class:`SecretsLogFilter` masks, in every such
 record, every secret value known when the record is made: the key variable of each registered
 provider, each provider's other credentials (``credential_options``, ``*_ENV`` names), and the
-``SECRET_ENV_VARS`` of the packages that hold secrets of their own (``gtmkit.sync``...). The
+``SECRET_ENV_VARS`` of the packages that hold secrets of their own (``gtmkit.sync``...), and
+every value held as a :class:`~gtmkit.providers.credentials.Secret` in this process (keys given
+as ``connect(api_keys=...)`` or read from a ``.env`` file, ZoomInfo's OAuth access token and
+Basic credentials: none of them is in ``os.environ``). The
 masking is :class:`~gtmkit.providers.credentials.Secret`'s, so every spelling an adapter's own
 ``redact`` removes (raw, backslash-escaped to any depth, ``\\xXX``, percent-encoded) is removed
 here too — the ``repr`` of a bytes header included.
@@ -36,7 +39,7 @@ import os
 import re
 import sys
 
-from gtmkit.providers.credentials import Secret
+from gtmkit.providers.credentials import MAX_HELD, Secret, held_secrets
 
 #: Packages whose ``SECRET_ENV_VARS`` tuple lists credential variables of their own.
 SECRET_HOOKS = ("gtmkit.sync", "gtmkit.integrations", "gtmkit.webhooks")
@@ -84,17 +87,21 @@ def _variables(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-@functools.lru_cache(maxsize=8)
-def _secrets(values: tuple[str, ...]) -> tuple[Secret, ...]:
-    # compiled once per set of values (a key's pattern is one regular expression per key)
-    return tuple(Secret(value) for value in values)
+@functools.lru_cache(maxsize=MAX_HELD)
+def _secret(value: str) -> Secret:
+    # compiled once per value (a key's pattern is one regular expression per key)
+    return Secret(value)
 
 
 def known_secrets() -> tuple[Secret, ...]:
-    """The secrets set in the environment now, as sent: stripped (a key read from a file often
-    ends in a newline, which gtmkit removes before sending it)."""
+    """The secrets known now: those set in the environment, as sent (stripped: a key read from
+    a file often ends in a newline, which gtmkit removes before sending it), and every value
+    held as a :class:`Secret` — keys given as ``connect(api_keys=...)``, keys read from a
+    ``.env`` file, OAuth tokens fetched at run time. Longest first, so a secret holding
+    another is masked whole."""
     values = {os.environ.get(variable, "").strip() for variable in secret_env_vars()}
-    return _secrets(tuple(sorted(v for v in values if v)))
+    values.update(held_secrets())
+    return tuple(_secret(v) for v in sorted(values - {""}, key=lambda v: (-len(v), v)))
 
 
 def redact_secrets(text: str, secrets: tuple[Secret, ...] | None = None) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import string
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -232,6 +233,8 @@ class Secret:
 
     def __init__(self, value: str | None) -> None:
         self._value = value or None
+        if self._value:
+            hold(self._value)
         self._plain = bool(value) and all(ch in _UNRESERVED for ch in value or "")
         # a key made only of characters nothing escapes has one spelling: plain str methods
         self._pattern = key_pattern(value) if value and not self._plain else None
@@ -260,6 +263,36 @@ class Secret:
 
     def __reduce__(self) -> Any:
         raise ArgumentError("an API key is never pickled")
+
+
+#: Most values :func:`hold` remembers (oldest forgotten first): tokens refresh hourly, so a
+#: long-lived kernel would otherwise grow the set without bound.
+MAX_HELD = 4096
+#: Shorter values are not remembered: no real key or token is this short, and masking a
+#: two-letter test value in every log line would garble them all.
+MIN_HELD_LENGTH = 8
+_held: dict[str, None] = {}  # insertion-ordered set of every value ever held as a Secret
+_held_lock = threading.Lock()
+
+
+def hold(value: str) -> None:
+    """Remember ``value`` as a secret of this process, so the log filter
+    (:mod:`gtmkit.providers._redact`) masks it although no environment variable holds it: a key
+    given as ``api_keys=`` or read from a ``.env`` file, an OAuth token fetched at run time.
+    Every :class:`Secret` calls it."""
+    if len(value) < MIN_HELD_LENGTH:
+        return
+    with _held_lock:
+        _held.pop(value, None)
+        _held[value] = None
+        while len(_held) > MAX_HELD:
+            del _held[next(iter(_held))]
+
+
+def held_secrets() -> tuple[str, ...]:
+    """Every value :func:`hold` remembers (never shown: the log filter's input only)."""
+    with _held_lock:
+        return tuple(_held)
 
 
 #: Characters no URL encoder, JSON encoder or ``repr`` ever escapes (RFC 3986 unreserved).
@@ -309,6 +342,8 @@ __all__ = [
     "InvalidCredentials",
     "Secret",
     "clean_key",
+    "held_secrets",
+    "hold",
     "key_pattern",
     "provider_key",
     "read_env_file",

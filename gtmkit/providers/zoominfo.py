@@ -200,7 +200,8 @@ class ZoomInfoProvider(HttpProvider):
                 f"{self.name}: no OAuth client id. Set the {_CLIENT_ID_ENV} environment variable "
                 "(beside ZOOMINFO_CLIENT_SECRET); credentials are never notebook parameters."
             )
-        self.client_id = chosen or _SANDBOX_CLIENT_ID
+        # a Secret: no repr or vars() dump shows it, and the log filter masks it by value
+        self._client_id = Secret(chosen)
         self.token_url = token_url or f"{self.base_url}/oauth/v1/token"
         if not 1 <= int(batch_size) <= MAX_BATCH:
             raise ProviderUsageError(
@@ -209,6 +210,8 @@ class ZoomInfoProvider(HttpProvider):
         self.batch_size = int(batch_size)
         self.batch_window_s = max(0.0, float(batch_window_s))
         self._token = Secret(None)
+        #: the Basic credentials of the token grant (base64 of id:secret, a key in itself)
+        self._basic = Secret(None)
         self._token_expires = 0.0
         #: access tokens fetched so far (for tests and audits: how often the grant ran)
         self.tokens_fetched = 0
@@ -218,21 +221,38 @@ class ZoomInfoProvider(HttpProvider):
         #: requests sent to contacts/enrich and the inputs each carried (for tests)
         self.batches_sent: list[int] = []
 
+    @property
+    def client_id(self) -> str:
+        """The OAuth client id sent in the token grant (the sandbox's own without one)."""
+        return self._client_id.reveal() or _SANDBOX_CLIENT_ID
+
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        state.update(_token=None, _token_lock=None, _pending=[], _timer=None, _token_expires=0.0)
+        state.update(
+            _token=None,
+            _basic=None,
+            _client_id=None,
+            _token_lock=None,
+            _pending=[],
+            _timer=None,
+            _token_expires=0.0,
+        )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self._token = Secret(None)
+        self._basic = Secret(None)
+        self._client_id = Secret(None)  # like the key: given again after unpickling
 
     # -- secrets -------------------------------------------------------------------------
     def redact(self, text: str) -> str:
-        return self._token.redact(super().redact(text))
+        return self._basic.redact(self._token.redact(super().redact(text)))
 
     def _key_found_in(self, text: str) -> bool:
-        return super()._key_found_in(text) or self._token.found_in(text)
+        return (
+            super()._key_found_in(text) or self._token.found_in(text) or self._basic.found_in(text)
+        )
 
     def _headers(self, *, json_body: bool = False) -> dict[str, str]:
         headers = {
@@ -262,6 +282,7 @@ class ZoomInfoProvider(HttpProvider):
             await self._send("POST", "data/v1/contacts/enrich")  # raises NotConnected
         assert self.client is not None
         basic = base64.b64encode(f"{self.client_id}:{self._key()}".encode()).decode("ascii")
+        self._basic = Secret(basic)  # an echoed Authorization header is masked like the key
         started = time.perf_counter()
         response = await self.client.post(
             self.token_url,

@@ -20,19 +20,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from gtmkit.queue.backends import RedisBackends
     from gtmkit.queue.dead import dead_letters, requeue
     from gtmkit.queue.jobs import DEFAULT_QUEUE, QueueError, RunHandle, enqueue, merge, run_chunk
+    from gtmkit.queue.resume import attach, resume, runs
 
 _WHERE = {
     "RedisBackends": "gtmkit.queue.backends",
     "dead_letters": "gtmkit.queue.dead",
     "requeue": "gtmkit.queue.dead",
+    **dict.fromkeys(("attach", "resume", "runs"), "gtmkit.queue.resume"),
     **dict.fromkeys(
         ("DEFAULT_QUEUE", "QueueError", "RunHandle", "enqueue", "merge", "run_chunk"),
         "gtmkit.queue.jobs",
     ),
 }
 
-__all__ = ["DEFAULT_QUEUE", "QueueError", "RedisBackends", "RunHandle", "dead_letters",
-           "enqueue", "merge", "requeue", "run_chunk"]  # fmt: skip
+__all__ = ["DEFAULT_QUEUE", "QueueError", "RedisBackends", "RunHandle", "attach",
+           "dead_letters", "enqueue", "merge", "requeue", "resume", "run_chunk",
+           "runs"]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -65,7 +65,7 @@ class RedisBackends(Backends):
         return self.journal_
 
     def budget(self, ctx: RunContext, info: RunInfo) -> BudgetAccount:
-        return RedisBudget(self.conn, self.run_id)
+        return RedisBudget(self.conn, self.run_id, owner=self.execution)
 
     def limiters(self, ctx: RunContext) -> Mapping[str, RateLimiter]:
         local = super().limiters(ctx)

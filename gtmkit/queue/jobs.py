@@ -106,7 +106,7 @@ def enqueue(
     chunk with (``mode``, ``connect_options``, ``cache_ttl_days``, ``rate_limits``...); the
     budget is the run's, shared by every worker.
     """
-    from rq import Queue, Retry
+    from rq import Queue
 
     from gtmkit.waterfall.options import RunOptions, RunOptionsError
 
@@ -132,6 +132,8 @@ def enqueue(
         "options": pickle.dumps(options),
         "budget_credits": "" if checked.budget_credits is None else repr(checked.budget_credits),
         "budget_usd": "" if checked.budget_usd is None else repr(checked.budget_usd),
+        "retries": str(retries),
+        "job_timeout_s": str(job_timeout_s),
     }
     if rejected is not None:
         meta["rejected"] = _ipc(rejected)
@@ -142,21 +144,37 @@ def enqueue(
     pipe.execute()
     q = Queue(queue, connection=conn)
     for index in range(len(groups)):
-        q.enqueue(
-            "gtmkit.queue.jobs.run_chunk",
-            run_id,
-            index,
-            job_id=job_id(run_id, index),
-            retry=Retry(max=retries) if retries else None,
-            job_timeout=job_timeout_s,
-            result_ttl=86400,
-            failure_ttl=86400 * 7,
-        )
+        enqueue_chunk(q, run_id, index, job_id(run_id, index), retries=retries,
+                      job_timeout_s=job_timeout_s)  # fmt: skip
     return RunHandle(run_id, redis_url=redis_url)
+
+
+def enqueue_chunk(
+    q: Any, run_id: str, index: int, jid: str, *, retries: int, job_timeout_s: int
+) -> None:
+    """One chunk's RQ job (``jid`` is its id: the first run's, or a resume's)."""
+    from rq import Retry
+
+    q.enqueue(
+        "gtmkit.queue.jobs.run_chunk",
+        run_id,
+        index,
+        job_id=jid,
+        retry=Retry(max=retries) if retries else None,
+        job_timeout=job_timeout_s,
+        result_ttl=86400,
+        failure_ttl=86400 * 7,
+    )
 
 
 def job_id(run_id: str, index: int) -> str:
     return f"gtmkit-{run_id}-{index}"
+
+
+def current_job_ids(conn: Any, run_id: str, n: int) -> list[str]:
+    """The RQ job of each chunk now: its first job's, or the last resume's (``jobs`` hash)."""
+    resumed = {int(k): v.decode() for k, v in _any(conn).hgetall(run_key(run_id, "jobs")).items()}
+    return [resumed.get(i, job_id(run_id, i)) for i in range(n)]
 
 
 def _chunk_rows(frame: pl.DataFrame, size: int) -> list[list[Any]]:
@@ -179,6 +197,7 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
     from gtmkit.queue.backends import RedisBackends
 
     job_name = f"{run_id}-{index}"
+    registry = None  # run directly: no other execution is known
     if conn is None:
         from rq import get_current_job
 
@@ -187,6 +206,7 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
             raise QueueError("run_chunk runs in an RQ worker (or pass conn=)")
         conn = job.connection
         job_name = job.id
+        registry = job.started_job_registry.key
     meta: dict[bytes, Any] = _any(conn).hgetall(run_key(run_id, "meta"))
     if not meta:
         raise QueueError(f"no queued run {run_id!r} in this Redis")
@@ -197,6 +217,10 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
         raise QueueError(f"chunk {index} of run {run_id!r} is missing")
     frame = _frame(raw)
     execution = f"{job_name}:{uuid.uuid4().hex[:8]}"
+    # a run of this chunk before this one died (RQ re-runs a job only once its worker stopped
+    # heartbeating): its rows' holds that never reached a send would shrink the budget for
+    # good, so they are freed; its calls in flight stay held at their worst case
+    RedisBudget(conn, run_id, owner=execution).release_unsent(registry)
     backends = RedisBackends(conn, run_id, execution=execution)
     result = wf.run(frame, ledger=None, progress=False, backends=backends, **options)
     totals = {k: v for k, v in result.totals.items() if isinstance(v, int | float | str | None)}
@@ -239,7 +263,7 @@ class RunHandle:
         from rq.job import Job
 
         n = int(self._meta()[b"chunks"])
-        ids = [job_id(self.run_id, i) for i in range(n)]
+        ids = current_job_ids(self._conn, self.run_id, n)
         return [j for j in Job.fetch_many(ids, connection=self._conn)]
 
     def progress(self) -> dict[str, Any]:
@@ -254,6 +278,7 @@ class RunHandle:
             "done": len(rows),
             "failed": states.count("failed"),
             "started": states.count("started"),
+            "pending": sum(state in ACTIVE_STATES for state in states),
             "rows": int(meta[b"rows"]),
             "rows_done": rows_done,
             "attempts": int(self._conn.llen(run_key(self.run_id, "attempts"))),
@@ -262,22 +287,32 @@ class RunHandle:
         }
 
     def status(self) -> str:
-        """``queued``, ``running``, ``finished`` (every chunk stored) or ``failed`` (every
-        chunk ended and at least one failed for good)."""
+        """``queued``, ``running``, ``finished`` (no job left to run, every chunk stored) or
+        ``failed`` (no job left to run, and a chunk failed for good or its job is missing:
+        :meth:`resume` runs it again)."""
         p = self.progress()
-        if p["done"] == p["chunks"]:
-            return "finished"
-        if p["done"] + p["failed"] == p["chunks"]:
-            return "failed"
+        if p["pending"] == 0:
+            return "finished" if p["done"] == p["chunks"] else "failed"
         return "running" if p["done"] or p["started"] or p["attempts"] else "queued"
+
+    def resume(self, **kwargs: Any) -> list[int]:
+        """Queue again, in this run and on its budget, every chunk that did not finish
+        cleanly; returns their indexes (see :func:`gtmkit.queue.resume.resume`)."""
+        from gtmkit.queue.resume import resume
+
+        return resume(self, **kwargs)
 
     def reap(self) -> None:
         """RQ's abandoned-job handling, now: a chunk whose worker stopped heartbeating is
-        retried (or failed once its retries are used up). Workers run it too."""
+        retried (or failed once its retries are used up), and the budget its rows held for
+        calls never sent is freed. Workers run the first part too."""
         from rq import Queue
 
         queue = Queue(self._meta()[b"queue"].decode(), connection=self._conn)
         queue.started_job_registry.cleanup()
+        # the holds of a dead worker's rows that never sent are freed now, not when its chunk
+        # is re-run: the live workers may all be waiting for that budget room
+        RedisBudget(self._conn, self.run_id).release_unsent(queue.started_job_registry.key)
 
     def wait(self, timeout_s: float | None = None, *, poll_s: float = 0.2) -> RunHandle:
         """Block until every chunk has ended (stored or failed for good)."""
@@ -296,6 +331,10 @@ class RunHandle:
     def result(self) -> WaterfallResult:
         """The run as one result (see :func:`merge`)."""
         return merge(self._conn, self.run_id)
+
+
+#: RQ job states of a job that will still run (a chunk not ended)
+ACTIVE_STATES = ("queued", "started", "deferred", "scheduled")
 
 
 def _state(job: Any) -> str:
@@ -330,11 +369,12 @@ def merge(conn: redis.Redis, run_id: str) -> WaterfallResult:
     n = int(meta[b"chunks"])
     stored = {int(k): pickle.loads(v) for k, v in r.hgetall(run_key(run_id, "chunks")).items()}
     parts: list[pl.DataFrame] = []
+    jobs = current_job_ids(conn, run_id, n)
     for index in range(n):
         if index in stored:
             parts.append(_frame(stored[index]["records"]))
             continue
-        job = Job.fetch_many([job_id(run_id, index)], connection=conn)[0]
+        job = Job.fetch_many([jobs[index]], connection=conn)[0]
         why = "its job never ran" if job is None else f"its job {_state(job)}"
         latest = job.latest_result() if job is not None else None
         error = getattr(latest, "exc_string", None)

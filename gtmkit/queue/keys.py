@@ -8,9 +8,11 @@ Shared across runs (a provider account and what was bought are not one run's):
 * ``gtmkit:limit:{account}:slots`` / ``:next`` — a provider account's calls in flight (a sorted
   set of leases) and the time of its next token
 
-One run's (``gtmkit:run:{run_id}:...``): ``meta`` (spec, options, chunk count), ``budget`` and
-``reservations`` (the budget account), ``inflight`` (intents of calls not answered yet),
-``attempts`` (every attempt of every worker, a list), ``chunks`` (each chunk's result).
+One run's (``gtmkit:run:{run_id}:...``): ``meta`` (spec, options, chunk count), ``budget``,
+``reservations`` and ``lost`` (the budget account; holds of calls in flight; holds of calls a
+dead worker had sent), ``inflight`` (intents of calls not answered yet), ``attempts`` (every
+attempt of every worker, a list), ``chunks`` (each chunk's result), ``jobs`` (a resumed
+chunk's current RQ job id) and ``resume_lock``.
 
 Example:
     >>> cache_key(("hunter", "email-finder", "ada|acme.io"))

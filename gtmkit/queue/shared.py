@@ -4,8 +4,11 @@ Each implements one interface of ``gtmkit/waterfall/interfaces.py``; the layers 
 
 * :class:`RedisBudget` (``BudgetAccount``): reserve-then-settle as two Lua scripts, so the
   check "spent + reserved + worst case ≤ cap" and the hold are one atomic step whatever the
-  number of workers and calls in flight. A reservation of a worker that died is never
-  released: it stays held at its worst case (the call may have been billed).
+  number of workers and calls in flight. Each hold names the chunk execution that owns it
+  and is marked ``sent`` by the script that commits the call's intent. When a chunk whose
+  worker died is reaped or re-run, :meth:`RedisBudget.release_unsent` frees its holds
+  that never reached a send (rows reserve before they wait for the rate limiter, so there
+  are many); a hold marked sent stays at its worst case (the call may have been billed).
 * :class:`RedisLimiter` (``RateLimiter``): one provider account's in-flight cap (a sorted set of
   leases, so a dead worker's slots come back) and token bucket (the time of the next token),
   taken in one Lua script on the server's clock.
@@ -18,7 +21,7 @@ Each implements one interface of ``gtmkit/waterfall/interfaces.py``; the layers 
 
 Example:
     >>> RESERVE.count("redis.call")  # one script: read, check, hold
-    11
+    13
 """
 
 from __future__ import annotations
@@ -54,12 +57,16 @@ HEARTBEAT_S = 1.0
 #: how often a worker reads which providers the run's other workers stopped
 BREAKER_SYNC_S = 0.25
 
+# the budget hash: caps, spent, reserved (holds of live calls) and lost (holds of calls a dead
+# execution sent: they may have been billed, so they count as spent until settled)
 RESERVE = """
 local b = KEYS[1]
 local cap_c = tonumber(redis.call('HGET', b, 'cap_credits') or '-1')
 local cap_u = tonumber(redis.call('HGET', b, 'cap_usd') or '-1')
 local spent_c = tonumber(redis.call('HGET', b, 'spent_credits') or '0')
 local spent_u = tonumber(redis.call('HGET', b, 'spent_usd') or '0')
+spent_c = spent_c + tonumber(redis.call('HGET', b, 'lost_credits') or '0')
+spent_u = spent_u + tonumber(redis.call('HGET', b, 'lost_usd') or '0')
 local res_c = tonumber(redis.call('HGET', b, 'reserved_credits') or '0')
 local res_u = tonumber(redis.call('HGET', b, 'reserved_usd') or '0')
 local c, u, eps = tonumber(ARGV[2]), tonumber(ARGV[3]), 1e-9
@@ -76,29 +83,87 @@ local peak_c = math.max(tonumber(redis.call('HGET', b, 'peak_credits') or '0'), 
 local peak_u = math.max(tonumber(redis.call('HGET', b, 'peak_usd') or '0'), spent_u + res_u + u)
 redis.call('HSET', b, 'reserved_credits', tostring(res_c + c), 'reserved_usd', tostring(res_u + u),
            'peak_credits', tostring(peak_c), 'peak_usd', tostring(peak_u))
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
 return 'ok'
 """
 
-SETTLE = """
-local held = redis.call('HGET', KEYS[2], ARGV[1])
-if not held then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-local sp = string.find(held, ' ')
-local rc, ru = tonumber(string.sub(held, 1, sp - 1)), tonumber(string.sub(held, sp + 1))
-local b = KEYS[1]
-if redis.call('HLEN', KEYS[2]) == 0 then
-  redis.call('HSET', b, 'reserved_credits', '0', 'reserved_usd', '0')
-else
-  local res_c = tonumber(redis.call('HGET', b, 'reserved_credits') or '0')
-  local res_u = tonumber(redis.call('HGET', b, 'reserved_usd') or '0')
-  redis.call('HSET', b, 'reserved_credits', tostring(math.max(0, res_c - rc)),
-             'reserved_usd', tostring(math.max(0, res_u - ru)))
+# drop one hold from a holds hash and its running totals (exactly zero once the hash is empty,
+# whatever float drift the totals carry). Shared by SETTLE and RELEASE_UNSENT.
+_UNHOLD = """
+local function unhold(b, holds, field, c, u, which)
+  redis.call('HDEL', holds, field)
+  local tc, tu = which .. '_credits', which .. '_usd'
+  if redis.call('HLEN', holds) == 0 then
+    redis.call('HSET', b, tc, '0', tu, '0')
+    return
+  end
+  local hc = tonumber(redis.call('HGET', b, tc) or '0')
+  local hu = tonumber(redis.call('HGET', b, tu) or '0')
+  redis.call('HSET', b, tc, tostring(math.max(0, hc - c)), tu, tostring(math.max(0, hu - u)))
 end
-redis.call('HINCRBYFLOAT', b, 'spent_credits', ARGV[2])
-redis.call('HINCRBYFLOAT', b, 'spent_usd', ARGV[3])
-return 1
 """
+
+# a hold settled: dropped (from the live holds, or from the lost ones if its execution was
+# taken for dead after sending) and what was charged booked as spent; nothing twice
+_SETTLE_FN = """
+local function settle(b, reservations, lost, rid, credits, usd)
+  local which, holds = 'reserved', reservations
+  local held = redis.call('HGET', holds, rid)
+  if not held then
+    which, holds = 'lost', lost
+    held = redis.call('HGET', holds, rid)
+  end
+  if not held then return 0 end
+  local c, u = string.match(held, '^(%S+) (%S+)')
+  unhold(b, holds, rid, tonumber(c), tonumber(u), which)
+  redis.call('HINCRBYFLOAT', b, 'spent_credits', credits)
+  redis.call('HINCRBYFLOAT', b, 'spent_usd', usd)
+  return 1
+end
+"""
+
+# KEYS: budget, reservations, lost holds. ARGV: reservation id, credits, usd charged.
+SETTLE = (
+    _UNHOLD + _SETTLE_FN + "return settle(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])"
+)
+
+# a hold is "credits usd owner[ sent]", an owner "job:execution". KEYS: budget, reservations,
+# RQ's started-job registry, lost holds. ARGV: the execution asking ('' for none), '1' if the
+# registry is known. A hold's execution is dead when it is not the asker and it ran the
+# asker's job (a job runs once at a time) or its job has no execution in the started registry.
+# A dead execution's hold never sent is freed; one sent moves to the lost holds, which count as
+# spent (rows waiting for room then learn the budget is exhausted instead of waiting forever).
+RELEASE_UNSENT = (
+    _UNHOLD
+    + """
+local live = {}
+if ARGV[2] == '1' then
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    live[string.match(member, '^(.*):[^:]*$') or member] = true
+  end
+end
+local mine = string.match(ARGV[1], '^(.*):[^:]*$')
+local freed, moved = 0, 0
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  local c, u, owner, sent = string.match(all[i + 1], '^(%S+) (%S+) (%S+) ?(%S*)$')
+  local job = owner and string.match(owner, '^(.*):[^:]*$')
+  local dead = job and owner ~= ARGV[1] and (job == mine or (ARGV[2] == '1' and not live[job]))
+  if dead then
+    unhold(KEYS[1], KEYS[2], all[i], tonumber(c), tonumber(u), 'reserved')
+    if sent == '' then
+      freed = freed + 1
+    else
+      redis.call('HSET', KEYS[4], all[i], all[i + 1])
+      redis.call('HINCRBYFLOAT', KEYS[1], 'lost_credits', c)
+      redis.call('HINCRBYFLOAT', KEYS[1], 'lost_usd', u)
+      moved = moved + 1
+    end
+  end
+end
+return {freed, moved}
+"""
+)
 
 # KEYS: slots zset, next-token key. ARGV: token, lease ms, max in flight, interval ms (0: none)
 ACQUIRE = """
@@ -117,7 +182,8 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return 0
 """
 
-# KEYS: claim, cache, inflight hash. ARGV: owner, lease ms, cache cutoff (s), field, intent
+# KEYS: claim, cache, inflight hash, reservations. ARGV: owner, lease ms, cache cutoff (s),
+# field, intent, the call's hold ('' when unmetered)
 INTEND = """
 local cached = redis.call('GET', KEYS[2])
 if cached then
@@ -126,20 +192,36 @@ if cached then
 end
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return {'busy', holder} end
+if ARGV[6] ~= '' then
+  -- released: this chunk was re-run after this worker was taken for dead; do not send
+  local held = redis.call('HGET', KEYS[4], ARGV[6])
+  if not held then return {'released', ''} end
+  if not string.find(held, ' sent$') then
+    redis.call('HSET', KEYS[4], ARGV[6], held .. ' sent')  -- from now on it may be billed
+  end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
 return {'go', ''}
 """
 
-# KEYS: claim, inflight hash, attempts list, cache. ARGV: owner, field, attempt, cache entry
-DONE = """
+# KEYS: claim, inflight hash, attempts list, cache, budget, reservations, lost holds.
+# ARGV: owner, field, attempt, cache entry, the call's hold ('' when unmetered), credits and
+# usd it is settled at. The hold is settled here, with the attempt, so a worker killed after
+# the answer is booked leaves no hold behind (the engine's settle then finds nothing to do).
+DONE = (
+    _UNHOLD
+    + _SETTLE_FN
+    + """
 if redis.call('HDEL', KEYS[2], ARGV[2]) == 1 then  -- once, even when resent
   redis.call('RPUSH', KEYS[3], ARGV[3])
 end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4]) end
+if ARGV[5] ~= '' then settle(KEYS[5], KEYS[6], KEYS[7], ARGV[5], ARGV[6], ARGV[7]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
+)
 
 
 class _Reservation(Reservation):
@@ -151,13 +233,16 @@ class _Reservation(Reservation):
 
 
 class RedisBudget:
-    """The run's budget in the Redis hash ``gtmkit:run:{id}:budget`` (see the module doc)."""
+    """The run's budget in the Redis hash ``gtmkit:run:{id}:budget`` (see the module doc);
+    ``owner`` is the chunk execution its holds belong to."""
 
-    def __init__(self, conn: redis.Redis, run_id: str) -> None:
-        self.conn = conn
+    def __init__(self, conn: redis.Redis, run_id: str, *, owner: str = "-") -> None:
+        self.conn, self.owner = conn, owner
         self.keys = [run_key(run_id, "budget"), run_key(run_id, "reservations")]
+        self.lost_key = run_key(run_id, "lost")
         self._reserve = conn.register_script(RESERVE)
         self._settle = conn.register_script(SETTLE)
+        self._release = conn.register_script(RELEASE_UNSENT)
         caps = conn.hmget(self.keys[0], ["cap_credits", "cap_usd"])
         self.cap_credits = _cap(caps[0])
         self.cap_usd = _cap(caps[1])
@@ -225,14 +310,23 @@ class RedisBudget:
         return max(0.0, self.spent_credits - self.cap_credits)
 
     def held_credits(self) -> float:
-        """Reservations never settled (calls of a worker that died): held at worst case."""
-        return self._field("reserved_credits")
+        """Reservations not settled: calls in flight, and calls a worker that died had sent
+        (held at worst case for good: they may have been billed)."""
+        return self._field("reserved_credits") + self._field("lost_credits")
+
+    def lost_credits(self) -> float:
+        """The worst case of the calls dead executions had sent, counted as spent."""
+        return self._field("lost_credits")
+
+    def lost_usd(self) -> float:
+        return self._field("lost_usd")
 
     def try_reserve(self, credits: float, usd: float) -> Reservation | Literal[False] | None:
         """A reservation, ``None`` (wait: calls in flight may free room) or ``False`` (it can
         never fit)."""
         rid = uuid.uuid4().hex
-        verdict = self._reserve(keys=self.keys, args=[rid, repr(credits), repr(usd)])
+        verdict = self._reserve(keys=self.keys,
+                                args=[rid, repr(credits), repr(usd), self.owner])  # fmt: skip
         verdict = verdict.decode() if isinstance(verdict, bytes) else verdict
         if verdict == "ok":
             return _Reservation(credits, usd, rid)
@@ -256,15 +350,31 @@ class RedisBudget:
         if reservation.settled or not isinstance(reservation, _Reservation):
             raise BudgetError("reservation settled twice (an engine bug: please report it)")
         reservation.settled = True
-        self._settle(keys=self.keys, args=[reservation.rid, repr(credits), repr(usd)])
+        keys = [*self.keys, self.lost_key]
+        self._settle(keys=keys, args=[reservation.rid, repr(credits), repr(usd)])
+
+    def release_unsent(self, started_registry: str | None) -> int:
+        """Free the holds of dead chunk executions that never reached a send, and count the
+        ones they sent as spent at worst case (see ``RELEASE_UNSENT``); returns how many were
+        freed. ``started_registry`` is the key of RQ's ``StartedJobRegistry`` of the run's
+        queue (``None``: only this execution's job's earlier runs are known dead). An execution
+        only stalled, not dead, finds its hold gone and does not send."""
+        keys = [*self.keys, started_registry or self.keys[1], self.lost_key]
+        asker = self.owner if ":" in self.owner else ""
+        known = "0" if started_registry is None else "1"
+        freed, _moved = self._release(keys=keys, args=[asker, known])
+        return int(freed)
 
     def _exhausted(self, credits: float, usd: float) -> str:
-        spent = self.spent_credits
-        if self.cap_credits is not None and spent + credits > self.cap_credits + _EPS:
+        spent, lost = self.spent_credits, self.lost_credits()
+        held = f", {lost:g} of them held for calls of a worker that died" if lost else ""
+        if self.cap_credits is not None and spent + lost + credits > self.cap_credits + _EPS:
             return (
-                f"budget exhausted: {spent:g} of {self.cap_credits:g} credits spent (all workers)"
+                f"budget exhausted: {spent + lost:g} of {self.cap_credits:g} credits spent "
+                f"(all workers{held})"
             )
-        return f"budget exhausted: ${self.spent_usd:.4f} of ${self.cap_usd or 0:.4f} spent"
+        usd_spent = self.spent_usd + self.lost_usd()
+        return f"budget exhausted: ${usd_spent:.4f} of ${self.cap_usd or 0:.4f} spent"
 
 
 def _cap(raw: Any) -> float | None:
@@ -407,6 +517,15 @@ def answer_from_json(raw: str | bytes) -> Answer:
     )
 
 
+def cache_cutoff(ttl_s: float, started: float) -> float:
+    """The oldest answer reused: bought within the TTL (``ttl_s`` > 0), or during this run,
+    which started at ``started`` (a resumed run never pays again for what it bought)."""
+    if ttl_s <= 0:
+        return started
+    within = time.time() - ttl_s
+    return min(within, started) if started > 0 else within
+
+
 class RedisCache:
     """Answers any worker bought, within ``ttl_s``; with the cache off (``ttl_s=0``), those
     bought during this run (``run_started``): a lookup is paid once a run."""
@@ -415,7 +534,7 @@ class RedisCache:
         self.conn, self.ttl_s, self.run_started = conn, ttl_s, run_started
 
     def cutoff(self) -> float:
-        return time.time() - self.ttl_s if self.ttl_s > 0 else self.run_started
+        return cache_cutoff(self.ttl_s, self.run_started)
 
     async def get(self, key: ClaimKey) -> Answer | None:
         raw = self.conn.get(cache_key(key))
@@ -458,10 +577,13 @@ class RedisJournal(MemoryJournal):
     ) -> None:
         super().__init__(run_id)
         self.conn, self.execution, self.leases = conn, execution, leases
-        #: a lookup bought during this run is reused even with the cache off (paid once a run)
-        self.cutoff = time.time() - ttl_s if ttl_s > 0 else run_started(conn, run_id)
+        #: a lookup bought during this run is reused even with the cache off or once its TTL
+        #: ran out (paid once a run, however late the run is resumed)
+        self.cutoff = cache_cutoff(ttl_s, run_started(conn, run_id))
         self._intend = conn.register_script(INTEND)
         self._done = conn.register_script(DONE)
+        self.reservations = run_key(run_id, "reservations")
+        self.budget_keys = [run_key(run_id, p) for p in ("budget", "reservations", "lost")]
         self.inflight = run_key(run_id, "inflight")
         self.list = run_key(run_id, "attempts")
 
@@ -475,11 +597,13 @@ class RedisJournal(MemoryJournal):
         key = lk.claim_key
         claim = claim_key(key)
         verdict, body = self._intend(
-            keys=[claim, cache_key(key), self.inflight],
+            keys=[claim, cache_key(key), self.inflight, self.reservations],
             args=[self.execution, int(LEASE_S * 1000), repr(self.cutoff), self._field(a),
-                  self._row(a)],
+                  self._row(a), getattr(lk.hold, "rid", "")],
         )  # fmt: skip
         verdict = verdict.decode() if isinstance(verdict, bytes) else verdict
+        if verdict == "released":
+            return Failure("stopped", f"{lk.name}: this chunk was re-run by another worker")
         if verdict == "cached":
             answer = answer_from_json(body)
             self.used(lk, answer)
@@ -508,10 +632,14 @@ class RedisJournal(MemoryJournal):
             return
         cache_entry, self._cache_next = getattr(self, "_cache_next", ""), ""
         claim = claim_key(lk.claim_key)
+        # the charge the engine's Meter settles the hold at: what was billed, plus the worst
+        # case of what may have been billed unseen
+        charged = a.credits + a.credits_held
         self._done(
-            keys=[claim, self.inflight, self.list, cache_key(lk.claim_key)],
-            args=[self.execution, self._field(a), self._row(a), cache_entry],
-        )
+            keys=[claim, self.inflight, self.list, cache_key(lk.claim_key), *self.budget_keys],
+            args=[self.execution, self._field(a), self._row(a), cache_entry,
+                  getattr(lk.hold, "rid", ""), repr(charged), repr(charged * lk.price)],
+        )  # fmt: skip
         self.leases.claims.pop(claim, None)
 
 

@@ -37,6 +37,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gtmkit.providers.apollo_phone import PhoneInbox
 from gtmkit.sandbox.errors import SandboxError
 from gtmkit.sandbox.http.app import SandboxApp, resolve_oracle
 from gtmkit.sandbox.http.billing import BilledCall
@@ -83,6 +84,16 @@ def adapter_options(time_scale: float = 0.0) -> dict[str, dict[str, Any]]:
     }
 
 
+class _TemporaryPhoneInbox(PhoneInbox):
+    """An Apollo phone inbox in a temporary folder that lives as long as the inbox does: the
+    adapters of ``simulate(world).connect(...)`` hold it after the simulation itself is gone
+    (the folder belonged to the simulation once, and went with it: every reveal then failed)."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="gtmkit-apollo-phones-")
+        super().__init__(Path(self._folder.name) / "apollo-phones.sqlite")
+
+
 class Simulation:
     """The simulated providers behind one pipeline, with its transport, adapter settings and
     meter. Build one with :func:`simulate`."""
@@ -95,10 +106,7 @@ class Simulation:
         self.adapter_options = adapter_options(time_scale)
         # Apollo's phone deliveries land in an inbox of this simulation's own (a temporary
         # file), so one simulation's reveals are never read by another
-        from gtmkit.providers.apollo_phone import PhoneInbox
-
-        self._phone_dir = tempfile.TemporaryDirectory(prefix="gtmkit-apollo-phones-")
-        self.phone_inbox = PhoneInbox(Path(self._phone_dir.name) / "apollo-phones.sqlite")
+        self.phone_inbox: PhoneInbox = _TemporaryPhoneInbox()
         self.adapter_options["apollo"]["phone_inbox"] = self.phone_inbox
 
     # -- handing it to a client -------------------------------------------------------------

@@ -19,6 +19,14 @@ JSON ``block_actions`` payload (``user``, ``actions[].action_id`` / ``value`` / 
 ``response_url``...), signed with the app's signing secret (``X-Slack-Signature``,
 ``X-Slack-Request-Timestamp``; docs.slack.dev/authentication/verifying-requests-from-slack).
 
+The click's ``response_url`` (``https://hooks.slack.com/actions/T…/…/<token>``) is served too:
+the app ``POST``s JSON to it, and ``"replace_original": true`` replaces the message the button
+was on, ``"delete_original": true`` removes it, ``"response_type": "ephemeral"`` shows a note
+to the clicker only (api.slack.com/interactivity/handling#message_responses: "up to 5 times
+within 30 minutes"). It answers ``200 ok`` like an incoming webhook; ``404 no_service`` for a
+URL it never issued and ``404 expired_url`` past 5 uses or 30 minutes — those two codes are
+this twin's assumption, not from Slack's docs.
+
 Example:
     >>> import httpx
     >>> twin = SlackTwin()
@@ -76,6 +84,19 @@ class _Webhook:
     removed: bool = False
 
 
+#: A response_url takes this many posts within this many seconds (Slack's interactivity docs).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60.0
+
+
+@dataclass
+class _ResponseUrl:
+    channel: str
+    message: dict[str, Any]
+    issued_at: float
+    uses: int = 0
+
+
 @dataclass
 class SlackTwin:
     """Incoming webhooks and their channels, in memory; :meth:`transport` serves them."""
@@ -86,6 +107,8 @@ class SlackTwin:
     _posted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _throttles: list[float] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
+    _response_urls: dict[str, _ResponseUrl] = field(default_factory=dict)
+    _responses: list[dict[str, Any]] = field(default_factory=list)
 
     # -- set-up -----------------------------------------------------------------------------
     def add_webhook(self, channel: str = "#gtm-runs", *, token: str | None = None) -> str:
@@ -112,6 +135,10 @@ class SlackTwin:
         """The bodies the channel received, oldest first."""
         return list(self._posted.get(channel, []))
 
+    def responses(self) -> list[dict[str, Any]]:
+        """The bodies posted to click ``response_url`` s, oldest first (ephemeral ones too)."""
+        return list(self._responses)
+
     def transport(self) -> httpx.MockTransport:
         """An httpx transport (sync and async) answering as Slack's webhook host does."""
         return httpx.MockTransport(self._handle)
@@ -120,6 +147,8 @@ class SlackTwin:
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         parts = request.url.path.strip("/").split("/")
+        if request.url.host == HOST and len(parts) == 4 and parts[0] == "actions":
+            return self._respond(request)
         if request.url.host != HOST or len(parts) != 4 or parts[0] != "services":
             return _answer(404, "no_service")
         if request.method != "POST":
@@ -141,6 +170,35 @@ class SlackTwin:
         self._posted.setdefault(hook.channel, []).append(payload)
         return _answer(200, "ok")
 
+    def _respond(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST":
+            return _answer(405, "invalid_post_type")
+        issued = self._response_urls.get(str(request.url.copy_with(query=None)))
+        if issued is None:
+            return _answer(404, "no_service")
+        if issued.uses >= RESPONSE_URL_USES or time.time() - issued.issued_at > RESPONSE_URL_TTL_S:
+            return _answer(404, "expired_url")
+        try:
+            body = json.loads(request.content)
+        except (ValueError, UnicodeDecodeError):
+            return _answer(400, "invalid_payload")
+        if not isinstance(body, dict):
+            return _answer(400, "invalid_payload")
+        delete = _flag(body.get("delete_original"))
+        if not delete and _payload(request.content) is None:
+            return _answer(400, "invalid_payload")
+        issued.uses += 1
+        self._responses.append(body)
+        posted = self._posted.get(issued.channel, [])
+        at = next((i for i, m in enumerate(posted) if m is issued.message), None)
+        if at is not None and delete:
+            del posted[at]
+        elif at is not None and _flag(body.get("replace_original")):
+            posted[at] = issued.message = {
+                k: v for k, v in body.items() if k not in ("replace_original", "response_type")
+            }
+        return _answer(200, "ok")
+
     # -- the interactive side ---------------------------------------------------------------
     def click(
         self,
@@ -160,6 +218,16 @@ class SlackTwin:
         """
         block, button = _button(message, action_id)
         stamp = str(int(time.time() if now is None else now))
+        response_url = (
+            f"https://{HOST}/actions/{self.team}/{secrets.randbelow(10**12)}/"
+            f"{secrets.token_urlsafe(18)}"
+        )
+        # the message as posted (same object), so replace_original finds it in its channel
+        channel, posted = next(
+            ((c, m) for c, ms in self._posted.items() for m in ms if m == message),
+            ("#gtm-runs", message),
+        )
+        self._response_urls[response_url] = _ResponseUrl(channel, posted, time.time())
         payload = {
             "type": "block_actions",
             "user": {
@@ -174,7 +242,7 @@ class SlackTwin:
             "team": {"id": self.team, "domain": "gtmkit-twin"},
             "channel": {"id": "C0TWIN0001", "name": "gtm-runs"},
             "message": message,
-            "response_url": f"https://{HOST}/actions/{self.team}/{secrets.randbelow(10**9)}/x",
+            "response_url": response_url,
             "actions": [
                 {
                     "type": "button",
@@ -198,6 +266,11 @@ class SlackTwin:
 
 def _answer(status: int, code: str) -> httpx.Response:
     return httpx.Response(status, text=code, headers={"Content-Type": "text/html"})
+
+
+def _flag(value: Any) -> bool:
+    # Slack's own examples send "true" as a string as often as a JSON true
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _payload(content: bytes) -> dict[str, Any] | None:

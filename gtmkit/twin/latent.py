@@ -95,15 +95,24 @@ def pattern_loglik(
 ) -> tuple[float, list[list[float]]]:
     """Log-likelihood of a segment's patterns, and each pattern's posterior over the grid."""
     s, lam = math.sqrt(1.0 - rho), math.sqrt(rho)
+    # each provider's hit curve over the grid once, not once per pattern it appears in (the
+    # fit evaluates this thousands of times: it is most of Twin.fit's time)
+    curves: dict[str, list[float]] = {}
+    for pattern in patterns:
+        for provider, _ in pattern:
+            if provider not in curves:
+                tp = t[provider]
+                curves[provider] = [cdf((tp + lam * z) / s) for z in grid.nodes]
     total = 0.0
     posts: list[list[float]] = []
     for pattern, count in patterns.items():
         weights = list(grid.weights)
         for provider, hit in pattern:
-            tp = t[provider]
-            for j, z in enumerate(grid.nodes):
-                q = cdf((tp + lam * z) / s)
-                weights[j] *= q if hit else 1.0 - q
+            curve = curves[provider]
+            if hit:
+                weights = [w * q for w, q in zip(weights, curve, strict=True)]
+            else:
+                weights = [w * (1.0 - q) for w, q in zip(weights, curve, strict=True)]
         mass = sum(weights)
         mass = max(mass, 1e-300)
         total += count * math.log(mass)
@@ -130,7 +139,8 @@ def _newton_threshold(
         for j, (a, b, u) in enumerate(nodes):
             scale = 1.0 if j == len(nodes) - 1 else s
             u = min(max(u, -30.0), 30.0)
-            density, upper, lower = phi(u), cdf(u), 1.0 - cdf(u)
+            density, upper = phi(u), cdf(u)
+            lower = 1.0 - upper
             if a:
                 ratio = density / max(upper, 1e-300)
                 grad += a * ratio / scale

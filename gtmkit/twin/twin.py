@@ -41,7 +41,7 @@ from gtmkit.twin.fit import (
     rate_counts,
 )
 from gtmkit.twin.latent import Grid, cdf
-from gtmkit.twin.observe import USABLE_STATUSES, observe
+from gtmkit.twin.observe import USABLE_STATUSES, ledger_attempts, observe
 from gtmkit.twin.plan import Plan, variant_of
 from gtmkit.twin.priors import ERROR_PRIOR, USABLE_PRIOR, Prior
 from gtmkit.twin.results import BudgetAdvice, Prediction, interval
@@ -113,9 +113,12 @@ class Twin:
             name: p if isinstance(p, Prior) else Prior(float(p), 10.0, "given prior")
             for name, p in dict(priors or {}).items()
         }
-        verifiers = sorted({p for p in _ledger_providers(ledger) if _kind(p) == "verifier"})
+        # the ledger is read once: its providers (to leave verifiers out) and the lookups
+        attempts = ledger_attempts(ledger)
+        names = attempts["provider"].unique().to_list()
+        verifiers = sorted({p for p in names if p is not None and _kind(p) == "verifier"})
         obs = observe(
-            ledger, records=records, segment_by=segment_by, runs=runs, exclude=verifiers,
+            attempts, records=records, segment_by=segment_by, runs=runs, exclude=verifiers,
             usable_statuses=usable_statuses,
         )  # fmt: skip
         if obs.lookups.height == 0:
@@ -338,12 +341,6 @@ class Twin:
             .alias("change"),
             pl.lit("; ".join(other.flags) or None, dtype=pl.String).alias("flags"),
         )
-
-
-def _ledger_providers(ledger: Any) -> list[str]:
-    from gtmkit.twin.observe import ledger_attempts
-
-    return ledger_attempts(ledger)["provider"].unique().to_list()
 
 
 def _check(*, draws: int, confidence: float, concurrency: int) -> None:

@@ -195,6 +195,7 @@ class Meter:
             reservation = await self.budget.reserve(lk.worst, lk.worst * lk.price)
         except BudgetExhausted as exc:
             return Failure("budget", str(exc))
+        lk.hold = reservation
         try:
             result = await self._probing(lk)
         except BaseException:

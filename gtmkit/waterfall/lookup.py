@@ -50,6 +50,8 @@ class Lookup:
     sent: bool = False
     #: the breaker's epoch for this provider when the call was admitted
     epoch: int = 0
+    #: the budget's reservation for this call (a shared budget marks it sent with the intent)
+    hold: object = None
 
     @property
     def endpoint(self) -> str:

@@ -17,4 +17,7 @@ SECRET_ENV_VARS: tuple[str, ...] = (
     "HUBSPOT_CLIENT_SECRET",
     "CLAY_WEBHOOK_TOKEN",
     "APOLLO_WEBHOOK_TOKEN",
+    # the integration routes' (integration_routes.py), also listed by gtmkit.integrations
+    "SLACK_SIGNING_SECRET",
+    "CLAY_CALLBACK_TOKEN",
 )

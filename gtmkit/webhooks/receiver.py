@@ -35,8 +35,10 @@ No log line holds a secret, a signature or a body: the app logs the route's name
 and the reason; ``gtmkit serve-webhooks`` turns uvicorn's access log off (it would print the
 Apollo path, which is a secret).
 
-**Slack approvals** (``/slack/interactions``) are built in ``gtmkit.integrations``; this app
-only leaves the hook: ``create_app(config, extra_routes=[Route("/slack/interactions",
+**Slack approvals** (``/slack/interactions``) and the integrations' Clay callback (which
+replaces ``parse_clay`` on ``/webhooks/clay`` when mounted) are built in ``gtmkit.integrations``
+and mounted by :mod:`gtmkit.webhooks.integration_routes` (``gtmkit serve-webhooks`` does); this
+app only leaves the hook: ``create_app(config, extra_routes=[Route("/slack/interactions",
 handler, methods=["POST"])])``. Such a handler reads the body with :func:`read_body`, checks
 it with :func:`gtmkit.webhooks.signatures.check_slack` before parsing, and answers within
 Slack's 3 seconds.
@@ -292,7 +294,7 @@ def apollo_parser(receiver: Receiver) -> Parser:
 
 def create_app(config: ReceiverConfig, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     """The ASGI app. ``extra_routes`` are mounted beside the built-in ones (the hook for
-    ``/slack/interactions``: see the module doc)."""
+    ``/slack/interactions``: see the module doc); one with a built-in's path replaces it."""
     receiver = Receiver(config)
     routes: list[BaseRoute] = [
         Route("/webhooks/leads", receiver.endpoint("leads", parse_leads), methods=["POST"]),
@@ -301,8 +303,11 @@ def create_app(config: ReceiverConfig, *, extra_routes: Sequence[BaseRoute] = ()
         Route("/webhooks/apollo/phones/{token}",
               receiver.endpoint("apollo-phone", apollo_parser(receiver)), methods=["POST"]),
         Route("/healthz", _health(receiver), methods=["GET"]),
-        *extra_routes,
     ]  # fmt: skip
+    # an extra route replaces a built-in one of the same path (the integrations' Clay callback
+    # replaces parse_clay: gtmkit.webhooks.integration_routes says why), so one path, one rule
+    claimed = {getattr(route, "path", None) for route in extra_routes}
+    routes = [r for r in routes if getattr(r, "path", None) not in claimed] + list(extra_routes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

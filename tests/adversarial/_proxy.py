@@ -51,6 +51,13 @@ def noise(i: int) -> tuple[str, bytes]:
     return "application/json", garbage(i)
 
 
+class _QuietHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:  # the tests read state, not access logs
+        pass
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -81,12 +88,7 @@ def rewriting_proxy(
     lock = threading.Lock()
     client = httpx.Client(timeout=30.0)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Handler(_QuietHandler):
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -159,12 +161,7 @@ def echo_server() -> Iterator[dict[str, object]]:
     counter = [0]
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Handler(_QuietHandler):
         def _echo(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             sent = self.rfile.read(length).decode("utf-8", "replace") if length else ""
@@ -200,3 +197,106 @@ def echo_server() -> Iterator[dict[str, object]]:
     with _serve(Handler) as base:
         state["base"] = base
         yield state
+
+
+#: the path of ZoomInfo's client-credentials grant (below its API prefix)
+TOKEN_PATH = "/oauth/v1/token"
+
+
+@contextlib.contextmanager
+def token_swapping_echo_proxy(
+    target: str, token: Callable[[int], str], *, error_every: int = 4
+) -> Iterator[dict[str, object]]:
+    """A proxy to a loopback simulation (``target``) that hands the client canary OAuth tokens
+    and echoes every request back. A token grant is forwarded and its ``access_token`` replaced
+    by ``token(n)`` (the simulation's own token is put back on the way in, so the simulation
+    authenticates and bills as usual); every answer carries the request's headers (canary token
+    or key included) in ``X-Echo-*`` headers, and every ``error_every``-th other request is
+    answered by the proxy itself (never forwarded, never billed) with a rotating error status
+    whose body echoes the request line, headers and body. Yields ``{"base": url, "tokens":
+    [canaries handed out], "seen": [raw header blocks]}``."""
+    state: dict[str, object] = {"tokens": [], "seen": []}
+    real_for: dict[str, str] = {}  # canary token -> the simulation's token
+    counter = [0]
+    lock = threading.Lock()
+    client = httpx.Client(timeout=30.0)
+
+    class Handler(_QuietHandler):
+        def _reply(
+            self, status: int, ctype: str, body: bytes, extra: list[tuple[str, str]]
+        ) -> None:
+            self.send_response(status)
+            for i, (name, value) in enumerate(self.headers.items()):
+                safe = value.replace("\r", " ").replace("\n", " ")
+                self.send_header(f"X-Echo-{i}-{name}", safe[:500])
+            for name, value in extra:
+                self.send_header(name, value)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = self.rfile.read(length) if length else b""
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            is_grant = self.path.split("?")[0].endswith(TOKEN_PATH)
+            with lock:
+                index = counter[0]
+                counter[0] += 1
+                state["seen"].append(str(self.headers))  # type: ignore[attr-defined]
+                for name, value in headers.items():
+                    if name.lower() == "authorization" and value.startswith("Bearer "):
+                        presented = value[len("Bearer ") :]
+                        headers[name] = "Bearer " + real_for.get(presented, presented)
+            if not is_grant and error_every and index % error_every == error_every - 1:
+                status = ECHO_STATUSES[1 + (index // error_every) % (len(ECHO_STATUSES) - 1)]
+                echo = (
+                    f"{self.command} {self.path}\n{self.headers}\n{sent.decode('utf-8', 'replace')}"
+                )
+                body = json.dumps(
+                    {
+                        "error": echo,
+                        "message": echo,
+                        "detail": echo,
+                        "errors": [{"code": "ECHO", "detail": echo, "title": echo}],
+                    }
+                ).encode()
+                extra = [("Retry-After", "0")] if status == 429 else []
+                self._reply(status, "application/json", body, extra)
+                return
+            upstream = client.request(
+                self.command, target + self.path, headers=headers, content=sent
+            )
+            content = upstream.content
+            if is_grant and upstream.status_code == 200:
+                answer = json.loads(content)
+                with lock:
+                    canary = token(len(state["tokens"]))  # type: ignore[arg-type]
+                    state["tokens"].append(canary)  # type: ignore[attr-defined]
+                    real_for[canary] = answer["access_token"]
+                answer["access_token"] = canary
+                content = json.dumps(answer).encode()
+            kept = [
+                (name, value)
+                for name, value in upstream.headers.items()
+                if name.lower()
+                not in {
+                    "content-length",
+                    "content-type",
+                    "transfer-encoding",
+                    "connection",
+                    "content-encoding",
+                }
+            ]
+            ctype = upstream.headers.get("content-type", "application/json")
+            self._reply(upstream.status_code, ctype, content, kept)
+
+        do_GET = do_POST = _handle
+
+    with _serve(Handler) as base:
+        state["base"] = base
+        try:
+            yield state
+        finally:
+            client.close()

@@ -521,39 +521,40 @@ CASES: list[Case] = [
 ]
 
 
+def load_in_child(group: list[Case], folder: Path) -> list[tuple[Case, dict[str, Any]]]:
+    """Write each case's file into ``folder`` and load them all in one fresh process."""
+    batch = []
+    for case in group:
+        path = folder / f"{CASES.index(case):02d}-{case.filename}"
+        path.write_bytes(case.make())
+        batch.append({"source": str(path), "filename": case.filename, **case.kwargs})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _RUNNER, json.dumps(batch)],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=SECONDS * len(group),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return [(case, {"timeout": True}) for case in group]
+    if done.returncode != 0 or not done.stdout.strip():
+        return [(case, {"crash": done.stderr[-2000:]}) for case in group]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    return list(zip(group, results, strict=True))
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Every case loaded in a fresh process (heavy cases alone, the rest in a few groups),
     two processes at a time."""
     folder = tmp_path_factory.mktemp("hostile")
-    root = Path(__file__).resolve().parents[2]
     light = [case for case in CASES if not case.alone]
     groups = [[case] for case in CASES if case.alone] + [light[i::4] for i in range(4)]
-
-    def run(group: list[Case]) -> list[tuple[str, dict[str, Any]]]:
-        batch = []
-        for case in group:
-            path = folder / f"{CASES.index(case):02d}-{case.filename}"
-            path.write_bytes(case.make())
-            batch.append({"source": str(path), "filename": case.filename, **case.kwargs})
-        try:
-            done = subprocess.run(
-                [sys.executable, "-c", _RUNNER, json.dumps(batch)],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=SECONDS * len(group),
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return [(case.name, {"timeout": True}) for case in group]
-        if done.returncode != 0 or not done.stdout.strip():
-            return [(case.name, {"crash": done.stderr[-2000:]}) for case in group]
-        results = json.loads(done.stdout.strip().splitlines()[-1])
-        return [(case.name, out) for case, out in zip(group, results, strict=True)]
-
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return {name: out for batch in pool.map(run, groups) for name, out in batch}
+        batches = pool.map(lambda group: load_in_child(group, folder), groups)
+        return {case.name: out for batch in batches for case, out in batch}
 
 
 def test_the_table_is_big_enough() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,9 +67,26 @@ def _everything_written(  # type: ignore[no-untyped-def]
     ledger = tmp_path / "ledger.sqlite"
     finders = [name for name in LIVE if provider_class(name).kind == "finder"]
     wf = Waterfall([Step(name) for name in finders])
-    texts: dict[str, str] = {}
     caplog.set_level(logging.DEBUG)
     options = {"base_urls": base_urls, "timeout": 2.0, "env_file": None}
+    texts = run_and_resume_texts(wf, records, ledger, options)
+    try:
+        comparison = compare(records, finders, ledger=None, mode="live", echo=False,
+                             connect_options=options, retry=FAST_RETRY, progress=False)  # fmt: skip
+        texts["compare repr"] = repr(comparison)
+    except Exception as exc:
+        texts["compare exception"] = f"{exc!r}\n{exc}"
+    texts.update(ledger_and_log_texts(ledger, caplog))
+    assert any(name.startswith("ledger table attempts") for name in texts), texts.keys()
+    return texts
+
+
+def run_and_resume_texts(
+    wf: Waterfall, records: Any, ledger: Path, options: dict[str, Any]
+) -> dict[str, str]:
+    """Run then resume ``wf`` live on a file ledger: every result text (repr, frames, CSV
+    export) or exception text, by where it came from."""
+    texts: dict[str, str] = {}
     for attempt in ("run", "resume"):
         try:
             result = wf.run(records, mode="live", ledger=ledger, progress=False,
@@ -78,15 +96,16 @@ def _everything_written(  # type: ignore[no-untyped-def]
             continue
         texts[f"{attempt} repr"] = repr(result) + repr(result.summary) + str(result.summary)
         texts[f"{attempt} attempts"] = result.attempts.write_csv()
-        export = tmp_path / f"{attempt}.csv"
+        texts[f"{attempt} records frame"] = result.records.write_csv()
+        export = ledger.parent / f"{attempt}.csv"
         result.records.write_csv(export)
         texts[f"{attempt} export"] = export.read_text(encoding="utf-8")
-    try:
-        comparison = compare(records, finders, ledger=None, mode="live", echo=False,
-                             connect_options=options, retry=FAST_RETRY, progress=False)  # fmt: skip
-        texts["compare repr"] = repr(comparison)
-    except Exception as exc:
-        texts["compare exception"] = f"{exc!r}\n{exc}"
+    return texts
+
+
+def ledger_and_log_texts(ledger: Path, caplog: pytest.LogCaptureFixture) -> dict[str, str]:
+    """Every ledger table's rows, the ledger file's bytes and every captured log record."""
+    texts: dict[str, str] = {}
     with sqlite3.connect(ledger) as db:
         for (table,) in db.execute("select name from sqlite_master where type = 'table'"):
             rows = db.execute(f'select * from "{table}"').fetchall()
@@ -95,7 +114,6 @@ def _everything_written(  # type: ignore[no-untyped-def]
     for record in caplog.records:
         line = f"{record.getMessage()} {record.args!r} {record.exc_text}\n"
         texts[f"log {record.name}"] = texts.get(f"log {record.name}", "") + line
-    assert any(name.startswith("ledger table attempts") for name in texts), texts.keys()
     return texts
 
 

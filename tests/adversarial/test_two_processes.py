@@ -5,11 +5,13 @@ twice — counted by the loopback provider's own billing, with no tolerance."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
 from gtmkit.sandbox import simulate
+from gtmkit.sandbox.simulation import Simulation
 from gtmkit.waterfall import Ledger
 from tests._attack_helpers import (
     ChildRun,
@@ -36,10 +38,9 @@ def _lists(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
-@pytest.mark.parametrize("latency_ms", [0, 15], ids=["instant", "15ms"])
-def test_two_processes_on_one_ledger_never_pay_a_lookup_twice(
-    latency_ms: int, tmp_path: Path
-) -> None:
+def run_two(tmp_path: Path, latency_ms: int) -> tuple[Simulation, Path, list[dict[str, Any]]]:
+    """Two children on the overlapping lists and one ledger, started together: the simulation
+    (its meter), the ledger and what each child reported."""
     lists = _lists(tmp_path)
     sim = simulate(attack_world(), latency_ms=latency_ms or None)
     ledger = tmp_path / "shared.sqlite"
@@ -61,7 +62,14 @@ def test_two_processes_on_one_ledger_never_pay_a_lookup_twice(
         go.touch()
         for child in children:
             finish(child)
-    outs = [read_out(tmp_path / f"out{i}.json") for i in range(2)]
+    return sim, ledger, [read_out(tmp_path / f"out{i}.json") for i in range(2)]
+
+
+@pytest.mark.parametrize("latency_ms", [0, 15], ids=["instant", "15ms"])
+def test_two_processes_on_one_ledger_never_pay_a_lookup_twice(
+    latency_ms: int, tmp_path: Path
+) -> None:
+    sim, ledger, outs = run_two(tmp_path, latency_ms)
     assert all(o["totals"]["rows"] == ROWS for o in outs)
     repeated = sim.repeated_lookups()
     assert repeated == 0, (

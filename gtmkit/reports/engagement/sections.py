@@ -48,7 +48,7 @@ __all__ = [
 _VERDICTS = {
     "consistent": "As documented",
     "better": "Better than documented",
-    "worse": "Below documented",
+    "worse": "Worse than documented",  # "below" misreads a figure where lower is better
     "not documented": "Not documented",
     "not measured": "Not measured",
 }
