@@ -47,9 +47,18 @@ def _wf() -> Waterfall:
 
 
 def _options(base_urls: dict[str, str], sim: Any) -> dict[str, Any]:
-    connect = {"base_urls": base_urls, "timeout": 30, "options": sim.adapter_options}
+    connect = {"base_urls": base_urls, "timeout": 30, "options": worker_adapter_options(sim)}
     return {"mode": "sandbox", "retry": RETRY, "max_in_flight": IN_FLIGHT, "cache_ttl_days": 0,
             "connect_options": connect}  # fmt: skip
+
+
+def worker_adapter_options(sim: Any) -> dict[str, dict[str, Any]]:
+    """The simulation's adapter settings a worker can be sent: without Apollo's phone inbox
+    (an open SQLite handle of this process, which cannot be pickled into a job; these
+    waterfalls reveal no phones)."""
+    options = {name: dict(values) for name, values in sim.adapter_options.items()}
+    options.get("apollo", {}).pop("phone_inbox", None)
+    return options
 
 
 def _wait_for_workers(url: str, n: int) -> None:
