@@ -372,42 +372,42 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_types(data: Any) -> None:
-    """Raise ``TypeError``/``ValueError`` when a history line's values are not what gtmkit
+    """Raise :class:`PatternError` when a history line's values are not what gtmkit
     writes (a number where a number goes, text where text goes, an ISO date), so a hand-edited
     line is refused with a clear error instead of failing (or injecting markdown) later."""
     if not isinstance(data, dict):
-        raise TypeError("a history line is one JSON object")
+        raise PatternError("a history line is one JSON object")
     iso_date.fromisoformat(data["date"])  # a TypeError or ValueError for anything else
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", str(data["id"])):
-        raise ValueError(f"id {data['id']!r} is not a benchmark id")
+        raise PatternError(f"id {data['id']!r} is not a benchmark id")
     if isinstance(data["rows"], bool) or not isinstance(data["rows"], int):
-        raise TypeError(f"rows must be a whole number, got {data['rows']!r}")
+        raise PatternError(f"rows must be a whole number, got {data['rows']!r}")
     if not _is_number(data.get("wall_s")):
-        raise TypeError(f"wall_s must be a number, got {data['wall_s']!r}")
+        raise PatternError(f"wall_s must be a number, got {data['wall_s']!r}")
     for key in ("engagement", "dataset", "kind", "measured_at"):
         if not (data.get(key) is None or isinstance(data[key], str)):
-            raise TypeError(f"{key} must be text, got {data[key]!r}")
+            raise PatternError(f"{key} must be text, got {data[key]!r}")
     for key in ("providers", "substitutions", "figures"):
         if not isinstance(data.get(key, []), list):
-            raise TypeError(f"{key} must be a list, got {data[key]!r}")
+            raise PatternError(f"{key} must be a list, got {data[key]!r}")
     if not all(isinstance(p, str) for p in data.get("providers", [])):
-        raise TypeError("providers must be provider names")
+        raise PatternError("providers must be provider names")
     for sub in data.get("substitutions", []):
         if not isinstance(sub, dict) or not all(isinstance(v, str | int) for v in sub.values()):
-            raise TypeError(f"a substitution must map names to text, got {sub!r}")
+            raise PatternError(f"a substitution must map names to text, got {sub!r}")
     for row in data.get("figures", []):
         if not isinstance(row, dict):
-            raise TypeError(f"a figure must be an object, got {row!r}")
+            raise PatternError(f"a figure must be an object, got {row!r}")
         for key in _NUMBERS:
             if not _is_number(row.get(key)):
-                raise TypeError(f"figure {key} must be a number, got {row[key]!r}")
+                raise PatternError(f"figure {key} must be a number, got {row[key]!r}")
         for key in _INTEGERS:
             value = row.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise TypeError(f"figure {key} must be a whole number, got {value!r}")
+                raise PatternError(f"figure {key} must be a whole number, got {value!r}")
         for key in _TEXTS:
             if not (row.get(key) is None or isinstance(row[key], str)):
-                raise TypeError(f"figure {key} must be text, got {row[key]!r}")
+                raise PatternError(f"figure {key} must be text, got {row[key]!r}")
 
 
 def live_engagements(history: Iterable[Benchmark]) -> list[str]:
