@@ -24,6 +24,7 @@ from typing import Any, Literal
 import httpx
 
 from gtmkit.errors import NotFound
+from gtmkit.providers._client import ApiClient
 from gtmkit.providers.base import MissingCredentials, Provider
 from gtmkit.providers.credentials import (  # noqa: F401
     read_env_file,
@@ -275,7 +276,7 @@ def connect(
         real_hosts = {httpx.URL(provider_class(n).default_base_url).host for n in provider_names()}
         refused = frozenset(h for h in real_hosts if "." in h)
         default = _NoRealProviders(refused, network_transport(http))
-    client = httpx.AsyncClient(
+    client = ApiClient(
         transport=default,
         mounts=mounts or None,
         timeout=httpx.Timeout(timeout),

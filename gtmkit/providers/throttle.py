@@ -63,6 +63,11 @@ _LIMIT = {
     "x-second-rate-limit": "second",
 }
 _RESET = {"x-minute-reset-seconds": "minute", "x-daily-reset-seconds": "day"}
+#: every header read_throttle looks at
+_QUOTA_HEADERS = frozenset(
+    {*_LEFT, *_LIMIT, *_RESET, "x-ratelimit-remaining", "ratelimit-remaining"}
+    | {"x-ratelimit-limit", "ratelimit-limit", "x-ratelimit-reset", "ratelimit-reset"}
+)
 
 
 def _number(value: object) -> float | None:
@@ -103,6 +108,8 @@ def read_throttle(
     if not headers:
         return None
     h = {str(k).lower(): str(v) for k, v in headers.items()}
+    if _QUOTA_HEADERS.isdisjoint(h):
+        return None  # most answers carry no quota header (Hunter's never do): nothing to parse
     left: dict[str, float] = {}
     limits: dict[str, float] = {}
     resets: dict[str, float] = {}

@@ -68,7 +68,9 @@ class Claim:
     def __init__(self, inner: Next, journal: MemoryJournal, claims: Claims | None) -> None:
         self.inner, self.journal, self.claims = inner, journal, claims
         self.memo: dict[ClaimKey, Answer] = {}
-        self.pending: dict[ClaimKey, asyncio.Future[Up]] = {}
+        #: lookups being paid for in this process; the future is made by the first row that
+        #: waits for one (most lookups have nobody waiting: no future to make and resolve)
+        self.pending: dict[ClaimKey, asyncio.Future[Up] | None] = {}
 
     async def __call__(self, lk: Lookup) -> Up:
         key = lk.claim_key
@@ -77,16 +79,17 @@ class Claim:
             if answer is not None:
                 self.journal.used(lk, answer)
                 return answer.reused()
-            pending = self.pending.get(key)
-            if pending is None:
+            if key not in self.pending:
                 return await self._lead(lk, key)
+            pending = self.pending[key]
+            if pending is None:
+                pending = self.pending[key] = asyncio.get_running_loop().create_future()
             result = await asyncio.shield(pending)
             if isinstance(result, Failure) and result.kind not in ("row_cap", "busy"):
                 return result  # the leader's row cap is its own: try again under ours
 
     async def _lead(self, lk: Lookup, key: ClaimKey) -> Up:
-        future: asyncio.Future[Up] = asyncio.get_running_loop().create_future()
-        self.pending[key] = future
+        self.pending[key] = None
         result: Up = Failure("stopped", f"{lk.name}: interrupted")
         try:
             result = await self.inner(lk)
@@ -101,8 +104,9 @@ class Claim:
                 self.memo[key] = result
             return result
         finally:
-            del self.pending[key]
-            future.set_result(result)
+            future = self.pending.pop(key)
+            if future is not None:
+                future.set_result(result)
 
 
 class Cache:
@@ -137,7 +141,7 @@ class Guard:
         self.control, self.rng = control, rng
 
     async def __call__(self, lk: Lookup) -> Up:
-        failures: Counter[str] = Counter()
+        failures: Counter[str] | None = None  # made on the first failure: most calls have none
         while True:
             stop = self.control.stopping()
             if stop is not None:
@@ -162,6 +166,8 @@ class Guard:
                 self.breaker.refused(lk.name)
             elif error.kind not in _NOT_HEALTH:
                 self.breaker.failed(lk.name, error.kind)
+            if failures is None:
+                failures = Counter()
             failures[error.kind] += 1
             if self.retry.should_retry(error, lk.attempt, same_kind=failures[error.kind]):
                 await self.control.sleep(self.retry.delay(error, lk.attempt, self.rng))
