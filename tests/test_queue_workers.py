@@ -105,11 +105,22 @@ def test_a_worker_killed_mid_job_has_its_job_retried_by_another(server: RedisSer
     assert job.get_status() == "finished"
     assert job.worker_name != victim  # another worker ran it again
     lost = result.totals["lost_calls"]  # calls in flight in the killed worker
-    assert sim.repeated_lookups() <= lost
+    # seen failing twice under load (3 repeats against 2 lost, 5 against 4): say what repeated
+    assert sim.repeated_lookups() <= lost, _repeats_report(sim, result)
     assert (result.attempts["state"] == "lost").sum() == lost
     # every credit billed is in the books: paid answers, plus the lost calls at worst case
     assert result.totals["credits"] <= billed_total(sim) + 1e-9
     assert billed_total(sim) <= result.totals["credits"] + result.totals["credits_held"] + 1e-9
+
+
+def _repeats_report(sim: Any, result: Any) -> str:
+    """What a repeat beyond the lost calls was: the requests billed twice, and every attempt
+    that did not end ``done`` (lost, unknown, failed) with its error kind."""
+    repeated = {f"{p}:{fp}": n for (p, fp), n in sim.billed_requests().items() if n > 1}
+    other = result.attempts.filter(pl.col("state") != "done").select(
+        "row_id", "provider", "lookup_key", "state", "outcome", "credits_held", "error_kind"
+    )
+    return f"repeated requests {repeated}; attempts not done: {other.to_dicts()}"
 
 
 def _kill_a_busy_worker(
