@@ -12,7 +12,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from tests._attack_helpers import FAST_RETRY, attack_world, billed_total, waterfall, world_records
+from tests._attack_helpers import (
+    FAST_RETRY,
+    attack_world,
+    billed_total,
+    run_in_process,
+    waterfall,
+    world_records,
+)
 from tests._redis_helpers import (
     RedisServer,
     needs_redis,
@@ -105,8 +112,13 @@ def test_a_worker_killed_mid_job_has_its_job_retried_by_another(server: RedisSer
     assert job.get_status() == "finished"
     assert job.worker_name != victim  # another worker ran it again
     lost = result.totals["lost_calls"]  # calls in flight in the killed worker
-    # seen failing twice under load (3 repeats against 2 lost, 5 against 4): say what repeated
-    assert sim.repeated_lookups() <= lost, _repeats_report(sim, result)
+    # beyond what a direct run of the same rows repeats: two rows here (179, 188) are two
+    # Elizabeth Brooks at one domain with different LinkedIn URLs, whose Hunter requests are
+    # identical but whose lookup keys differ (issue 8's note), so a direct run pays one twice
+    direct = simulate(attack_world())
+    run_in_process(waterfall(), records, direct)
+    beyond = sim.repeated_lookups() - direct.repeated_lookups()
+    assert beyond <= lost, _repeats_report(sim, result)
     assert (result.attempts["state"] == "lost").sum() == lost
     # every credit billed is in the books: paid answers, plus the lost calls at worst case
     assert result.totals["credits"] <= billed_total(sim) + 1e-9
