@@ -301,19 +301,13 @@ def _clear_failures(
 ) -> None:
     """Remove the failures the written records leave behind: under the key they were written
     with, or under any other key of the same record (a failure keyed by the email that was
-    refused, before the email was fixed)."""
+    refused, before the email was fixed). One statement: SQLite matches the stored keys."""
     keys = {key for key, *_ in written}
     for key in list(keys):
         keys.update(match_keys.get(key, ()))
-    stale = [
-        key
-        for key, also in db.execute(
-            "SELECT record_key, match_keys FROM failed WHERE destination = ? AND object = ?",
-            (destination, object_type),
-        )
-        if key in keys or keys.intersection(json.loads(also))
-    ]
-    db.executemany(
-        "DELETE FROM failed WHERE destination=? AND object=? AND record_key=?",
-        [(destination, object_type, key) for key in stale],
+    db.execute(
+        "DELETE FROM failed WHERE destination = ? AND object = ? AND (record_key IN "
+        "(SELECT value FROM json_each(?)) OR EXISTS (SELECT 1 FROM json_each(match_keys) "
+        "WHERE value IN (SELECT value FROM json_each(?))))",
+        (destination, object_type, json.dumps(sorted(keys)), json.dumps(sorted(keys))),
     )

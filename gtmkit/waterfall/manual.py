@@ -49,6 +49,7 @@ from typing import Any
 import polars as pl
 
 from gtmkit.errors import GtmkitError
+from gtmkit.providers.normalize import normalize_linkedin
 from gtmkit.schema import ROW_ID
 from gtmkit.waterfall.attempt import Attempt, attempts_frame
 from gtmkit.waterfall.ledger import Ledger
@@ -113,8 +114,6 @@ def _check_email(raw: str) -> tuple[str | None, str | None]:
 
 def _check_profile(raw: str) -> tuple[str | None, str | None]:
     """A LinkedIn person profile URL in its canonical ``https://www.linkedin.com/in/<slug>``."""
-    from gtmkit.providers.normalize import normalize_linkedin
-
     value = raw.strip().lstrip("'")
     canonical = normalize_linkedin(value)
     if not canonical.startswith("linkedin.com/in/"):
@@ -234,8 +233,6 @@ def _email_conflict(row_id: int, current: dict[str, Any], overwrite: bool) -> st
 def _profile_conflict(
     row_id: int, current: dict[str, Any], profile: str, overwrite: bool
 ) -> str | None:
-    from gtmkit.providers.normalize import normalize_linkedin
-
     had = current.get("linkedin_url")
     if had and normalize_linkedin(had) != normalize_linkedin(profile) and not overwrite:
         return f"row_id {row_id} already has the profile {had}; pass overwrite=True to replace it"
