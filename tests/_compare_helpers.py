@@ -135,15 +135,23 @@ def synth_costs(providers: tuple[SynthProvider, ...] = DEFAULT_PROVIDERS) -> dic
 
 # -- the simulated world, through the real engine -------------------------------------------
 @contextmanager
-def sandbox_providers(names: Sequence[str], world: Any = None) -> Iterator[dict[str, Any]]:
-    """Sandbox adapters (in-process simulated APIs, no latency) for ``compare(providers=...)``."""
-    from gtmkit.sandbox import simulate
-
-    conn = simulate(world).connect(list(names))
+def connected(sim: Any, names: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The adapters of ``names`` served by the simulation ``sim`` (whose meter the test reads),
+    closed after the block."""
+    conn = sim.connect(list(names))
     try:
         yield {name: conn[name] for name in names}
     finally:
         asyncio.run(conn.aclose())
+
+
+@contextmanager
+def sandbox_providers(names: Sequence[str], world: Any = None) -> Iterator[dict[str, Any]]:
+    """Sandbox adapters (in-process simulated APIs, no latency) for ``compare(providers=...)``."""
+    from gtmkit.sandbox import simulate
+
+    with connected(simulate(world), names) as providers:
+        yield providers
 
 
 def world_records(world: Any, n: int, *, seed: int = 0) -> pl.DataFrame:

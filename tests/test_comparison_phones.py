@@ -10,7 +10,6 @@ order of the providers walked row by row in plain Python.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import math
@@ -19,7 +18,7 @@ from urllib.parse import unquote
 import polars as pl
 import pytest
 import vl_convert as vlc
-from _compare_helpers import world_records
+from _compare_helpers import connected, world_records
 
 import gtmkit
 from gtmkit import charts
@@ -61,13 +60,9 @@ def compared(world, records, truth):
     # the simulation is kept for the whole module: Apollo's phone deliveries land in an inbox
     # it owns, and its meter is what the providers billed
     sim = simulate(world)
-    conn = sim.connect(SELLERS)
-    try:
-        providers = {name: conn[name] for name in SELLERS}
+    with connected(sim, SELLERS) as providers:
         cmp = gtmkit.compare(records, providers, truth=truth, field="phone", **RUN)
         yield sim, cmp
-    finally:
-        asyncio.run(conn.aclose())
 
 
 @pytest.fixture(scope="module")
@@ -232,13 +227,9 @@ def test_the_recommended_phone_waterfall_replays_as_predicted(
     rec = cmp.recommend(target_coverage=target, phone_stop=phone_stop)
     assert len(rec.order) > 1  # a real waterfall, where the stop rule decides who is called
     sim = simulate(world)  # a fresh simulated world: same people, same answers, new meter
-    conn = sim.connect(list(rec.order))
-    try:
-        providers = {name: conn[name] for name in rec.order}
+    with connected(sim, list(rec.order)) as providers:
         wf = Waterfall(rec.waterfall.steps, name="replay")
         result = wf.run(records, providers=providers, ledger=None, **ENGINE)
-    finally:
-        asyncio.run(conn.aclose())
     out = result.records
     # under first_mobile only a mobile covers a row (a direct line found on the way is kept)
     covered = out["phone"].is_not_null() & (
@@ -264,15 +255,11 @@ def test_a_rerun_answered_from_the_ledger_prices_phones_as_they_were_bought(
 ) -> None:
     sim = simulate(world)
     names = ["apollo", "lusha", "prospeo"]
-    conn = sim.connect(names)
     options = {**RUN, "ledger": str(tmp_path / "ledger.sqlite"), "truth": truth}
-    try:
-        providers = {name: conn[name] for name in names}
+    with connected(sim, names) as providers:
         first = gtmkit.compare(records, providers, field="phone", **options)
         bought = dict(sim.billed())
         again = gtmkit.compare(records, providers, field="phone", **options)
-    finally:
-        asyncio.run(conn.aclose())
     assert sim.billed() == bought  # the re-run sent nothing and paid nothing
     assert again.observations["cached"].all() and again.metrics["credits_paid"].sum() == 0
     priced = ["provider", "hits", "usable", "credits_per_call", "usd_per_usable"]
@@ -298,13 +285,11 @@ def test_without_truth_a_usable_phone_is_a_found_number(cmp: Comparison, truth) 
 
 def test_a_provider_without_phones_is_refused_before_anything_is_spent(world, records) -> None:
     sim = simulate(world)
-    conn = sim.connect(["findymail", "lusha"])
-    try:
-        providers = {name: conn[name] for name in ("findymail", "lusha")}
-        with pytest.raises(CompareError, match=r"\[.findymail.\] return no phone numbers"):
-            gtmkit.compare(records, providers, field="phone", **RUN)
-    finally:
-        asyncio.run(conn.aclose())
+    with (
+        connected(sim, ["findymail", "lusha"]) as providers,
+        pytest.raises(CompareError, match=r"\[.findymail.\] return no phone numbers"),
+    ):
+        gtmkit.compare(records, providers, field="phone", **RUN)
     assert sim.requests() == {} or sum(sim.requests().values()) == 0
 
 
@@ -316,9 +301,7 @@ def test_the_phone_estimate_and_budget_use_the_phone_worst_case(world, records) 
         return False
 
     sim = simulate(world)
-    conn = sim.connect(["apollo", "prospeo"])
-    try:
-        providers = {name: conn[name] for name in ("apollo", "prospeo")}
+    with connected(sim, ["apollo", "prospeo"]) as providers:
         with pytest.raises(CompareError, match="declined"):
             gtmkit.compare(records, providers, field="phone", confirm=decline, **RUN)
         worst = {r["provider"]: r["usd_worst_case"] for r in seen[0].iter_rows(named=True)}
@@ -328,8 +311,6 @@ def test_the_phone_estimate_and_budget_use_the_phone_worst_case(world, records) 
         email_price = N_ROWS * (_price("apollo") + _price("prospeo"))
         with pytest.raises(CompareError, match="over budget_usd"):
             gtmkit.compare(records, providers, field="phone", budget_usd=email_price * 1.5, **RUN)
-    finally:
-        asyncio.run(conn.aclose())
     assert sum(sim.billed().values()) == 0
 
 
@@ -339,11 +320,8 @@ def test_phone_stop_is_refused_on_an_email_comparison_and_a_bad_field_is_named(
     with pytest.raises(CompareError, match="field must be one of"):
         gtmkit.compare(records, ["lusha"], field="fax", **RUN)  # type: ignore[arg-type]
     sim = simulate(world)
-    conn = sim.connect(["lusha"])
-    try:
-        email = gtmkit.compare(records.head(10), {"lusha": conn["lusha"]}, **RUN)
-    finally:
-        asyncio.run(conn.aclose())
+    with connected(sim, ["lusha"]) as providers:
+        email = gtmkit.compare(records.head(10), providers, **RUN)
     assert "mobile" not in email.metrics.columns and email.field == "email"
     with pytest.raises(CompareError, match="phone_stop applies to a phone comparison"):
         email.pattern(phone_stop="first_mobile")
@@ -436,11 +414,8 @@ def test_an_apollo_reveal_never_delivered_is_a_miss_with_its_charge_on_the_books
     sim = simulate(world)
     sim.app.apis["apollo"].phone_drop_rate = 1.0  # Apollo never calls back
     sim.adapter_options["apollo"]["phone_timeout_s"] = 0.3
-    conn = sim.connect(["apollo"])
-    try:
-        cmp = gtmkit.compare(records.head(12), {"apollo": conn["apollo"]}, field="phone", **RUN)
-    finally:
-        asyncio.run(conn.aclose())
+    with connected(sim, ["apollo"]) as providers:
+        cmp = gtmkit.compare(records.head(12), providers, field="phone", **RUN)
     m = cmp.metrics.row(0, named=True)
     assert m["hits"] == 0 and m["usd_per_usable"] is None  # no number ever arrived
     billed = sim.billed().get("apollo", 0.0)
@@ -483,12 +458,9 @@ def test_a_phone_comparison_hands_providers_the_lists_email_unless_told(
         return respond(provider, method, path, query, headers, body, *args, **kwargs)
 
     sim.app.respond = spy  # type: ignore[method-assign]
-    conn = sim.connect(["lusha"])
-    try:
+    with connected(sim, ["lusha"]) as providers:
         options = {**RUN, "hide_input_email": hide}
-        gtmkit.compare(with_email, {"lusha": conn["lusha"]}, field="phone", **options)
-    finally:
-        asyncio.run(conn.aclose())
+        gtmkit.compare(with_email, providers, field="phone", **options)
     assert len(asked) == 6
     # in a phone waterfall the email is an input (Lusha looks a person up by it), not the answer
     emails = [e for e in with_email["email"].to_list() if e]
