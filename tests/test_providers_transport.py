@@ -42,6 +42,11 @@ def http(request: pytest.FixtureRequest) -> str:
 # -- a loopback server that misbehaves on purpose -------------------------------------------------
 
 
+def _ok(body: bytes, extra: bytes = b"") -> bytes:
+    """A raw 200 carrying ``body`` as it is (HTML, cut-off JSON, bytes that are not gzip)."""
+    return b"HTTP/1.1 200 OK\r\n" + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
 def _json(status: int, body: Any, extra: str = "") -> bytes:
     data = json.dumps(body).encode()
     head = (f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
@@ -121,18 +126,15 @@ class Misbehaving:
             return True
         if behaviour == "html":
             page = b"<html>bad gateway</html>"
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
-                         + str(len(page)).encode() + b"\r\n\r\n" + page)  # fmt: skip
+            conn.sendall(_ok(page, b"Content-Type: text/html\r\n"))
             return True
         if behaviour == "badjson":
             cut = b'{"data": {"email": "ol'
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: " + str(len(cut)).encode()
-                         + b"\r\n\r\n" + cut)  # fmt: skip
+            conn.sendall(_ok(cut))
             return True
         if behaviour == "badgzip":
             junk = b"this is not gzip at all"
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
-                         + str(len(junk)).encode() + b"\r\n\r\n" + junk)  # fmt: skip
+            conn.sendall(_ok(junk, b"Content-Encoding: gzip\r\n"))
             return True
         if behaviour == "truncated":  # headers promise 500 bytes, 22 come, then FIN
             conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"data": {"email": "o')
