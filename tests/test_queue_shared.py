@@ -194,9 +194,12 @@ def test_a_dead_workers_slots_come_back(conn: Any, monkeypatch: pytest.MonkeyPat
 # -- journal, claims and cache -----------------------------------------------------------------
 
 
-def _lookup(row: int = 1) -> Lookup:
-    return Lookup("hunter", provider_class("hunter"), "ada|acme.io", {}, RowAccount(row),
-                  step=0, worst=1.0, price=0.1)  # fmt: skip
+def _lookup(
+    row: int = 1, key: str = "ada|acme.io", *, worst: float = 1.0, hold: Any = None
+) -> Lookup:
+    """A Hunter lookup at $0.10 a credit, held by ``hold`` when the test reserved one."""
+    return Lookup("hunter", provider_class("hunter"), key, {}, RowAccount(row),
+                  step=0, worst=worst, price=0.1, hold=hold)  # fmt: skip
 
 
 def _sent(email: str = "ada@acme.io") -> Sent:
@@ -331,8 +334,7 @@ def test_a_dead_executions_unsent_holds_are_freed_and_its_sent_one_stays(conn: A
         sent.hold = holds[0]
         assert not isinstance(await journal.intend(sent), Answer | Failure | bool)
         assert RedisBudget(conn, "r", owner="job-1:b").release_unsent(None) == 2
-        late = Lookup("hunter", provider_class("hunter"), "bob|acme.io", {}, RowAccount(2),
-                      step=0, worst=2.0, price=0.1, hold=holds[1])  # fmt: skip
+        late = _lookup(2, "bob|acme.io", worst=2.0, hold=holds[1])
         return await journal.intend(late)
 
     try:
@@ -360,8 +362,7 @@ def test_a_dead_executions_sent_hold_counts_as_spent_until_it_settles(conn: Any)
 
     async def go() -> Any:
         hold = await dead.reserve(2.0, 0.2)
-        sent = Lookup("hunter", provider_class("hunter"), "eve|lost.io", {}, RowAccount(1),
-                      step=0, worst=2.0, price=0.1, hold=hold)  # fmt: skip
+        sent = _lookup(1, "eve|lost.io", worst=2.0, hold=hold)
         assert not isinstance(await journal.intend(sent), Answer | Failure | bool)
         mine = live.try_reserve(1.0, 0.1)  # fits beside the call in flight
         assert mine and live.try_reserve(1.0, 0.1) is None  # wait: calls in flight may free room
@@ -392,8 +393,7 @@ def test_the_answer_booked_settles_its_hold_in_the_same_step(conn: Any) -> None:
 
     async def go() -> Any:
         hold = await budget.reserve(2.0, 0.2)
-        lk = Lookup("hunter", provider_class("hunter"), "kim|booked.io", {}, RowAccount(1),
-                    step=0, worst=2.0, price=0.1, hold=hold)  # fmt: skip
+        lk = _lookup(1, "kim|booked.io", worst=2.0, hold=hold)
         attempt = await journal.intend(lk)
         assert not isinstance(attempt, Answer | Failure | bool)
         journal.done(lk, attempt, _sent("kim@booked.io"))
