@@ -31,6 +31,7 @@ import polars as pl
 from gtmkit.patterns.errors import PatternError
 from gtmkit.patterns.model import Pattern
 from gtmkit.patterns.parse import decode, parse_document
+from gtmkit.patterns.target import inside_library
 
 #: File names in a library folder that are not entries.
 NOT_ENTRIES = frozenset({"README.md", "TEMPLATE.md"})
@@ -129,6 +130,7 @@ def index(
     rows: list[dict[str, Any]] = []
     for path in entry_paths(patterns_dir):
         try:
+            inside_library(path, verb="read", root=Path(patterns_dir))
             pattern = _read(path)
         except PatternError as exc:
             if on_error == "raise":

@@ -48,7 +48,7 @@ from gtmkit.patterns.sequence import (
     parse_step_line,
     strip_symbols,
 )
-from gtmkit.patterns.target import write_target
+from gtmkit.patterns.target import inside_library, write_target
 from gtmkit.patterns.write import locked, remove_stale_temps, write_atomic
 from gtmkit.providers.aliases import display_name, has_adapter, resolve_alias
 
@@ -732,7 +732,7 @@ def load(path: str | Path) -> Pattern:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = inside_library(path, verb="read").read_bytes()
     except FileNotFoundError:
         raise PatternError("no such pattern file", path=path) from None
     except IsADirectoryError:

@@ -51,6 +51,27 @@ def refuse_climbing(path: Path) -> Path:
     return path
 
 
+def inside_library(path: Path, *, verb: str, root: Path | None = None) -> Path:
+    """The real path of ``path``, or a :class:`PatternError` when a symlink (the entry or a
+    folder on the way) leads outside ``root`` (default: the entry's library, see above).
+
+    Reads are held to the same rule as writes: a library folder cloned or shared from
+    someone else could carry a link to ``~/.ssh/config.md``, and an entry's text ends up in
+    the index, search results and client reports.
+    """
+    absolute = Path(os.path.abspath(path))
+    real = Path(os.path.realpath(absolute))
+    library = Path(os.path.realpath(root if root is not None else library_root(absolute)))
+    if not real.is_relative_to(library):
+        raise PatternError(
+            f"is a symlink (or inside a linked folder) that leads outside the pattern library "
+            f"({library}); gtmkit does not {verb} through it — replace the link with the entry "
+            "file itself",
+            path=path,
+        )
+    return real
+
+
 def write_target(path: str | Path) -> Path:
     """The real file a save of ``path`` writes.
 
@@ -64,19 +85,10 @@ def write_target(path: str | Path) -> Path:
             "a pattern entry is a .md file; save it as patterns/<category>/<name>.md",
             path=given,
         )
-    absolute = Path(os.path.abspath(given))
-    real = Path(os.path.realpath(absolute))
-    root = Path(os.path.realpath(library_root(absolute)))
-    if not real.is_relative_to(root):
-        raise PatternError(
-            f"is a symlink (or inside a linked folder) that leads outside the pattern library "
-            f"({root}); gtmkit does not write through it — replace the link with the entry "
-            "file itself",
-            path=given,
-        )
+    real = inside_library(given, verb="write")
     if real.is_dir():
         raise PatternError("is a folder; save one entry's .md file", path=given)
     return real
 
 
-__all__ = ["library_root", "refuse_climbing", "write_target"]
+__all__ = ["inside_library", "library_root", "refuse_climbing", "write_target"]

@@ -342,7 +342,9 @@ def test_a_symlinked_entry_leading_out_of_the_library_is_refused(tmp_path: Path)
     outside.write_bytes(HAND_EDITED.encode())  # a file that reads as an entry, outside patterns/
     link = entry.with_name("linked.md")
     link.symlink_to(outside)
-    p = _recorded(link)
+    with pytest.raises(PatternError, match="does not read through it"):
+        load(link)  # nor read: see tests/adversarial/test_pattern_reads.py
+    p = from_text(outside.read_bytes(), path=link)  # an entry that claims the link's path
     with pytest.raises(PatternError, match="leads outside the pattern library"):
         p.save()
     with pytest.raises(PatternError, match="leads outside the pattern library"):
@@ -359,8 +361,11 @@ def test_a_linked_category_folder_leading_out_of_the_library_is_refused(tmp_path
     library = tmp_path / "lib"
     library.mkdir()
     (library / "enrichment-waterfalls").symlink_to(elsewhere, target_is_directory=True)
+    linked = library / "enrichment-waterfalls" / "entry.md"
+    with pytest.raises(PatternError, match="does not read through it"):
+        load(linked)
     with pytest.raises(PatternError, match="leads outside the pattern library"):
-        _recorded(library / "enrichment-waterfalls" / "entry.md").save()
+        from_text(HAND_EDITED.encode(), path=linked).save()
     assert (elsewhere / "entry.md").read_bytes() == HAND_EDITED.encode()
     assert sorted(x.name for x in elsewhere.iterdir()) == ["entry.md"]
 
