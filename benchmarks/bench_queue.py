@@ -30,6 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import polars as pl  # noqa: E402
+
 from gtmkit.sandbox import World, simulate  # noqa: E402
 from gtmkit.waterfall import RetryPolicy, Step, Waterfall  # noqa: E402
 from tests._redis_helpers import redis_server, start_worker, stop_workers  # noqa: E402
@@ -100,11 +102,30 @@ def _queued(world: World, records: Any, workers: int, budget: float | None, tmp:
         "calls_per_s": round(result.totals["calls"] / wall, 1),
         "billed": billed,
         "books_credits": result.totals["credits"],
+        # calls whose answer was not seen (a client timeout, a worker taken for dead) are held
+        # at their worst case until the provider says otherwise: the bill lies between the two
+        "books_held": result.totals["credits_held"],
+        "lost_calls": result.totals["lost_calls"],
+        "books_by_provider": _books_by_provider(result.attempts),
+        "billed_by_provider": sim.billed(),
         "budget": budget,
         "repeats": sim.repeated_lookups(),
         "chunks_failed": result.totals["chunks_failed"],
         "statuses": {s: result.totals[s] for s in STATUSES if result.totals[s]},
     }
+
+
+def _books_by_provider(attempts: Any) -> dict[str, list[float]]:
+    """provider → [credits booked, credits held] in a run's attempts (to diagnose a mismatch)."""
+    grouped = attempts.group_by("provider").agg(pl.col("credits", "credits_held").sum())
+    return {p: [round(c, 6), round(h, 6)] for p, c, h in grouped.sort("provider").iter_rows()}
+
+
+def books_cover_bill(run: dict[str, Any]) -> bool:
+    """Every credit billed is in the books: the booked credits are at most the bill, and the
+    booked plus the held (calls whose answer was never seen, at their worst case) at least it."""
+    booked, held, billed = run["books_credits"], run["books_held"], run["billed"]
+    return booked <= billed + 1e-6 and billed <= booked + held + 1e-6
 
 
 def _direct(world: World, records: Any) -> dict[str, Any]:
@@ -166,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["targets_met"] = {
         "speedup_3_vs_1": figures["speedup_3_vs_1"] >= TARGETS["speedup_3_vs_1"],
         "budget_exact": capped["billed"] <= budget + 1e-9 and budget - capped["billed"] < 1.0,
-        "books_equal_billed": abs(capped["books_credits"] - capped["billed"]) < 1e-6,
+        "books_cover_bill": books_cover_bill(capped),
         "repeats": repeats == TARGETS["repeats"],
         "rows_intact": all(figures[k]["rows"] == n for k in ("queue_1", "queue_3", "budget_3"))
         and all(figures[k]["chunks_failed"] == 0 for k in ("queue_1", "queue_3", "budget_3")),
