@@ -8,8 +8,9 @@ module is not installed yet says so instead of breaking the others. Adding a com
 
 Example:
     >>> from gtmkit.cli import COMMANDS, main
-    >>> list(COMMANDS)
-    ['demo', 'report', 'lab', 'serve', 'worker', 'consume', 'serve-webhooks', 'approve', 'dlq']
+    >>> list(COMMANDS)  # doctest: +NORMALIZE_WHITESPACE
+    ['demo', 'report', 'lab', 'serve', 'worker', 'consume', 'serve-webhooks', 'approve', 'dlq',
+     'hubspot-leads']
     >>> main(["--version"])
     gtmkit 0.1.0
     0
@@ -18,7 +19,7 @@ Example:
     ...     status = main(["frobnicate"])  # doctest: +NORMALIZE_WHITESPACE
     gtmkit: unknown command 'frobnicate'; known commands: demo, report, lab, serve, worker, consume,
     serve-webhooks,
-    approve, dlq
+    approve, dlq, hubspot-leads
     (gtmkit --help describes them)
     >>> status
     2
@@ -110,6 +111,12 @@ COMMANDS: dict[str, Command] = {
             "gtmkit.events.replay",
             "main",
             "list an event pipeline's dead letters, or replay them to leads.new once each",
+        ),
+        Command(
+            "hubspot-leads",
+            "gtmkit.events.hubspot_leads",
+            "main",
+            "turn HubSpot contact.creation events (crm.hubspot) into leads on leads.new",
         ),
     )
 }

@@ -33,7 +33,7 @@ def test_python_dash_m_gtmkit_lists_the_commands() -> None:
     listed = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ")]
     assert listed == [
         "demo", "report", "lab", "serve", "worker", "consume", "serve-webhooks", "approve",
-        "dlq",
+        "dlq", "hubspot-leads",
     ] == list(COMMANDS)  # fmt: skip
 
 

@@ -181,4 +181,28 @@ class RedisStreamsBus:
         return [(_text(i), _fields(f)) for i, f in rows]
 
 
-__all__ = ["DLQ_STREAM", "ENRICHED_STREAM", "LEADS_STREAM", "Bus", "Message", "RedisStreamsBus"]
+def take(
+    bus: Bus,
+    stream: str,
+    group: str,
+    consumer: str,
+    *,
+    count: int,
+    min_idle_ms: int,
+    block_ms: int,
+) -> list[Message]:
+    """One consumer's next batch: events a dead consumer left idle longer than
+    ``min_idle_ms`` first (reclaimed), else new ones (waiting up to ``block_ms``)."""
+    messages = bus.reclaim(stream, group, consumer, min_idle_ms=min_idle_ms, count=count)
+    return messages or bus.read(stream, group, consumer, count=count, block_ms=block_ms)
+
+
+__all__ = [
+    "DLQ_STREAM",
+    "ENRICHED_STREAM",
+    "LEADS_STREAM",
+    "Bus",
+    "Message",
+    "RedisStreamsBus",
+    "take",
+]

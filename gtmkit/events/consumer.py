@@ -38,12 +38,12 @@ import logging
 import signal
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from gtmkit.events.bus import Bus, Message
+from gtmkit.events.bus import Bus, Message, take
 from gtmkit.events.pipeline import Pipeline
 from gtmkit.queue.dead import DEAD_STATUSES, kinds
 from gtmkit.queue.shared import RedisBudget
@@ -87,12 +87,8 @@ class EnrichmentConsumer:
     def step(self) -> int:
         """One turn: reclaim abandoned events, then read new ones; returns events settled."""
         p = self.pipeline
-        n = self.batch_size
-        messages = self.bus.reclaim(p.source, p.group, self.name,
-                                    min_idle_ms=self.claim_idle_ms, count=n)  # fmt: skip
-        if not messages:
-            messages = self.bus.read(p.source, p.group, self.name,
-                                     count=n, block_ms=self.block_ms)  # fmt: skip
+        messages = take(self.bus, p.source, p.group, self.name, count=self.batch_size,
+                        min_idle_ms=self.claim_idle_ms, block_ms=self.block_ms)  # fmt: skip
         if messages:
             self.handle(messages)
         return len(messages)
@@ -100,14 +96,7 @@ class EnrichmentConsumer:
     def run(self, *, burst: bool = False) -> dict[str, int]:
         """Turns until :attr:`stopping` is set (SIGTERM) — or, with ``burst``, until a turn
         finds nothing to do."""
-        while not self.stopping.is_set():
-            try:
-                if self.step() == 0 and burst:
-                    break
-            except Exception as exc:  # the events stay pending: reclaimed and retried later
-                log.warning("consumer %s: a batch failed (%s); its events will be retried",
-                            self.name, type(exc).__name__)  # fmt: skip
-                self.stopping.wait(1.0)
+        run_turns(self.step, self.stopping, name=self.name, burst=burst)
         return dict(self.counts)
 
     def handle(self, messages: Sequence[Message]) -> None:
@@ -224,6 +213,29 @@ class EnrichmentConsumer:
         return published
 
 
+def run_turns(
+    step: Callable[[], int],
+    stopping: threading.Event,
+    *,
+    name: str,
+    burst: bool = False,
+    fatal: tuple[type[BaseException], ...] = (),
+) -> None:
+    """Call ``step`` until ``stopping`` is set — or, with ``burst``, until a turn finds nothing
+    to do. A turn that fails leaves its events pending (reclaimed and retried later) and the
+    loop goes on a second later, unless the error is one of ``fatal`` (retrying cannot help)."""
+    while not stopping.is_set():
+        try:
+            if step() == 0 and burst:
+                break
+        except fatal:
+            raise
+        except Exception as exc:
+            log.warning("consumer %s: a batch failed (%s); its events will be retried",
+                        name, type(exc).__name__)  # fmt: skip
+            stopping.wait(1.0)
+
+
 def _lead(message: Message) -> dict[str, Any] | None:
     try:
         lead = json.loads(message.fields.get("lead", ""))
@@ -286,4 +298,4 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["CLAIM_IDLE_S", "MAX_DELIVERIES", "EnrichmentConsumer", "main", "parser"]
+__all__ = ["CLAIM_IDLE_S", "MAX_DELIVERIES", "EnrichmentConsumer", "main", "parser", "run_turns"]

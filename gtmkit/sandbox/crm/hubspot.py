@@ -190,15 +190,13 @@ class HubSpotAPI(CrmAPI):
             return self.error(ex, 400, "VALIDATION_ERROR", "Invalid input JSON on line 1")
         if op == "search":
             return self._search(ex, object_type, body)
+        if op == "batch/read":
+            return self._batch_read(ex, object_type, body)
         if op not in ("batch/create", "batch/update", "batch/upsert"):
             return self.error(ex, 404, "OBJECT_NOT_FOUND", "Not Found")
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            return self.error(ex, 400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > _MAX_INPUTS:
-            return self.error(
-                ex, 400, "VALIDATION_ERROR", f"Batch input must not exceed {_MAX_INPUTS} inputs"
-            )
+        inputs = self._inputs(ex, body)
+        if not isinstance(inputs, list):
+            return inputs
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         for item in inputs:
@@ -303,6 +301,47 @@ class HubSpotAPI(CrmAPI):
         if op == "upsert":
             out["new"] = is_new
         return out
+
+    def _inputs(self, ex: Exchange, body: dict[str, Any]) -> list[Any] | Reply:
+        """A batch call's ``inputs``, or HubSpot's 400 for an empty or oversize batch."""
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            return self.error(ex, 400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+        if len(inputs) > _MAX_INPUTS:
+            return self.error(
+                ex, 400, "VALIDATION_ERROR", f"Batch input must not exceed {_MAX_INPUTS} inputs"
+            )
+        return inputs
+
+    def _batch_read(self, ex: Exchange, object_type: str, body: dict[str, Any]) -> Reply:
+        """``batch/read`` by record id: the asked ``properties`` of each record found; ids not
+        found are a 207 with one ``OBJECT_NOT_FOUND`` error naming them."""
+        inputs = self._inputs(ex, body)
+        if not isinstance(inputs, list):
+            return inputs
+        wanted = [str(p) for p in body.get("properties") or []]
+        store = self.objects[object_type]
+        results: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for item in inputs:
+            record_id = str(item.get("id")) if isinstance(item, dict) else ""
+            record = store.get(record_id)
+            if record is None:
+                missing.append(record_id)
+                continue
+            props = {k: record.get(k) for k in wanted} if wanted else dict(record)
+            props["hs_object_id"] = record_id
+            results.append({"id": record_id, "properties": props, "archived": False,
+                            "createdAt": _NOW, "updatedAt": _NOW})  # fmt: skip
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "requestedAt": _NOW,
+                                  "startedAt": _NOW, "completedAt": _NOW}  # fmt: skip
+        if not missing:
+            return json_reply(200, answer)
+        message = "Could not get some CONTACT objects, they may be deleted or not exist."
+        answer["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                             "message": message, "context": {"ids": missing}}]  # fmt: skip
+        answer["numErrors"] = 1
+        return json_reply(207, answer)
 
     def _search(self, ex: Exchange, object_type: str, body: dict[str, Any]) -> Reply:
         limit = body.get("limit", 10)

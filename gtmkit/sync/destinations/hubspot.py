@@ -38,6 +38,7 @@ import httpx
 
 from gtmkit.sync.dedupe import Existing, domain_of
 from gtmkit.sync.destinations.base import Destination, Item, Outcome, Session
+from gtmkit.sync.errors import DestinationError
 from gtmkit.sync.merge import is_empty
 
 __all__ = ["HubSpot"]
@@ -147,6 +148,34 @@ class HubSpot(Destination):
         for prop, vals in values.items():
             out += await self._search(session, "contacts", prop, vals, wanted)
         return out
+
+    async def read(
+        self, session: Session, ids: list[str], properties: list[str]
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Contacts by record id (``batch/read``, 100 a call): ``({id: properties}, ids that
+        HubSpot no longer has)`` — deleted or merged away since the event was sent."""
+        found: dict[str, dict[str, Any]] = {}
+        missing: list[str] = []
+        url = f"{BASE_URL}/crm/v3/objects/contacts/batch/read"
+        for start in range(0, len(ids), self.batch_size):
+            chunk = ids[start : start + self.batch_size]
+            body = {"inputs": [{"id": i} for i in chunk], "properties": properties}
+            resp = await session.request("POST", url, json=body)
+            page = resp.json() if resp.content else {}
+            if resp.status_code >= 400:  # a refused call: nothing in it can be read as a miss
+                raise DestinationError(
+                    f"hubspot: contacts batch/read answered {resp.status_code}: "
+                    f"{self.error_text(resp)}",
+                    destination=self.name,
+                    kind="rejected",
+                    http_status=resp.status_code,
+                )
+            for r in page.get("results", []):
+                found[str(r["id"])] = dict(r.get("properties") or {})
+            for error in page.get("errors", []):
+                if error.get("category") == "OBJECT_NOT_FOUND":
+                    missing += [str(i) for i in (error.get("context") or {}).get("ids", [])]
+        return found, missing
 
     # -- writes ------------------------------------------------------------------------------
     async def _batch(
