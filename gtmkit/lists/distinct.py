@@ -31,9 +31,18 @@ def distinct_codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     # Keep the categorical series alive until the mapping is read: a mapping nothing uses
     # any more may be freed, and would then read back empty.
     categorical = values.cast(pl.Categorical(categories))
-    distinct = categories.to_series().cast(pl.String)
     codes = categorical.to_physical()
-    if distinct.len() != categorical.n_unique() - int(categorical.null_count() > 0):
+    # Each code's value read from the row where it first occurs: ``categories.to_series()``
+    # builds the same series from a Python list, one call per distinct value.
+    first = codes.arg_unique()
+    at = codes.gather(first)
+    filled = at.is_not_null()
+    at, first = at.filter(filled), first.filter(filled)
+    size = int(at.max()) + 1 if at.len() else 0  # type: ignore[arg-type]
+    distinct = pl.repeat(None, size, dtype=pl.String, eager=True).scatter(
+        at, values.gather(first).cast(pl.String)
+    )
+    if distinct.null_count() or distinct.len() != at.len():
         # Defensive fallback, should the mapping ever not match the series.
         distinct = values.drop_nulls().unique(maintain_order=True)
         codes = values.replace_strict(
