@@ -40,7 +40,9 @@ Real API (facts and where they come from, ``../shared/providers.md`` §4 and its
 **Batching without changing one-row-one-result.** ``batch_size = 25`` tells the engine to
 group this provider's lookups (its ``Batch`` layer) and call :meth:`lookup_batch` with up to 25
 records: one request, one finding per record, each row with its own reservation and ledger
-rows. Called directly (outside the engine), concurrent :meth:`lookup` calls are coalesced the
+rows. The layer sends a batch when it is full, when no other row could join it, or after
+about one recent request's time, so requests (which the plan counts) go as full as the rows
+allow. Called directly (outside the engine), concurrent :meth:`lookup` calls are coalesced the
 same way for at most ``batch_window_s`` (default 5 ms). The budget still holds: the engine
 reserves ``max_credits`` = 1 for every row it sends, and one request bills at most one
 credit per record in it — the sum of the reservations of the rows it carries. A batch whose

@@ -420,15 +420,64 @@ async def _one(lk: Lookup) -> list[Finding]:
 
 class Batch:
     """Lookups of a provider that takes many records per request (``batch_size`` > 1, e.g.
-    ZoomInfo's 25) wait a moment to share one request; each still gets its own result, its own
+    ZoomInfo's 25) wait to share one request; each still gets its own result, its own
     reservation (the Meter above reserved each one's worst case, so the batch's is held) and
-    its own ledger rows. Other providers pass straight through."""
+    its own ledger rows. Other providers pass straight through.
 
-    def __init__(self, inner: Pace, *, linger_s: float = 0.01) -> None:
-        self.inner, self.linger_s = inner, linger_s
+    A batch goes when it is full; when no other row could join it (every row the engine is
+    walking is waiting in it: the last rows of a list, or fewer workers than a batch); while
+    the provider's price is not confirmed (the Meter sends one call at a time then, so nobody
+    else can come); or after lingering for about one of the provider's recent requests (queue
+    wait included: when requests are paced, a slot is worth filling), between ``linger_s``
+    and ``max_linger_s``. Waiting one request's time at most doubles a row's time at this step
+    and saves requests the plan counts per second, hour and day.
+    """
+
+    #: weight of the newest request in the provider's request-time average
+    _EWMA = 0.2
+
+    def __init__(
+        self, inner: Pace, *, linger_s: float = 0.01, max_linger_s: float = 1.0,
+        unconfirmed: Callable[[str], bool] | None = None,
+    ) -> None:  # fmt: skip
+        self.inner, self.linger_s, self.max_linger_s = inner, linger_s, max(linger_s, max_linger_s)
+        #: the Meter's word on a provider still probing its price (set by the engine)
+        self.unconfirmed = unconfirmed
+        #: rows the engine is walking (``row_started`` / ``row_ended``); None: not told
+        self.walking: int | None = None
         self._queues: dict[str, list[tuple[Lookup, asyncio.Future[Down]]]] = {}
+        self._sizes: dict[str, int] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sending: set[asyncio.Task[None]] = set()
+        self._request_s: dict[str, float] = {}
+        #: per provider, the size of every request sent (the fill figure)
+        self.sent: dict[str, list[int]] = {}
+
+    def row_started(self) -> None:
+        self.walking = (self.walking or 0) + 1
+
+    def row_ended(self) -> None:
+        """A row left the engine: the rows waiting may now be all that is left."""
+        self.walking = max(0, (self.walking or 0) - 1)
+        for name in [n for n, q in self._queues.items() if q and self._nobody_else(n)]:
+            self._flush(name, self._sizes[name])
+
+    def linger(self, name: str) -> float:
+        """How long a batch of this provider waits to fill: about one recent request."""
+        return min(self.max_linger_s, max(self.linger_s, self._request_s.get(name, 0.0)))
+
+    def fill(self) -> dict[str, dict[str, float]]:
+        """Per provider: requests sent, mean records per request, share of full requests."""
+        out: dict[str, dict[str, float]] = {}
+        for name, sizes in self.sent.items():
+            size = self._sizes[name]
+            out[name] = {
+                "requests": len(sizes),
+                "batch_size": size,
+                "mean_batch": round(sum(sizes) / len(sizes), 3),
+                "full_share": round(sum(s >= size for s in sizes) / len(sizes), 3),
+            }
+        return out
 
     async def __call__(self, lk: Lookup) -> Down:
         size = int(getattr(lk.adapter, "batch_size", 1) or 1)
@@ -436,18 +485,25 @@ class Batch:
             return await self.inner(lk)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Down] = loop.create_future()
-        queue = self._queues.setdefault(lk.name, [])
+        name = lk.name
+        self._sizes[name] = size
+        queue = self._queues.setdefault(name, [])
         queue.append((lk, future))
-        if len(queue) >= size:
-            self._flush(lk.name, size)
-        elif lk.name not in self._timers:
-            self._timers[lk.name] = loop.call_later(self.linger_s, self._flush, lk.name, size)
+        probing = self.unconfirmed is not None and self.unconfirmed(name)
+        if len(queue) >= size or probing or self._nobody_else(name):
+            self._flush(name, size)
+        elif name not in self._timers:
+            self._timers[name] = loop.call_later(self.linger(name), self._flush, name, size)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             if (lk, future) in queue:  # not sent yet: nothing to hold
                 queue.remove((lk, future))
             raise
+
+    def _nobody_else(self, name: str) -> bool:
+        """Every row the engine is walking waits in this provider's queue."""
+        return self.walking is not None and self.walking <= len(self._queues.get(name, ()))
 
     def _flush(self, name: str, size: int) -> None:
         timer = self._timers.pop(name, None)
@@ -456,11 +512,14 @@ class Batch:
         queue = self._queues.get(name, [])
         while queue:
             group, queue[:] = queue[:size], queue[size:]
-            task = asyncio.ensure_future(self._send(group))
+            task = asyncio.ensure_future(self._send(name, group))
             self._sending.add(task)  # keep a reference until it is done
             task.add_done_callback(self._sending.discard)
 
-    async def _send(self, group: list[tuple[Lookup, asyncio.Future[Down]]]) -> None:
+    async def _send(self, name: str, group: list[tuple[Lookup, asyncio.Future[Down]]]) -> None:
+        self.sent.setdefault(name, []).append(len(group))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             results = await self.inner.batch([lk for lk, _ in group])
         except BaseException as exc:
@@ -470,6 +529,9 @@ class Batch:
             if not isinstance(exc, Exception):
                 raise
             return
+        took = loop.time() - started
+        before = self._request_s.get(name)
+        self._request_s[name] = took if before is None else before + self._EWMA * (took - before)
         for (_, future), result in zip(group, results, strict=True):
             if not future.done():
                 future.set_result(result)

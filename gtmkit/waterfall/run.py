@@ -98,6 +98,8 @@ class _Parts:
     walker: RowWalker
     duplicates: dict[int, int]
     backends: Backends
+    #: batched providers' queues: told how many rows are walking, so the last batch goes at once
+    batch: Batch
 
 
 def _fields_wanted(wf: Waterfall) -> dict[str, frozenset[str]]:
@@ -155,10 +157,11 @@ def _assemble(
     cache = backends.cache(ctx, info, journal)
     claims = backends.claims(ctx, info, control)
     call = Call(breaker, control)
+    batch = Batch(Pace(Record(call, journal), limiters, breaker))
     metered = Meter(
-        Batch(Pace(Record(call, journal), limiters, breaker)),
-        budget=budget, row_cap=RowCap(options.per_row_cap_credits), breaker=breaker,
-    )  # fmt: skip
+        batch, budget=budget, row_cap=RowCap(options.per_row_cap_credits), breaker=breaker
+    )
+    batch.unconfirmed = lambda name: name not in metered.confirmed  # probes go one at a time
     guarded = Guard(metered, retry=options.retry, breaker=breaker, control=control,
                     rng=random.Random(options.seed))  # fmt: skip
     stack = Claim(Cache(guarded, cache, journal), journal, claims)
@@ -175,7 +178,9 @@ def _assemble(
         policy, providers, stack, breaker=breaker, rows=rows,
         prices=prices, worst=worst_cases(providers), orderer=orderer,
     )  # fmt: skip
-    return _Parts(info, budget, limiters, breaker, control, journal, walker, duplicates, backends)
+    return _Parts(
+        info, budget, limiters, breaker, control, journal, walker, duplicates, backends, batch
+    )
 
 
 async def _run(
@@ -211,6 +216,8 @@ async def _run(
         if walker.orderer is not None:  # order="adaptive": which order each row got, and why
             result.decisions = walker.orderer.log.frame()
             result.totals["adaptive"] = walker.orderer.summary()
+        #: per batched provider: requests, mean records per request, share of full requests
+        result.totals["batches"] = parts.batch.fill()
         result.totals["timings_s"] = {
             "setup": round(setup_s, 3),
             "rows": round(rows_s, 3),
@@ -223,7 +230,7 @@ async def _run(
 
 async def _walk_all(wf: Waterfall, parts: _Parts, options: RunOptions) -> str | None:
     """Walk every row with a pool of workers; returns why the run stopped early, if it did."""
-    walker, control, breaker = parts.walker, parts.control, parts.breaker
+    walker, control, breaker, batch = parts.walker, parts.control, parts.breaker, parts.batch
     total = len(walker.states) + len(parts.duplicates)
     bar = Progress(total, enabled=options.progress, desc=wf.name,
                    budget_credits=options.budget_credits,
@@ -246,7 +253,11 @@ async def _walk_all(wf: Waterfall, parts: _Parts, options: RunOptions) -> str | 
         for position in positions:
             if control.stopping():
                 return
-            await walker.walk(position)
+            batch.row_started()
+            try:
+                await walker.walk(position)
+            finally:
+                batch.row_ended()
             bar.row_done(hit=walker.states[position].has_email,
                          credits=parts.budget.spent_credits)  # fmt: skip
 
