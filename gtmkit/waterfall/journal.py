@@ -227,11 +227,11 @@ class LedgerJournal(MemoryJournal):
     def _commit(self, intents, rows, cache) -> list[Answer | bool | Failure | None]:  # type: ignore[no-untyped-def]
         ledger = self.ledger
         with ledger.lock, translated(ledger.path), write_transaction(ledger.conn) as conn:
-            others, partners = self._live_others(conn)
+            others, partners, since = self._other_runs(conn)
             # the cache snapshot this run started from misses what other runs bought since:
             # once one has run beside this one, every intent checks the ledger's cache first
             # (even after that run finished, when it is no longer a live claim holder)
-            self._watch = self._watch or bool(others) or self._others_since_start(conn)
+            self._watch = self._watch or since
             # once another process continuing this run is seen, the ledger is the budget
             # account for the rest of the run (it may still be spending, or have spent, what
             # this process's own account cannot see)
@@ -272,26 +272,19 @@ class LedgerJournal(MemoryJournal):
                 )
         return verdicts
 
-    def _live_others(self, conn: Any) -> tuple[set[str], set[str]]:
-        """Other live runs on the ledger, and those of them that continue this run's chain
-        (two processes resuming one run share its budget)."""
+    def _other_runs(self, conn: Any) -> tuple[set[str], set[str], bool]:
+        """Other live runs on the ledger, those of them that continue this run's chain (two
+        processes resuming one run share its budget), and whether any other run was running
+        or finished since this one began. One query: it runs in every group commit."""
         rows = conn.execute(
-            "SELECT run_id, host, pid, heartbeat_at, chain_id FROM runs "
-            "WHERE status = 'running' AND run_id != ?",
+            "SELECT o.run_id, o.host, o.pid, o.heartbeat_at, o.chain_id, o.status "
+            "FROM runs o, runs me WHERE me.run_id = ? AND o.run_id != me.run_id "
+            "AND (o.status = 'running' OR o.finished_at >= me.started_at)",
             (self.run_id,),
         ).fetchall()
-        live = [(r, chain) for r, host, pid, beat, chain in rows
-                if self.ledger.is_alive(host, pid, beat)]  # fmt: skip
-        return {r for r, _ in live}, {r for r, chain in live if chain == self.chain_id}
-
-    def _others_since_start(self, conn: Any) -> bool:
-        """Whether another run was running or finished since this one began."""
-        row = conn.execute(
-            "SELECT 1 FROM runs o, runs me WHERE me.run_id = ? AND o.run_id != me.run_id "
-            "AND (o.status = 'running' OR o.finished_at >= me.started_at) LIMIT 1",
-            (self.run_id,),
-        ).fetchone()
-        return row is not None
+        live = [(r, chain) for r, host, pid, beat, chain, status in rows
+                if status == "running" and self.ledger.is_alive(host, pid, beat)]  # fmt: skip
+        return {r for r, _ in live}, {r for r, chain in live if chain == self.chain_id}, bool(rows)
 
     def _chain_room(self, conn: Any) -> _ChainRoom | None:
         """What the chain's budget has left, counting every process's calls in flight at
