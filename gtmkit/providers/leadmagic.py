@@ -64,6 +64,10 @@ class LeadMagicProvider(HttpProvider):
     listing_order: ClassVar[int] = 66
 
     def lookup_key(self, record: Record) -> str:
+        # the body is the names, the domain and the company name: no LinkedIn
+        return person_key(record, linkedin=False, company_always=True)
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         return person_key(record)
 
     def _body(self, record: Record) -> dict[str, Any]:
