@@ -142,7 +142,7 @@ def _mutate(base: Mapping[str, Any], changes: Mapping[str, int]) -> dict[str, An
 
 
 @pytest.mark.parametrize("name", sorted(ASKERS))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(base=st.sampled_from(range(len(BASES))), left=mutation, right=mutation)
 def test_the_key_changes_iff_the_request_does(name, base, left, right) -> None:
     ask = ASKERS[name]
