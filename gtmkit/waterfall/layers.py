@@ -134,7 +134,9 @@ class Cache:
 async def _under_legacy_key(store: CacheStore, lk: Lookup) -> Answer | None:
     """An answer cached under the key this lookup had before keys listed only the inputs sent
     (``Provider.legacy_lookup_key``): read, never written, so it is not paid for again."""
-    legacy = lk.adapter.legacy_lookup_key(lk.record)
+    # an adapter written against the older protocol has no legacy key (nor changed keys)
+    legacy_key = getattr(lk.adapter, "legacy_lookup_key", None)
+    legacy = legacy_key(lk.record) if legacy_key is not None else None
     if legacy is None or legacy == lk.key:
         return None
     return await store.get((lk.name, lk.adapter.endpoint, legacy))
