@@ -211,6 +211,11 @@ class ApolloProvider(HttpProvider):
         return self.__dict__.setdefault("_disabled_endpoints", {})  # type: ignore[no-any-return]
 
     def lookup_key(self, record: Record) -> str:
+        # the match body sends organization_name next to the domain
+        key = person_key(record, company_always=True)
+        return f"{key}|phone" if self.reveals_phones else key
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         key = person_key(record)
         return f"{key}|phone" if self.reveals_phones else key
 

@@ -270,7 +270,14 @@ class Provider(ABC):
 
     @abstractmethod
     def lookup_key(self, record: Record) -> str:
-        """Normalized identity of this lookup (same person asked the same way → same key)."""
+        """Normalized identity of this lookup: exactly the inputs the request sends, so the
+        key changes if and only if the request would."""
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
+        """The key this lookup was cached under before keys listed only the inputs sent
+        (``None`` when it did not change). The engine's cache reads it, never writes it, so
+        an answer bought under the old key is not paid for again."""
+        return None
 
     # -- the call ----------------------------------------------------------------------
     @abstractmethod

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -114,7 +115,30 @@ class DeclarativeProvider(HttpProvider):
         return headers
 
     def lookup_key(self, record: Record) -> str:
+        # The spec decides what is sent: the key is the rendered request itself (without the
+        # key), casefolded like every other key, so it changes exactly when the request does.
+        try:
+            method, path, params, body = self._request(record)
+        except BadRequest:  # the path needs a field the record lacks: the call fails unsent
+            return "unsendable;" + person_key(record)
+        sent = {"method": method, "path": path, "query": params, "json": body}
+        return "request=" + json.dumps(sent, sort_keys=True, ensure_ascii=False).casefold()
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         return person_key(record)
+
+    def _request(self, record: Record) -> tuple[str, str, dict[str, Any], Any]:
+        """(method, path, query, JSON body) for one record, before the key is added."""
+        request = self.spec.request
+        values = template_values(record)
+        path = _fill_path(self, request.path, values)
+        params: dict[str, Any] = {}
+        for name, template in request.query.items():
+            value = render(template, values)
+            if value is not None:
+                params[name] = value
+        body = render(request.json, values) if request.json is not None else None
+        return request.method, path, params, body
 
     async def _lookup(self, record: Record) -> Finding:
         from gtmkit.providers.connect import SANDBOX_KEY
@@ -127,18 +151,10 @@ class DeclarativeProvider(HttpProvider):
                 f"or set {self.env_var} for live calls.",
                 provider=self.name,
             )
-        request = self.spec.request
-        values = template_values(record)
-        path = _fill_path(self, request.path, values)
-        params: dict[str, Any] = {}
-        for name, template in request.query.items():
-            value = render(template, values)
-            if value is not None:
-                params[name] = value
+        method, path, params, body = self._request(record)
         if self.spec.auth.place == "query" and self._key():
             params[self.spec.auth.name] = self._key()
-        body = render(request.json, values) if request.json is not None else None
-        reply = await self._send(request.method, path, params=params, json_body=body)
+        reply = await self._send(method, path, params=params, json_body=body)
         return self._read(reply)
 
     # -- the answer -------------------------------------------------------------------------

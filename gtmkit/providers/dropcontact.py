@@ -173,6 +173,10 @@ class DropcontactProvider(HttpProvider):
         return job.request_id if job else None
 
     def lookup_key(self, record: Record) -> str:
+        # the contact sends company next to website
+        return person_key(record, company_always=True)
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         return person_key(record)
 
     def _contact(self, record: Record) -> dict[str, Any]:

@@ -74,6 +74,10 @@ class FindymailProvider(HttpProvider):
         return headers
 
     def lookup_key(self, record: Record) -> str:
+        # the body is the name and the domain (or company): no LinkedIn
+        return person_key(record, linkedin=False)
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         return person_key(record)
 
     def _body(self, record: Record) -> dict[str, Any]:

@@ -119,6 +119,12 @@ class HunterProvider(_HunterBase):
     max_duration_s: ClassVar[int | None] = None
 
     def lookup_key(self, record: Record) -> str:
+        params = self._finder_params(record)
+        # the handle goes out only when name + domain are not enough (see _finder_params)
+        key = person_key(record, linkedin="linkedin_handle" in params)
+        return f"{key};max_duration={params['max_duration']}" if "max_duration" in params else key
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         return person_key(record)
 
     def _finder_params(self, record: Record) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from gtmkit.providers._http import HttpProvider, first_text
 from gtmkit.providers.base import NAME_AT_COMPANY, Finding, RateLimit, Record
 from gtmkit.providers.normalize import (
     normalize_domain,
+    normalize_name,
     person_key,
     record_domain,
     record_names,
@@ -64,6 +65,14 @@ class LeadMagicProvider(HttpProvider):
     listing_order: ClassVar[int] = 66
 
     def lookup_key(self, record: Record) -> str:
+        # the body is the names, the domain and the company name: no LinkedIn; and the
+        # full name as given, which is news only when it is not the first and last name
+        key = person_key(record, linkedin=False, company_always=True)
+        first, last = record_names(record)
+        full = normalize_name(record.get("full_name"))
+        return f"{key};full={full}" if full and full != normalize_name(f"{first} {last}") else key
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         return person_key(record)
 
     def _body(self, record: Record) -> dict[str, Any]:

@@ -112,6 +112,15 @@ class LushaProvider(HttpProvider):
     listing_order: ClassVar[int] = 62
 
     def lookup_key(self, record: Record) -> str:
+        # one input set is sent, the first present of: LinkedIn, email, name + company
+        params = self._params(record)
+        if "linkedinUrl" in params:
+            return "li=" + normalize_linkedin(record.get("linkedin_url"))
+        if "email" in params:
+            return "email=" + normalize_email(record.get("email"))
+        return person_key(record, linkedin=False)
+
+    def legacy_lookup_key(self, record: Record) -> str | None:
         return person_key(record, use_email=True)
 
     def _params(self, record: Record) -> dict[str, Any]:

@@ -128,26 +128,45 @@ def record_names(record: Mapping[str, Any]) -> tuple[str, str]:
     return first or split_first, last or split_last
 
 
-def person_key(record: Mapping[str, Any], *, use_email: bool = False) -> str:
-    """A lookup key for person finders: LinkedIn if given, else name + domain (or company).
+def person_key(
+    record: Mapping[str, Any],
+    *,
+    use_email: bool = False,
+    linkedin: bool = True,
+    company_always: bool = False,
+) -> str:
+    """A lookup key for person finders: the email, LinkedIn, name and domain (or company) sent.
 
     The key lists exactly the inputs the adapter sends, normalized, so that the same person
-    asked the same way always maps to the same key.
+    asked the same way always maps to the same key — and a field the request leaves out never
+    splits one paid lookup into two. ``linkedin=False`` for an adapter that does not send the
+    profile; ``company_always=True`` for one that sends the company name next to the domain.
+    With the defaults this is the key every person finder used before keys followed the request
+    (``Provider.legacy_lookup_key`` reads old cache entries with it).
+
+    Example:
+        >>> row = {"full_name": "Ada Lovelace", "company_domain": "engines.io",
+        ...        "linkedin_url": "linkedin.com/in/ada"}
+        >>> person_key(row)
+        'li=linkedin.com/in/ada;name=ada|lovelace;domain=engines.io'
+        >>> person_key(row, linkedin=False)
+        'name=ada|lovelace;domain=engines.io'
     """
     parts: list[str] = []
     if use_email and normalize_email(record.get("email")):
         parts.append("email=" + normalize_email(record.get("email")))
-    linkedin = normalize_linkedin(record.get("linkedin_url"))
-    if linkedin:
-        parts.append("li=" + linkedin)
+    profile = normalize_linkedin(record.get("linkedin_url")) if linkedin else ""
+    if profile:
+        parts.append("li=" + profile)
     first, last = record_names(record)
     if first or last:
         parts.append("name=" + normalize_name(first) + "|" + normalize_name(last))
     domain = record_domain(record)
     if domain:
         parts.append("domain=" + domain)
-    elif text(record.get("company_name")):
-        parts.append("company=" + normalize_name(record.get("company_name")))
+    company = text(record.get("company_name"))
+    if company and (company_always or not domain):
+        parts.append("company=" + normalize_name(company))
     return ";".join(parts)
 
 

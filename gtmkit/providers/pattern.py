@@ -294,10 +294,12 @@ class PatternProvider(Provider):
     def lookup_key(self, record: Record) -> str:
         # The answer depends on what was learned about the domain: fold that state into the
         # key so a cached answer is reused only while the evidence is unchanged.
+        # (A guess is built from the name and the domain only: no LinkedIn. A local step has
+        # no cache, so there is no legacy key to read.)
         domain = record_domain(record)
         weights = sorted((self._weights.get(domain) or {}).items())
         state = hashlib.sha1(repr(weights).encode(), usedforsecurity=False).hexdigest()[:10]
-        return f"{person_key(record)};patterns={state};unseen={self.unseen}"
+        return f"{person_key(record, linkedin=False)};patterns={state};unseen={self.unseen}"
 
     async def _lookup(self, record: Record) -> Finding:
         domain = record_domain(record)

@@ -120,6 +120,8 @@ class Cache:
             return await self.inner(lk)  # type: ignore[no-any-return]
         key = lk.claim_key
         answer = await self.store.get(key)
+        if answer is None:
+            answer = await _under_legacy_key(self.store, lk)
         if answer is not None:
             self.journal.used(lk, answer)
             return answer
@@ -127,6 +129,17 @@ class Cache:
         if isinstance(result, Answer) and not result.cached:
             self.store.put(key, result)
         return result
+
+
+async def _under_legacy_key(store: CacheStore, lk: Lookup) -> Answer | None:
+    """An answer cached under the key this lookup had before keys listed only the inputs sent
+    (``Provider.legacy_lookup_key``): read, never written, so it is not paid for again."""
+    # an adapter written against the older protocol has no legacy key (nor changed keys)
+    legacy_key = getattr(lk.adapter, "legacy_lookup_key", None)
+    legacy = legacy_key(lk.record) if legacy_key is not None else None
+    if legacy is None or legacy == lk.key:
+        return None
+    return await store.get((lk.name, lk.adapter.endpoint, legacy))
 
 
 class Guard:
