@@ -60,6 +60,7 @@ from urllib.parse import urlencode
 import httpx
 
 from gtmkit.errors import NotFound
+from gtmkit.integrations.slack import SlackWebhook
 from gtmkit.integrations.slack_signature import sign
 
 __all__ = ["KNOWN_BLOCK_TYPES", "SlackTwin"]
@@ -136,6 +137,11 @@ class SlackTwin:
     def remove_webhook(self, url: str) -> None:
         """The webhook is removed (its app uninstalled, or it was revoked): 404 from now on."""
         self._hooks[url.rstrip("/").split("/")[-2]].removed = True
+
+    def webhook(self, channel: str = "#gtm-runs") -> SlackWebhook:
+        """A webhook client posting to a new webhook of this twin for ``channel``: the
+        sandbox's way in, so a notebook never sets ``SLACK_WEBHOOK_URL`` itself."""
+        return _TwinWebhook(self.add_webhook(channel), transport=self.transport())
 
     def add_bot_token(self, token: str | None = None) -> str:
         """A bot token the Web API methods accept (default: a random ``xoxb-`` one)."""
@@ -343,6 +349,17 @@ class SlackTwin:
             "X-Slack-Signature": sign(signing_secret, stamp, body),
         }
         return body, headers
+
+
+class _TwinWebhook(SlackWebhook):
+    """A :class:`SlackWebhook` whose URL is one of the twin's, not the environment's."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(**options)
+        self._twin_url = url
+
+    def _url(self) -> str:  # type: ignore[override]
+        return self._twin_url
 
 
 def _api_error(code: str) -> httpx.Response:
