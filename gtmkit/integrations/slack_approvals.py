@@ -74,6 +74,7 @@ __all__ = [
     "answer_interaction",
     "approval_payload",
     "approvals_path",
+    "approvals_sentence",
     "decided_message",
     "gated_run",
     "main",
@@ -758,6 +759,33 @@ def gated_run(
         except SlackError as exc:  # the run is done and paid for: say so, do not raise
             notes.append(f"the run summary was not posted: {exc}")
     return gated
+
+
+def approvals_sentence(path: str | os.PathLike[str] | None) -> str:
+    """One line for a report: what was sent to Slack for approval and what was decided, from
+    the approval store at ``path``; ``""`` when there is no store or it holds no request."""
+    if path is None or not Path(path).is_file():
+        return ""
+    store = ApprovalStore(path)
+    with store._transaction() as db:
+        rows = db.execute("SELECT * FROM approvals ORDER BY requested_at").fetchall()
+        edited = {r[0] for r in db.execute("SELECT run_id FROM messages").fetchall()}
+    if not rows:
+        return ""
+    parts = []
+    for approval in (store._row(r) for r in rows):
+        est = approval.estimate
+        word = approval.status.replace("_", " ")
+        who = f" by {approval.decided_by}" if approval.decided_by else ""
+        via = f" via {approval.via}" if approval.via and approval.status != "timed_out" else ""
+        parts.append(f"run {approval.run_id} (estimated ${est.cost_usd:.2f}) {word}{who}{via}")
+    n = len(rows)
+    posted = f"; {len(edited)} posted as an editable message" if edited else ""
+    return (
+        f"Sent to Slack for spend approval: {n} request{'s' if n != 1 else ''}{posted}: "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 # -- gtmkit approve -----------------------------------------------------------------------
