@@ -42,6 +42,8 @@ INTEGRATION_ENV_VARS = ("SLACK_WEBHOOK_URL", "SLACK_SIGNING_SECRET")
 INTEGRATION_ENV_VARS = ("CLAY_WEBHOOK_URL", "CLAY_WEBHOOK_TOKEN", "CLAY_CALLBACK_TOKEN")
 # Slack's too (the line above replaced the Slack tuple instead of adding to it)
 INTEGRATION_ENV_VARS += ("SLACK_WEBHOOK_URL", "SLACK_SIGNING_SECRET")
+# the Slack bot token (chat.postMessage / chat.update of the approval message)
+INTEGRATION_ENV_VARS += ("SLACK_BOT_TOKEN",)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -27,4 +27,6 @@ SECRET_ENV_VARS: tuple[str, ...] = (
     "CLAY_WEBHOOK_URL",
     "CLAY_WEBHOOK_TOKEN",
     "CLAY_CALLBACK_TOKEN",
+    # the bot token that posts the approval request and edits it once decided (slack_web)
+    "SLACK_BOT_TOKEN",
 )

@@ -60,6 +60,7 @@ from gtmkit.errors import GtmkitError
 from gtmkit.integrations.slack import SIGNING_SECRET_ENV, SlackError, SlackWebhook
 from gtmkit.integrations.slack_signature import SlackSignatureError, verify
 from gtmkit.integrations.slack_summary import summary_from_result, summary_payload
+from gtmkit.integrations.slack_web import BOT_TOKEN_ENV, SlackMessageRef, SlackWebApi
 
 __all__ = [
     "APPROVE_ACTION",
@@ -73,10 +74,13 @@ __all__ = [
     "answer_interaction",
     "approval_payload",
     "approvals_path",
+    "approvals_sentence",
+    "decided_message",
     "gated_run",
     "main",
     "request_approval",
     "signing_secret",
+    "update_decided_message",
     "wait_for_approval",
 ]
 
@@ -191,6 +195,11 @@ CREATE TABLE IF NOT EXISTS approvals (
     decided_by TEXT NOT NULL DEFAULT '',
     via TEXT NOT NULL DEFAULT '',
     reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS messages (
+    run_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS seen_requests (
     key TEXT PRIMARY KEY,
@@ -367,6 +376,24 @@ class ApprovalStore:
                 (at, reason, run_id),
             )
 
+    def remember_message(self, run_id: str, channel: str, ts: str) -> None:
+        """Keep where the request was posted (channel id, ``ts``) so a decision made
+        elsewhere (``gtmkit approve``) can edit that message."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO messages (run_id, channel, ts) VALUES (?, ?, ?)",
+                (run_id, channel, ts),
+            )
+
+    def message(self, run_id: str) -> SlackMessageRef | None:
+        """Where the request of ``run_id`` was posted, or ``None`` (posted through an
+        incoming webhook, which cannot be edited, or not posted at all)."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT channel, ts FROM messages WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return None if row is None else SlackMessageRef(row[0], row[1])
+
     def first_sight(self, key: str, *, now: float) -> bool:
         """True the first time ``key`` (a request signature's digest) is seen, False after:
         a replayed Slack request inside its 5-minute window is answered once only."""
@@ -446,6 +473,34 @@ def approval_payload(approval: Approval, *, ledger_hint: str = "") -> dict[str, 
     return {"text": text, "blocks": blocks}
 
 
+def decided_message(approval: Approval) -> dict[str, Any]:
+    """The approval message once decided: what was decided, by whom, when; no buttons left
+    (the same body for a click's ``response_url`` and for ``chat.update``)."""
+    est, word = approval.estimate, approval.status.replace("_", " ")
+    who = f" by {approval.decided_by}" if approval.decided_by else ""
+    when = datetime.fromtimestamp(approval.decided_at or time.time(), UTC)
+    text = (
+        f"gtmkit run {approval.run_id} {word}{who}: estimated {est.credits:g} credits "
+        f"(${est.cost_usd:.2f}), over {approval.threshold}"
+    )
+    outcome = {
+        "approved": "The run goes ahead.",
+        "rejected": "The run ended without spending.",
+    }.get(approval.status, approval.reason or "The run ended without spending.")
+    return {
+        "replace_original": True,
+        "text": text,
+        "blocks": [
+            {"type": "header",
+             "text": {"type": "plain_text", "text": f"Run {approval.run_id} {word}"[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"{text}. {outcome}"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+                f"{word.capitalize()}{who} at {when:%Y-%m-%d %H:%M:%S} UTC"
+                f" via {approval.via or 'gtmkit'}")}]},
+        ],
+    }  # fmt: skip
+
+
 def request_approval(
     run_id: str,
     estimate: Estimate,
@@ -457,16 +512,29 @@ def request_approval(
     timeout_s: float | None = 900.0,
     ledger_hint: str = "",
     now: float | None = None,
+    bot: SlackWebApi | None = None,
+    channel: str = "",
 ) -> Approval:
     """Record the request, then post it (``webhook=None``: not posted; the CLI still answers
     it). A post Slack refuses cancels the request and raises the
-    :class:`~gtmkit.integrations.slack.SlackError`: nobody was asked, so nobody may answer."""
+    :class:`~gtmkit.integrations.slack.SlackError`: nobody was asked, so nobody may answer.
+
+    With ``bot`` (a :class:`~gtmkit.integrations.slack_web.SlackWebApi`) and ``channel`` the
+    request goes through ``chat.postMessage`` instead of the webhook, and its channel id and
+    ``ts`` are kept so ``gtmkit approve`` can replace the buttons with the decision."""
+    if bot is not None and not channel:
+        raise ApprovalError("pass channel= (e.g. '#gtm-runs') with bot=: where to post")
     approval = store.request(
         run_id, estimate, threshold, approvers=approvers, timeout_s=timeout_s, now=now
     )
-    if webhook is not None:
+    if bot is not None or webhook is not None:
+        payload = approval_payload(approval, ledger_hint=ledger_hint)
         try:
-            webhook.post_sync(approval_payload(approval, ledger_hint=ledger_hint))
+            if bot is not None:
+                posted = bot.post_message(channel, payload)
+                store.remember_message(run_id, posted.channel, posted.ts)
+            elif webhook is not None:
+                webhook.post_sync(payload)
         except SlackError as exc:
             store.cancel(run_id, f"the approval request could not be posted: {exc}")
             raise
@@ -693,9 +761,61 @@ def gated_run(
     return gated
 
 
+def approvals_sentence(path: str | os.PathLike[str] | None) -> str:
+    """One line for a report: what was sent to Slack for approval and what was decided, from
+    the approval store at ``path``; ``""`` when there is no store or it holds no request."""
+    if path is None or not Path(path).is_file():
+        return ""
+    store = ApprovalStore(path)
+    with store._transaction() as db:
+        rows = db.execute("SELECT * FROM approvals ORDER BY requested_at").fetchall()
+        edited = {r[0] for r in db.execute("SELECT run_id FROM messages").fetchall()}
+    if not rows:
+        return ""
+    parts = []
+    for approval in (store._row(r) for r in rows):
+        est = approval.estimate
+        word = approval.status.replace("_", " ")
+        who = f" by {approval.decided_by}" if approval.decided_by else ""
+        via = f" via {approval.via}" if approval.via and approval.status != "timed_out" else ""
+        parts.append(f"run {approval.run_id} (estimated ${est.cost_usd:.2f}) {word}{who}{via}")
+    n = len(rows)
+    posted = f"; {len(edited)} posted as an editable message" if edited else ""
+    return (
+        f"Sent to Slack for spend approval: {n} request{'s' if n != 1 else ''}{posted}: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 # -- gtmkit approve -----------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    """``gtmkit approve RUN [--reject] [--ledger PATH]``: answer a pending approval request."""
+def update_decided_message(
+    store: ApprovalStore, approval: Approval, *, bot: SlackWebApi | None = None
+) -> str:
+    """Replace the Slack request of a decided run with the decision (``chat.update`` on the
+    stored channel and ``ts``), as a click's ``response_url`` does. Never raises: the
+    decision is already recorded; the answer is one line saying what happened to the message."""
+    where = store.message(approval.run_id)
+    if where is None:
+        return (
+            "the Slack request was posted through an incoming webhook (or not at all), which "
+            "cannot be edited: its buttons stay, and a click on them is refused"
+        )
+    bot = bot if bot is not None else SlackWebApi()
+    if not bot.configured():
+        return f"the Slack message was not updated: {BOT_TOKEN_ENV} is not set"
+    body = {k: v for k, v in decided_message(approval).items() if k != "replace_original"}
+    try:
+        bot.update_message(where.channel, where.ts, body)
+    except SlackError as exc:
+        return f"the Slack message was not updated: {exc}"
+    return "the Slack message now shows the decision"
+
+
+def main(argv: Sequence[str] | None = None, *, bot: SlackWebApi | None = None) -> int:
+    """``gtmkit approve RUN [--reject] [--ledger PATH]``: answer a pending approval request,
+    then replace its Slack message's buttons with the decision (``bot``: the Web API client,
+    default one reading ``SLACK_BOT_TOKEN``; tests pass one on the twin's transport)."""
     from gtmkit.waterfall.options import DEFAULT_LEDGER_PATH
 
     parser = argparse.ArgumentParser(
@@ -726,6 +846,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     assert done.approval is not None
     print(f"run {args.run} {done.approval.status} by {by}")
+    # stdout stays the decision alone (scripts read it); what became of the message is a note
+    print(f"gtmkit approve: {update_decided_message(store, done.approval, bot=bot)}",
+          file=sys.stderr)  # fmt: skip
     return 0
 
 

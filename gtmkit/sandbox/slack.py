@@ -27,6 +27,14 @@ within 30 minutes"). It answers ``200 ok`` like an incoming webhook; ``404 no_se
 URL it never issued and ``404 expired_url`` past 5 uses or 30 minutes — those two codes are
 this twin's assumption, not from Slack's docs.
 
+The Web API's two message methods are served on ``https://slack.com/api/`` with a bot token
+(:meth:`SlackTwin.add_bot_token`) in ``Authorization: Bearer``: ``chat.postMessage`` answers
+``{"ok": true, "channel": "C…", "ts": "…"}`` and ``chat.update`` replaces the message with that
+channel id and ``ts`` (api.slack.com/methods/chat.postMessage, api.slack.com/methods/
+chat.update). Failures are HTTP 200 with ``{"ok": false, "error": CODE}``: ``not_authed`` (no
+token), ``invalid_auth``, ``channel_not_found`` (``chat.update`` wants the id, not the name),
+``message_not_found``, ``no_text`` and ``invalid_blocks``.
+
 Example:
     >>> import httpx
     >>> twin = SlackTwin()
@@ -52,11 +60,13 @@ from urllib.parse import urlencode
 import httpx
 
 from gtmkit.errors import NotFound
+from gtmkit.integrations.slack import SlackWebhook
 from gtmkit.integrations.slack_signature import sign
 
 __all__ = ["KNOWN_BLOCK_TYPES", "SlackTwin"]
 
 HOST = "hooks.slack.com"
+API_HOST = "slack.com"
 #: The Block Kit block types a message may hold (docs.slack.dev/reference/block-kit/blocks).
 KNOWN_BLOCK_TYPES = frozenset(
     {
@@ -109,6 +119,11 @@ class SlackTwin:
     requests: list[httpx.Request] = field(default_factory=list)
     _response_urls: dict[str, _ResponseUrl] = field(default_factory=dict)
     _responses: list[dict[str, Any]] = field(default_factory=list)
+    _bot_tokens: set[str] = field(default_factory=set)
+    _channel_ids: dict[str, str] = field(default_factory=dict)
+    #: (channel id, ts) -> the posted message object (the same one ``messages`` lists)
+    _by_ts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
     # -- set-up -----------------------------------------------------------------------------
     def add_webhook(self, channel: str = "#gtm-runs", *, token: str | None = None) -> str:
@@ -122,6 +137,21 @@ class SlackTwin:
     def remove_webhook(self, url: str) -> None:
         """The webhook is removed (its app uninstalled, or it was revoked): 404 from now on."""
         self._hooks[url.rstrip("/").split("/")[-2]].removed = True
+
+    def webhook(self, channel: str = "#gtm-runs") -> SlackWebhook:
+        """A webhook client posting to a new webhook of this twin for ``channel``: the
+        sandbox's way in, so a notebook never sets ``SLACK_WEBHOOK_URL`` itself."""
+        return _TwinWebhook(self.add_webhook(channel), transport=self.transport())
+
+    def add_bot_token(self, token: str | None = None) -> str:
+        """A bot token the Web API methods accept (default: a random ``xoxb-`` one)."""
+        token = token or f"xoxb-{secrets.token_urlsafe(24)}"
+        self._bot_tokens.add(token)
+        return token
+
+    def channel_id(self, channel: str) -> str:
+        """The id of a channel named ``channel`` (given on first use, like Slack's C… ids)."""
+        return self._channel_ids.setdefault(channel, f"C{len(self._channel_ids) + 1:010d}")
 
     def archive(self, channel: str) -> None:
         """The channel is archived: its webhooks answer 410 ``channel_is_archived``."""
@@ -149,6 +179,8 @@ class SlackTwin:
         parts = request.url.path.strip("/").split("/")
         if request.url.host == HOST and len(parts) == 4 and parts[0] == "actions":
             return self._respond(request)
+        if request.url.host == API_HOST and len(parts) == 2 and parts[0] == "api":
+            return self._web_api(parts[1], request)
         if request.url.host != HOST or len(parts) != 4 or parts[0] != "services":
             return _answer(404, "no_service")
         if request.method != "POST":
@@ -198,6 +230,61 @@ class SlackTwin:
                 k: v for k, v in body.items() if k not in ("replace_original", "response_type")
             }
         return _answer(200, "ok")
+
+    # -- the Web API (chat.postMessage, chat.update) ---------------------------------------
+    def _web_api(self, method: str, request: httpx.Request) -> httpx.Response:
+        if method not in ("chat.postMessage", "chat.update"):
+            return _api_error("unknown_method")
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            return _api_error("not_authed")
+        if not any(secrets.compare_digest(auth[7:], t) for t in self._bot_tokens):
+            return _api_error("invalid_auth")
+        if self._throttles:
+            wait = self._throttles.pop(0)
+            return httpx.Response(429, json={"ok": False, "error": "ratelimited"},
+                                  headers={"Retry-After": f"{wait:g}"})  # fmt: skip
+        try:
+            body = json.loads(request.content)
+        except (ValueError, UnicodeDecodeError):
+            return _api_error("invalid_json")
+        if not isinstance(body, dict):
+            return _api_error("invalid_json")
+        message = {k: v for k, v in body.items() if k not in ("channel", "ts")}
+        if _payload(json.dumps(message).encode()) is None:
+            blocks = message.get("blocks")
+            return _api_error("invalid_blocks" if blocks else "no_text")
+        channel = str(body.get("channel", ""))
+        if method == "chat.postMessage":
+            names = {v: k for k, v in self._channel_ids.items()}
+            name = names.get(channel, channel)
+            if not name or name in self._archived:
+                return _api_error("channel_not_found" if not name else "is_archived")
+            channel_id = self.channel_id(name)
+            ts = f"{time.time():.6f}"
+            while (channel_id, ts) in self._by_ts:  # two posts in one microsecond
+                ts = f"{float(ts) + 0.000001:.6f}"
+            self._posted.setdefault(name, []).append(message)
+            self._by_ts[(channel_id, ts)] = message
+            return httpx.Response(200, json={"ok": True, "channel": channel_id, "ts": ts,
+                                             "message": {**message, "ts": ts}})  # fmt: skip
+        if channel not in self._channel_ids.values():
+            return _api_error("channel_not_found")
+        ts = str(body.get("ts", ""))
+        old = self._by_ts.get((channel, ts))
+        if old is None:
+            return _api_error("message_not_found")
+        name = next(k for k, v in self._channel_ids.items() if v == channel)
+        posted = self._posted.get(name, [])
+        at = next((i for i, m in enumerate(posted) if m is old), None)
+        if at is None:
+            return _api_error("message_not_found")
+        # chat.update keeps the old blocks when none are sent (the method's docs)
+        new = {**({"blocks": old["blocks"]} if "blocks" in old else {}), **message}
+        posted[at] = self._by_ts[(channel, ts)] = new
+        self.updates.append({**body})
+        return httpx.Response(200, json={"ok": True, "channel": channel, "ts": ts,
+                                         "text": new.get("text", "")})  # fmt: skip
 
     # -- the interactive side ---------------------------------------------------------------
     def click(
@@ -262,6 +349,22 @@ class SlackTwin:
             "X-Slack-Signature": sign(signing_secret, stamp, body),
         }
         return body, headers
+
+
+class _TwinWebhook(SlackWebhook):
+    """A :class:`SlackWebhook` whose URL is one of the twin's, not the environment's."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(**options)
+        self._twin_url = url
+
+    def _url(self) -> str:  # type: ignore[override]
+        return self._twin_url
+
+
+def _api_error(code: str) -> httpx.Response:
+    # the Web API says no with HTTP 200 and ok: false
+    return httpx.Response(200, json={"ok": False, "error": code})
 
 
 def _answer(status: int, code: str) -> httpx.Response:

@@ -18,9 +18,13 @@ reason, never half-applied:
 
 Accepted finds become ``status="enriched"``, ``email_source="manual"``, ``email_status=
 "unknown"`` (a person read it, nobody verified it: run a verifier before sending), cost 0;
-each is one attempt of provider ``manual`` (endpoint ``handoff``, ``outcome="hit"``, 0 credits)
-in ``result.attempts`` and, with ``ledger=``, in the ledger as a run of its own in the
-result's chain, through the ledger's run bookkeeping and the attempts' one insert statement.
+each is one attempt of provider ``manual`` (endpoint ``handoff``, ``outcome="hit"``, at the
+step's declared cost: :class:`~gtmkit.providers.manual.ManualHandoff` bills 0 credits) in
+``result.attempts`` and, with ``ledger=``, in the ledger as a run of its own in the result's
+chain, through the ledger's run bookkeeping and the attempts' one insert statement. A find that
+is only a profile (no email) is an attempt too — ``outcome="miss"`` (the row still has no
+email), the profile in its ``fields_json`` — so the ledger, the report and the comparison
+count every piece of work a person did, not only the emails.
 
 Example:
     >>> import polars as pl
@@ -41,6 +45,7 @@ Example:
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +54,7 @@ from typing import Any
 import polars as pl
 
 from gtmkit.errors import GtmkitError
+from gtmkit.providers.manual import ManualHandoff
 from gtmkit.providers.normalize import normalize_linkedin
 from gtmkit.schema import ROW_ID
 from gtmkit.waterfall.attempt import Attempt, attempts_frame
@@ -247,6 +253,9 @@ def _attempts(result: WaterfallResult, finds: list[dict[str, Any]], run_id: str)
         manual_step = hits[0] if hits else None
     step = manual_step if manual_step is not None else steps.height
     now = datetime.now(UTC).isoformat()
+    # the hand-off step's declared price (0 credits today), so a priced hand-off books its cost
+    credits = float(ManualHandoff.credits_per_lookup)
+    cost = credits * float(ManualHandoff.price_per_credit)
     return [
         Attempt(
             run_id=run_id,
@@ -259,10 +268,16 @@ def _attempts(result: WaterfallResult, finds: list[dict[str, Any]], run_id: str)
             endpoint="handoff",
             attempt=1,
             started_at=now,
-            outcome="hit",
+            outcome="hit" if f["email"] else "miss",
+            credits=credits,
+            cost_usd=cost,
+            billed=cost > 0,
             email=f["email"],
-            email_status="unknown",
-            provider_status="found by hand",
+            email_status="unknown" if f["email"] else None,
+            provider_status="found by hand" if f["email"] else "profile found by hand, no email",
+            fields_json=json.dumps({"linkedin_url": f["linkedin_url"]})
+            if f["linkedin_url"]
+            else None,
         )
         for i, f in enumerate(finds, start=1)
     ]
@@ -285,13 +300,20 @@ def _apply(
     import uuid
 
     profiles = {f[ROW_ID]: f["linkedin_url"] for f in finds if f["linkedin_url"]}
-    finds = [f for f in finds if f["email"]]  # an email find is the one that ends the task
-    if not finds:
-        return _with_profiles(result, result.records, profiles)
+    # every find is an attempt (a profile-only one too), booked before anything else changes
     run_id = uuid.uuid4().hex
     attempts = _attempts(result, finds, run_id)
     if ledger is not None:
         _book(ledger, result, attempts, run_id)
+    with_attempts = WaterfallResult(
+        records=result.records,
+        attempts=pl.concat([result.attempts, attempts_frame(attempts)], how="vertical_relaxed"),
+        summary=result.summary,
+        totals=result.totals,
+    )
+    finds = [f for f in finds if f["email"]]  # an email find is the one that ends the task
+    if not finds:
+        return _with_profiles(with_attempts, result.records, profiles)
     email_of = {f[ROW_ID]: f["email"] for f in finds}
     ids = pl.Series(list(email_of), dtype=result.records.schema[ROW_ID])
     hit = pl.col(ROW_ID).is_in(ids.implode())
@@ -319,7 +341,7 @@ def _apply(
         pl.when(hit).then(pl.lit("found by manual research")).otherwise(pl.col("status_reason"))
         .alias("status_reason"),
     )  # fmt: skip
-    new_attempts = pl.concat([result.attempts, attempts_frame(attempts)], how="vertical_relaxed")
+    new_attempts = with_attempts.attempts
     summary = result.summary
     if summary.height and MANUAL_SOURCE in summary["provider"].to_list():
         n = max(1, records.filter(~pl.col("status").is_in(list(_CLOSED))).height)

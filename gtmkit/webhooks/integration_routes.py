@@ -57,7 +57,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -74,10 +73,10 @@ from gtmkit.integrations.clay_callback import MAX_CALLBACK_BYTES, accept_clay_ca
 from gtmkit.integrations.clay_store import ClayStore, ClayStoreError
 from gtmkit.integrations.slack import SIGNING_SECRET_ENV
 from gtmkit.integrations.slack_approvals import (
-    Approval,
     ApprovalError,
     ApprovalStore,
     answer_interaction,
+    decided_message,
 )
 from gtmkit.webhooks.receiver import MAX_BODY_BYTES, Refused, read_body
 
@@ -169,33 +168,6 @@ def _off(reason: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 # -- Slack -------------------------------------------------------------------------------------
-def decided_message(approval: Approval) -> dict[str, Any]:
-    """The approval message once decided: what was decided, by whom, when; no buttons left."""
-    est, word = approval.estimate, approval.status.replace("_", " ")
-    who = f" by {approval.decided_by}" if approval.decided_by else ""
-    when = datetime.fromtimestamp(approval.decided_at or time.time(), UTC)
-    text = (
-        f"gtmkit run {approval.run_id} {word}{who}: estimated {est.credits:g} credits "
-        f"(${est.cost_usd:.2f}), over {approval.threshold}"
-    )
-    outcome = {
-        "approved": "The run goes ahead.",
-        "rejected": "The run ended without spending.",
-    }.get(approval.status, approval.reason or "The run ended without spending.")
-    return {
-        "replace_original": True,
-        "text": text,
-        "blocks": [
-            {"type": "header",
-             "text": {"type": "plain_text", "text": f"Run {approval.run_id} {word}"[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"{text}. {outcome}"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-                f"{word.capitalize()}{who} at {when:%Y-%m-%d %H:%M:%S} UTC"
-                f" via {approval.via or 'gtmkit'}")}]},
-        ],
-    }  # fmt: skip
-
-
 def _click(body: bytes) -> tuple[str, str] | None:
     """(run id, response_url) of a signature-checked click, or None when it has neither."""
     try:

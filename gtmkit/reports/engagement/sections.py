@@ -19,6 +19,7 @@ from html import escape
 import polars as pl
 
 from gtmkit import charts
+from gtmkit.integrations.slack_approvals import approvals_sentence
 from gtmkit.reports.engagement.advice import recommendations as advice_for
 from gtmkit.reports.engagement.images import chart_img
 from gtmkit.reports.engagement.measures import Engagement, Share
@@ -146,11 +147,17 @@ def _documented_rows(e: Engagement) -> pl.DataFrame:
 
 
 def summary(
-    e: Engagement, *, attachments: Sequence[str] = (), sync_ledger: str | None = None
+    e: Engagement,
+    *,
+    attachments: Sequence[str] = (),
+    sync_ledger: str | None = None,
+    approvals: str | None = None,
 ) -> Section:
     """The one-screen summary: what came in, what came back, what it cost, against the
     pattern's documented figures and the budget — and, when ``sync_ledger`` (a
-    ``gtmkit.sync`` ledger) holds writes, what was synced where."""
+    ``gtmkit.sync`` ledger) holds writes, what was synced where; when ``approvals`` (the
+    approval store beside the run ledger) holds requests, what was sent to Slack and what was
+    approved."""
     budget = ""
     if e.budget_usd:
         budget = (
@@ -218,6 +225,9 @@ def summary(
     synced = synced_sentence(sync_ledger)
     if synced:
         files += f'<p class="attachments">{escape(synced)}</p>'
+    asked = approvals_sentence(approvals)
+    if asked:
+        files += f'<p class="attachments" data-figure="slack_approvals">{escape(asked)}</p>'
     html = f'<h2>Summary</h2>{lead}<div class="cards">{card_html}</div>{documented}{files}'
     text = (
         f"{e.with_email:,} of {e.worked:,} contacts with a work email "
