@@ -32,6 +32,7 @@ from gtmkit.reports.engagement.numbers import (
     share_range,
 )
 from gtmkit.reports.engagement.tables import cell, table_html
+from gtmkit.reports.wording import counted, plural
 from gtmkit.sync.summary import synced_sentence
 
 __all__ = [
@@ -188,8 +189,8 @@ def summary(
         for label, value, sub in cards
     )
     lead = (
-        f"<p>We received {_fig('received', count(e.received))} rows and looked up "
-        f"{_fig('worked', count(e.worked))} unique contacts. "
+        f"<p>We received {_fig('received', count(e.received))} {plural(e.received, 'row')} and "
+        f"looked up {_fig('worked', count(e.worked))} unique {plural(e.worked, 'contact')}. "
         f"{_fig('with_email', count(e.with_email))} of them now have a work email "
         f"({_fig('coverage', percent(e.coverage.value))}): "
         f"{_fig('found', count(e.found))} found by our sources and "
@@ -220,7 +221,7 @@ def summary(
         files += f'<p class="attachments">{escape(synced)}</p>'
     html = f'<h2>Summary</h2>{lead}<div class="cards">{card_html}</div>{documented}{files}'
     text = (
-        f"{e.with_email:,} of {e.worked:,} contacts with a work email "
+        f"{e.with_email:,} of {counted(e.worked, 'contact')} with a work email "
         f"({percent(e.coverage.value)}), spend {money(e.spend_usd)}"
     )
     return Section(html, text)
@@ -361,7 +362,7 @@ def data_quality(e: Engagement) -> Section:
                 "Measure": cell(name),
                 "Share": _fig(figure, value),
                 "95% interval": interval,
-                "Based on": f"{n} emails",
+                "Based on": counted(share.n, "email", number=n),
             }
         )
     overall = table_html(
@@ -426,7 +427,10 @@ def not_enriched(e: Engagement) -> Section:
             pl.DataFrame(rows), table_id="not_enriched", numeric=["Contacts", "Share of contacts"]
         )
     if e.rejected:
-        html += f"<p>{_fig('rejected', count(e.rejected))} rows could not be looked up at all:</p>"
+        html += (
+            f"<p>{_fig('rejected', count(e.rejected))} {plural(e.rejected, 'row')} could "
+            "not be looked up at all:</p>"
+        )
         html += table_html(
             pl.DataFrame(
                 [
@@ -439,7 +443,8 @@ def not_enriched(e: Engagement) -> Section:
         )
     if e.duplicates:
         html += (
-            f"<p>{_fig('duplicates', count(e.duplicates))} rows repeated a contact listed "
+            f"<p>{_fig('duplicates', count(e.duplicates))} {plural(e.duplicates, 'row')} "
+            f"repeated a contact listed "
             f"earlier. Each was matched to the first one and given its result "
             f"({count(e.duplicates_with_email)} with an email), and was not paid for twice.</p>"
         )
@@ -477,7 +482,8 @@ def method_note(e: Engagement) -> Section:
     cache = ""
     if e.from_cache:
         cache = (
-            f"<li>{count(e.from_cache)} answers were reused from lookups already made (the same "
+            f"<li>{counted(e.from_cache, 'answer')} {plural(e.from_cache, 'was', 'were')} reused "
+            "from lookups already made (the same "
             "person asked twice, or an earlier run) and were not charged again.</li>"
         )
     accuracy_n = f", accuracy on {count(e.accuracy.n)}" if e.accuracy is not None else ""
@@ -486,9 +492,10 @@ def method_note(e: Engagement) -> Section:
         f"<li>{escape(source)}</li>"
         f"<li>Pattern: {escape(e.pattern_title)} ({escape(e.pattern_maturity)}), run in this "
         f"order: {escape(steps)}.{substituted}</li>"
-        f"<li>Sample sizes: {count(e.received)} rows received, {count(e.worked)} unique "
-        f"contacts looked up (coverage and cost per record are shares of these), "
-        f"{count(e.found)} emails found (quality shares{accuracy_n}).</li>"
+        f"<li>Sample sizes: {counted(e.received, 'row')} received, {count(e.worked)} unique "
+        f"{plural(e.worked, 'contact')} looked up (coverage and cost per record are shares "
+        "of these), "
+        f"{counted(e.found, 'email')} found (quality shares{accuracy_n}).</li>"
         "<li>Ranges are 95% intervals (Wilson score): with this many contacts, the rate "
         "for lists like this one would fall inside the range 95 times out of 100. Small "
         "segments give wide ranges.</li>"
