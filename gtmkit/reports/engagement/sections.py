@@ -21,7 +21,7 @@ import polars as pl
 from gtmkit import charts
 from gtmkit.reports.engagement.advice import recommendations as advice_for
 from gtmkit.reports.engagement.images import chart_img
-from gtmkit.reports.engagement.measures import Engagement, Share
+from gtmkit.reports.engagement.measures import FROM_LIST, Engagement, Share
 from gtmkit.reports.engagement.naming import segment_label
 from gtmkit.reports.engagement.numbers import (
     MISSING,
@@ -227,9 +227,16 @@ def summary(
     return Section(html, text)
 
 
+def _source_palette(e: Engagement) -> dict[str, str]:
+    """One colour per source for every chart of the report, in waterfall order (the list's own
+    emails first), so a source reads the same in the waterfall and the by-segment chart."""
+    finders = e.sources.filter(pl.col("role") == "finder")["source"].to_list()
+    return charts.source_colours([FROM_LIST, *finders])
+
+
 def _coverage_chart(e: Engagement) -> str:
     finders = e.sources.filter(pl.col("role") == "finder")
-    labels = ["Already in your list", *finders["source"].to_list()]
+    labels = [FROM_LIST, *finders["source"].to_list()]
     found = [e.from_list, *finders["found"].to_list()]
     incremental = [f / e.worked for f in found]
     cumulative = [sum(incremental[: i + 1]) for i in range(len(incremental))]
@@ -246,6 +253,7 @@ def _coverage_chart(e: Engagement) -> str:
         title="Contacts with a work email, by source (in waterfall order)",
         x_title="Source, in the order they were asked",
         y_title="Contacts with a work email",
+        palette=_source_palette(e),
     )
     return chart_img(chart, alt_text="Coverage added by each source, in waterfall order")
 
@@ -254,7 +262,7 @@ def sources(e: Engagement) -> Section:
     """Which sources worked: what each found and cost, overall and by segment."""
     rows = [
         {
-            "Source": "Already in your list",
+            "Source": FROM_LIST,
             "Contacts tried": MISSING,
             "Emails": _fig("from_list", count(e.from_list)),
             "Share of contacts": percent(e.from_list / e.worked),
@@ -341,7 +349,9 @@ def _by_segment(e: Engagement) -> str:
             "not a measurement."
         ],
     )
-    chart = charts.segment_sources(e.segment_sources, segment_title=label)
+    chart = charts.segment_sources(
+        e.segment_sources, segment_title=label, palette=_source_palette(e)
+    )
     img = chart_img(chart, alt_text=f"Where the emails came from, by {label.lower()}")
     return f"<h3>By {escape(label.lower())}</h3>{table}{img}"
 
