@@ -557,8 +557,9 @@ def pareto_frontier(
     if recommendation is not None:
         subtitle.append(
             f"Recommended (diamond): {' → '.join(recommendation.order)} — "
-            f"{recommendation.predicted_coverage:.0%} coverage at "
-            f"${recommendation.predicted_cost_per_row_usd:,.3f} per row."
+            # the precision the notebook prints them at, so the two copies read the same
+            f"predicted coverage {recommendation.predicted_coverage:.1%} at "
+            f"${recommendation.predicted_cost_per_row_usd:,.4f} per row."
         )
     return _layered(*layers).properties(
         title=alt.Title(

@@ -130,3 +130,19 @@ def test_default_palettes_follow_the_waterfall_order() -> None:
     a = _agree(_colour_scales(charts.waterfall_steps(summary).to_dict()))
     b = _agree(_colour_scales(charts.segment_sources(segments).to_dict()))
     assert a == b == charts.source_colours(order)
+
+
+def test_frontier_subtitle_states_the_recommendation_as_the_notebook_prints_it() -> None:
+    """Notebook 03 prints "predicted: coverage 80.8%, $0.0341"; the chart's subtitle must not
+    round the same figures differently (it said "81% coverage at $0.034")."""
+    from gtmkit.comparison import Comparison
+    from tests._compare_helpers import synth_attempts, synth_costs, synth_records
+
+    records = synth_records(300, seed=3)
+    attempts, truth = synth_attempts(records, seed=3, correlation=0.4)
+    cmp = Comparison.from_attempts(attempts, synth_costs(), rows=records, truth=truth)
+    rec = cmp.recommend(target_coverage=0.7)
+    spec = charts.pareto_frontier(cmp.frontier(), recommendation=rec).to_dict()
+    subtitle = spec["title"]["subtitle"]
+    printed = f"{rec.predicted_coverage:.1%}", f"${rec.predicted_cost_per_row_usd:.4f}"
+    assert all(figure in subtitle[-1] for figure in printed), (subtitle, printed)
