@@ -48,11 +48,11 @@ def test_not_enriched_section_agrees_with_its_count(engagement: Any, n: int) -> 
     text = _text(not_enriched(e).html)
     if n == 1:
         assert "1 row could not be looked up at all" in text
-        assert "1 row repeated a contact" in text
+        assert "1 row repeated a contact listed earlier. It was matched" in text
         assert "1 rows" not in text
     else:
         assert "3 rows could not be looked up at all" in text
-        assert "3 rows repeated a contact" in text
+        assert "3 rows repeated a contact listed earlier. Each was matched" in text
         assert "3 row " not in text
 
 
@@ -62,12 +62,12 @@ def test_method_note_and_advice_agree_with_their_counts(engagement: Any, n: int)
     note = _text(method_note(e).html)
     advice = " ".join(recommendation_texts(e))
     if n == 1:
-        assert "1 answer was reused" in note
+        assert "1 answer was reused" in note and "and was not charged again" in note
         assert "1 row could not be looked up" in advice and "that contact" in advice
         assert "1 contact is on the manual research list" in advice
         assert not re.search(r"\b1 (rows|answers|contacts)\b", note + advice)
     else:
-        assert "4 answers were reused" in note
+        assert "4 answers were reused" in note and "and were not charged again" in note
         assert "4 rows could not be looked up" in advice and "those contacts" in advice
         assert "4 contacts are on the manual research list" in advice
 

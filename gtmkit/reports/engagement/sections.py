@@ -454,8 +454,8 @@ def not_enriched(e: Engagement) -> Section:
     if e.duplicates:
         html += (
             f"<p>{_fig('duplicates', count(e.duplicates))} {plural(e.duplicates, 'row')} "
-            f"repeated a contact listed "
-            f"earlier. Each was matched to the first one and given its result "
+            f"repeated a contact listed earlier. {plural(e.duplicates, 'It', 'Each')} was "
+            "matched to the first one and given its result "
             f"({count(e.duplicates_with_email)} with an email), and was not paid for twice.</p>"
         )
     return Section(html, "What was not enriched, and why")
@@ -491,10 +491,10 @@ def method_note(e: Engagement) -> Section:
         substituted = f" Substituted steps: {escape(pairs)} (no connector for the original yet)."
     cache = ""
     if e.from_cache:
+        was = plural(e.from_cache, "was", "were")
         cache = (
-            f"<li>{counted(e.from_cache, 'answer')} {plural(e.from_cache, 'was', 'were')} reused "
-            "from lookups already made (the same "
-            "person asked twice, or an earlier run) and were not charged again.</li>"
+            f"<li>{counted(e.from_cache, 'answer')} {was} reused from lookups already made "
+            f"(the same person asked twice, or an earlier run) and {was} not charged again.</li>"
         )
     accuracy_n = f", accuracy on {count(e.accuracy.n)}" if e.accuracy is not None else ""
     html = (
