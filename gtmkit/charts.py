@@ -772,7 +772,7 @@ def segment_sources(
             x=alt.X(
                 "share:Q",
                 title="Share of the segment's contacts with a work email",
-                axis=alt.Axis(format=PERCENT),
+                axis=alt.Axis(format=PERCENT, labelFlush=False),  # "100%" clear of "90%"
                 scale=alt.Scale(domain=[0, 1]),
                 stack="zero",
             ),
