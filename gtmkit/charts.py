@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import altair as alt
@@ -39,6 +39,8 @@ __all__ = [
     "place_labels",
     "segment_heatmap",
     "segment_sources",
+    "source_colours",
+    "source_scale",
     "text_width",
     "use_theme",
     "waterfall_steps",
@@ -52,6 +54,14 @@ Chart = alt.Chart | alt.LayerChart
 MONEY = "$,.3f"  # d3-format: dollars with three decimals (provider prices are sub-cent to cents)
 PERCENT = ".0%"
 PALETTE = ["#1f5f8b", "#e07b39", "#3a9e6f", "#b8457a", "#7a6fb0", "#c9a227", "#5a8f9e", "#8c564b"]
+#: Sources whose colour never moves, whatever else is charted: what no source found, and what a
+#: person found by hand (keys are lower-case names).
+FIXED_SOURCE_COLOURS = {
+    "not found": "#c7c7c7",
+    "no email": "#c7c7c7",
+    "manual": "#8c8c8c",
+    "manual research": "#8c8c8c",
+}
 #: Most points a frontier chart draws for non-frontier subsets (the frontier is always drawn).
 MAX_BACKGROUND_POINTS = 1000
 
@@ -80,6 +90,43 @@ def _gtmkit_theme() -> alt.theme.ThemeConfig:
 def use_theme() -> None:
     """Enable the gtmkit theme (it is enabled when this module is imported)."""
     alt.theme.enable(THEME)
+
+
+def source_colours(order: Sequence[str]) -> dict[str, str]:
+    """One colour per source (provider) name, handed out in ``order`` — pass the waterfall's
+    step order — with "not found" and "manual" always the same greys.
+
+    Every chart that colours sources takes this mapping as ``palette=``, so one notebook or
+    report draws a source in one colour in every chart.
+
+    Example:
+        >>> source_colours(["Already in your list", "Hunter", "manual", "Apollo"])
+        {'Already in your list': '#1f5f8b', 'Hunter': '#e07b39', 'manual': '#8c8c8c', \
+'Apollo': '#3a9e6f'}
+    """
+    colours: dict[str, str] = {}
+    turn = 0
+    for name in dict.fromkeys(str(n) for n in order):
+        fixed = FIXED_SOURCE_COLOURS.get(name.strip().lower())
+        if fixed is None:
+            fixed, turn = PALETTE[turn % len(PALETTE)], turn + 1
+        colours[name] = fixed
+    return colours
+
+
+def source_scale(names: Sequence[str], palette: Mapping[str, str] | None = None) -> alt.Scale:
+    """The colour scale of a chart showing ``names``: domain the names (in order), range their
+    colours from ``palette`` (default: :func:`source_colours` of ``names``). A name the palette
+    lacks gets the next free colour rather than one already in use.
+
+    Example:
+        >>> source_scale(["b"], {"a": "#111111", "b": "#222222"}).to_dict()
+        {'domain': ['b'], 'range': ['#222222']}
+    """
+    shown = list(dict.fromkeys(str(n) for n in names))
+    known = dict(palette) if palette is not None else {}
+    colours = source_colours([*known, *shown]) | known
+    return alt.Scale(domain=shown, range=[colours[n] for n in shown])
 
 
 def _frame(obj: Any, attr: str) -> pl.DataFrame:
@@ -192,7 +239,9 @@ def place_labels(
     return placed
 
 
-def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChart:
+def hit_rate_vs_cost(
+    metrics: Any, *, title: str | None = None, palette: Mapping[str, str] | None = None
+) -> alt.LayerChart:
     """Hit rate (with its Wilson 95 % interval) against cost per hit, one point per provider.
 
     Each point is labelled with its provider; labels are placed (:func:`place_labels`) so that
@@ -202,6 +251,7 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
         metrics: ``Comparison`` (uses ``.metrics``) or a metrics frame with ``provider``,
             ``hit_rate``, ``hit_rate_low``, ``hit_rate_high``, ``usd_per_hit`` (and
             optionally ``n``, ``hits``, ``accuracy``).
+        palette: source name → colour (:func:`source_colours`), shared with the other charts.
     """
     m = _frame(metrics, "metrics")
     _need(m, ["provider", "hit_rate", "hit_rate_low", "hit_rate_high", "usd_per_hit"], "chart")
@@ -233,6 +283,7 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
         label_x=pl.Series([sx / PLOT_WIDTH * x_max for sx, _ in spots], dtype=pl.Float64),
         label_y=pl.Series([1.0 - sy / PLOT_HEIGHT for _, sy in spots], dtype=pl.Float64),
     )
+    colour = source_scale(data["provider"].cast(pl.String).to_list(), palette)
     base = alt.Chart(data)
     x_scale = alt.Scale(domain=[0, x_max], nice=False, zero=True)
     x = alt.X(
@@ -249,7 +300,7 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
             scale=y_scale,
         ),
         y2="hit_rate_high:Q",
-        color=alt.Color("provider:N", title="Provider"),
+        color=alt.Color("provider:N", title="Provider", scale=colour),
     )
     tips = [
         alt.Tooltip("provider:N", title="Provider"),
@@ -259,7 +310,10 @@ def hit_rate_vs_cost(metrics: Any, *, title: str | None = None) -> alt.LayerChar
         alt.Tooltip("usd_per_hit:Q", title="Cost per hit", format=MONEY),
     ]
     points = base.mark_point().encode(
-        x=x, y=alt.Y("hit_rate:Q", scale=y_scale), color="provider:N", tooltip=tips
+        x=x,
+        y=alt.Y("hit_rate:Q", scale=y_scale),
+        color=alt.Color("provider:N", scale=colour),
+        tooltip=tips,
     )
     labels = base.mark_text(align="left", baseline="middle", fontSize=_LABEL_FONT).encode(
         x=alt.X("label_x:Q", scale=x_scale),
@@ -282,6 +336,7 @@ def waterfall_steps(
     title: str | None = None,
     x_title: str = "Waterfall step (in order)",
     y_title: str = "Rows with an email (cumulative share)",
+    palette: Mapping[str, str] | None = None,
 ) -> alt.LayerChart:
     """Incremental coverage per waterfall step, as a waterfall (floating bars) chart.
 
@@ -289,6 +344,7 @@ def waterfall_steps(
         summary: ``WaterfallResult`` (uses ``.summary``) or its summary frame with ``step``,
             ``provider``, ``incremental_coverage``, ``cumulative_coverage`` (and optionally
             ``cost_usd``, ``cost_per_hit``, ``hits``).
+        palette: source name → colour (:func:`source_colours`; default: the step order).
     """
     s = _frame(summary, "summary")
     _need(s, ["step", "provider", "incremental_coverage", "cumulative_coverage"], "chart")
@@ -323,7 +379,12 @@ def waterfall_steps(
             scale=alt.Scale(domain=[0, 1]),
         ),
         y2="cumulative_coverage:Q",
-        color=alt.Color("provider:N", title="Provider", legend=None),
+        color=alt.Color(
+            "provider:N",
+            title="Provider",
+            legend=None,
+            scale=source_scale(data["provider"].cast(pl.String).to_list(), palette),
+        ),
         tooltip=tips,
     )
     text = base.mark_text(dy=-8).encode(x=x, y="cumulative_coverage:Q", text="gain:N")
@@ -496,8 +557,9 @@ def pareto_frontier(
     if recommendation is not None:
         subtitle.append(
             f"Recommended (diamond): {' → '.join(recommendation.order)} — "
-            f"{recommendation.predicted_coverage:.0%} coverage at "
-            f"${recommendation.predicted_cost_per_row_usd:,.3f} per row."
+            # the precision the notebook prints them at, so the two copies read the same
+            f"predicted coverage {recommendation.predicted_coverage:.1%} at "
+            f"${recommendation.predicted_cost_per_row_usd:,.4f} per row."
         )
     return _layered(*layers).properties(
         title=alt.Title(
@@ -591,7 +653,9 @@ def segment_heatmap(
     )
 
 
-def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.LayerChart:
+def latency_distribution(
+    latencies: Any, *, title: str | None = None, palette: Mapping[str, str] | None = None
+) -> alt.LayerChart:
     """Latency per provider as a box summary (p5–p95 whisker, p25–p75 box, median tick).
 
     Args:
@@ -599,6 +663,7 @@ def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.Lay
             ``provider`` and ``latency_s`` (raw calls: aggregated here to quantiles; cached
             answers are excluded when a ``cached`` column exists), or an already aggregated
             frame with ``provider``, ``p5``, ``p25``, ``p50``, ``p75``, ``p95``.
+        palette: source name → colour (:func:`source_colours`), shared with the other charts.
     """
     frame = (
         latencies if isinstance(latencies, pl.DataFrame) else getattr(latencies, "attempts", None)
@@ -646,7 +711,15 @@ def latency_distribution(latencies: Any, *, title: str | None = None) -> alt.Lay
         y=y, x=alt.X("p5:Q", title=x_title), x2="p95:Q"
     )
     box = base.mark_bar(size=16, opacity=0.8).encode(
-        y=y, x="p25:Q", x2="p75:Q", color=alt.Color("provider:N", legend=None), tooltip=tips
+        y=y,
+        x="p25:Q",
+        x2="p75:Q",
+        color=alt.Color(
+            "provider:N",
+            legend=None,
+            scale=source_scale(data["provider"].cast(pl.String).to_list(), palette),
+        ),
+        tooltip=tips,
     )
     median = base.mark_tick(color="black", size=18, thickness=2).encode(y=y, x="p50:Q")
     return _layered(whisker, box, median).properties(
@@ -663,6 +736,7 @@ def segment_sources(
     *,
     segment_title: str = "Segment",
     title: str | None = None,
+    palette: Mapping[str, str] | None = None,
 ) -> alt.Chart:
     """Where each segment's emails came from: one stacked bar per segment, one colour per
     source, the bar's length the segment's coverage (the rest of the row found nothing).
@@ -671,6 +745,8 @@ def segment_sources(
         segment_sources: one row per segment and source: ``segment``, ``source``, ``found``,
             ``rows`` and ``share`` (found ÷ the segment's rows), sources in waterfall order.
         segment_title: what the segments are ("Company size").
+        palette: source name → colour (:func:`source_colours`; default: the sources' order),
+            the same mapping the report's waterfall chart uses.
 
     Example:
         >>> import polars as pl
@@ -696,7 +772,7 @@ def segment_sources(
             x=alt.X(
                 "share:Q",
                 title="Share of the segment's contacts with a work email",
-                axis=alt.Axis(format=PERCENT),
+                axis=alt.Axis(format=PERCENT, labelFlush=False),  # "100%" clear of "90%"
                 scale=alt.Scale(domain=[0, 1]),
                 stack="zero",
             ),
@@ -704,6 +780,7 @@ def segment_sources(
                 "source:N",
                 title="Source",
                 sort=order,
+                scale=source_scale(order, palette),
                 legend=alt.Legend(orient="bottom", columns=3),
             ),
             order=alt.Order("_order:Q"),

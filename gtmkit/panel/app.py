@@ -46,6 +46,7 @@ from gtmkit.panel.preview import preview_html
 from gtmkit.panel.runner import RunController, RunState, progress_line
 from gtmkit.panel.steps import StepPicker, StepPlan
 from gtmkit.paths import display_path, project_root, resolve_path
+from gtmkit.reports.wording import counted, plural
 from gtmkit.waterfall import RunProgress, Waterfall, WaterfallResult
 
 __all__ = ["DEFAULT_STEPS", "PanelError", "WaterfallPanel"]
@@ -607,13 +608,20 @@ class WaterfallPanel:
                 f"{Path(self.source.name).stem}.enriched" if self.source else "enriched"
             )
             self.downloads.enabled = True
-            self.downloads.note = f"{result.records.height:,} rows ready."
+            self.downloads.note = f"{counted(result.records.height, 'row')} ready."
             what = "Cancelled at a safe point" if state == "cancelled" else "Finished"
             left = int(t.get("stopped", 0)) + int(t.get("budget_exhausted", 0))
-            more = f"; {left:,} rows left — Resume continues them" if left and self.ledger else ""
+            more = (
+                f"; {counted(left, 'row')} left — Resume continues {plural(left, 'it', 'them')}"
+                if left and self.ledger
+                else ""
+            )
+            spent = float(t.get("credits", 0.0))
+            credits = counted(spent, "credit", number=f"{spent:g}")
             self._message(
-                f"{what}: {t.get('enriched', 0):,} of {t.get('rows', 0):,} rows enriched, "
-                f"{t.get('credits', 0.0):g} credits (${t.get('cost_usd', 0.0):,.2f}); every call "
+                f"{what}: {t.get('enriched', 0):,} of {counted(t.get('rows', 0), 'row')} "
+                "enriched, "
+                f"{credits} (${t.get('cost_usd', 0.0):,.2f}); every call "
                 f"is in the ledger{more}."
             )
             self.refresh_estimate()  # the ledger now has history to estimate from

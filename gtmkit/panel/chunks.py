@@ -35,6 +35,7 @@ from typing import BinaryIO
 from gtmkit.errors import InvalidInput
 from gtmkit.lists.errors import ListError
 from gtmkit.lists.upload import UploadTooLarge
+from gtmkit.reports.wording import counted
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
@@ -71,7 +72,7 @@ def human_size(size: int) -> str:
     if size >= 1024**2:
         mb = size / 1024**2
         return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"
-    return f"{size // 1024} KB" if size >= 1024 else f"{size} bytes"
+    return f"{size // 1024} KB" if size >= 1024 else counted(size, "byte", number=str(size))
 
 
 def too_large_message(name: str, size: int, limit: int) -> str:

@@ -29,6 +29,7 @@ import traitlets
 from gtmkit.errors import InvalidInput
 from gtmkit.lists.export import neutralize_formulas
 from gtmkit.panel.chunks import DEFAULT_CHUNK_BYTES
+from gtmkit.reports.wording import counted
 
 __all__ = ["FORMATS", "MIME_TYPES", "DownloadButtons", "DownloadFormat", "result_bytes"]
 
@@ -115,4 +116,4 @@ class DownloadButtons(anywidget.AnyWidget):
             self.send({"kind": "chunk", "id": file_id}, buffers=[part])
         self.send({"kind": "end", "id": file_id})
         self.last_sent = (name, data)
-        self.note = f"{name}: {frame.height:,} rows, {len(data) / 1024:,.0f} KB."
+        self.note = f"{name}: {counted(frame.height, 'row')}, {len(data) / 1024:,.0f} KB."

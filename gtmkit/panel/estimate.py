@@ -31,6 +31,7 @@ import polars as pl
 
 from gtmkit.errors import GtmkitError
 from gtmkit.providers.pricing import price_per_credit
+from gtmkit.reports.wording import counted
 
 __all__ = [
     "Budget",
@@ -89,7 +90,9 @@ class Budget:
         """``"60 credits"``, ``"$25.00"``, or ``"no cap"``."""
         if self.amount is None:
             return "no cap"
-        return f"{self.amount:g} credits" if self.unit == "credits" else f"${self.amount:,.2f}"
+        if self.unit == "credits":
+            return counted(self.amount, "credit", number=f"{self.amount:g}")
+        return f"${self.amount:,.2f}"
 
 
 def spend_ceiling_usd(table: pl.DataFrame, budget: Budget, wf: Any) -> float:
@@ -172,7 +175,8 @@ def _twin_line(table: pl.DataFrame) -> str:
         f"<div class='gtmkit-estimate-model'>Estimated by the {escape(str(total['model']))}: "
         f"providers find the same easy people, so the later steps see more rows than "
         f"independent steps would. 95% interval: {_num(total['hits_low'], 0)}–"
-        f"{_num(total['hits_high'], 0)} emails, ${total['cost_low_usd']:,.2f}–"
+        f"{counted(total['hits_high'], 'email', number=_num(total['hits_high'], 0))}, "
+        f"${total['cost_low_usd']:,.2f}–"
         f"${total['cost_high_usd']:,.2f}.</div>"
     )
 
@@ -216,8 +220,9 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
         )
     else:
         verdict = f"The budget ({escape(budget.describe())}) covers the worst case."
+    cap_credits = budget.per_row_cap_credits or 0.0
     cap = (
-        f" At most {budget.per_row_cap_credits:g} credits per row."
+        f" At most {counted(cap_credits, 'credit', number=f'{cap_credits:g}')} per row."
         if budget.per_row_cap_credits
         else ""
     )
@@ -231,7 +236,8 @@ def estimate_html(table: pl.DataFrame, budget: Budget, wf: Any) -> str:
     return (
         f"<table class='gtmkit-estimate'>{head}{''.join(body)}</table>{_twin_line(table)}"
         f"<div class='gtmkit-estimate-line'>Expected <b>{_num(summary.credits)} credits "
-        f"(${summary.cost_usd:,.2f})</b> for about {_num(summary.emails, 0)} emails found; "
+        f"(${summary.cost_usd:,.2f})</b> for about "
+        f"{counted(summary.emails, 'email', number=_num(summary.emails, 0))} found; "
         f"worst case {_num(summary.worst_case_credits)} credits "
         f"(${summary.worst_case_usd:,.2f}); the most this run can spend is "
         f"<b>${summary.ceiling_usd:,.2f}</b>. {verdict}{cap}{caveat}</div>"

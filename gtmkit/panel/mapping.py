@@ -25,6 +25,7 @@ from typing import Any
 
 from gtmkit.lists.load import REASON, LoadedList
 from gtmkit.lists.upload import intake_counts
+from gtmkit.reports.wording import counted
 from gtmkit.schema import CANONICAL_FIELDS, ROW_ID
 
 __all__ = [
@@ -93,12 +94,12 @@ def counts_line(loaded: LoadedList) -> str:
     Example:
         >>> from gtmkit.lists import load_list
         >>> counts_line(load_list(b"Email\\nann@acme.com\\n\\nann@acme.com\\n", filename="l.csv"))
-        '3 rows: 2 accepted, 1 rejected, 1 duplicates'
+        '3 rows: 2 accepted, 1 rejected, 1 duplicate'
     """
     c = intake_counts(loaded)
     return (
-        f"{c['rows']:,} rows: {c['accepted']:,} accepted, {c['rejected']:,} rejected, "
-        f"{c['duplicates']:,} duplicates"
+        f"{counted(c['rows'], 'row')}: {c['accepted']:,} accepted, {c['rejected']:,} rejected, "
+        f"{counted(c['duplicates'], 'duplicate')}"
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from gtmkit.reports.wording import counted
 from gtmkit.waterfall import STATUSES
 
 __all__ = ["PREVIEW_COLUMNS", "STATUS_COLOURS", "preview_html", "status_counts"]
@@ -82,8 +83,9 @@ def preview_html(records: pl.DataFrame, *, limit: int = 50) -> str:
         for row in shown.select(columns).iter_rows(named=True)
     )
     return (
-        f"<div class='gtmkit-preview-counts'><b>{records.height:,} rows</b>: {chips}</div>"
-        f"<div class='gtmkit-preview-note'>Showing {shown.height:,} of {records.height:,} rows "
+        f"<div class='gtmkit-preview-counts'><b>{counted(records.height, 'row')}</b>: {chips}</div>"
+        f"<div class='gtmkit-preview-note'>Showing {shown.height:,} of "
+        f"{counted(records.height, 'row')} "
         "(download for all of them).</div>"
         f"<div class='gtmkit-preview-scroll'><table class='gtmkit-preview'>"
         f"<tr>{head}</tr>{rows}</table></div>"

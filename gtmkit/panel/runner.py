@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gtmkit.errors import GtmkitError
+from gtmkit.reports.wording import counted
 from gtmkit.waterfall import RunProgress, WaterfallResult
 
 __all__ = ["RunController", "RunState", "progress_line"]
@@ -181,13 +182,14 @@ def progress_line(snapshot: RunProgress, *, budget: str | None = None) -> str:
         >>> progress_line(snap)
         '120 / 300 rows · 81 emails · 45 credits of 60 · 3.2 s'
     """
+    credits = counted(snapshot.credits, "credit", number=f"{snapshot.credits:g}")
     if snapshot.budget_credits is not None:
-        spent = f"{snapshot.credits:g} credits of {snapshot.budget_credits:g}"
+        spent = f"{credits} of {snapshot.budget_credits:g}"
     else:
-        spent = f"{snapshot.credits:g} credits" + (f" (budget {budget})" if budget else "")
+        spent = credits + (f" (budget {budget})" if budget else "")
     line = (
-        f"{snapshot.rows_done:,} / {snapshot.rows_total:,} rows · "
-        f"{snapshot.emails_found:,} emails · {spent} · {snapshot.elapsed_s:.1f} s"
+        f"{snapshot.rows_done:,} / {counted(snapshot.rows_total, 'row')} · "
+        f"{counted(snapshot.emails_found, 'email')} · {spent} · {snapshot.elapsed_s:.1f} s"
     )
     if snapshot.stopping and not snapshot.finished:
         line += f" · stopping ({snapshot.stopping})"

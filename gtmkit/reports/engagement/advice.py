@@ -15,6 +15,7 @@ from __future__ import annotations
 from gtmkit.reports.engagement.measures import Engagement
 from gtmkit.reports.engagement.naming import segment_label
 from gtmkit.reports.engagement.numbers import count, money, percent
+from gtmkit.reports.wording import plural
 
 __all__ = ["CATCH_ALL_WARN", "catch_all_advice", "recommendations"]
 
@@ -35,15 +36,12 @@ def catch_all_advice(share: float, found: int) -> str:
     )
 
 
-def _rows(n: int) -> str:
-    return "row" if n == 1 else "rows"
-
-
 def _budget(e: Engagement) -> str | None:
     if e.budget_stopped and e.cost_per_record is not None:
         more = e.budget_stopped * e.cost_per_record
         return (
-            f"The budget ran out with {count(e.budget_stopped)} contacts not yet looked up. "
+            f"The budget ran out with {count(e.budget_stopped)} "
+            f"{plural(e.budget_stopped, 'contact')} not yet looked up. "
             f"At this run's {money(e.cost_per_record)} per contact, about {money(more)} more "
             "would finish them; rerunning the same list picks up where it stopped and pays "
             "nothing twice."
@@ -87,7 +85,8 @@ def _weakest_segment(e: Engagement) -> str | None:
     label = segment_label(e.segment_by).lower()
     return (
         f"Coverage was lowest for {label} {worst['segment']}: {percent(worst['coverage'])} of "
-        f"{count(worst['rows'])} contacts, against {percent(e.coverage.value)} overall. A "
+        f"{count(worst['rows'])} {plural(worst['rows'], 'contact')}, against "
+        f"{percent(e.coverage.value)} overall. A "
         "provider comparison on that segment would show which source to add for it."
     )
 
@@ -112,20 +111,24 @@ def _costly_source(e: Engagement) -> str | None:
 def _rejected(e: Engagement) -> str | None:
     if not e.rejected:
         return None
+    one = e.rejected == 1
     return (
-        f"{count(e.rejected)} {_rows(e.rejected)} could not be looked up (no name with a "
-        "company, and no "
-        "LinkedIn profile or work email). Send those contacts with a full name and company, "
-        "or a LinkedIn profile URL, next time."
+        f"{count(e.rejected)} {plural(e.rejected, 'row')} could not be looked up (no name "
+        "with a company, and no LinkedIn profile or work email). Send "
+        f"{'that contact' if one else 'those contacts'} with a full name and company, or a "
+        "LinkedIn profile URL, next time."
     )
 
 
 def _manual(e: Engagement) -> str | None:
     if not e.manual:
         return None
+    one = e.manual == 1
     return (
-        f"{count(e.manual)} contacts are on the manual research list delivered with this "
-        "report: no source found them, so a researcher picks them up from there."
+        f"{count(e.manual)} {plural(e.manual, 'contact is', 'contacts are')} on the manual "
+        "research list delivered with this report: no source found "
+        f"{'it' if one else 'them'}, so a researcher picks {'it' if one else 'them'} up from "
+        "there."
     )
 
 

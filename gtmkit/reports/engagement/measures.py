@@ -57,6 +57,10 @@ DataSource = Literal["simulated", "live"]
 _NOT_WORKED = ("duplicate", "rejected")
 
 
+#: How the report names the emails the client's list already had (a "source" of its own).
+FROM_LIST = "Already in your list"
+
+
 @dataclass(frozen=True, slots=True)
 class Share:
     """``part`` of ``n`` with its Wilson 95 % interval (``None`` throughout when ``n`` is 0)."""
@@ -372,7 +376,7 @@ def _segments(worked: pl.DataFrame, sources: pl.DataFrame) -> tuple[pl.DataFrame
     )
     finders = sources.filter(pl.col("role") != "verifier")
     names = dict(zip(finders["provider"], finders["source"], strict=True))
-    names["input"] = "Already in your list"
+    names["input"] = FROM_LIST
     order = ["input", *finders["provider"].to_list()]
     enriched = worked.filter(pl.col("status") == "enriched")
     grid = per_segment.select("segment", "rows").join(

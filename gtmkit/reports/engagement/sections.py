@@ -22,7 +22,7 @@ from gtmkit import charts
 from gtmkit.integrations.slack_approvals import approvals_sentence
 from gtmkit.reports.engagement.advice import recommendations as advice_for
 from gtmkit.reports.engagement.images import chart_img
-from gtmkit.reports.engagement.measures import Engagement, Share
+from gtmkit.reports.engagement.measures import FROM_LIST, Engagement, Share
 from gtmkit.reports.engagement.naming import segment_label
 from gtmkit.reports.engagement.numbers import (
     MISSING,
@@ -33,6 +33,7 @@ from gtmkit.reports.engagement.numbers import (
     share_range,
 )
 from gtmkit.reports.engagement.tables import cell, table_html
+from gtmkit.reports.wording import counted, plural
 from gtmkit.sync.summary import synced_sentence
 
 __all__ = [
@@ -195,8 +196,8 @@ def summary(
         for label, value, sub in cards
     )
     lead = (
-        f"<p>We received {_fig('received', count(e.received))} rows and looked up "
-        f"{_fig('worked', count(e.worked))} unique contacts. "
+        f"<p>We received {_fig('received', count(e.received))} {plural(e.received, 'row')} and "
+        f"looked up {_fig('worked', count(e.worked))} unique {plural(e.worked, 'contact')}. "
         f"{_fig('with_email', count(e.with_email))} of them now have a work email "
         f"({_fig('coverage', percent(e.coverage.value))}): "
         f"{_fig('found', count(e.found))} found by our sources and "
@@ -230,15 +231,22 @@ def summary(
         files += f'<p class="attachments" data-figure="slack_approvals">{escape(asked)}</p>'
     html = f'<h2>Summary</h2>{lead}<div class="cards">{card_html}</div>{documented}{files}'
     text = (
-        f"{e.with_email:,} of {e.worked:,} contacts with a work email "
+        f"{e.with_email:,} of {counted(e.worked, 'contact')} with a work email "
         f"({percent(e.coverage.value)}), spend {money(e.spend_usd)}"
     )
     return Section(html, text)
 
 
+def _source_palette(e: Engagement) -> dict[str, str]:
+    """One colour per source for every chart of the report, in waterfall order (the list's own
+    emails first), so a source reads the same in the waterfall and the by-segment chart."""
+    finders = e.sources.filter(pl.col("role") == "finder")["source"].to_list()
+    return charts.source_colours([FROM_LIST, *finders])
+
+
 def _coverage_chart(e: Engagement) -> str:
     finders = e.sources.filter(pl.col("role") == "finder")
-    labels = ["Already in your list", *finders["source"].to_list()]
+    labels = [FROM_LIST, *finders["source"].to_list()]
     found = [e.from_list, *finders["found"].to_list()]
     incremental = [f / e.worked for f in found]
     cumulative = [sum(incremental[: i + 1]) for i in range(len(incremental))]
@@ -255,6 +263,7 @@ def _coverage_chart(e: Engagement) -> str:
         title="Contacts with a work email, by source (in waterfall order)",
         x_title="Source, in the order they were asked",
         y_title="Contacts with a work email",
+        palette=_source_palette(e),
     )
     return chart_img(chart, alt_text="Coverage added by each source, in waterfall order")
 
@@ -263,7 +272,7 @@ def sources(e: Engagement) -> Section:
     """Which sources worked: what each found and cost, overall and by segment."""
     rows = [
         {
-            "Source": "Already in your list",
+            "Source": FROM_LIST,
             "Contacts tried": MISSING,
             "Emails": _fig("from_list", count(e.from_list)),
             "Share of contacts": percent(e.from_list / e.worked),
@@ -350,7 +359,9 @@ def _by_segment(e: Engagement) -> str:
             "not a measurement."
         ],
     )
-    chart = charts.segment_sources(e.segment_sources, segment_title=label)
+    chart = charts.segment_sources(
+        e.segment_sources, segment_title=label, palette=_source_palette(e)
+    )
     img = chart_img(chart, alt_text=f"Where the emails came from, by {label.lower()}")
     return f"<h3>By {escape(label.lower())}</h3>{table}{img}"
 
@@ -371,7 +382,7 @@ def data_quality(e: Engagement) -> Section:
                 "Measure": cell(name),
                 "Share": _fig(figure, value),
                 "95% interval": interval,
-                "Based on": f"{n} emails",
+                "Based on": counted(share.n, "email", number=n),
             }
         )
     overall = table_html(
@@ -436,7 +447,10 @@ def not_enriched(e: Engagement) -> Section:
             pl.DataFrame(rows), table_id="not_enriched", numeric=["Contacts", "Share of contacts"]
         )
     if e.rejected:
-        html += f"<p>{_fig('rejected', count(e.rejected))} rows could not be looked up at all:</p>"
+        html += (
+            f"<p>{_fig('rejected', count(e.rejected))} {plural(e.rejected, 'row')} could "
+            "not be looked up at all:</p>"
+        )
         html += table_html(
             pl.DataFrame(
                 [
@@ -449,8 +463,9 @@ def not_enriched(e: Engagement) -> Section:
         )
     if e.duplicates:
         html += (
-            f"<p>{_fig('duplicates', count(e.duplicates))} rows repeated a contact listed "
-            f"earlier. Each was matched to the first one and given its result "
+            f"<p>{_fig('duplicates', count(e.duplicates))} {plural(e.duplicates, 'row')} "
+            f"repeated a contact listed earlier. {plural(e.duplicates, 'It', 'Each')} was "
+            "matched to the first one and given its result "
             f"({count(e.duplicates_with_email)} with an email), and was not paid for twice.</p>"
         )
     return Section(html, "What was not enriched, and why")
@@ -486,9 +501,10 @@ def method_note(e: Engagement) -> Section:
         substituted = f" Substituted steps: {escape(pairs)} (no connector for the original yet)."
     cache = ""
     if e.from_cache:
+        was = plural(e.from_cache, "was", "were")
         cache = (
-            f"<li>{count(e.from_cache)} answers were reused from lookups already made (the same "
-            "person asked twice, or an earlier run) and were not charged again.</li>"
+            f"<li>{counted(e.from_cache, 'answer')} {was} reused from lookups already made "
+            f"(the same person asked twice, or an earlier run) and {was} not charged again.</li>"
         )
     accuracy_n = f", accuracy on {count(e.accuracy.n)}" if e.accuracy is not None else ""
     html = (
@@ -496,9 +512,10 @@ def method_note(e: Engagement) -> Section:
         f"<li>{escape(source)}</li>"
         f"<li>Pattern: {escape(e.pattern_title)} ({escape(e.pattern_maturity)}), run in this "
         f"order: {escape(steps)}.{substituted}</li>"
-        f"<li>Sample sizes: {count(e.received)} rows received, {count(e.worked)} unique "
-        f"contacts looked up (coverage and cost per record are shares of these), "
-        f"{count(e.found)} emails found (quality shares{accuracy_n}).</li>"
+        f"<li>Sample sizes: {counted(e.received, 'row')} received, {count(e.worked)} unique "
+        f"{plural(e.worked, 'contact')} looked up (coverage and cost per record are shares "
+        "of these), "
+        f"{counted(e.found, 'email')} found (quality shares{accuracy_n}).</li>"
         "<li>Ranges are 95% intervals (Wilson score): with this many contacts, the rate "
         "for lists like this one would fall inside the range 95 times out of 100. Small "
         "segments give wide ranges.</li>"
