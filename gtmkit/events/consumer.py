@@ -9,13 +9,20 @@ crashed: ``XAUTOCLAIM``), then reads new ones, and settles every event exactly o
 * **delivered more than** ``max_deliveries`` **times** → ``dlq.enrichment``, kind
   ``deliveries`` (every consumer that took it died or failed on it: a poison event);
 * **not a lead** (its ``lead`` field is not a JSON object) → DLQ, kind ``invalid``;
-* **credit circuit breaker open** (the pipeline's budget has nothing left) → DLQ, kind
-  ``budget``, without running anything;
+* **credit circuit breaker open** (the pipeline's *settled* budget has nothing left) → DLQ,
+  kind ``budget``, without running anything. Credits merely held by calls in flight (another
+  consumer's, which may settle for less) do not open it: the consumer waits for those holds
+  to settle (up to :data:`HOLD_SETTLE_S`) and looks again;
 * otherwise the batch runs through the waterfall on the queue tier's shared parts
   (:class:`gtmkit.queue.backends.RedisBackends`: one budget, shared rate limits, lookup claims
   and cache), and each event goes to ``enriched.contacts`` — or to the DLQ when its row ended
   ``budget_exhausted`` (the seed's breaker: the budget could not afford it), ``failed`` or
-  ``stopped``, with the engine's reason and the kind of :func:`gtmkit.queue.dead.kinds`.
+  ``stopped``, with the engine's reason and the kind of :func:`gtmkit.queue.dead.kinds`. A row
+  refused for budget is dead-lettered only once the refusal is final: the open holds settled
+  (none left after the round) and running it again made no progress (nothing more spent,
+  nothing more afforded). Until then it is run again (up to :data:`BUDGET_ROUNDS` rounds);
+  if the holds never settle, its event is left pending (reclaimed and retried later, never
+  dropped and never dead-lettered on a guess).
 
 Publishing the outcome, marking the event done and acknowledging it are one Lua script
 (:meth:`~gtmkit.events.bus.Bus.forward`), so an event is settled once however often it is
@@ -37,6 +44,7 @@ import json
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -58,6 +66,11 @@ log = logging.getLogger("gtmkit.events")
 MAX_DELIVERIES = 5
 #: seconds an event may sit unacknowledged with its consumer before others reclaim it
 CLAIM_IDLE_S = 30.0
+#: seconds a consumer waits for open budget holds (calls in flight) to settle
+HOLD_SETTLE_S = 60.0
+#: times a batch's budget-refused rows are run again while holds were open or money moved
+BUDGET_ROUNDS = 20
+_SETTLE_POLL_S = 0.05
 _EPS = 1e-9
 
 
@@ -121,6 +134,8 @@ class EnrichmentConsumer:
             to_run.append((message, lead))
         if not to_run:
             return
+        if not self._holds_settled():
+            return  # left pending: reclaimed and retried once the holds settle
         refusal = self._breaker()
         if refusal is not None:
             for message, _ in to_run:
@@ -128,18 +143,66 @@ class EnrichmentConsumer:
             return
         self._enrich(to_run)
 
+    def _budget(self) -> RedisBudget:
+        return RedisBudget(self.conn, self.pipeline.run_id)
+
     def _breaker(self) -> str | None:
-        """The credit circuit breaker: the reason when the budget has nothing left."""
-        budget = RedisBudget(self.conn, self.pipeline.run_id)
+        """The credit circuit breaker: the reason when the *settled* budget has nothing left
+        (spent, plus the worst case of calls a dead consumer had sent; open holds excluded)."""
+        budget = self._budget()
         if budget.cap_credits is None:
             return None
-        committed = budget.spent_credits + budget.held_credits()
+        committed = budget.spent_credits + budget.lost_credits()
         if committed + _EPS < budget.cap_credits:
             return None
-        return (f"budget exhausted: {budget.spent_credits:g} of {budget.cap_credits:g} credits "
+        return (f"budget exhausted: {committed:g} of {budget.cap_credits:g} credits "
                 "spent (credit circuit breaker open)")  # fmt: skip
 
+    def _open_holds(self) -> float:
+        """Credits reserved by calls in flight (they settle, maybe for less)."""
+        budget = self._budget()
+        return max(0.0, budget.held_credits() - budget.lost_credits())
+
+    def _holds_settled(self) -> bool:
+        """Wait (up to :data:`HOLD_SETTLE_S`) until no call in flight holds credits, or the
+        settled budget is spent anyway; ``False``: they did not settle in time (or stopping)."""
+        if self._budget().cap_credits is None:
+            return True
+        deadline = time.monotonic() + HOLD_SETTLE_S
+        while self._open_holds() > _EPS and self._breaker() is None:
+            if time.monotonic() > deadline or self.stopping.wait(_SETTLE_POLL_S):
+                log.warning("consumer %s: budget holds did not settle; events left pending",
+                            self.name)  # fmt: skip
+                return False
+        return True
+
     def _enrich(self, batch: list[tuple[Message, dict[str, Any]]]) -> None:
+        """Run the batch; run its budget-refused rows again while the refusal may be due to
+        holds that settled since (see the module doc); dead-letter them only when final."""
+        for _ in range(BUDGET_ROUNDS):
+            spent_before = self._budget().spent_credits
+            refused = self._run_batch(batch)
+            if not refused:
+                return
+            held_after = self._open_holds()
+            if not self._holds_settled():
+                return  # left pending: never dead-lettered while the holds are open
+            progressed = len(refused) < len(batch) or (
+                self._budget().spent_credits > spent_before + _EPS
+            )
+            if held_after <= _EPS and not progressed:
+                for message, kind, reason, record in refused:
+                    self._dead(message, kind, reason, record=record)
+                return
+            again = {m.id for m, *_ in refused}
+            batch = [(m, lead) for m, lead in batch if m.id in again]
+        log.warning("consumer %s: %d events still refused for budget after %d rounds; left "
+                    "pending", self.name, len(batch), BUDGET_ROUNDS)  # fmt: skip
+
+    def _run_batch(
+        self, batch: list[tuple[Message, dict[str, Any]]]
+    ) -> list[tuple[Message, str, str, dict[str, Any]]]:
+        """Run ``batch``, settle every event but those refused for budget; returns those."""
         from gtmkit.queue.backends import RedisBackends
 
         firsts: dict[str, int] = {}
@@ -166,14 +229,18 @@ class EnrichmentConsumer:
         records = result.records.sort(ROW_ID)
         by_row = dict(zip(records[ROW_ID].to_list(), records.to_dicts(), strict=True))
         row_kinds = dict(zip(records[ROW_ID].to_list(), kinds(records), strict=True))
+        refused: list[tuple[Message, str, str, dict[str, Any]]] = []
         for message, _ in batch:
             row = firsts[message.event_id]
             record = by_row[row]
-            if record["status"] in DEAD_STATUSES:
-                self._dead(message, row_kinds[row], str(record.get("status_reason") or ""),
-                           record=record)  # fmt: skip
+            reason = str(record.get("status_reason") or "")
+            if record["status"] == "budget_exhausted":
+                refused.append((message, row_kinds[row], reason, record))
+            elif record["status"] in DEAD_STATUSES:
+                self._dead(message, row_kinds[row], reason, record=record)
             else:
                 self._settle(message, p.out, _outcome(message, record, p.name))
+        return refused
 
     def _touch(self, ids: list[str], stop: threading.Event) -> None:
         p = self.pipeline
@@ -298,4 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["CLAIM_IDLE_S", "MAX_DELIVERIES", "EnrichmentConsumer", "main", "parser", "run_turns"]
+__all__ = [
+    "BUDGET_ROUNDS",
+    "CLAIM_IDLE_S",
+    "HOLD_SETTLE_S",
+    "MAX_DELIVERIES",
+    "EnrichmentConsumer",
+    "main",
+    "parser",
+    "run_turns",
+]

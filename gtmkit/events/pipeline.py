@@ -33,6 +33,7 @@ from gtmkit.errors import GtmkitError
 from gtmkit.events.bus import DLQ_STREAM, ENRICHED_STREAM, LEADS_STREAM, Bus
 from gtmkit.queue.keys import PREFIX, run_key
 from gtmkit.queue.shared import RedisBudget
+from gtmkit.queue.shipping import pack, unpack
 
 if TYPE_CHECKING:  # pragma: no cover
     import redis
@@ -107,11 +108,12 @@ def open_pipeline(
         raise PipelineError(f"{refused} cannot be set for a pipeline (the consumers own them)")
     checked = RunOptions.build(None, budget_credits=budget_credits, budget_usd=budget_usd,
                                ledger=None, **options)  # fmt: skip
+    shipped = pack(options)  # refused now, naming the option, if a consumer could not get it
     meta = run_key(run_id(name), "meta")
     if not conn.exists(meta):
         RedisBudget.create(conn, run_id(name), checked.budget_credits, checked.budget_usd)
         conn.hset(meta, mapping={"created_at": repr(time.time()), "tier": "events"})
-    conn.hset(meta, mapping={"spec": pickle.dumps(wf), "options": pickle.dumps(options)})
+    conn.hset(meta, mapping={"spec": pickle.dumps(wf), "options": shipped})
     pipeline = Pipeline(name, wf, options)
     from gtmkit.events.bus import RedisStreamsBus
 
@@ -127,7 +129,7 @@ def load_pipeline(conn: redis.Redis, name: str) -> Pipeline:
             f"no event pipeline {name!r} in this Redis: open it first with "
             "gtmkit.events.open_pipeline(conn, waterfall, name=..., budget_credits=...)"
         )
-    return Pipeline(name, pickle.loads(raw[0]), pickle.loads(raw[1]))
+    return Pipeline(name, pickle.loads(raw[0]), unpack(raw[1]))
 
 
 def lead_fields(lead: Mapping[str, Any], *, event_id: str, source: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ import polars as pl
 
 from gtmkit.queue.jobs import RunHandle, enqueue
 from gtmkit.queue.keys import run_key
+from gtmkit.queue.shipping import unpack
 from gtmkit.schema import ROW_ID
 from gtmkit.waterfall.result import WaterfallResult
 
@@ -70,7 +71,7 @@ def requeue(run: RunHandle, *, rows: Iterable[Any] | None = None, **overrides: A
     inputs = [conn.get(run_key(run.run_id, f"chunk:{i}")) for i in range(int(meta[b"chunks"]))]
     frame = pl.concat([pl.read_ipc(raw) for raw in inputs if raw is not None])
     frame = frame.filter(pl.col(ROW_ID).is_in(ids))
-    options = {**pickle.loads(meta[b"options"]), **overrides}
+    options = {**unpack(meta[b"options"]), **overrides}
     handle = enqueue(
         pickle.loads(meta[b"spec"]), frame, redis_url=run.redis_url,
         queue=meta[b"queue"].decode(), **options,

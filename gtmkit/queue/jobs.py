@@ -27,6 +27,7 @@ import polars as pl
 from gtmkit.errors import GtmkitError
 from gtmkit.queue.keys import run_key
 from gtmkit.queue.shared import RedisBudget
+from gtmkit.queue.shipping import pack, unpack
 from gtmkit.schema import ROW_ID
 from gtmkit.waterfall.attempt import ATTEMPT_COLUMNS, attempts_frame
 from gtmkit.waterfall.result import STATUSES, WaterfallResult
@@ -118,6 +119,7 @@ def enqueue(
                                ledger=None, **options)  # fmt: skip
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise RunOptionsError(f"batch_size must be a whole number ≥ 1, got {batch_size!r}")
+    shipped = pack(options)  # refused now, naming the option, if a worker could not get it
     frame, rejected = prepare_records(records)
     groups = _chunk_rows(frame, batch_size)
     conn = connection(redis_url)
@@ -129,7 +131,7 @@ def enqueue(
         "rows": str(frame.height + (0 if rejected is None else rejected.height)),
         "queue": queue,
         "spec": pickle.dumps(wf),
-        "options": pickle.dumps(options),
+        "options": shipped,
         "budget_credits": "" if checked.budget_credits is None else repr(checked.budget_credits),
         "budget_usd": "" if checked.budget_usd is None else repr(checked.budget_usd),
         "retries": str(retries),
@@ -211,7 +213,7 @@ def run_chunk(run_id: str, index: int, conn: redis.Redis | None = None) -> dict[
     if not meta:
         raise QueueError(f"no queued run {run_id!r} in this Redis")
     wf: Waterfall = pickle.loads(meta[b"spec"])
-    options: dict[str, Any] = pickle.loads(meta[b"options"])
+    options = unpack(meta[b"options"])
     raw = _any(conn).get(run_key(run_id, f"chunk:{index}"))
     if raw is None:
         raise QueueError(f"chunk {index} of run {run_id!r} is missing")
