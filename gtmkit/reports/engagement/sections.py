@@ -317,8 +317,8 @@ def sources(e: Engagement) -> Section:
     )
     html = (
         "<h2>Which sources worked</h2>"
-        "<p>The sources ran in the pattern's order, cheapest likely first; each one was asked "
-        "only about the contacts still missing an email.</p>"
+        "<p>The sources ran in the pattern's order, top to bottom in the table; each one was "
+        "asked only about the contacts still missing an email.</p>"
         f"{table}{_coverage_chart(e)}"
     )
     if e.segments is not None and e.segment_sources is not None:
