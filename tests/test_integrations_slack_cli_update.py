@@ -153,3 +153,41 @@ def test_the_twin_refuses_what_slack_refuses(twin: SlackTwin) -> None:
     with pytest.raises(SlackError) as caught:
         api.update_message(posted.channel, posted.ts, {"text": "  "})
     assert caught.value.code == "no_text"
+
+
+def test_a_gated_run_asks_through_the_bot_so_the_cli_decision_edits_the_request(
+    twin: SlackTwin, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    import gtmkit
+    from gtmkit.integrations.slack_approvals import gated_run
+    from gtmkit.waterfall import Step, Waterfall
+
+    ledger = tmp_path / "ledger.sqlite"
+    bot = SlackWebApi(transport=twin.transport())
+
+    def approve_from_the_cli() -> None:
+        deadline = time.monotonic() + 30
+        while not twin.messages("#gtm-runs") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        main(["gate-1", "--ledger", str(ledger), "--by", "cli:ana"], bot=bot)
+
+    approver = threading.Thread(target=approve_from_the_cli, daemon=True)
+    approver.start()
+    leads = gtmkit.load_list(Path(__file__).resolve().parents[1] / "data/samples/leads_small.csv")
+    gated = gated_run(Waterfall([Step("hunter")]), leads, threshold_credits=10, run_id="gate-1",
+                      bot=bot, channel="#gtm-runs", timeout_s=60, poll_s=0.05, mode="sandbox",
+                      ledger=ledger, progress=False)  # fmt: skip
+    approver.join(10)
+    assert gated.status == "ran" and gated.reason == "approved by cli:ana"
+    assert not any("SLACK_WEBHOOK_URL is not set" in n for n in gated.notes)
+    decided, summary = twin.messages("#gtm-runs")  # the request, edited in place; the summary
+    assert _buttons(decided) == [] and "approved by cli:ana" in decided["text"]
+    assert gated.summary_posted and summary["text"].startswith("gtmkit run ")
+    posts = [r for r in twin.requests if str(r.url).endswith("/chat.postMessage")]
+    assert len(posts) == 2  # the request and the summary, both through the bot
+    with pytest.raises(ApprovalError, match="pass channel="):
+        gated_run(Waterfall([Step("hunter")]), leads, threshold_credits=10, bot=bot,
+                  mode="sandbox", ledger=ledger, progress=False)  # fmt: skip

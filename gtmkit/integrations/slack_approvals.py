@@ -672,6 +672,8 @@ def gated_run(
     approvers: Sequence[str] = (),
     approvals: str | os.PathLike[str] | ApprovalStore | None = None,
     webhook: SlackWebhook | None = None,
+    bot: SlackWebApi | None = None,
+    channel: str = "",
     post_summary: bool = True,
     report_path: str = "",
     estimate_options: Mapping[str, Any] | None = None,
@@ -690,6 +692,9 @@ def gated_run(
         approvals: the store (default: beside the run's ``ledger``).
         webhook: where to post (default: ``SLACK_WEBHOOK_URL`` when it is set; when it is
             not, the request is only answerable with ``gtmkit approve``, and ``notes`` says so).
+        bot / channel: post through the bot (``chat.postMessage`` to ``channel``, the token
+            from ``SLACK_BOT_TOKEN``) instead of the webhook, so ``gtmkit approve`` can edit
+            the request into its decision; the summary goes to the same channel.
         post_summary: post the run's summary (rows, coverage, spend, failures) after it ran.
     """
     import uuid
@@ -700,6 +705,8 @@ def gated_run(
         raise ApprovalError(
             "pass threshold_credits= or threshold_usd= (the spend that needs a yes)"
         )
+    if bot is not None and not channel:
+        raise ApprovalError("pass channel= (e.g. '#gtm-runs') with bot=: where to post")
     estimate = Estimate.from_frame(wf.estimate(records, **dict(estimate_options or {})))
     credits = estimate.credits if basis == "expected" else estimate.worst_case_credits
     dollars = estimate.cost_usd if basis == "expected" else estimate.worst_case_usd
@@ -726,7 +733,7 @@ def gated_run(
             store = ApprovalStore(approvals_path(getattr(ledger, "path", ledger)))
         threshold = " and ".join(over) + ("" if basis == "expected" else " (worst case)")
         hint = str(getattr(ledger, "path", ledger) or "")
-        if hook is None:
+        if hook is None and bot is None:
             notes.append(
                 f"SLACK_WEBHOOK_URL is not set: nothing was posted; approve with "
                 f"`gtmkit approve {run_id} --ledger {hint}`"
@@ -734,7 +741,7 @@ def gated_run(
         try:
             request_approval(
                 run_id, estimate, threshold, store=store, webhook=hook, approvers=approvers,
-                timeout_s=timeout_s, ledger_hint=hint,
+                timeout_s=timeout_s, ledger_hint=hint, bot=bot, channel=channel,
             )  # fmt: skip
         except SlackError as exc:
             return GatedRun(run_id, "cancelled", estimate,
@@ -752,9 +759,13 @@ def gated_run(
         reason = "estimate under the threshold: no approval needed"
     result = wf.run(records, **run_options)
     gated = GatedRun(run_id, "ran", estimate, reason, decision, result, notes=notes)
-    if post_summary and hook is not None:
+    if post_summary and (bot is not None or hook is not None):
+        payload = summary_payload(summary_from_result(result, report_path=report_path))
         try:
-            hook.post_sync(summary_payload(summary_from_result(result, report_path=report_path)))
+            if bot is not None:
+                bot.post_message(channel, payload)
+            elif hook is not None:
+                hook.post_sync(payload)
             gated.summary_posted = True
         except SlackError as exc:  # the run is done and paid for: say so, do not raise
             notes.append(f"the run summary was not posted: {exc}")
