@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from gtmkit.errors import InvalidInput
+
 if TYPE_CHECKING:  # pragma: no cover
     from great_tables import GT
 
@@ -49,7 +51,8 @@ def table(
     title: str | None = None,
     max_rows: int = MAX_ROWS,
 ) -> GT:
-    """``frame`` as a readable table (see the module docstring).
+    """``frame`` as a readable table (see the module docstring); a ``percent`` or ``money``
+    column the frame does not have is an :class:`~gtmkit.errors.InvalidInput`.
 
     Args:
         frame: any polars frame; nested values (lists, structs) are shown as text.
@@ -64,7 +67,7 @@ def table(
 
     unknown = sorted((set(percent) | set(money)) - set(frame.columns))
     if unknown:
-        raise ValueError(
+        raise InvalidInput(
             f"no column {', '.join(map(repr, unknown))} in this frame; it has "
             f"{', '.join(frame.columns)}"
         )
