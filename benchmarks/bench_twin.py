@@ -31,7 +31,7 @@ lands within 5% in 95 of 100 trials (the unbiased empirical baseline: 80; the tw
 the twin rather than the dice. ``--rows 1000`` reproduces the smaller trials.
 
 Usage: ``python benchmarks/bench_twin.py [--quick] [--trials N] [--rows N]`` (quick: 5 trials
-of 400 rows; full: 100 trials of 3,000 rows, about an hour on 2 cores). Exits 1 when a target
+of 400 rows; full: 100 trials of 3,000 rows, about 25 minutes on 2 cores). Exits 1 when a target
 is missed. Last line: one JSON object.
 """
 
