@@ -85,6 +85,15 @@ def _crm_with(leads: list[dict[str, Any]]) -> tuple[CrmTransport, list[str]]:
     return transport, ids
 
 
+def _hubspot_fails(monkeypatch: pytest.MonkeyPatch, error: DestinationError) -> None:
+    """Every contacts read of the HubSpot client raises ``error`` (down, limited, refused)."""
+
+    async def read(*_: Any, **__: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(HubSpot, "read", read)
+
+
 def _creation(event_id: int, contact_id: str) -> dict[str, Any]:
     return {"eventId": event_id, "subscriptionType": "contact.creation", "objectId": contact_id}
 
@@ -163,12 +172,16 @@ def test_hubspot_down_leaves_the_events_pending_then_they_go_through(
     _deliver(server, [_creation(1, ids[0]), _creation(2, ids[1])])
     bridge = _bridge(server, transport)
     real_read = HubSpot.read
-
-    async def down(*_: Any, **__: Any) -> Any:
-        raise DestinationError("hubspot answered 503", destination="hubspot", kind="server",
-                               http_status=503, retryable=True)  # fmt: skip
-
-    monkeypatch.setattr(HubSpot, "read", down)
+    _hubspot_fails(
+        monkeypatch,
+        DestinationError(
+            "hubspot answered 503",
+            destination="hubspot",
+            kind="server",
+            http_status=503,
+            retryable=True,
+        ),
+    )
     assert bridge.step() == 2
     assert bridge.counts["retry_later"] == 2 and bridge.counts["leads"] == 0
     assert bridge.bus.entries(LEADS_STREAM) == []
@@ -189,11 +202,9 @@ def test_an_event_hubspot_always_fails_on_ends_in_the_dlq(
     _deliver(server, [_creation(1, ids[0])])
     bridge = _bridge(server, transport)
     bridge.max_deliveries = 2
-
-    async def down(*_: Any, **__: Any) -> Any:
-        raise DestinationError("daily limit", destination="hubspot", kind="daily_limit")
-
-    monkeypatch.setattr(HubSpot, "read", down)
+    _hubspot_fails(
+        monkeypatch, DestinationError("daily limit", destination="hubspot", kind="daily_limit")
+    )
     for _ in range(3):
         bridge.step()
         time.sleep(0.1)
@@ -219,12 +230,15 @@ def test_a_refused_token_stops_the_bridge_and_keeps_the_events(
     transport, ids = _crm_with(world_records(1, seed=7).drop("row_id").to_dicts())
     _deliver(server, [_creation(1, ids[0])])
     bridge = _bridge(server, transport)
-
-    async def refused(*_: Any, **__: Any) -> Any:
-        raise DestinationError("hubspot refused the credential (401)", destination="hubspot",
-                               kind="auth", http_status=401)  # fmt: skip
-
-    monkeypatch.setattr(HubSpot, "read", refused)
+    _hubspot_fails(
+        monkeypatch,
+        DestinationError(
+            "hubspot refused the credential (401)",
+            destination="hubspot",
+            kind="auth",
+            http_status=401,
+        ),
+    )
     with pytest.raises(DestinationError, match="refused the credential"):
         bridge.run(burst=True)  # not retried once a second for ever
     assert connection(server.url).xinfo_groups(HUBSPOT_STREAM)[0]["pending"] == 1
